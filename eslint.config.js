@@ -1,0 +1,18 @@
+// @ts-check
+import eslint from "@eslint/js";
+import tseslint from "typescript-eslint";
+
+export default tseslint.config(
+  { ignores: ["node_modules/", ".shopstate/", ".langgraph_api/", "bench/results/", "scratch/"] },
+  eslint.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
+      // config.ts is the only module that reads the environment.
+      "no-restricted-properties": ["error", { object: "process", property: "env", message: "Read configuration through src/config.ts." }],
+    },
+  },
+  { files: ["bin/**/*.js"], languageOptions: { globals: { process: "readonly" } } },
+  { files: ["src/config.ts", "tests/**", "bench/**", "scripts/**"], rules: { "no-restricted-properties": "off" } },
+);

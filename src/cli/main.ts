@@ -1,0 +1,277 @@
+/**
+ * The `shopstate` command line (SPEC §7). Thin: parses, calls the store
+ * operations, prints. Exit codes: 0 ok, 1 failure or verify violation,
+ * 2 bad input or usage, 3 step limit hit.
+ */
+import { readFileSync } from "node:fs";
+import { Command, CommanderError, Option } from "commander";
+import cliProgress from "cli-progress";
+import { loadConfig, ConfigError, type Config } from "../config.js";
+import { demoLines, hourlyBatches, summarise } from "../demo.js";
+import { verify } from "../domain/verify.js";
+import { formatCents } from "../domain/money.js";
+import { LeaseBusyError } from "../persistence/lease.js";
+import { listStores } from "../persistence/stores.js";
+import { worldOf } from "../services/decisions.js";
+import { deleteStore, headValues, ingestLines, openStore, storeRecord, UsageError, type IngestResult, type InputLine, type StoreSession } from "../store.js";
+import { ingestView, stateView, type VerifyView } from "../views.js";
+import { EXIT, printError, printJson, renderApprovals, renderEvents, renderState, renderViolations } from "./output.js";
+
+interface GlobalOptions {
+  db?: string;
+  thread?: string;
+  json?: boolean;
+  wait?: string;
+}
+
+interface Context {
+  config: Config;
+  json: boolean;
+  dbPath: string;
+  thread: string;
+  waitMs: number;
+}
+
+function contextOf(command: Command): Context {
+  const options = command.optsWithGlobals<GlobalOptions>();
+  const config = loadConfig();
+  const waitSeconds = options.wait === undefined ? 0 : Number(options.wait);
+  if (!Number.isFinite(waitSeconds) || waitSeconds < 0) throw new UsageError(`--wait must be a number of seconds, got '${options.wait}'`);
+  return { config, json: options.json ?? false, dbPath: options.db ?? config.dbPath, thread: options.thread ?? config.thread, waitMs: waitSeconds * 1000 };
+}
+
+async function withStore<T>(ctx: Context, work: (session: StoreSession) => Promise<T>): Promise<T> {
+  const session = openStore(ctx.dbPath, ctx.thread);
+  try {
+    return await work(session);
+  } finally {
+    session.close();
+  }
+}
+
+function readInput(file: string): InputLine[] {
+  let text: string;
+  try {
+    text = readFileSync(file === "-" ? 0 : file, "utf8");
+  } catch (error) {
+    throw new UsageError(`cannot read ${file === "-" ? "standard input" : `'${file}'`}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+  return text
+    .split(/\r?\n/)
+    .map((line, i) => ({ line: i + 1, text: line }))
+    .filter((l) => l.text.trim() !== "");
+}
+
+function progressBar(ctx: Context, total: number): ((done: number, total: number) => void) | undefined {
+  if (ctx.json || !process.stderr.isTTY || total <= ctx.config.batchSize) return undefined;
+  const bar = new cliProgress.SingleBar({ stream: process.stderr, format: "ingesting [{bar}] {value}/{total} events ({eta}s left)", hideCursor: true }, cliProgress.Presets.shades_classic);
+  bar.start(total, 0);
+  return (done, all) => {
+    bar.update(done);
+    if (done >= all) bar.stop();
+  };
+}
+
+interface IngestRun {
+  result: IngestResult;
+  exitCode: number;
+}
+
+async function runIngest(ctx: Context, lines: InputLine[], source: string, origin: string, batches?: (l: InputLine[]) => InputLine[][]): Promise<IngestRun> {
+  const result = await withStore(ctx, (session) =>
+    ingestLines(session, lines, {
+      batchSize: ctx.config.batchSize,
+      approvalThresholdCents: ctx.config.approvalThresholdCents,
+      maxSteps: ctx.config.maxSteps,
+      waitMs: ctx.waitMs,
+      source,
+      origin,
+      batches,
+      onProgress: progressBar(ctx, lines.length),
+    }),
+  );
+  // Every bad line goes to stderr with its line number, whatever the output mode.
+  for (const r of result.rejected) {
+    if (ctx.json) process.stderr.write(`${JSON.stringify({ rejected: { source: r.source, line: r.line, reason: r.reason } })}\n`);
+    else process.stderr.write(`${r.source}:${r.line}: rejected: ${r.reason}\n`);
+  }
+  if (result.stepLimitHit) {
+    printError(`the run stopped at the step limit (${ctx.config.maxSteps} supersteps, SHOPSTATE_MAX_STEPS); run 'shopstate ingest' again to continue where it stopped`, ctx.json, { kind: "step-limit" });
+  }
+  const exitCode = result.stepLimitHit ? EXIT.stepLimit : result.rejected.length > 0 ? EXIT.badInput : EXIT.ok;
+  return { result, exitCode };
+}
+
+export function buildProgram(outcome: { exitCode: number }): Command {
+  const act =
+    <Args extends unknown[]>(action: (...args: Args) => Promise<number | void>) =>
+    async (...args: Args) => {
+      outcome.exitCode = (await action(...args)) ?? EXIT.ok;
+    };
+  const program = new Command("shopstate")
+    .description("A team of LangGraph.js agents running a small store's back office over one event-sourced, time-travelling world state.")
+    .option("--db <path>", "SQLite file of the stores (env SHOPSTATE_DB, default .shopstate/shopstate.db)")
+    .option("--thread <name>", "store name (env SHOPSTATE_THREAD, default main)")
+    .option("--json", "machine-readable JSON on stdout (errors as JSON on stderr)")
+    .option("--wait <seconds>", "wait this long for another process writing the same store (default: refuse at once)")
+    .showHelpAfterError()
+    .exitOverride();
+
+  program
+    .command("demo")
+    .description("run the bundled demo day into a fresh store and print a summary")
+    .action(act(async (_options: unknown, command: Command) => {
+      const ctx = contextOf(command);
+      await withStore(ctx, async (session) => {
+        const existing = storeRecord(session);
+        if (existing && existing.origin !== "demo") {
+          throw new UsageError(`store '${session.name}' holds data that is not the demo's; run the demo into another store (--thread demo) or delete it (shopstate stores --delete ${session.name})`);
+        }
+        if (existing) await deleteStore(session, ctx.waitMs);
+      });
+      const { exitCode } = await runIngest(ctx, demoLines(), "data/demo-day.jsonl", "demo", hourlyBatches);
+      await withStore(ctx, async (session) => {
+        const { values, checkpointId } = await headValues(session);
+        const violations = verify(worldOf(values), values.events);
+        if (ctx.json) {
+          printJson({ summary: summarise(values), state: stateView(values, checkpointId), violations });
+          return;
+        }
+        const out = process.stdout;
+        out.write(`\nshopstate demo: a store day, hour by hour, into store '${session.name}' (${ctx.dbPath})\n\n`);
+        for (const { actor, did } of summarise(values)) out.write(`  ${actor.padEnd(18)} ${did.join(", ")}\n`);
+        const refused = values.conflicts.length;
+        if (refused > 0) out.write(`\n  ${refused} conflict(s) recorded: ${values.conflicts.map((c) => `${c.by}: ${c.reason}`).join("; ")}\n`);
+        out.write(`\n${renderState(stateView(values, checkpointId), session.name)}\n`);
+        const refunds = Object.values(values.orders).reduce((sum, o) => sum + o.refundedCents, 0);
+        out.write(`\nRefunded today: ${formatCents(refunds)}. Verify: ${violations.length === 0 ? "every rule holds and the log replays to this state" : `${violations.length} violation(s)`}\n`);
+        out.write(`Next: shopstate state | shopstate approvals | shopstate events --type RefundProcessed | shopstate verify\n`);
+      });
+      return exitCode;
+    }));
+
+  program
+    .command("ingest")
+    .description("append input events (JSON lines) and run the team until quiet")
+    .argument("<file>", "a .jsonl file, or - for standard input")
+    .action(act(async (file: string, _options: unknown, command: Command) => {
+      const ctx = contextOf(command);
+      const { result, exitCode } = await runIngest(ctx, readInput(file), file === "-" ? "stdin" : file, "ingest");
+      if (ctx.json) printJson(ingestView(result, exitCode));
+      else {
+        const { accepted, received, duplicates, rejected, eventCount, pendingApprovals } = result;
+        process.stdout.write(`Ingested ${accepted} of ${received} events into '${ctx.thread}' (${duplicates} already in the log, ${rejected.length} rejected); the log holds ${eventCount} events.\n`);
+        if (pendingApprovals > 0) process.stdout.write(`${pendingApprovals} refund(s) wait for a person's approval: shopstate approvals\n`);
+      }
+      return exitCode;
+    }));
+
+  program
+    .command("state")
+    .description("the world state")
+    .action(act(async (_options: unknown, command: Command) => {
+      const ctx = contextOf(command);
+      await withStore(ctx, async (session) => {
+        const { values, checkpointId } = await headValues(session);
+        const view = stateView(values, checkpointId);
+        if (ctx.json) printJson(view);
+        else process.stdout.write(`${renderState(view, session.name)}\n`);
+      });
+    }));
+
+  program
+    .command("events")
+    .description("the event log (audit trail), oldest first")
+    .addOption(new Option("--type <type>", "only events of this type"))
+    .action(act(async (options: { type?: string }, command: Command) => {
+      const ctx = contextOf(command);
+      await withStore(ctx, async (session) => {
+        const { values } = await headValues(session);
+        const events = (values.events ?? []).filter((e) => !options.type || e.type === options.type);
+        if (ctx.json) printJson(events);
+        else process.stdout.write(events.length > 0 ? `${renderEvents(events)}\n` : "no events\n");
+      });
+    }));
+
+  program
+    .command("approvals")
+    .description("refunds waiting for a person's decision")
+    .action(act(async (_options: unknown, command: Command) => {
+      const ctx = contextOf(command);
+      await withStore(ctx, async (session) => {
+        const { values, checkpointId } = await headValues(session);
+        const pending = stateView(values, checkpointId).pendingApprovals;
+        if (ctx.json) printJson(pending);
+        else process.stdout.write(`${renderApprovals(pending)}\n`);
+      });
+    }));
+
+  program
+    .command("verify")
+    .description("check every rule of SPEC §5 and replay the log; exit 1 on any violation")
+    .action(act(async (_options: unknown, command: Command) => {
+      const ctx = contextOf(command);
+      return withStore(ctx, async (session) => {
+        const { values, checkpointId } = await headValues(session);
+        const violations = verify(worldOf(values), values.events ?? []);
+        const view: VerifyView = { ok: violations.length === 0, checkpointId, eventCount: values.events?.length ?? 0, violations };
+        if (ctx.json) printJson(view);
+        else if (view.ok) process.stdout.write(`OK: store '${session.name}', ${view.eventCount} events; every rule holds and replaying the log reproduces the state.\n`);
+        else process.stdout.write(`${violations.length} violation(s) in store '${session.name}':\n${renderViolations(violations)}\n`);
+        return view.ok ? EXIT.ok : EXIT.failure;
+      });
+    }));
+
+  program
+    .command("stores")
+    .description("list the stores in the database, or delete one")
+    .option("--delete <name>", "delete this store and all its checkpoints")
+    .action(act(async (options: { delete?: string }, command: Command) => {
+      const ctx = contextOf(command);
+      if (options.delete) {
+        const name = options.delete;
+        await withStore({ ...ctx, thread: name }, async (session) => {
+          if (!storeRecord(session)) throw new UsageError(`no store named '${name}' in ${ctx.dbPath}`);
+          await deleteStore(session, ctx.waitMs);
+        });
+        if (ctx.json) printJson({ deleted: name });
+        else process.stdout.write(`deleted store '${name}'\n`);
+        return;
+      }
+      await withStore(ctx, async (session) => {
+        const stores = listStores(session.db);
+        if (ctx.json) printJson(stores);
+        else process.stdout.write(stores.length === 0 ? `no stores in ${ctx.dbPath}\n` : `${stores.map((s) => `${s.name.padEnd(20)} ${s.threadId}  ${s.checkpoints} checkpoints  created ${s.createdAt} by ${s.origin}`).join("\n")}\n`);
+      });
+    }));
+
+  return program;
+}
+
+/** Runs the CLI and returns the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const json = argv.includes("--json");
+  const outcome = { exitCode: EXIT.ok as number };
+  const program = buildProgram(outcome);
+  if (json) program.configureOutput({ writeErr: () => undefined });
+  try {
+    await program.parseAsync(argv, { from: "user" });
+    return outcome.exitCode;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.exitCode === 0) return EXIT.ok;
+      if (json) printError(error.message.replace(/^error: /, ""), true, { kind: "usage" });
+      return EXIT.badInput;
+    }
+    if (error instanceof UsageError || error instanceof ConfigError) {
+      printError(error.message, json, { kind: "usage" });
+      return EXIT.badInput;
+    }
+    if (error instanceof LeaseBusyError) {
+      printError(error.message, json, { kind: "busy", store: error.store, holder: error.holder });
+      return EXIT.failure;
+    }
+    printError(error instanceof Error ? error.message : String(error), json, { kind: "failure" });
+    return EXIT.failure;
+  }
+}

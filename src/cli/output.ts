@@ -1,0 +1,73 @@
+/**
+ * Printing for the CLI: JSON when asked (stdout holds JSON only), readable
+ * tables on a terminal, and errors in the shape SPEC §7 documents.
+ */
+import Table from "cli-table3";
+import { formatCents } from "../domain/money.js";
+import type { StoreEvent } from "../domain/events.js";
+import type { Violation } from "../domain/verify.js";
+import type { StateView } from "../views.js";
+
+export const EXIT = { ok: 0, failure: 1, badInput: 2, stepLimit: 3 } as const;
+
+export function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+export function printError(message: string, json: boolean, details: Record<string, unknown> = {}): void {
+  if (json) process.stderr.write(`${JSON.stringify({ error: { message, ...details } })}\n`);
+  else process.stderr.write(`shopstate: ${message}\n`);
+}
+
+function table(head: string[], rows: (string | number)[][]): string {
+  const t = new Table({ head, style: { head: [], border: [] }, chars: { mid: "", "left-mid": "", "mid-mid": "", "right-mid": "" } });
+  t.push(...rows.map((r) => r.map(String)));
+  return t.toString();
+}
+
+export function renderState(view: StateView, storeName: string): string {
+  const out: string[] = [`Store '${storeName}' at checkpoint ${view.checkpointId || "(none)"}: ${view.eventCount} events`];
+  const stock = Object.entries(view.inventory);
+  if (stock.length > 0) {
+    out.push(
+      table(
+        ["SKU", "on hand", "reserved", "available", "returned", "promotion", "v"],
+        stock.map(([sku, s]) => [sku, s.onHand, s.reserved, s.available, s.returned, view.promotions[sku] ?? "-", s.version]),
+      ),
+    );
+  }
+  const orders = Object.entries(view.orders);
+  if (orders.length > 0) {
+    const byStatus = new Map<string, number>();
+    for (const [, o] of orders) byStatus.set(o.status, (byStatus.get(o.status) ?? 0) + 1);
+    const paid = orders.reduce((sum, [, o]) => sum + o.paidCents, 0);
+    const refunded = orders.reduce((sum, [, o]) => sum + o.refundedCents, 0);
+    out.push(`Orders: ${orders.length} (${[...byStatus].map(([s, n]) => `${n} ${s}`).join(", ")}); paid ${formatCents(paid)}, refunded ${formatCents(refunded)}`);
+  }
+  out.push(renderApprovals(view.pendingApprovals));
+  const reorders = Object.entries(view.openReorders);
+  if (reorders.length > 0) out.push(`Open reorders: ${reorders.map(([sku, r]) => `${sku} x${r.qty}`).join(", ")}`);
+  out.push(`Tasks: ${Object.entries(view.tasks).map(([s, n]) => `${n} ${s}`).join(", ")}; conflicts: ${view.conflicts.length}; rejected inputs: ${view.rejected.length}; posts: ${view.posts}`);
+  return out.join("\n");
+}
+
+export function renderApprovals(pending: StateView["pendingApprovals"]): string {
+  if (pending.length === 0) return "Pending approvals: none";
+  return `Pending approvals (waiting for a person):\n${table(
+    ["id", "order", "SKU", "qty", "amount"],
+    pending.map((a) => [a.id, a.orderId, a.sku, a.qty, formatCents(a.amountCents)]),
+  )}`;
+}
+
+export function renderEvents(events: readonly StoreEvent[]): string {
+  return events.map((e) => `${e.at}  ${e.id.padEnd(28)} ${e.type.padEnd(18)} ${e.source.padEnd(17)} ${brief(e.data)}`).join("\n");
+}
+
+function brief(data: unknown): string {
+  const text = JSON.stringify(data);
+  return text.length > 100 ? `${text.slice(0, 99)}…` : text;
+}
+
+export function renderViolations(violations: readonly Violation[]): string {
+  return violations.map((v) => `rule ${v.rule} ${v.entity}: ${v.message}${v.eventIds.length ? ` (events: ${v.eventIds.join(", ")})` : ""}`).join("\n");
+}

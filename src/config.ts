@@ -1,0 +1,53 @@
+/**
+ * The only module that reads `process.env`: parsed once with zod, defaults
+ * filled in, errors that say which variable is wrong.
+ */
+import { z } from "zod";
+
+const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
+const EnvSchema = z.object({
+  SHOPSTATE_DB: z.string().min(1).default(".shopstate/shopstate.db"),
+  SHOPSTATE_THREAD: z.string().min(1).default("main"),
+  SHOPSTATE_APPROVAL_THRESHOLD_CENTS: z.coerce.number().int().nonnegative().default(10_000),
+  SHOPSTATE_MAX_STEPS: positiveInt(500),
+  SHOPSTATE_BATCH_SIZE: positiveInt(100),
+  OPENAI_API_KEY: z.string().min(1).optional(),
+  OPENAI_MODEL: z.string().min(1).default("gpt-4o-mini"),
+  OPENAI_BASE_URL: z.url().optional(),
+});
+
+export interface Config {
+  /** SQLite file of the stores. */
+  dbPath: string;
+  /** Store (thread) name used when none is given. */
+  thread: string;
+  /** Refunds above this many cents wait for a person (SPEC §5 rule 4). */
+  approvalThresholdCents: number;
+  /** Supersteps one run may take before it stops and reports (exit code 3). */
+  maxSteps: number;
+  /** Input events per graph run when ingesting a file. */
+  batchSize: number;
+  openai: { apiKey?: string; model: string; baseUrl?: string };
+}
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const parsed = EnvSchema.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== "")));
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`).join("; ");
+    throw new ConfigError(`invalid environment: ${problems}`);
+  }
+  const e = parsed.data;
+  return {
+    dbPath: e.SHOPSTATE_DB,
+    thread: e.SHOPSTATE_THREAD,
+    approvalThresholdCents: e.SHOPSTATE_APPROVAL_THRESHOLD_CENTS,
+    maxSteps: e.SHOPSTATE_MAX_STEPS,
+    batchSize: e.SHOPSTATE_BATCH_SIZE,
+    openai: { apiKey: e.OPENAI_API_KEY, model: e.OPENAI_MODEL, baseUrl: e.OPENAI_BASE_URL },
+  };
+}
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}

@@ -1,0 +1,128 @@
+/**
+ * Input validation, shared by the CLI and the graph's `inbox`: one function
+ * decides whether a line is an event we accept, and says why not otherwise.
+ */
+import { createHash } from "node:crypto";
+import { z } from "zod";
+import { INPUT_EVENT_TYPES, InputEventSchema, type InputEvent, type StoredInputEvent } from "./events.js";
+
+/** Where an input came from: a file and line, or a position in a run's inbox. */
+export interface InputOrigin {
+  source: string;
+  line: number;
+}
+
+/** An input that failed validation. Not an event: it is kept beside the log. */
+export interface RejectedInput extends InputOrigin {
+  reason: string;
+  /** sha256 of the input's text, so the same bad line ingested twice is recorded once. */
+  hash: string;
+  /** The event id, when the input had a readable one. */
+  eventId?: string;
+  /** Time of the batch it arrived in (the newest valid event time seen), for audit. */
+  at?: string;
+}
+
+export type Validation = { ok: true; event: StoredInputEvent } | { ok: false; reason: string; eventId?: string };
+
+const MAX_INPUT_BYTES = 64 * 1024;
+
+export function contentHash(raw: unknown): string {
+  const text = typeof raw === "string" ? raw : JSON.stringify(raw) ?? String(raw);
+  return createHash("sha256").update(text).digest("hex").slice(0, 32);
+}
+
+/** Turns a raw inbox item (a JSON text or a parsed value) into a valid input event, or says why not. */
+export function validateInput(raw: unknown, defaultSource: string): Validation {
+  let value = raw;
+  if (typeof raw === "string") {
+    if (raw.length > MAX_INPUT_BYTES) return { ok: false, reason: `line is ${raw.length} bytes, over the ${MAX_INPUT_BYTES}-byte limit` };
+    try {
+      value = JSON.parse(raw);
+    } catch (error) {
+      return { ok: false, reason: `malformed JSON: ${(error as Error).message}` };
+    }
+  } else if ((JSON.stringify(raw)?.length ?? 0) > MAX_INPUT_BYTES) {
+    return { ok: false, reason: `event is over the ${MAX_INPUT_BYTES}-byte limit` };
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    return { ok: false, reason: "expected a JSON object (an event envelope)" };
+  }
+  const candidate = value as Record<string, unknown>;
+  const eventId = typeof candidate.id === "string" ? candidate.id : undefined;
+  if (typeof candidate.type !== "string") {
+    return { ok: false, eventId, reason: "missing field 'type' (one of " + INPUT_EVENT_TYPES.join(", ") + ")" };
+  }
+  if (!(INPUT_EVENT_TYPES as string[]).includes(candidate.type)) {
+    return { ok: false, eventId, reason: `unknown event type '${truncate(candidate.type)}' (expected one of ${INPUT_EVENT_TYPES.join(", ")})` };
+  }
+  const parsed = InputEventSchema.safeParse(value);
+  if (!parsed.success) return { ok: false, eventId, reason: describeIssues(parsed.error) };
+  return { ok: true, event: normalise(parsed.data, defaultSource) };
+}
+
+function normalise(event: InputEvent, defaultSource: string): StoredInputEvent {
+  return { ...event, at: new Date(event.at).toISOString(), source: event.source ?? defaultSource, v: 1 };
+}
+
+function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 3)
+    .map((issue) => {
+      const path = issue.path.join(".") || "event";
+      if (issue.code === "invalid_type" && issue.input === undefined) return `missing field '${path}'`;
+      if (issue.code === "unrecognized_keys") return `${path === "event" ? "" : path + ": "}unknown field(s) ${issue.keys.map((k) => `'${k}'`).join(", ")}`;
+      return `${path} ${issue.message}${issue.input !== undefined && typeof issue.input !== "object" ? ` (got ${truncate(JSON.stringify(issue.input))})` : ""}`;
+    })
+    .join("; ");
+}
+
+function truncate(text: string, max = 40): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
+}
+
+/** What the store knows, for checking that an event names things that exist. */
+export interface KnownEntities {
+  hasSku(sku: string): boolean;
+  hasOrder(orderId: string): boolean;
+  approvalStatus(approvalId: string): "pending" | "decided" | undefined;
+}
+
+/**
+ * An event that names an unknown SKU, order or approval is bad input (SPEC §7).
+ * Returns the reason, or undefined when every reference resolves.
+ */
+export function checkReferences(event: StoredInputEvent, known: KnownEntities): string | undefined {
+  const unknownSku = (sku: string) => (known.hasSku(sku) ? undefined : `unknown SKU '${sku}' (add it with ProductAdded first)`);
+  const unknownOrder = (orderId: string) => (known.hasOrder(orderId) ? undefined : `unknown order '${orderId}'`);
+  switch (event.type) {
+    case "ProductAdded":
+      return known.hasSku(event.data.sku) ? `SKU '${event.data.sku}' already exists` : undefined;
+    case "OrderPlaced":
+      if (known.hasOrder(event.data.orderId)) return `order '${event.data.orderId}' already exists`;
+      for (const line of event.data.lines) {
+        const reason = unknownSku(line.sku);
+        if (reason) return reason;
+      }
+      return undefined;
+    case "OrderShipped":
+    case "OrderDelivered":
+    case "OrderCancelled":
+      return unknownOrder(event.data.orderId);
+    case "CustomerMessage":
+      return event.data.orderId === undefined ? undefined : unknownOrder(event.data.orderId);
+    case "StockReceived":
+    case "StockAdjusted":
+    case "ReturnRestocked":
+      return unknownSku(event.data.sku);
+    case "ApprovalDecided": {
+      const status = known.approvalStatus(event.data.approvalId);
+      if (status === undefined) return `unknown approval '${event.data.approvalId}' (see 'shopstate approvals')`;
+      return status === "decided" ? `approval '${event.data.approvalId}' was already decided` : undefined;
+    }
+    default: {
+      const exhaustive: never = event;
+      return exhaustive;
+    }
+  }
+}

@@ -1,0 +1,64 @@
+/**
+ * The store team as one StateGraph. One round:
+ *
+ *   ingest -> order_service + inventory_service -> router -> agents (Send, in parallel)
+ *                      ^                                          |
+ *                      +------------------------------------------+
+ *
+ * The services decide inputs and proposals; the router hands each agent the
+ * events it subscribes to; agents propose; the loop ends when nothing is left.
+ * Exported as a builder: the CLI compiles it with SQLite, tests with
+ * MemorySaver, and the LangGraph server with its own checkpointer.
+ */
+import { END, START, StateGraph, type BaseCheckpointSaver, type BaseStore } from "@langchain/langgraph";
+import { z } from "zod";
+import { inventoryAgent } from "./agents/inventory/node.js";
+import { marketingAgent } from "./agents/marketing/node.js";
+import { supportAgent } from "./agents/support/node.js";
+import { ingest } from "./ingest.js";
+import { router } from "./routing.js";
+import { inventoryService } from "./services/inventory_service.js";
+import { orderService } from "./services/order_service.js";
+import { StoreState } from "./state.js";
+
+/** Settings a run may carry; Studio shows them as the run's context form. */
+export const StoreContextSchema = z.object({
+  approvalThresholdCents: z
+    .number()
+    .int()
+    .nonnegative()
+    .optional()
+    .describe("Refunds above this many cents wait for a person (default 10000). A change is recorded as a PolicyChanged event."),
+});
+
+export function buildStoreGraph() {
+  return new StateGraph(StoreState, StoreContextSchema)
+    .addNode("ingest", ingest)
+    .addNode("order_service", orderService)
+    .addNode("inventory_service", inventoryService)
+    .addNode("router", router, { ends: ["support_agent", "inventory_agent", "marketing_agent", END] })
+    .addNode("support_agent", supportAgent)
+    .addNode("inventory_agent", inventoryAgent)
+    .addNode("marketing_agent", marketingAgent)
+    .addEdge(START, "ingest")
+    .addEdge("ingest", "order_service")
+    .addEdge("ingest", "inventory_service")
+    .addEdge(["order_service", "inventory_service"], "router")
+    .addEdge("support_agent", "order_service")
+    .addEdge("support_agent", "inventory_service")
+    .addEdge("inventory_agent", "order_service")
+    .addEdge("inventory_agent", "inventory_service")
+    .addEdge("marketing_agent", "order_service")
+    .addEdge("marketing_agent", "inventory_service");
+}
+
+export interface CompileOptions {
+  checkpointer?: BaseCheckpointSaver | false;
+  store?: BaseStore;
+}
+
+export function compileStoreGraph(options: CompileOptions = {}) {
+  return buildStoreGraph().compile({ checkpointer: options.checkpointer, store: options.store, name: "store" });
+}
+
+export type StoreGraph = ReturnType<typeof compileStoreGraph>;

@@ -1,0 +1,88 @@
+/**
+ * The `ingest` node: validates the inbox exactly as the CLI's lines (one
+ * function for both), appends the valid events in order and records the bad
+ * ones beside the log. Nothing valid is lost to a bad neighbour.
+ */
+import { isInputEvent, type StoreEvent, type StoredInputEvent, type SystemEvent } from "./domain/events.js";
+import { checkReferences, contentHash, validateInput, type KnownEntities, type RejectedInput } from "./domain/validation.js";
+import { eventLog, type IngestReport, type State, type Update } from "./state.js";
+
+/** Settings a run may carry (the graph's context schema). */
+export interface StoreContext {
+  /** Refunds above this many cents wait for a person; a change is logged as a PolicyChanged event. */
+  approvalThresholdCents?: number;
+}
+
+/** Source name for inbox items that come without an origin (a server run). */
+export const INBOX_SOURCE = "inbox";
+
+export function ingest(state: State, runtime?: { context?: StoreContext }): Update {
+  const items = state.inbox ?? [];
+  const origin = state.inboxOrigin ?? { source: INBOX_SOURCE };
+  const log = state.events;
+  const accepted: StoreEvent[] = [];
+  const rejected: RejectedInput[] = [];
+  let duplicates = 0;
+
+  const threshold = runtime?.context?.approvalThresholdCents;
+  if (threshold !== undefined && threshold !== state.policy.approvalThresholdCents && items.length > 0) {
+    accepted.push(policyChange(threshold, log.length, items));
+  }
+
+  const known = knownEntities(state);
+  const seenInBatch = new Map<string, string>();
+  items.forEach((raw, index) => {
+    const line = origin.lines?.[index] ?? index + 1;
+    const reject = (reason: string, eventId?: string) => rejected.push({ source: origin.source, line, reason, hash: contentHash(raw), ...(eventId ? { eventId } : {}) });
+    const result = validateInput(raw, origin.source);
+    if (!result.ok) return reject(result.reason, result.eventId);
+    const event = result.event;
+    const fingerprint = JSON.stringify([event.type, event.at, event.data]);
+    const position = eventLog.positionOf(log, event.id);
+    const earlier = position >= 0 ? JSON.stringify([log[position].type, log[position].at, log[position].data]) : seenInBatch.get(event.id);
+    if (earlier !== undefined) {
+      // Re-sending an event is a no-op; reusing its id for something else is an error.
+      if (earlier === fingerprint) duplicates++;
+      else reject(`event id '${event.id}' is already used by a different event`, event.id);
+      return;
+    }
+    const problem = checkReferences(event, known);
+    if (problem) return reject(problem, event.id);
+    seenInBatch.set(event.id, fingerprint);
+    known.add(event);
+    accepted.push(event);
+  });
+
+  const newestTime = accepted.reduce<string | undefined>((t, e) => (t === undefined || e.at > t ? e.at : t), undefined);
+  const stamped = newestTime ? rejected.map((r) => ({ ...r, at: newestTime })) : rejected;
+  const report: IngestReport = { received: items.length, accepted: accepted.filter(isInputEvent).length, duplicates, rejected: stamped };
+  const update: Update = { inbox: [], inboxOrigin: null, lastIngest: report };
+  if (accepted.length > 0) update.events = accepted;
+  if (rejected.length > 0) update.rejected = stamped;
+  return update;
+}
+
+/** A new approval threshold enters the log as a fact, so replays decide refunds the same way. */
+function policyChange(approvalThresholdCents: number, logLength: number, items: unknown[]): SystemEvent {
+  const at = items.map((raw) => validateInput(raw, INBOX_SOURCE)).find((r) => r.ok)?.event.at ?? new Date(0).toISOString();
+  return { id: `policy-${logLength}`, type: "PolicyChanged", at, source: "config", v: 1, data: { approvalThresholdCents } };
+}
+
+/** Entities in the store plus those this batch creates, in batch order. */
+function knownEntities(state: State): KnownEntities & { add(event: StoredInputEvent): void } {
+  const skus = new Set<string>();
+  const orders = new Set<string>();
+  return {
+    hasSku: (sku: string) => skus.has(sku) || state.catalog[sku] !== undefined,
+    hasOrder: (orderId: string) => orders.has(orderId) || state.orders[orderId] !== undefined,
+    approvalStatus: (approvalId: string) => {
+      const approval = state.approvals[approvalId];
+      if (!approval) return undefined;
+      return approval.status === "pending" ? ("pending" as const) : ("decided" as const);
+    },
+    add(event: StoredInputEvent) {
+      if (event.type === "ProductAdded") skus.add(event.data.sku);
+      if (event.type === "OrderPlaced") orders.add(event.data.orderId);
+    },
+  };
+}

@@ -1,0 +1,63 @@
+/**
+ * Selective context (SPEC §4): an agent sees the triggering event, the
+ * entities it concerns and its own memory, never the whole log.
+ */
+import type { StoreEvent } from "../domain/events.js";
+import type { AgentName } from "../domain/proposals.js";
+import type { Order, Product, PromotionStatus, Reorder, StockLevel } from "../domain/world.js";
+import type { MemoryNote, State } from "../state.js";
+
+export interface AgentContext {
+  /** Orders the event concerns; for a customer message, the customer's newest orders. */
+  orders: Order[];
+  products: Product[];
+  stock: Record<string, StockLevel>;
+  promotions: Record<string, PromotionStatus>;
+  openReorders: Record<string, Reorder>;
+}
+
+/** What an agent task receives: its trigger, its context and its own memory. */
+export interface Delivery {
+  taskId: string;
+  agent: AgentName;
+  attempt: number;
+  trigger: StoreEvent;
+  context: AgentContext;
+  /** The newest notes of this agent's private memory (no other agent's). */
+  memory: MemoryNote[];
+}
+
+/** How many of a customer's orders a support task sees. */
+export const CUSTOMER_ORDERS_IN_CONTEXT = 10;
+/** How many memory notes travel with a delivery. */
+export const MEMORY_NOTES_IN_CONTEXT = 10;
+
+type World = Pick<State, "orders" | "catalog" | "inventory" | "promotions" | "reorders">;
+
+export function buildContext(world: World, trigger: StoreEvent): AgentContext {
+  const data = trigger.data as { sku?: string; orderId?: string; customerId?: string };
+  const orders: Order[] = [];
+  if (trigger.type === "CustomerMessage") {
+    orders.push(...customerOrders(world.orders, trigger.data.customerId, trigger.data.orderId));
+  } else if (data.orderId && world.orders[data.orderId]) {
+    orders.push(world.orders[data.orderId]);
+  }
+  const skus = new Set<string>(orders.flatMap((o) => o.lines.map((l) => l.sku)));
+  if (data.sku) skus.add(data.sku);
+  const pick = <T>(map: Record<string, T>) => Object.fromEntries([...skus].filter((s) => map[s] !== undefined).map((s) => [s, map[s]]));
+  return {
+    orders,
+    products: [...skus].map((s) => world.catalog[s]).filter((p): p is Product => p !== undefined),
+    stock: pick(world.inventory),
+    promotions: pick(world.promotions),
+    openReorders: pick(world.reorders),
+  };
+}
+
+/** The customer's newest orders, the one they named first. Never another customer's. */
+function customerOrders(orders: Record<string, Order>, customerId: string, named?: string): Order[] {
+  const mine = Object.values(orders).filter((o) => o.customerId === customerId);
+  mine.sort((a, b) => (a.placedAt === b.placedAt ? (a.orderId < b.orderId ? 1 : -1) : a.placedAt < b.placedAt ? 1 : -1));
+  const first = named ? mine.filter((o) => o.orderId === named) : [];
+  return [...first, ...mine.filter((o) => o.orderId !== named)].slice(0, CUSTOMER_ORDERS_IN_CONTEXT);
+}

@@ -1,0 +1,96 @@
+/**
+ * Publish/subscribe: who hears which events, what each subscriber has not
+ * handled yet, and the router node that hands it out in parallel (`Send`).
+ */
+import { Command, END, Send } from "@langchain/langgraph";
+import type { StoreEventType } from "./domain/events.js";
+import { AGENTS, type AgentName } from "./domain/proposals.js";
+import { buildContext, MEMORY_NOTES_IN_CONTEXT, type Delivery } from "./memory/context.js";
+import { eventLog, type MemoryNote, type State, type Task, type TaskOp, type Update } from "./state.js";
+
+/** Event type -> the agents that handle it (SPEC §4). */
+export const SUBSCRIPTIONS: Record<AgentName, readonly StoreEventType[]> = {
+  support_agent: ["CustomerMessage"],
+  inventory_agent: ["LowStockAlert", "StockReceived"],
+  marketing_agent: ["ProductAdded", "LowStockAlert", "InventoryUpdated"],
+};
+
+/** Attempts an agent task gets (a stale proposal or an error uses one). */
+export const MAX_ATTEMPTS = 3;
+
+export const MEMORY_CHANNEL = {
+  support_agent: "supportMemory",
+  inventory_agent: "inventoryMemory",
+  marketing_agent: "marketingMemory",
+} as const satisfies Record<AgentName, keyof State>;
+
+export function taskIdFor(eventId: string, agent: AgentName): string {
+  return `${eventId}:${agent}`;
+}
+
+export interface Plan {
+  deliveries: Delivery[];
+  taskOps: TaskOp[];
+  cursors: Record<string, number>;
+}
+
+/**
+ * Everything to hand out now: each agent's new events since its cursor, plus
+ * tasks to run again (a retry, or a task whose run was interrupted).
+ */
+export function planDeliveries(state: Pick<State, "events" | "cursors" | "tasks" | "orders" | "catalog" | "inventory" | "promotions" | "reorders" | "supportMemory" | "inventoryMemory" | "marketingMemory">): Plan {
+  const plan: Plan = { deliveries: [], taskOps: [], cursors: {} };
+  const log = state.events;
+  const deliver = (agent: AgentName, eventIndex: number, attempt: number) => {
+    const trigger = log[eventIndex];
+    const memory = (state[MEMORY_CHANNEL[agent]] as MemoryNote[]).slice(-MEMORY_NOTES_IN_CONTEXT);
+    plan.deliveries.push({ taskId: taskIdFor(trigger.id, agent), agent, attempt, trigger, context: buildContext(state, trigger), memory });
+  };
+
+  for (const task of Object.values(state.tasks) as Task[]) {
+    // At the router nothing is executing: a running task was interrupted, a pending one awaits a retry.
+    if (task.status !== "running" && !(task.status === "pending" && task.attempts > 0)) continue;
+    const position = eventLog.positionOf(log, task.eventId);
+    if (position < 0 || !isAgent(task.assignee)) continue;
+    if (task.attempts >= MAX_ATTEMPTS) {
+      plan.taskOps.push({ op: "fail", taskId: task.taskId, error: `${task.error ?? "interrupted"}; gave up after ${task.attempts} attempts`, retry: false });
+      continue;
+    }
+    plan.taskOps.push({ op: "start", taskId: task.taskId });
+    deliver(task.assignee, position, task.attempts + 1);
+  }
+
+  for (const agent of AGENTS) {
+    const types = SUBSCRIPTIONS[agent];
+    const from = state.cursors[agent] ?? 0;
+    for (let i = from; i < log.length; i++) {
+      if (!types.includes(log[i].type)) continue;
+      const taskId = taskIdFor(log[i].id, agent);
+      if (state.tasks[taskId]) continue;
+      plan.taskOps.push({ op: "add", task: { taskId, eventId: log[i].id, assignee: agent } }, { op: "start", taskId });
+      deliver(agent, i, 1);
+    }
+    if (log.length > from) plan.cursors[agent] = log.length;
+  }
+  return plan;
+}
+
+function isAgent(name: string): name is AgentName {
+  return (AGENTS as readonly string[]).includes(name);
+}
+
+/** Where the run goes after the services: agents with work, or the end. */
+export type RouterTarget = AgentName | typeof END;
+
+/**
+ * The router node: records the tasks it hands out and fans them out in
+ * parallel. The run ends when no subscriber has anything left.
+ */
+export function router(state: State): Command<unknown, Update, RouterTarget> {
+  const plan = planDeliveries(state);
+  const update: Update = {};
+  if (plan.taskOps.length > 0) update.tasks = plan.taskOps;
+  if (Object.keys(plan.cursors).length > 0) update.cursors = plan.cursors;
+  if (plan.deliveries.length === 0) return new Command({ update, goto: END });
+  return new Command({ update, goto: plan.deliveries.map((d) => new Send(d.agent, d)) });
+}

@@ -1,0 +1,287 @@
+/**
+ * The shared world state: every channel, its reducer beside it, and the
+ * synchronisation strategy it relies on.
+ *
+ * - append-only with dedup: the event log, conflicts, rejected inputs, messages.
+ *   `DeltaValue` channels, so a checkpoint stores the step's writes rather than
+ *   the whole history; their reducers are batching-invariant.
+ * - single writer with optimistic versions: catalog, inventory, orders,
+ *   approvals, promotions, reorders, posts. Only the owning service writes
+ *   whole-entity patches; the version check is in the service (reducers stay pure).
+ * - merge for disjoint fields: cursors (each subscriber its own key, max wins),
+ *   per-agent memory (each agent its own channel).
+ * - last-write-wins only where losing the older value is harmless: the inbox
+ *   (consumed by `ingest`), the last ingest report, the policy (a copy of the
+ *   newest PolicyChanged event).
+ */
+import type { BaseMessage } from "@langchain/core/messages";
+import { DeltaValue, ReducedValue, StateSchema } from "@langchain/langgraph";
+import { z } from "zod";
+import type { Conflict } from "./domain/decide.js";
+import type { StoreEvent } from "./domain/events.js";
+import type { Proposal } from "./domain/proposals.js";
+import type { RejectedInput } from "./domain/validation.js";
+import { DEFAULT_POLICY, mergePatch, type Approval, type Order, type Policy, type Post, type Product, type PromotionStatus, type Reorder, type StockLevel } from "./domain/world.js";
+
+// ---------------------------------------------------------------- append-only logs
+
+/**
+ * An append-only list deduplicated by key: the reducer keeps the first of
+ * duplicates, and `positionOf` finds an item. Both share a per-array index, so
+ * appending costs O(new items), not O(log).
+ */
+export function appendOnly<T>(keyOf: (item: T) => string) {
+  const indexes = new WeakMap<readonly T[], Map<string, number>>();
+  const indexOf = (items: readonly T[]): Map<string, number> => {
+    let index = indexes.get(items);
+    if (!index) {
+      index = new Map(items.map((item, position) => [keyOf(item), position]));
+      indexes.set(items, index);
+    }
+    return index;
+  };
+  /** Position of `key` in `items`, or -1. The index may be shared with a longer sibling array, so a hit is confirmed. */
+  const positionOf = (items: readonly T[], key: string): number => {
+    const position = indexOf(items).get(key);
+    return position !== undefined && position < items.length && keyOf(items[position]) === key ? position : -1;
+  };
+  const reducer = (current: readonly T[] | undefined, batches: readonly (T | readonly T[])[]): T[] => {
+    const base = current ?? [];
+    const added: T[] = [];
+    const addedKeys = new Set<string>();
+    for (const batch of batches) {
+      for (const item of (Array.isArray(batch) ? batch : [batch]) as T[]) {
+        const key = keyOf(item);
+        if (addedKeys.has(key) || positionOf(base, key) >= 0) continue;
+        addedKeys.add(key);
+        added.push(item);
+      }
+    }
+    if (added.length === 0) return base as T[];
+    const next = base.concat(added);
+    const index = indexOf(base);
+    added.forEach((item, i) => index.set(keyOf(item), base.length + i));
+    indexes.set(next, index);
+    return next;
+  };
+  return { reducer, positionOf };
+}
+
+export const eventLog = appendOnly<StoreEvent>((e) => e.id);
+export const conflictLog = appendOnly<Conflict>((c) => c.id);
+export const rejectedLog = appendOnly<RejectedInput>((r) => r.hash);
+
+/** How many messages the transcript keeps; the full conversation stays in the event log. */
+export const MESSAGE_WINDOW = 200;
+
+/** Messages by id (a later write with the same id replaces it), windowed to the newest. */
+export function appendMessages(current: BaseMessage[] | undefined, batches: readonly (BaseMessage | BaseMessage[])[]): BaseMessage[] {
+  const byId = new Map<string, BaseMessage>((current ?? []).map((m) => [m.id ?? "", m]));
+  for (const batch of batches) for (const message of Array.isArray(batch) ? batch : [batch]) byId.set(message.id ?? `unnamed-${byId.size}`, message);
+  const all = [...byId.values()];
+  return all.length > MESSAGE_WINDOW ? all.slice(all.length - MESSAGE_WINDOW) : all;
+}
+
+// ---------------------------------------------------------------- keyed entities
+
+/** A keyed map patched with whole entities by its single writer (null removes). */
+function entityMap<T>(description: string) {
+  return new ReducedValue(z.custom<Record<string, T>>().default(() => ({})).describe(description), {
+    inputSchema: z.custom<Record<string, T | null>>(),
+    reducer: (current: Record<string, T>, patch: Record<string, T | null>) => (Object.keys(patch).length === 0 ? current : mergePatch(current, patch)),
+  });
+}
+
+// ---------------------------------------------------------------- tasks
+
+export const TASK_STATUSES = ["pending", "running", "completed", "failed"] as const;
+export type TaskStatus = (typeof TASK_STATUSES)[number];
+
+/** One per (event, handler). */
+export interface Task {
+  taskId: string;
+  eventId: string;
+  assignee: string;
+  status: TaskStatus;
+  attempts: number;
+  result?: string;
+  error?: string;
+}
+
+export type TaskOp =
+  | { op: "add"; task: Pick<Task, "taskId" | "eventId" | "assignee"> }
+  | { op: "start"; taskId: string }
+  | { op: "complete"; taskId: string; result: string }
+  /** `retry: true` puts the task back to pending for another attempt. */
+  | { op: "fail"; taskId: string; error: string; retry: boolean };
+
+/** Finished tasks kept in state; older ones live on in the event log and checkpoints. */
+export const FINISHED_TASK_WINDOW = 500;
+
+/**
+ * ADD / START / COMPLETE / FAIL. Unfinished tasks are always kept; finished
+ * ones are windowed to the newest FINISHED_TASK_WINDOW.
+ */
+export function applyTaskOps(current: Record<string, Task> | undefined, ops: readonly TaskOp[]): Record<string, Task> {
+  const tasks: Record<string, Task> = { ...(current ?? {}) };
+  for (const change of ops) {
+    if (change.op === "add") {
+      if (!tasks[change.task.taskId]) tasks[change.task.taskId] = { ...change.task, status: "pending", attempts: 0 };
+      continue;
+    }
+    const task = tasks[change.taskId];
+    if (!task) continue;
+    switch (change.op) {
+      case "start":
+        tasks[change.taskId] = { ...task, status: "running", attempts: task.attempts + 1 };
+        break;
+      case "complete":
+        tasks[change.taskId] = { ...task, status: "completed", result: change.result, error: undefined };
+        break;
+      case "fail":
+        tasks[change.taskId] = { ...task, status: change.retry ? "pending" : "failed", error: change.error };
+        break;
+      default: {
+        const exhaustive: never = change;
+        throw new Error(`unknown task op ${JSON.stringify(exhaustive)}`);
+      }
+    }
+  }
+  return windowFinished(tasks);
+}
+
+function windowFinished(tasks: Record<string, Task>): Record<string, Task> {
+  const finished = Object.values(tasks).filter((t) => t.status === "completed" || t.status === "failed");
+  if (finished.length <= FINISHED_TASK_WINDOW) return tasks;
+  for (const task of finished.slice(0, finished.length - FINISHED_TASK_WINDOW)) delete tasks[task.taskId];
+  return tasks;
+}
+
+// ---------------------------------------------------------------- proposals queue
+
+export type ProposalOp = { enqueue: Proposal[] } | { dequeue: string[] };
+
+/** Proposals waiting for a service; the services dequeue what they decided. */
+export function applyProposalOps(current: Proposal[] | undefined, op: ProposalOp): Proposal[] {
+  const queue = current ?? [];
+  if ("enqueue" in op) {
+    const known = new Set(queue.map((p) => p.id));
+    return queue.concat(op.enqueue.filter((p) => !known.has(p.id)));
+  }
+  const done = new Set(op.dequeue);
+  return done.size === 0 ? queue : queue.filter((p) => !done.has(p.id));
+}
+
+// ---------------------------------------------------------------- agent memory
+
+export interface MemoryNote {
+  at: string;
+  eventId: string;
+  note: string;
+  toolCalls?: { name: string; args: unknown }[];
+}
+
+/** How many notes an agent keeps in its private memory. */
+export const MEMORY_WINDOW = 50;
+
+export function appendNotes(current: MemoryNote[] | undefined, notes: MemoryNote[]): MemoryNote[] {
+  const all = (current ?? []).concat(notes);
+  return all.length > MEMORY_WINDOW ? all.slice(all.length - MEMORY_WINDOW) : all;
+}
+
+function agentMemory(agent: string) {
+  return new ReducedValue(z.custom<MemoryNote[]>().default(() => []).describe(`Private memory of ${agent}: only its own deliveries carry it.`), {
+    inputSchema: z.custom<MemoryNote[]>(),
+    reducer: appendNotes,
+  });
+}
+
+// ---------------------------------------------------------------- ingest report
+
+/** What the last `ingest` step did with its inbox (for the CLI and server clients). */
+export interface IngestReport {
+  received: number;
+  accepted: number;
+  duplicates: number;
+  rejected: RejectedInput[];
+}
+
+// ---------------------------------------------------------------- the schema
+
+export const StoreState = new StateSchema({
+  /** Input: events to ingest (objects, or JSON texts of them). Consumed by `ingest`. */
+  inbox: z.array(z.unknown()).default(() => []).describe("Input events to ingest, as in SPEC §3 (objects or JSON strings)."),
+  /** Input: where the inbox came from, for rejection reports (file and line numbers). */
+  inboxOrigin: z
+    .object({ source: z.string(), lines: z.array(z.number().int()).optional() })
+    .nullable()
+    .default(null)
+    .describe("Where the inbox items come from: a file name and the line number of each item."),
+
+  /** The event log: append-only, deduplicated by id. */
+  events: new DeltaValue(z.custom<StoreEvent[]>().default(() => []), {
+    inputSchema: z.custom<StoreEvent[]>(),
+    reducer: eventLog.reducer,
+  }),
+  /** Products (inventory_service). */
+  catalog: entityMap<Product>("Products by SKU (written by inventory_service)."),
+  /** Stock per SKU (inventory_service); `version` grows with every change. */
+  inventory: entityMap<StockLevel>("Stock levels by SKU (written by inventory_service)."),
+  /** Orders (order_service). */
+  orders: entityMap<Order>("Orders by id (written by order_service)."),
+  /** Refunds waiting for a human decision and their outcome (order_service). */
+  approvals: entityMap<Approval>("Refund approvals by id (written by order_service)."),
+  /** Promotion status per SKU (inventory_service, on marketing's proposals). */
+  promotions: entityMap<PromotionStatus>("Promotion status by SKU."),
+  /** Open reorders by SKU (inventory_service, on inventory_agent's proposals). */
+  reorders: entityMap<Reorder>("Open reorders by SKU."),
+  /** Posts drafted by marketing and accepted by inventory_service. */
+  posts: entityMap<Post>("Marketing posts by id."),
+  /** The approval threshold in force: a copy of the newest PolicyChanged event (order_service). */
+  policy: z.custom<Policy>().default(() => DEFAULT_POLICY),
+
+  /** Agent tasks, one per (event, agent). */
+  tasks: new ReducedValue(z.custom<Record<string, Task>>().default(() => ({})), {
+    inputSchema: z.custom<TaskOp[]>(),
+    reducer: applyTaskOps,
+  }),
+  /** Agent proposals waiting for the services. */
+  proposals: new ReducedValue(z.custom<Proposal[]>().default(() => []), {
+    inputSchema: z.custom<ProposalOp>(),
+    reducer: applyProposalOps,
+  }),
+  /** Rejected writes and proposals: who, what, why. Append-only by id. */
+  conflicts: new DeltaValue(z.custom<Conflict[]>().default(() => []), {
+    inputSchema: z.custom<Conflict[]>(),
+    reducer: conflictLog.reducer,
+  }),
+  /** Inputs that failed validation (not events). Append-only by content hash. */
+  rejected: new DeltaValue(z.custom<RejectedInput[]>().default(() => []), {
+    inputSchema: z.custom<RejectedInput[]>(),
+    reducer: rejectedLog.reducer,
+  }),
+  /** The conversation: customer messages and support replies, with ids derived from events. */
+  messages: new DeltaValue(z.custom<BaseMessage[]>().default(() => []), {
+    inputSchema: z.custom<BaseMessage[]>(),
+    reducer: appendMessages,
+  }),
+  /** Per-subscriber position in the event log: events before it have been handed out. Max wins. */
+  cursors: new ReducedValue(z.custom<Record<string, number>>().default(() => ({})), {
+    inputSchema: z.custom<Record<string, number>>(),
+    reducer: (current: Record<string, number>, next: Record<string, number>) => {
+      const merged = { ...current };
+      for (const [key, position] of Object.entries(next)) merged[key] = Math.max(merged[key] ?? 0, position);
+      return merged;
+    },
+  }),
+  /** The last ingest step's report. */
+  lastIngest: z.custom<IngestReport | null>().default(() => null),
+
+  /** Private memory of each agent. */
+  supportMemory: agentMemory("support_agent"),
+  inventoryMemory: agentMemory("inventory_agent"),
+  marketingMemory: agentMemory("marketing_agent"),
+});
+
+export type State = typeof StoreState.State;
+export type Update = typeof StoreState.Update;

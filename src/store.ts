@@ -1,0 +1,171 @@
+/**
+ * A store opened on a SQLite file: its graph, its thread, and the operations
+ * the CLI (and tests) run on it. Everything that writes takes the store's lease.
+ */
+import { setMaxListeners } from "node:events";
+import type Database from "better-sqlite3";
+import { GraphRecursionError, type BaseCheckpointSaver } from "@langchain/langgraph";
+import type { RunnableConfig } from "@langchain/core/runnables";
+import type { RejectedInput } from "./domain/validation.js";
+import { compileStoreGraph, type StoreGraph } from "./graph.js";
+import { acquireLease } from "./persistence/lease.js";
+import { openDatabase, sqliteSaver } from "./persistence/sqlite.js";
+import { findStore, forgetStore, registerStore, threadIdFor, validateStoreName } from "./persistence/stores.js";
+import type { State } from "./state.js";
+
+// A batch fans out one task per (event, agent); each holds an abort listener.
+setMaxListeners(0);
+
+export class UsageError extends Error {
+  override name = "UsageError";
+}
+
+export interface StoreSession {
+  name: string;
+  threadId: string;
+  db: Database.Database;
+  saver: BaseCheckpointSaver;
+  graph: StoreGraph;
+  /** The thread's config; the store name travels in every checkpoint's metadata. */
+  config: RunnableConfig;
+  close(): void;
+}
+
+export function openStore(dbPath: string, name: string): StoreSession {
+  const problem = validateStoreName(name);
+  if (problem) throw new UsageError(problem);
+  const db = openDatabase(dbPath);
+  const saver = sqliteSaver(db);
+  const threadId = threadIdFor(name);
+  return {
+    name,
+    threadId,
+    db,
+    saver,
+    graph: compileStoreGraph({ checkpointer: saver }),
+    config: { configurable: { thread_id: threadId }, metadata: { store: name } },
+    close: () => db.close(),
+  };
+}
+
+export function storeRecord(session: StoreSession) {
+  return findStore(session.db, session.name);
+}
+
+export interface RunOptions {
+  approvalThresholdCents: number;
+  maxSteps: number;
+  /** How long to wait for another writer of the same store. */
+  waitMs?: number;
+}
+
+export interface IngestOptions extends RunOptions {
+  batchSize: number;
+  /** Recorded when this ingest creates the store. */
+  origin?: string;
+  source: string;
+  onProgress?: (done: number, total: number) => void;
+  /** Groups lines into batches; defaults to fixed-size batches. */
+  batches?: (lines: InputLine[]) => InputLine[][];
+}
+
+export interface InputLine {
+  line: number;
+  text: string;
+}
+
+export interface IngestResult {
+  received: number;
+  accepted: number;
+  duplicates: number;
+  rejected: RejectedInput[];
+  /** True when a run stopped at the step limit; the next run picks up where it stopped. */
+  stepLimitHit: boolean;
+  eventCount: number;
+  pendingApprovals: number;
+  checkpointId: string;
+}
+
+/** Appends input lines to the store and runs the team until quiet, batch by batch. */
+export async function ingestLines(session: StoreSession, lines: InputLine[], options: IngestOptions): Promise<IngestResult> {
+  return withLease(session, options.waitMs, async () => {
+    registerStore(session.db, session.name, options.origin);
+    const result = { received: 0, accepted: 0, duplicates: 0, rejected: [] as RejectedInput[], stepLimitHit: false };
+    // A paused or interrupted run finishes first: new input would drop its pending writes.
+    result.stepLimitHit = await finishPendingRun(session, options);
+    const batches = options.batches ? options.batches(lines) : chunk(lines, options.batchSize);
+    let done = 0;
+    for (const batch of batches) {
+      const input = { inbox: batch.map((l) => l.text), inboxOrigin: { source: options.source, lines: batch.map((l) => l.line) } };
+      const outcome = await runGraph(session, input, options);
+      result.stepLimitHit ||= outcome.stepLimitHit;
+      const report = outcome.values.lastIngest;
+      if (report) {
+        result.received += report.received;
+        result.accepted += report.accepted;
+        result.duplicates += report.duplicates;
+        result.rejected.push(...report.rejected);
+      }
+      done += batch.length;
+      options.onProgress?.(done, lines.length);
+    }
+    const snapshot = await session.graph.getState(session.config);
+    const values = snapshot.values as State;
+    return {
+      ...result,
+      eventCount: values.events?.length ?? 0,
+      pendingApprovals: Object.values(values.approvals ?? {}).filter((a) => a.status === "pending").length,
+      checkpointId: String(snapshot.config.configurable?.checkpoint_id ?? ""),
+    };
+  });
+}
+
+/** Runs a paused or interrupted run to its end. Returns whether it hit the step limit. */
+export async function finishPendingRun(session: StoreSession, options: RunOptions): Promise<boolean> {
+  const snapshot = await session.graph.getState(session.config);
+  if (snapshot.next.length === 0) return false;
+  return (await runGraph(session, null, options)).stepLimitHit;
+}
+
+async function runGraph(session: StoreSession, input: Partial<State> | null, options: RunOptions): Promise<{ values: State; stepLimitHit: boolean }> {
+  try {
+    const values = (await session.graph.invoke(input as never, {
+      ...session.config,
+      recursionLimit: options.maxSteps,
+      context: { approvalThresholdCents: options.approvalThresholdCents },
+    })) as State;
+    return { values, stepLimitHit: false };
+  } catch (error) {
+    if (!(error instanceof GraphRecursionError)) throw error;
+    return { values: (await session.graph.getState(session.config)).values as State, stepLimitHit: true };
+  }
+}
+
+async function withLease<T>(session: StoreSession, waitMs: number | undefined, work: () => Promise<T>): Promise<T> {
+  const lease = await acquireLease(session.db, session.name, session.threadId, waitMs ?? 0);
+  try {
+    return await work();
+  } finally {
+    lease.release();
+  }
+}
+
+function chunk<T>(items: T[], size: number): T[][] {
+  const chunks: T[][] = [];
+  for (let i = 0; i < items.length; i += size) chunks.push(items.slice(i, i + size));
+  return chunks;
+}
+
+/** Deletes a store's checkpoints and its name. */
+export async function deleteStore(session: StoreSession, waitMs?: number): Promise<void> {
+  await withLease(session, waitMs, async () => {
+    await session.saver.deleteThread(session.threadId);
+  });
+  forgetStore(session.db, session.name);
+}
+
+/** The store's state values at its head (or an empty state if it has none). */
+export async function headValues(session: StoreSession): Promise<{ values: State; checkpointId: string }> {
+  const snapshot = await session.graph.getState(session.config);
+  return { values: snapshot.values as State, checkpointId: String(snapshot.config.configurable?.checkpoint_id ?? "") };
+}
