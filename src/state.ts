@@ -84,11 +84,21 @@ export function appendMessages(current: BaseMessage[] | undefined, batches: read
 
 // ---------------------------------------------------------------- keyed entities
 
-/** A keyed map patched with whole entities by its single writer (null removes). */
+/** Applies whole-entity patches in order (null removes); merging patches is batching-invariant. */
+export function mergePatches<T>(current: Record<string, T> | undefined, patches: readonly Record<string, T | null>[]): Record<string, T> {
+  const nonEmpty = patches.filter((p) => Object.keys(p).length > 0);
+  if (nonEmpty.length === 0) return current ?? {};
+  return mergePatch(current, Object.assign({}, ...nonEmpty) as Record<string, T | null>);
+}
+
+/**
+ * A keyed map patched with whole entities by its single writer. A delta
+ * channel: a checkpoint stores the step's patches, not the whole map.
+ */
 function entityMap<T>(description: string) {
-  return new ReducedValue(z.custom<Record<string, T>>().default(() => ({})).describe(description), {
+  return new DeltaValue(z.custom<Record<string, T>>().default(() => ({})).describe(description), {
     inputSchema: z.custom<Record<string, T | null>>(),
-    reducer: (current: Record<string, T>, patch: Record<string, T | null>) => (Object.keys(patch).length === 0 ? current : mergePatch(current, patch)),
+    reducer: mergePatches<T>,
   });
 }
 
@@ -157,6 +167,15 @@ function windowFinished(tasks: Record<string, Task>): Record<string, Task> {
   return tasks;
 }
 
+// ---------------------------------------------------------------- cursors
+
+/** Each subscriber's position only moves forward; writes to different keys merge. */
+export function advanceCursors(current: Record<string, number> | undefined, writes: readonly Record<string, number>[]): Record<string, number> {
+  const merged = { ...(current ?? {}) };
+  for (const write of writes) for (const [key, position] of Object.entries(write)) merged[key] = Math.max(merged[key] ?? 0, position);
+  return merged;
+}
+
 // ---------------------------------------------------------------- proposals queue
 
 export type ProposalOp = { enqueue: Proposal[] } | { dequeue: string[] };
@@ -190,9 +209,9 @@ export function appendNotes(current: MemoryNote[] | undefined, notes: MemoryNote
 }
 
 function agentMemory(agent: string) {
-  return new ReducedValue(z.custom<MemoryNote[]>().default(() => []).describe(`Private memory of ${agent}: only its own deliveries carry it.`), {
+  return new DeltaValue(z.custom<MemoryNote[]>().default(() => []).describe(`Private memory of ${agent}: only its own deliveries carry it.`), {
     inputSchema: z.custom<MemoryNote[]>(),
-    reducer: appendNotes,
+    reducer: (current: MemoryNote[], batches: MemoryNote[][]) => appendNotes(current, batches.flat()),
   });
 }
 
@@ -241,9 +260,9 @@ export const StoreState = new StateSchema({
   policy: z.custom<Policy>().default(() => DEFAULT_POLICY),
 
   /** Agent tasks, one per (event, agent). */
-  tasks: new ReducedValue(z.custom<Record<string, Task>>().default(() => ({})), {
+  tasks: new DeltaValue(z.custom<Record<string, Task>>().default(() => ({})), {
     inputSchema: z.custom<TaskOp[]>(),
-    reducer: applyTaskOps,
+    reducer: (current: Record<string, Task>, batches: TaskOp[][]) => applyTaskOps(current, batches.flat()),
   }),
   /** Agent proposals waiting for the services. */
   proposals: new ReducedValue(z.custom<Proposal[]>().default(() => []), {
@@ -266,13 +285,9 @@ export const StoreState = new StateSchema({
     reducer: appendMessages,
   }),
   /** Per-subscriber position in the event log: events before it have been handed out. Max wins. */
-  cursors: new ReducedValue(z.custom<Record<string, number>>().default(() => ({})), {
+  cursors: new DeltaValue(z.custom<Record<string, number>>().default(() => ({})), {
     inputSchema: z.custom<Record<string, number>>(),
-    reducer: (current: Record<string, number>, next: Record<string, number>) => {
-      const merged = { ...current };
-      for (const [key, position] of Object.entries(next)) merged[key] = Math.max(merged[key] ?? 0, position);
-      return merged;
-    },
+    reducer: advanceCursors,
   }),
   /** The last ingest step's report. */
   lastIngest: z.custom<IngestReport | null>().default(() => null),

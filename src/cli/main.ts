@@ -102,7 +102,7 @@ async function runIngest(ctx: Context, lines: InputLine[], source: string, origi
   return { result, exitCode };
 }
 
-export function buildProgram(outcome: { exitCode: number }): Command {
+export function buildProgram(outcome: { exitCode: number }, json = false): Command {
   const act =
     <Args extends unknown[]>(action: (...args: Args) => Promise<number | void>) =>
     async (...args: Args) => {
@@ -114,8 +114,11 @@ export function buildProgram(outcome: { exitCode: number }): Command {
     .option("--thread <name>", "store name (env SHOPSTATE_THREAD, default main)")
     .option("--json", "machine-readable JSON on stdout (errors as JSON on stderr)")
     .option("--wait <seconds>", "wait this long for another process writing the same store (default: refuse at once)")
-    .showHelpAfterError()
+    .showHelpAfterError(!json)
     .exitOverride();
+  // With --json, stderr carries only the JSON error that main() prints. Subcommands copy
+  // these settings when they are created, so they are set before any command is added.
+  if (json) program.configureOutput({ writeErr: () => undefined });
 
   program
     .command("demo")
@@ -252,8 +255,7 @@ export function buildProgram(outcome: { exitCode: number }): Command {
 export async function main(argv: string[]): Promise<number> {
   const json = argv.includes("--json");
   const outcome = { exitCode: EXIT.ok as number };
-  const program = buildProgram(outcome);
-  if (json) program.configureOutput({ writeErr: () => undefined });
+  const program = buildProgram(outcome, json);
   try {
     await program.parseAsync(argv, { from: "user" });
     return outcome.exitCode;

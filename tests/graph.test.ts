@@ -1,0 +1,194 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { MemorySaver } from "@langchain/langgraph";
+import { demoLines, hourlyBatches } from "../src/demo.js";
+import { verify } from "../src/domain/verify.js";
+import { compileStoreGraph } from "../src/graph.js";
+import { worldOf } from "../src/services/decisions.js";
+import type { State } from "../src/state.js";
+import { ingestLines, openStore, type StoreSession } from "../src/store.js";
+import { stateView } from "../src/views.js";
+
+const RUN = { approvalThresholdCents: 10_000, maxSteps: 500 };
+
+function memoryGraph() {
+  const graph = compileStoreGraph({ checkpointer: new MemorySaver() });
+  const config = { configurable: { thread_id: "test" }, recursionLimit: 500 };
+  const ingest = async (inbox: unknown[]) => (await graph.invoke({ inbox }, config)) as State;
+  const values = async () => (await graph.getState(config)).values as State;
+  return { graph, config, ingest, values };
+}
+
+let seq = 0;
+const at = (minute: number) => new Date(Date.UTC(2026, 2, 1, 9, minute)).toISOString();
+const ev = (type: string, data: Record<string, unknown>, minute = 0) => ({ id: `e-${++seq}`, type, at: at(minute), data });
+const product = (sku: string, initialStock: number, priceCents = 1000, reorderPoint = 1) => ev("ProductAdded", { sku, name: `Product ${sku}`, priceCents, initialStock, reorderPoint });
+const order = (orderId: string, customerId: string, lines: [string, number][], minute = 1) =>
+  ev("OrderPlaced", { orderId, customerId, lines: lines.map(([sku, qty]) => ({ sku, qty })) }, minute);
+
+function comparable(values: State) {
+  const { checkpointId: _ignored, ...view } = stateView(values, "");
+  return view;
+}
+
+describe("the demo day", () => {
+  let dir: string;
+  let session: StoreSession;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), "shopstate-graph-"));
+    session = openStore(join(dir, "s.db"), "demo");
+  });
+  afterAll(() => {
+    session.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("runs end to end on SQLite and on MemorySaver to the same state, and every rule holds", async () => {
+    const lines = demoLines();
+    const result = await ingestLines(session, lines, { ...RUN, batchSize: 100, source: "demo", batches: hourlyBatches });
+    expect(result.rejected).toEqual([]);
+    expect(result.stepLimitHit).toBe(false);
+    expect(result.accepted).toBe(lines.length);
+
+    const sqlite = (await session.graph.getState(session.config)).values as State;
+    const memory = memoryGraph();
+    for (const batch of hourlyBatches(lines)) await memory.ingest(batch.map((l) => l.text));
+    expect(comparable(await memory.values())).toEqual(comparable(sqlite));
+
+    expect(verify(worldOf(sqlite), sqlite.events)).toEqual([]);
+    // The oversell pair: ORD-1010 takes 4 of 6 lamps, ORD-1011 (4 more) is rejected.
+    expect(sqlite.orders["ORD-1010"].status).toBe("shipped");
+    expect(sqlite.orders["ORD-1011"].status).toBe("rejected");
+    // The torn jacket (129.00) waits for a person; the cracked mug and the lost socks are refunded.
+    expect(Object.values(sqlite.approvals).map((a) => [a.orderId, a.status, a.amountCents])).toEqual([["ORD-1005", "pending", 12_900]]);
+    expect(sqlite.orders["ORD-1001"].refundedCents).toBe(1500);
+    expect(sqlite.orders["ORD-1008"].refundedCents).toBe(4800);
+    // The message that tried to talk the system into a refund got nothing.
+    expect(sqlite.orders["ORD-1007"].refundedCents).toBe(0);
+    // Cancelled order refunded in full; its reservation released.
+    expect(sqlite.orders["ORD-1004"]).toMatchObject({ status: "cancelled", refundedCents: 4400 });
+    // Every agent task finished.
+    expect(Object.values(sqlite.tasks).every((t) => t.status === "completed")).toBe(true);
+    // Messages have ids derived from their events, so a replay gives the same transcript.
+    expect(sqlite.messages.map((m) => m.id)).toContain("msg-evt-041-reply");
+  });
+
+  it("changes nothing when the same day is ingested again", async () => {
+    const before = (await session.graph.getState(session.config)).values as State;
+    const result = await ingestLines(session, demoLines(), { ...RUN, batchSize: 100, source: "demo" });
+    expect(result.accepted).toBe(0);
+    expect(result.duplicates).toBe(demoLines().length);
+    const after = (await session.graph.getState(session.config)).values as State;
+    expect(after.events.length).toBe(before.events.length);
+    expect(comparable(after)).toEqual(comparable(before));
+  });
+});
+
+describe("one batch, decided in log order", () => {
+  it("confirms the first of two orders that would oversell a SKU together and rejects the second", async () => {
+    const { ingest } = memoryGraph();
+    const state = await ingest([product("SKU-A", 5), order("O-1", "C-1", [["SKU-A", 3]]), order("O-2", "C-2", [["SKU-A", 3]], 2)]);
+    expect(state.orders["O-1"].status).toBe("confirmed");
+    expect(state.orders["O-2"]).toMatchObject({ status: "rejected", paidCents: 0 });
+    expect(state.inventory["SKU-A"]).toMatchObject({ onHand: 5, reserved: 3, available: 2 });
+    const rejection = state.events.find((e) => e.type === "OrderRejected");
+    expect(rejection).toMatchObject({ source: "order_service", causationId: state.events.find((e) => e.type === "OrderPlaced" && e.data.orderId === "O-2")?.id });
+  });
+
+  it("sees a stock correction that precedes an order in the same batch", async () => {
+    const { ingest } = memoryGraph();
+    const state = await ingest([product("SKU-A", 5), ev("StockAdjusted", { sku: "SKU-A", delta: -4, reason: "count" }), order("O-1", "C-1", [["SKU-A", 3]])]);
+    expect(state.orders["O-1"].status).toBe("rejected");
+    expect(state.inventory["SKU-A"]).toMatchObject({ onHand: 1, reserved: 0 });
+  });
+
+  it("refuses a stock correction that would drop on-hand below what orders reserved earlier in the batch", async () => {
+    const { ingest } = memoryGraph();
+    const state = await ingest([product("SKU-A", 5), order("O-1", "C-1", [["SKU-A", 3]]), ev("StockAdjusted", { sku: "SKU-A", delta: -4, reason: "count" })]);
+    expect(state.orders["O-1"].status).toBe("confirmed");
+    expect(state.inventory["SKU-A"]).toMatchObject({ onHand: 5, reserved: 3 });
+    expect(state.conflicts.map((c) => [c.kind, c.owner])).toEqual([["rule", "inventory_service"]]);
+  });
+});
+
+describe("proposals", () => {
+  it("turns a proposal based on a stale order version into a conflict, and the agent retries on fresh state", async () => {
+    const { ingest } = memoryGraph();
+    await ingest([product("SKU-A", 10, 1000), product("SKU-B", 10, 1000), order("O-1", "C-1", [["SKU-A", 1], ["SKU-B", 1]])]);
+    // Two messages about the same order arrive together: both support tasks see order version 1.
+    const state = await ingest([
+      ev("CustomerMessage", { customerId: "C-1", orderId: "O-1", text: "The Product SKU-A arrived broken, please refund it." }, 5),
+      ev("CustomerMessage", { customerId: "C-1", orderId: "O-1", text: "Also the Product SKU-B is the wrong item, refund please." }, 6),
+    ]);
+    const stale = state.conflicts.filter((c) => c.kind === "stale");
+    expect(stale).toHaveLength(1);
+    expect(stale[0]).toMatchObject({ by: "support_agent", entity: "order:O-1" });
+    const retried = state.tasks[stale[0].taskId!];
+    expect(retried).toMatchObject({ status: "completed", attempts: 2 });
+    // Both refunds went through in the end, each computed from the order.
+    expect(state.orders["O-1"]).toMatchObject({ refundedCents: 2000, version: 3 });
+    expect(verify(worldOf(state), state.events)).toEqual([]);
+  });
+
+  it("records a proposal outside the agent's scope as a conflict and never applies it", async () => {
+    const { graph, config, ingest } = memoryGraph();
+    await ingest([product("SKU-A", 10), order("O-1", "C-1", [["SKU-A", 2]])]);
+    const before = ((await graph.getState(config)).values as State).orders["O-1"];
+    await graph.updateState(
+      config,
+      {
+        proposals: {
+          enqueue: [{ id: "rogue-1", agent: "marketing_agent", taskId: "t-rogue", causationId: "e-1", at: at(9), type: "RefundRequested", data: { orderId: "O-1", sku: "SKU-A", qty: 2, reason: "other" }, basedOn: [] }],
+        },
+      },
+      "marketing_agent",
+    );
+    await graph.invoke(null, config);
+    const state = (await graph.getState(config)).values as State;
+    expect(state.conflicts).toContainEqual(expect.objectContaining({ eventId: "rogue-1", kind: "scope", by: "marketing_agent" }));
+    expect(state.orders["O-1"]).toEqual(before);
+    expect(state.events.some((e) => e.id === "rogue-1")).toBe(false);
+    expect(state.proposals).toEqual([]);
+  });
+});
+
+describe("the graph's own input handling", () => {
+  it("validates the inbox like the CLI: bad items are rejected with their position, good ones kept", async () => {
+    const { ingest } = memoryGraph();
+    const state = await ingest([product("SKU-A", 3), "{not json", { ...order("O-1", "C-1", [["SKU-A", 0]]) }, order("O-2", "C-1", [["SKU-NOPE", 1]]), order("O-3", "C-1", [["SKU-A", 1]])]);
+    expect(state.rejected.map((r) => [r.source, r.line])).toEqual([
+      ["inbox", 2],
+      ["inbox", 3],
+      ["inbox", 4],
+    ]);
+    expect(state.rejected[0].reason).toMatch(/malformed JSON/);
+    expect(state.rejected[1].reason).toMatch(/qty/);
+    expect(state.rejected[2].reason).toMatch(/unknown SKU 'SKU-NOPE'/);
+    expect(state.lastIngest).toMatchObject({ received: 5, accepted: 2 });
+    expect(state.orders["O-3"].status).toBe("confirmed");
+  });
+
+  it("reports the step limit and continues from its cursors on the next run", async () => {
+    const { graph, config, values } = memoryGraph();
+    await expect(graph.invoke({ inbox: [product("SKU-A", 2, 1000, 1), order("O-1", "C-1", [["SKU-A", 1]])] }, { ...config, recursionLimit: 3 })).rejects.toThrow(/Recursion limit/);
+    expect((await values()).orders["O-1"]).toBeDefined();
+    // The agents have not run yet; an empty run picks up every subscriber's backlog.
+    await graph.invoke({ inbox: [] }, config);
+    const state = await values();
+    expect(Object.values(state.tasks).length).toBeGreaterThan(0);
+    expect(Object.values(state.tasks).every((t) => t.status === "completed")).toBe(true);
+    expect(state.reorders["SKU-A"]).toBeDefined();
+  });
+
+  it("records a changed approval threshold as a PolicyChanged event that replays", async () => {
+    const graph = compileStoreGraph({ checkpointer: new MemorySaver() });
+    const config = { configurable: { thread_id: "policy" }, recursionLimit: 200, context: { approvalThresholdCents: 500 } };
+    await graph.invoke({ inbox: [product("SKU-A", 5, 1000), order("O-1", "C-1", [["SKU-A", 1]])] }, config);
+    const state = (await graph.invoke({ inbox: [ev("CustomerMessage", { customerId: "C-1", text: "My Product SKU-A arrived damaged, refund please" }, 9)] }, config)) as State;
+    expect(state.policy.approvalThresholdCents).toBe(500);
+    expect(state.events.filter((e) => e.type === "PolicyChanged")).toHaveLength(1);
+    expect(Object.values(state.approvals)).toHaveLength(1);
+    expect(verify(worldOf(state), state.events)).toEqual([]);
+  });
+});
