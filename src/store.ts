@@ -26,7 +26,7 @@ export interface StoreSession {
   db: Database.Database;
   saver: BaseCheckpointSaver;
   graph: StoreGraph;
-  /** The thread's config; the store name travels in every checkpoint's metadata. */
+  /** The thread's config. The saver writes the store name into every checkpoint's metadata. */
   config: RunnableConfig;
   close(): void;
 }
@@ -35,15 +35,15 @@ export function openStore(dbPath: string, name: string): StoreSession {
   const problem = validateStoreName(name);
   if (problem) throw new UsageError(problem);
   const db = openDatabase(dbPath);
-  const saver = sqliteSaver(db);
   const threadId = threadIdFor(name);
+  const saver = sqliteSaver(db, new Map([[threadId, name]]));
   return {
     name,
     threadId,
     db,
     saver,
     graph: compileStoreGraph({ checkpointer: saver }),
-    config: { configurable: { thread_id: threadId }, metadata: { store: name } },
+    config: { configurable: { thread_id: threadId } },
     close: () => db.close(),
   };
 }

@@ -5,6 +5,8 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
+import type { RunnableConfig } from "@langchain/core/runnables";
+import type { Checkpoint, CheckpointMetadata } from "@langchain/langgraph-checkpoint";
 import { SqliteSaver } from "@langchain/langgraph-checkpoint-sqlite";
 
 /** How long a writer waits for another connection's short transaction before SQLITE_BUSY. */
@@ -21,6 +23,25 @@ export function openDatabase(path: string): Database.Database {
   return db;
 }
 
-export function sqliteSaver(db: Database.Database): SqliteSaver {
-  return new SqliteSaver(db);
+/**
+ * The official SqliteSaver, with the store's name written into every
+ * checkpoint's metadata (SPEC §6), so a raw checkpoint says whose it is.
+ */
+export class StoreSaver extends SqliteSaver {
+  constructor(
+    db: Database.Database,
+    private readonly names: ReadonlyMap<string, string>,
+  ) {
+    super(db);
+  }
+
+  override put(config: RunnableConfig, checkpoint: Checkpoint, metadata: CheckpointMetadata): Promise<RunnableConfig> {
+    const store = this.names.get(String(config.configurable?.thread_id));
+    return super.put(config, checkpoint, store ? ({ ...metadata, store } as CheckpointMetadata) : metadata);
+  }
+}
+
+/** A saver that names checkpoints of the given thread ids (thread id -> store name). */
+export function sqliteSaver(db: Database.Database, names: ReadonlyMap<string, string> = new Map()): SqliteSaver {
+  return new StoreSaver(db, names);
 }

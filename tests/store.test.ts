@@ -1,0 +1,121 @@
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { acquireLease, LeaseBusyError } from "../src/persistence/lease.js";
+import { listStores, threadIdFor } from "../src/persistence/stores.js";
+import { buildStoreGraph } from "../src/graph.js";
+import type { State } from "../src/state.js";
+import { finishPendingRun, ingestLines, openStore, type InputLine } from "../src/store.js";
+
+const RUN = { approvalThresholdCents: 10_000, maxSteps: 500, batchSize: 100, source: "test" };
+const CLI = resolve(import.meta.dirname, "../bin/shopstate.js");
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), "shopstate-store-"));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+const line = (n: number, event: Record<string, unknown>): InputLine => ({ line: n, text: JSON.stringify(event) });
+const product = (id: string, sku: string, initialStock: number, reorderPoint = 1) =>
+  ({ id, type: "ProductAdded", at: "2026-03-01T09:00:00Z", data: { sku, name: `Product ${sku}`, priceCents: 1000, initialStock, reorderPoint } });
+
+function runCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((done) => {
+    const child = spawn(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH ?? "" } });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    child.on("close", (code) => done({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+describe("stores", () => {
+  it("derives each store's thread id as the UUIDv5 of its name and keeps the name in checkpoint metadata", async () => {
+    const session = openStore(join(dir, "s.db"), "north");
+    try {
+      expect(session.threadId).toBe(threadIdFor("north"));
+      expect(session.threadId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      await ingestLines(session, [line(1, product("e1", "SKU-1", 5))], RUN);
+      const tuple = await session.saver.getTuple(session.config);
+      expect(tuple?.metadata).toMatchObject({ store: "north" });
+      expect(listStores(session.db).map((s) => s.name)).toEqual(["north"]);
+    } finally {
+      session.close();
+    }
+  });
+});
+
+describe("one writer per store", () => {
+  it("refuses a second writer of the same store with a clear message, and lets it in with --wait once the first is done", async () => {
+    const session = openStore(join(dir, "s.db"), "main");
+    try {
+      const held = await acquireLease(session.db, "main", session.threadId);
+      await expect(ingestLines(session, [line(1, product("e1", "SKU-1", 5))], RUN)).rejects.toThrow(LeaseBusyError);
+      await expect(ingestLines(session, [line(1, product("e1", "SKU-1", 5))], RUN)).rejects.toThrow(/store 'main' is being written by another process/);
+      // A waiting writer gets in as soon as the lease is released.
+      setTimeout(() => held.release(), 300);
+      const result = await ingestLines(session, [line(1, product("e1", "SKU-1", 5))], { ...RUN, waitMs: 10_000 });
+      expect(result.accepted).toBe(1);
+    } finally {
+      session.close();
+    }
+  });
+
+  it("serialises two processes writing the same store and lets processes writing other stores proceed", async () => {
+    const db = join(dir, "s.db");
+    const file = (name: string, count: number) => {
+      const path = join(dir, `${name}.jsonl`);
+      // The same ProductAdded event in every file: whoever comes second finds it already in the log.
+      const events = [product("p-1", "SKU-1", 1000)];
+      for (let i = 0; i < count; i++) {
+        events.push({ id: `${name}-o${i}`, type: "OrderPlaced", at: "2026-03-01T10:00:00Z", data: { orderId: `${name}-${i}`, customerId: "C-1", lines: [{ sku: "SKU-1", qty: 1 }] } } as never);
+      }
+      writeFileSync(path, events.map((e) => JSON.stringify(e)).join("\n"));
+      return path;
+    };
+    const a = file("a", 30);
+    const b = file("b", 30);
+    const c = file("c", 30);
+    const results = await Promise.all([
+      runCli(["ingest", a, "--db", db, "--thread", "shared", "--wait", "60", "--json"]),
+      runCli(["ingest", b, "--db", db, "--thread", "shared", "--wait", "60", "--json"]),
+      runCli(["ingest", c, "--db", db, "--thread", "other", "--json"]),
+    ]);
+    for (const r of results) expect(r.stderr).not.toMatch(/SQLITE_BUSY|database is locked/);
+    expect(results.map((r) => r.code)).toEqual([0, 0, 0]);
+    for (const name of ["shared", "other"]) {
+      const verify = await runCli(["verify", "--db", db, "--thread", name, "--json"]);
+      expect(JSON.parse(verify.stdout)).toMatchObject({ ok: true });
+    }
+    const state = JSON.parse((await runCli(["state", "--db", db, "--thread", "shared", "--json"])).stdout) as { orders: Record<string, unknown>; inventory: Record<string, { reserved: number }> };
+    expect(Object.keys(state.orders)).toHaveLength(60);
+    expect(state.inventory["SKU-1"].reserved).toBe(60);
+  }, 120_000);
+});
+
+describe("a paused run", () => {
+  it("is finished before new input is taken, so nothing it had decided is dropped", async () => {
+    const session = openStore(join(dir, "s.db"), "main");
+    try {
+      // Pause the first run before the router hands events to the agents.
+      const pausing = buildStoreGraph().compile({ checkpointer: session.saver, interruptBefore: ["router"] });
+      await pausing.invoke({ inbox: [JSON.stringify(product("e1", "SKU-1", 1, 1))] }, session.config);
+      expect((await pausing.getState(session.config)).next).toEqual(["router"]);
+
+      // New input through the store's own path: the paused run completes first.
+      const result = await ingestLines(session, [line(1, product("e2", "SKU-2", 50))], RUN);
+      expect(result.accepted).toBe(1);
+      const values = (await session.graph.getState(session.config)).values as State;
+      // SKU-1 was added at its reorder point: the agents of the paused run still acted on it.
+      expect(values.reorders["SKU-1"]).toBeDefined();
+      expect(values.promotions["SKU-1"]).toBe("paused");
+      expect(Object.values(values.tasks).every((t) => t.status === "completed")).toBe(true);
+      expect(await finishPendingRun(session, RUN)).toBe(false);
+    } finally {
+      session.close();
+    }
+  });
+});
