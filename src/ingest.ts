@@ -24,11 +24,6 @@ export function ingest(state: State, runtime?: { context?: StoreContext }): Upda
   const rejected: RejectedInput[] = [];
   let duplicates = 0;
 
-  const threshold = runtime?.context?.approvalThresholdCents;
-  if (threshold !== undefined && threshold !== state.policy.approvalThresholdCents && items.length > 0) {
-    accepted.push(policyChange(threshold, log.length, items));
-  }
-
   const known = knownEntities(state);
   const seenInBatch = new Map<string, string>();
   items.forEach((raw, index) => {
@@ -53,6 +48,12 @@ export function ingest(state: State, runtime?: { context?: StoreContext }): Upda
     accepted.push(event);
   });
 
+  // A new approval threshold applies from this batch on, so it goes in first.
+  const threshold = runtime?.context?.approvalThresholdCents;
+  if (threshold !== undefined && threshold !== state.policy.approvalThresholdCents && accepted.length > 0) {
+    accepted.unshift(policyChange(threshold, log.length, accepted[0].at));
+  }
+
   const newestTime = accepted.reduce<string | undefined>((t, e) => (t === undefined || e.at > t ? e.at : t), undefined);
   const stamped = newestTime ? rejected.map((r) => ({ ...r, at: newestTime })) : rejected;
   const report: IngestReport = { received: items.length, accepted: accepted.filter(isInputEvent).length, duplicates, rejected: stamped };
@@ -63,8 +64,7 @@ export function ingest(state: State, runtime?: { context?: StoreContext }): Upda
 }
 
 /** A new approval threshold enters the log as a fact, so replays decide refunds the same way. */
-function policyChange(approvalThresholdCents: number, logLength: number, items: unknown[]): SystemEvent {
-  const at = items.map((raw) => validateInput(raw, INBOX_SOURCE)).find((r) => r.ok)?.event.at ?? new Date(0).toISOString();
+function policyChange(approvalThresholdCents: number, logLength: number, at: string): SystemEvent {
   return { id: `policy-${logLength}`, type: "PolicyChanged", at, source: "config", v: 1, data: { approvalThresholdCents } };
 }
 
