@@ -31,18 +31,24 @@ import { DEFAULT_POLICY, mergePatch, type Approval, type Order, type Policy, typ
  * appending costs O(new items), not O(log).
  */
 export function appendOnly<T>(keyOf: (item: T) => string) {
-  const indexes = new WeakMap<readonly T[], Map<string, number>>();
-  const indexOf = (items: readonly T[]): Map<string, number> => {
+  /** `length` is how many items the index covers; arrays that extend one another share it. */
+  interface Index {
+    positions: Map<string, number>;
+    length: number;
+  }
+  const indexes = new WeakMap<readonly T[], Index>();
+  const build = (items: readonly T[]): Index => ({ positions: new Map(items.map((item, position) => [keyOf(item), position])), length: items.length });
+  const indexOf = (items: readonly T[]): Index => {
     let index = indexes.get(items);
     if (!index) {
-      index = new Map(items.map((item, position) => [keyOf(item), position]));
+      index = build(items);
       indexes.set(items, index);
     }
     return index;
   };
-  /** Position of `key` in `items`, or -1. The index may be shared with a longer sibling array, so a hit is confirmed. */
+  /** Position of `key` in `items`, or -1. The index may cover a longer array that extends this one, so a hit is confirmed. */
   const positionOf = (items: readonly T[], key: string): number => {
-    const position = indexOf(items).get(key);
+    const position = indexOf(items).positions.get(key);
     return position !== undefined && position < items.length && keyOf(items[position]) === key ? position : -1;
   };
   const reducer = (current: readonly T[] | undefined, batches: readonly (T | readonly T[])[]): T[] => {
@@ -59,8 +65,11 @@ export function appendOnly<T>(keyOf: (item: T) => string) {
     }
     if (added.length === 0) return base as T[];
     const next = base.concat(added);
-    const index = indexOf(base);
-    added.forEach((item, i) => index.set(keyOf(item), base.length + i));
+    // Extend the shared index only if no other array grew from `base` first (a fork); otherwise start a new one.
+    const shared = indexOf(base);
+    const index = shared.length === base.length ? shared : build(base);
+    added.forEach((item, i) => index.positions.set(keyOf(item), base.length + i));
+    index.length = next.length;
     indexes.set(next, index);
     return next;
   };
@@ -76,8 +85,9 @@ export const MESSAGE_WINDOW = 200;
 
 /** Messages by id (a later write with the same id replaces it), windowed to the newest. */
 export function appendMessages(current: BaseMessage[] | undefined, batches: readonly (BaseMessage | BaseMessage[])[]): BaseMessage[] {
-  const byId = new Map<string, BaseMessage>((current ?? []).map((m) => [m.id ?? "", m]));
-  for (const batch of batches) for (const message of Array.isArray(batch) ? batch : [batch]) byId.set(message.id ?? `unnamed-${byId.size}`, message);
+  // Keyed by id; a message without one (never ours: our ids derive from events) is kept as itself.
+  const byId = new Map<string | BaseMessage, BaseMessage>((current ?? []).map((m) => [m.id ?? m, m]));
+  for (const batch of batches) for (const message of Array.isArray(batch) ? batch : [batch]) byId.set(message.id ?? message, message);
   const all = [...byId.values()];
   return all.length > MESSAGE_WINDOW ? all.slice(all.length - MESSAGE_WINDOW) : all;
 }
@@ -185,7 +195,13 @@ export function applyProposalOps(current: Proposal[] | undefined, op: ProposalOp
   const queue = current ?? [];
   if ("enqueue" in op) {
     const known = new Set(queue.map((p) => p.id));
-    return queue.concat(op.enqueue.filter((p) => !known.has(p.id)));
+    const added: Proposal[] = [];
+    for (const proposal of op.enqueue) {
+      if (known.has(proposal.id)) continue;
+      known.add(proposal.id);
+      added.push(proposal);
+    }
+    return added.length === 0 ? queue : queue.concat(added);
   }
   const done = new Set(op.dequeue);
   return done.size === 0 ? queue : queue.filter((p) => !done.has(p.id));

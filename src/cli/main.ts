@@ -13,6 +13,7 @@ import { formatCents } from "../domain/money.js";
 import { LeaseBusyError } from "../persistence/lease.js";
 import { listStores } from "../persistence/stores.js";
 import { worldOf } from "../services/decisions.js";
+import type { State } from "../state.js";
 import { deleteStore, headValues, ingestLines, openStore, storeRecord, UsageError, type IngestResult, type InputLine, type StoreSession } from "../store.js";
 import { ingestView, stateView, type VerifyView } from "../views.js";
 import { EXIT, printError, printJson, renderApprovals, renderEvents, renderState, renderViolations } from "./output.js";
@@ -70,6 +71,23 @@ function progressBar(ctx: Context, total: number): ((done: number, total: number
     bar.update(done);
     if (done >= all) bar.stop();
   };
+}
+
+interface Shown {
+  json: unknown;
+  text: string;
+  exitCode?: number;
+}
+
+/** A read-only command: loads the store's head state and prints one view of it, as JSON or text. */
+async function show(command: Command, build: (head: { values: State; checkpointId: string }, session: StoreSession) => Shown): Promise<number> {
+  const ctx = contextOf(command);
+  return withStore(ctx, async (session) => {
+    const shown = build(await headValues(session), session);
+    if (ctx.json) printJson(shown.json);
+    else process.stdout.write(`${shown.text}\n`);
+    return shown.exitCode ?? EXIT.ok;
+  });
 }
 
 interface IngestRun {
@@ -172,58 +190,47 @@ export function buildProgram(outcome: { exitCode: number }, json = false): Comma
   program
     .command("state")
     .description("the world state")
-    .action(act(async (_options: unknown, command: Command) => {
-      const ctx = contextOf(command);
-      await withStore(ctx, async (session) => {
-        const { values, checkpointId } = await headValues(session);
+    .action(act((_options: unknown, command: Command) =>
+      show(command, ({ values, checkpointId }, session) => {
         const view = stateView(values, checkpointId);
-        if (ctx.json) printJson(view);
-        else process.stdout.write(`${renderState(view, session.name)}\n`);
-      });
-    }));
+        return { json: view, text: renderState(view, session.name) };
+      }),
+    ));
 
   program
     .command("events")
     .description("the event log (audit trail), oldest first")
     .addOption(new Option("--type <type>", "only events of this type"))
-    .action(act(async (options: { type?: string }, command: Command) => {
-      const ctx = contextOf(command);
-      await withStore(ctx, async (session) => {
-        const { values } = await headValues(session);
+    .action(act((options: { type?: string }, command: Command) =>
+      show(command, ({ values }) => {
         const events = (values.events ?? []).filter((e) => !options.type || e.type === options.type);
-        if (ctx.json) printJson(events);
-        else process.stdout.write(events.length > 0 ? `${renderEvents(events)}\n` : "no events\n");
-      });
-    }));
+        return { json: events, text: events.length > 0 ? renderEvents(events) : "no events" };
+      }),
+    ));
 
   program
     .command("approvals")
     .description("refunds waiting for a person's decision")
-    .action(act(async (_options: unknown, command: Command) => {
-      const ctx = contextOf(command);
-      await withStore(ctx, async (session) => {
-        const { values, checkpointId } = await headValues(session);
+    .action(act((_options: unknown, command: Command) =>
+      show(command, ({ values, checkpointId }) => {
         const pending = stateView(values, checkpointId).pendingApprovals;
-        if (ctx.json) printJson(pending);
-        else process.stdout.write(`${renderApprovals(pending)}\n`);
-      });
-    }));
+        return { json: pending, text: renderApprovals(pending) };
+      }),
+    ));
 
   program
     .command("verify")
     .description("check every rule of SPEC §5 and replay the log; exit 1 on any violation")
-    .action(act(async (_options: unknown, command: Command) => {
-      const ctx = contextOf(command);
-      return withStore(ctx, async (session) => {
-        const { values, checkpointId } = await headValues(session);
+    .action(act((_options: unknown, command: Command) =>
+      show(command, ({ values, checkpointId }, session) => {
         const violations = verify(worldOf(values), values.events ?? []);
         const view: VerifyView = { ok: violations.length === 0, checkpointId, eventCount: values.events?.length ?? 0, violations };
-        if (ctx.json) printJson(view);
-        else if (view.ok) process.stdout.write(`OK: store '${session.name}', ${view.eventCount} events; every rule holds and replaying the log reproduces the state.\n`);
-        else process.stdout.write(`${violations.length} violation(s) in store '${session.name}':\n${renderViolations(violations)}\n`);
-        return view.ok ? EXIT.ok : EXIT.failure;
-      });
-    }));
+        const text = view.ok
+          ? `OK: store '${session.name}', ${view.eventCount} events; every rule holds and replaying the log reproduces the state.`
+          : `${violations.length} violation(s) in store '${session.name}':\n${renderViolations(violations)}`;
+        return { json: view, text, exitCode: view.ok ? EXIT.ok : EXIT.failure };
+      }),
+    ));
 
   program
     .command("stores")

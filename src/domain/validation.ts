@@ -56,7 +56,7 @@ export function validateInput(raw: unknown, defaultSource: string): Validation {
   if (!(INPUT_EVENT_TYPES as string[]).includes(candidate.type)) {
     return { ok: false, eventId, reason: `unknown event type '${truncate(candidate.type)}' (expected one of ${INPUT_EVENT_TYPES.join(", ")})` };
   }
-  const parsed = InputEventSchema.safeParse(value);
+  const parsed = InputEventSchema.safeParse(value, { reportInput: true });
   if (!parsed.success) return { ok: false, eventId, reason: describeIssues(parsed.error) };
   return { ok: true, event: normalise(parsed.data, defaultSource) };
 }
@@ -71,6 +71,7 @@ function describeIssues(error: z.ZodError): string {
     .map((issue) => {
       const path = issue.path.join(".") || "event";
       if (issue.code === "invalid_type" && issue.input === undefined) return `missing field '${path}'`;
+      if (issue.code === "invalid_type") return `${path} must be ${issue.expected === "int" ? "a whole number" : `a ${issue.expected}`} (got ${truncate(JSON.stringify(issue.input) ?? String(issue.input))})`;
       if (issue.code === "unrecognized_keys") return `${path === "event" ? "" : path + ": "}unknown field(s) ${issue.keys.map((k) => `'${k}'`).join(", ")}`;
       return `${path} ${issue.message}${issue.input !== undefined && typeof issue.input !== "object" ? ` (got ${truncate(JSON.stringify(issue.input))})` : ""}`;
     })
