@@ -1,5 +1,6 @@
 // @ts-check
 import eslint from "@eslint/js";
+import globals from "globals";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
@@ -13,6 +14,6 @@ export default tseslint.config(
       "no-restricted-properties": ["error", { object: "process", property: "env", message: "Read configuration through src/config.ts." }],
     },
   },
-  { files: ["bin/**/*.js"], languageOptions: { globals: { process: "readonly" } } },
+  { files: ["bin/**/*.js", "scripts/**/*.mjs", "*.js"], languageOptions: { globals: globals.node } },
   { files: ["src/config.ts", "tests/**", "bench/**", "scripts/**"], rules: { "no-restricted-properties": "off" } },
 );
