@@ -10,6 +10,7 @@
  * Exported as a builder: the CLI compiles it with SQLite, tests with
  * MemorySaver, and the LangGraph server with its own checkpointer.
  */
+import { setMaxListeners } from "node:events";
 import { END, START, StateGraph, type BaseCheckpointSaver, type BaseStore } from "@langchain/langgraph";
 import { z } from "zod";
 import { inventoryAgent } from "./agents/inventory/node.js";
@@ -20,6 +21,11 @@ import { router } from "./routing.js";
 import { inventoryService } from "./services/inventory_service.js";
 import { orderService } from "./services/order_service.js";
 import { StoreState } from "./state.js";
+
+// A batch fans out one task per (event, agent) in one superstep, and LangGraph
+// adds an abort listener per task to the run's signal: raise Node's warning
+// threshold (10) so a busy batch does not print MaxListenersExceededWarning.
+setMaxListeners(1_000);
 
 /** Settings a run may carry; Studio shows them as the run's context form. */
 export const StoreContextSchema = z.object({

@@ -2,7 +2,6 @@
  * A store opened on a SQLite file: its graph, its thread, and the operations
  * the CLI (and tests) run on it. Everything that writes takes the store's lease.
  */
-import { setMaxListeners } from "node:events";
 import type Database from "better-sqlite3";
 import { GraphRecursionError, type BaseCheckpointSaver } from "@langchain/langgraph";
 import type { RunnableConfig } from "@langchain/core/runnables";
@@ -12,9 +11,6 @@ import { acquireLease } from "./persistence/lease.js";
 import { openDatabase, sqliteSaver } from "./persistence/sqlite.js";
 import { findStore, forgetStore, registerStore, threadIdFor, validateStoreName } from "./persistence/stores.js";
 import type { State } from "./state.js";
-
-// A batch fans out one task per (event, agent); each holds an abort listener.
-setMaxListeners(0);
 
 export class UsageError extends Error {
   override name = "UsageError";

@@ -209,6 +209,11 @@ export function decideAll(world: World, items: Iterable<DecisionItem>): { draft:
 
 type Emit = (fact: SystemEvent) => void;
 
+/** When a product comes without a reorder quantity: enough to lift stock well clear of the reorder point. */
+export function defaultReorderQty(reorderPoint: number): number {
+  return Math.max(1, reorderPoint * 2);
+}
+
 function decideInput(draft: Draft, event: StoredInputEvent): Decision {
   const facts: SystemEvent[] = [];
   const emit: Emit = (fact) => facts.push(fact);
@@ -220,7 +225,7 @@ function decideInput(draft: Draft, event: StoredInputEvent): Decision {
     case "ProductAdded": {
       const { sku, name, priceCents, initialStock: units, reorderPoint, reorderQty } = event.data;
       if (read(draft, "catalog", sku)) return refuse("inventory_service", `SKU ${sku} already exists`, `inventory:${sku}`);
-      const listed = systemEvent("ProductListed", { sku, name, priceCents, reorderPoint, reorderQty: reorderQty ?? Math.max(1, reorderPoint * 2) }, event, "inventory_service");
+      const listed = systemEvent("ProductListed", { sku, name, priceCents, reorderPoint, reorderQty: reorderQty ?? defaultReorderQty(reorderPoint) }, event, "inventory_service");
       emit(listed);
       changeStock(draft, event, sku, { onHand: units }, "product added", emit, reorderPoint);
       return { facts, conflicts: [] };
@@ -254,6 +259,11 @@ function decideInput(draft: Draft, event: StoredInputEvent): Decision {
       if (order.status !== from) {
         const when = to === "cancelled" ? "only confirmed, unshipped orders can be cancelled" : `only ${from} orders can become ${to}`;
         return refuse("order_service", `order ${order.orderId} is ${order.status}; ${when}`, `order:${order.orderId}`);
+      }
+      if (to === "shipped") {
+        // Shipping takes units out of onHand and reserved; refuse it whole if any line would break rule 1.
+        const problem = order.lines.map((l) => stockProblem(draft, l.sku, { onHand: -unitsToShip(l), reserved: -unitsToShip(l) })).find((p) => p !== undefined);
+        if (problem) return refuse("order_service", `shipping ${order.orderId} refused: ${problem} (rule 1)`, `order:${order.orderId}`);
       }
       if (to === "cancelled") cancelOrder(draft, event, order, emit);
       else emit(systemEvent("OrderStatusChanged", { orderId: order.orderId, from, to, version: order.version + 1 }, event, "order_service"));
@@ -316,15 +326,20 @@ function changeStock(
   emit: Emit,
   reorderPoint = read(draft, "catalog", sku)?.reorderPoint ?? 0,
 ): string | undefined {
-  const before: StockLevel = read(draft, "inventory", sku) ?? initialStock();
-  const after = applyStockDelta(before, delta);
-  const problem = stockViolation(after);
+  const problem = stockProblem(draft, sku, delta);
   if (problem) return problem;
+  const after = applyStockDelta(read(draft, "inventory", sku) ?? initialStock(), delta);
   const { stock, alert } = lowStockTransition(after, reorderPoint);
   const { onHand, reserved, returned, available, version } = stock;
   emit(systemEvent("InventoryUpdated", { sku, onHand, reserved, returned, available, version, reason }, cause, "inventory_service", sku));
   if (alert) emit(systemEvent("LowStockAlert", { sku, available, reorderPoint }, cause, "inventory_service", sku));
   return undefined;
+}
+
+/** Why a stock change would break rule 1, or undefined. */
+function stockProblem(draft: Draft, sku: string, delta: StockDelta): string | undefined {
+  const before: StockLevel = read(draft, "inventory", sku) ?? initialStock();
+  return stockViolation(applyStockDelta(before, delta));
 }
 
 function pendingApprovals(draft: Draft, orderId: string): Approval[] {
