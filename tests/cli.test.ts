@@ -7,7 +7,7 @@
  * share one demo store and the calls they need run side by side.
  */
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -503,6 +503,15 @@ describe.concurrent("usage errors", () => {
     const errors = jsonLines(run.stderr);
     expect(errors).toHaveLength(1);
     expect(errors[0]).toEqual({ error: expect.objectContaining({ message: expect.stringMatching(/bogus-option/) }) });
+  });
+
+  test("reading a store that does not exist exits 2, says so and creates no database", async ({ expect }) => {
+    const nowhere = join(dir, "nowhere", "s.db");
+    const run = await cli(["state", "--db", nowhere, "--thread", "ghost", "--json"]);
+    expect(run.code).toBe(2);
+    expect(run.stdout).toBe("");
+    expect(jsonLines(run.stderr)[0]).toEqual({ error: expect.objectContaining({ message: expect.stringMatching(/no database at .*nowhere/) }) });
+    expect(existsSync(nowhere)).toBe(false);
   });
 
   test("ingest of a missing file exits 2 with a clear message naming the file", async ({ expect }) => {

@@ -3,7 +3,7 @@
  * operations, prints. Exit codes: 0 ok, 1 failure or verify violation,
  * 2 bad input or usage, 3 step limit hit.
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { Command, CommanderError, Option } from "commander";
 import cliProgress from "cli-progress";
 import { loadConfig, ConfigError, type Config } from "../config.js";
@@ -82,7 +82,13 @@ interface Shown {
 /** A read-only command: loads the store's head state and prints one view of it, as JSON or text. */
 async function show(command: Command, build: (head: { values: State; checkpointId: string }, session: StoreSession) => Shown): Promise<number> {
   const ctx = contextOf(command);
+  if (!existsSync(ctx.dbPath)) throw new UsageError(`no database at ${ctx.dbPath} (run 'shopstate demo' or 'shopstate ingest FILE' first, or pass --db)`);
   return withStore(ctx, async (session) => {
+    if (!storeRecord(session)) {
+      const others = listStores(session.db).map((s) => s.name);
+      const hint = others.length > 0 ? `stores in it: ${others.join(", ")}` : "run 'shopstate demo' or 'shopstate ingest FILE' first";
+      throw new UsageError(`no store named '${session.name}' in ${ctx.dbPath} (${hint})`);
+    }
     const shown = build(await headValues(session), session);
     if (ctx.json) printJson(shown.json);
     else process.stdout.write(`${shown.text}\n`);
@@ -248,11 +254,10 @@ export function buildProgram(outcome: { exitCode: number }, json = false): Comma
         else process.stdout.write(`deleted store '${name}'\n`);
         return;
       }
-      await withStore(ctx, async (session) => {
-        const stores = listStores(session.db);
-        if (ctx.json) printJson(stores);
-        else process.stdout.write(stores.length === 0 ? `no stores in ${ctx.dbPath}\n` : `${stores.map((s) => `${s.name.padEnd(20)} ${s.threadId}  ${s.checkpoints} checkpoints  created ${s.createdAt} by ${s.origin}`).join("\n")}\n`);
-      });
+      const stores = existsSync(ctx.dbPath) ? await withStore(ctx, async (session) => listStores(session.db)) : [];
+      if (ctx.json) printJson(stores);
+      else if (stores.length === 0) process.stdout.write(`no stores in ${ctx.dbPath}\n`);
+      else process.stdout.write(`${stores.map((s) => `${s.name.padEnd(20)} ${s.threadId}  ${s.checkpoints} checkpoints  created ${s.createdAt} by ${s.origin}`).join("\n")}\n`);
     }));
 
   return program;

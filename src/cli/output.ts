@@ -60,7 +60,8 @@ export function renderApprovals(pending: StateView["pendingApprovals"]): string 
 }
 
 export function renderEvents(events: readonly StoreEvent[]): string {
-  return events.map((e) => `${e.at}  ${e.id.padEnd(28)} ${e.type.padEnd(18)} ${e.source.padEnd(17)} ${brief(e.data)}`).join("\n");
+  const idWidth = Math.min(44, Math.max(...events.map((e) => e.id.length)));
+  return events.map((e) => `${e.at}  ${e.id.padEnd(idWidth)}  ${e.type.padEnd(18)} ${e.source.padEnd(17)} ${brief(e.data)}`).join("\n");
 }
 
 function brief(data: unknown): string {
