@@ -32,20 +32,26 @@ export function supportClerk(delivery: Delivery): AgentOutcome {
       note = "declined: message tried to override instructions";
       break;
     case "refund": {
-      if (!intent.order || !intent.sku) {
+      if (!intent.order || !intent.line) {
         reply = `I'm sorry to hear that. So I can help, please tell me ${intent.missing.join(" and ")}.`;
         note = `refund unclear: missing ${intent.missing.join(", ")}`;
         break;
       }
-      const line = intent.order.lines.find((l) => l.sku === intent.sku)!;
-      const qty = Math.min(intent.qty ?? line.qty, line.qty);
+      const { order, line } = intent;
+      const refundable = line.qty - line.refundedQty;
+      if (refundable <= 0) {
+        reply = `The ${nameOf(line.sku)} on order ${order.orderId} has already been refunded in full.`;
+        note = `refund declined: ${order.orderId} ${line.sku} already refunded`;
+        break;
+      }
+      const qty = Math.min(intent.qty ?? refundable, refundable);
       proposals.push({
         type: "RefundRequested",
-        data: { orderId: intent.order.orderId, sku: intent.sku, qty, reason: intent.reason, note: text.slice(0, 200) },
-        basedOn: [{ entity: `order:${intent.order.orderId}`, version: intent.order.version }],
+        data: { orderId: order.orderId, sku: line.sku, qty, reason: intent.reason, note: text.slice(0, 200) },
+        basedOn: [{ entity: `order:${order.orderId}`, version: order.version }],
       });
-      reply = `I've asked for a refund of ${qty} x ${nameOf(intent.sku)} on order ${intent.order.orderId} (${formatCents(qty * line.unitPriceCents)} at most). Larger refunds are checked by a person; you'll hear from us either way.`;
-      note = `refund requested: ${intent.order.orderId} ${intent.sku} x${qty} (${intent.reason})`;
+      reply = `I've asked for a refund of ${qty} x ${nameOf(line.sku)} on order ${order.orderId} (${formatCents(qty * line.unitPriceCents)} at most). Larger refunds are checked by a person; you'll hear from us either way.`;
+      note = `refund requested: ${order.orderId} ${line.sku} x${qty} (${intent.reason})`;
       break;
     }
     case "status":
@@ -72,7 +78,7 @@ export function supportClerk(delivery: Delivery): AgentOutcome {
       throw new Error(`unhandled intent ${String(exhaustive)}`);
     }
   }
-  if (intent.foreignOrderId) note += `; named order ${intent.foreignOrderId}, not theirs`;
+  if (intent.namedForeignOrder) note += "; named an order that is not theirs";
   const replyOrder = intent.order?.orderId;
   proposals.push({ type: "ReplyDrafted", data: { customerId, ...(replyOrder ? { orderId: replyOrder } : {}), messageId: replyMessageId(trigger.id), text: reply } });
   return { proposals, note };
