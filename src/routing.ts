@@ -4,7 +4,7 @@
  */
 import { Command, END, Send } from "@langchain/langgraph";
 import type { StoreEventType } from "./domain/events.js";
-import { AGENTS, type AgentName } from "./domain/proposals.js";
+import { AGENTS, isAgentName, type AgentName } from "./domain/proposals.js";
 import { buildContext, MEMORY_NOTES_IN_CONTEXT, type Delivery } from "./memory/context.js";
 import { eventLog, type MemoryNote, type State, type Task, type TaskOp, type Update } from "./state.js";
 
@@ -51,7 +51,7 @@ export function planDeliveries(state: Pick<State, "events" | "cursors" | "tasks"
     // At the router nothing is executing: a running task was interrupted, a pending one awaits a retry.
     if (task.status !== "running" && !(task.status === "pending" && task.attempts > 0)) continue;
     const position = eventLog.positionOf(log, task.eventId);
-    if (position < 0 || !isAgent(task.assignee)) continue;
+    if (position < 0 || !isAgentName(task.assignee)) continue;
     if (task.attempts >= MAX_ATTEMPTS) {
       plan.taskOps.push({ op: "fail", taskId: task.taskId, error: `${task.error ?? "interrupted"}; gave up after ${task.attempts} attempts`, retry: false });
       continue;
@@ -73,10 +73,6 @@ export function planDeliveries(state: Pick<State, "events" | "cursors" | "tasks"
     if (log.length > from) plan.cursors[agent] = log.length;
   }
   return plan;
-}
-
-function isAgent(name: string): name is AgentName {
-  return (AGENTS as readonly string[]).includes(name);
 }
 
 /** Where the run goes after the services: agents with work, or the end. */

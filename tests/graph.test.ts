@@ -74,6 +74,22 @@ describe("the demo day", () => {
     expect(sqlite.messages.map((m) => m.id)).toContain("msg-evt-041-reply");
   });
 
+  it("processes the parked refund once a person approves it with an ApprovalDecided event", async () => {
+    const decision = { id: "evt-900", type: "ApprovalDecided", at: "2026-03-01T18:00:00Z", source: "cli", data: { approvalId: "apr-evt-043", decision: "approved", by: "manager@shop" } };
+    const result = await ingestLines(session, [{ line: 1, text: JSON.stringify(decision) }], { ...RUN, batchSize: 100, source: "decisions" });
+    expect(result.rejected).toEqual([]);
+    const state = (await session.graph.getState(session.config)).values as State;
+    expect(state.approvals["apr-evt-043"]).toMatchObject({ status: "approved", decidedBy: "manager@shop" });
+    expect(state.orders["ORD-1005"]).toMatchObject({ refundedCents: 12_900 });
+    // The jacket was delivered, so it is expected back.
+    expect(state.inventory["SKU-JACKET"].returned).toBe(1);
+    expect(verify(worldOf(state), state.events)).toEqual([]);
+
+    // Deciding it again is bad input: the approval is no longer pending.
+    const again = await ingestLines(session, [{ line: 1, text: JSON.stringify({ ...decision, id: "evt-901" }) }], { ...RUN, batchSize: 100, source: "decisions" });
+    expect(again.rejected.map((r) => r.reason)).toEqual(["approval 'apr-evt-043' was already decided"]);
+  });
+
   it("changes nothing when the same day is ingested again", async () => {
     const before = (await session.graph.getState(session.config)).values as State;
     const result = await ingestLines(session, demoLines(), { ...RUN, batchSize: 100, source: "demo" });
