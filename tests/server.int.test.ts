@@ -51,6 +51,8 @@ beforeAll(async () => {
     cwd: root,
     env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? root, LANGGRAPH_CLI_NO_ANALYTICS: "1" },
     stdio: ["ignore", "pipe", "pipe"],
+    // Its own process group, so the server's workers stop with it.
+    detached: true,
   });
   server.stdout?.on("data", (d) => (output += d));
   server.stderr?.on("data", (d) => (output += d));
@@ -59,8 +61,11 @@ beforeAll(async () => {
   client = new Client({ apiUrl: url });
 });
 
-afterAll(() => {
-  server?.kill("SIGTERM");
+afterAll(async () => {
+  if (!server?.pid || server.exitCode !== null) return;
+  const exited = new Promise((done) => server.once("exit", done));
+  process.kill(-server.pid, "SIGTERM");
+  await exited;
 });
 
 describe("the store graph on the LangGraph server", () => {
