@@ -5,6 +5,7 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { StoreEvent } from "./domain/events.js";
+import { formatCents } from "./domain/money.js";
 import type { InputLine } from "./store.js";
 import type { State } from "./state.js";
 
@@ -54,4 +55,35 @@ export function summarise(values: State): ActorSummary[] {
     if (refused.length > 0) did.push(`${refused.length} proposals refused`);
     return { actor, did: did.length > 0 ? did : ["nothing"] };
   });
+}
+
+/** The moments of the day worth a line: rejections, refunds, approvals, reorders, declined messages. */
+export function highlights(values: State): string[] {
+  const lines: string[] = [];
+  const byId = new Map((values.events as StoreEvent[]).map((e) => [e.id, e]));
+  for (const event of values.events as StoreEvent[]) {
+    switch (event.type) {
+      case "OrderRejected":
+        lines.push(`order_service rejected ${event.data.orderId}: ${event.data.reason}`);
+        break;
+      case "RefundProcessed":
+        lines.push(`order_service refunded ${formatCents(event.data.amountCents)} on ${event.data.orderId}${event.data.sku ? ` (${event.data.qty} x ${event.data.sku})` : ""}: ${event.data.reason}`);
+        break;
+      case "ApprovalRequested":
+        lines.push(`order_service parked a ${formatCents(event.data.amountCents)} refund on ${event.data.orderId} for a person (approval ${event.data.approvalId})`);
+        break;
+      case "ReorderRequested":
+        lines.push(`inventory_agent reordered ${event.data.qty} x ${event.data.sku}`);
+        break;
+      default:
+        break;
+    }
+  }
+  for (const task of Object.values(values.tasks)) {
+    if (task.assignee !== "support_agent" || !task.result?.startsWith("declined")) continue;
+    const trigger = byId.get(task.eventId);
+    const customer = trigger?.type === "CustomerMessage" ? trigger.data.customerId : "a customer";
+    lines.push(`support_agent declined ${customer}'s message (${task.result.replace(/^declined: /, "")}); no refund`);
+  }
+  return lines;
 }

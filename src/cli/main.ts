@@ -9,14 +9,13 @@ import cliProgress from "cli-progress";
 import { loadConfig, ConfigError, type Config } from "../config.js";
 import { demoLines, hourlyBatches, summarise } from "../demo.js";
 import { verify } from "../domain/verify.js";
-import { formatCents } from "../domain/money.js";
 import { LeaseBusyError } from "../persistence/lease.js";
 import { listStores } from "../persistence/stores.js";
 import { worldOf } from "../services/decisions.js";
 import type { State } from "../state.js";
 import { deleteStore, headValues, ingestLines, openStore, storeRecord, UsageError, type IngestResult, type InputLine, type StoreSession } from "../store.js";
 import { ingestView, stateView, type VerifyView } from "../views.js";
-import { EXIT, printError, printJson, renderApprovals, renderEvents, renderState, renderViolations } from "./output.js";
+import { EXIT, printError, printJson, renderApprovals, renderDemo, renderEvents, renderState, renderViolations } from "./output.js";
 
 interface GlobalOptions {
   db?: string;
@@ -157,23 +156,14 @@ export function buildProgram(outcome: { exitCode: number }, json = false): Comma
         if (existing) await deleteStore(session, ctx.waitMs);
       });
       const { exitCode } = await runIngest(ctx, demoLines(), "data/demo-day.jsonl", "demo", hourlyBatches);
-      await withStore(ctx, async (session) => {
+      const violations = await withStore(ctx, async (session) => {
         const { values, checkpointId } = await headValues(session);
-        const violations = verify(worldOf(values), values.events);
-        if (ctx.json) {
-          printJson({ summary: summarise(values), state: stateView(values, checkpointId), violations });
-          return;
-        }
-        const out = process.stdout;
-        out.write(`\nshopstate demo: a store day, hour by hour, into store '${session.name}' (${ctx.dbPath})\n\n`);
-        for (const { actor, did } of summarise(values)) out.write(`  ${actor.padEnd(18)} ${did.join(", ")}\n`);
-        const refused = values.conflicts.length;
-        if (refused > 0) out.write(`\n  ${refused} conflict(s) recorded: ${values.conflicts.map((c) => `${c.by}: ${c.reason}`).join("; ")}\n`);
-        out.write(`\n${renderState(stateView(values, checkpointId), session.name)}\n`);
-        const refunds = Object.values(values.orders).reduce((sum, o) => sum + o.refundedCents, 0);
-        out.write(`\nRefunded today: ${formatCents(refunds)}. Verify: ${violations.length === 0 ? "every rule holds and the log replays to this state" : `${violations.length} violation(s)`}\n`);
-        out.write(`Next: shopstate state | shopstate approvals | shopstate events --type RefundProcessed | shopstate verify\n`);
+        const found = verify(worldOf(values), values.events);
+        if (ctx.json) printJson({ summary: summarise(values), state: stateView(values, checkpointId), violations: found });
+        else process.stdout.write(renderDemo({ values, checkpointId, storeName: session.name, dbPath: ctx.dbPath, violations: found }));
+        return found;
       });
+      if (violations.length > 0) return EXIT.failure;
       return exitCode;
     }));
 

@@ -6,7 +6,9 @@ import Table from "cli-table3";
 import { formatCents } from "../domain/money.js";
 import type { StoreEvent } from "../domain/events.js";
 import type { Violation } from "../domain/verify.js";
-import type { StateView } from "../views.js";
+import { highlights, summarise } from "../demo.js";
+import type { State } from "../state.js";
+import { stateView, type StateView } from "../views.js";
 
 export const EXIT = { ok: 0, failure: 1, badInput: 2, stepLimit: 3 } as const;
 
@@ -71,4 +73,19 @@ function brief(data: unknown): string {
 
 export function renderViolations(violations: readonly Violation[]): string {
   return violations.map((v) => `rule ${v.rule} ${v.entity}: ${v.message}${v.eventIds.length ? ` (events: ${v.eventIds.join(", ")})` : ""}`).join("\n");
+}
+
+export function renderDemo(run: { values: State; checkpointId: string; storeName: string; dbPath: string; violations: readonly Violation[] }): string {
+  const { values, checkpointId, storeName, dbPath, violations } = run;
+  const out = [`\nshopstate demo: a store day, hour by hour, into store '${storeName}' (${dbPath})\n`];
+  for (const { actor, did } of summarise(values)) out.push(`  ${actor.padEnd(18)} ${did.join(", ")}`);
+  out.push("\nHighlights:");
+  for (const line of highlights(values)) out.push(`  - ${line}`);
+  if (values.conflicts.length > 0) out.push(`\n  ${values.conflicts.length} conflict(s) recorded: ${values.conflicts.map((c) => `${c.by}: ${c.reason}`).join("; ")}`);
+  out.push(`\n${renderState(stateView(values, checkpointId), storeName)}\n`);
+  const refunded = Object.values(values.orders).reduce((sum, o) => sum + o.refundedCents, 0);
+  const verdict = violations.length === 0 ? "every rule holds and the log replays to this state" : `${violations.length} violation(s):\n${renderViolations(violations)}`;
+  out.push(`Refunded today: ${formatCents(refunded)}. Verify: ${verdict}`);
+  out.push("Next: shopstate state | shopstate approvals | shopstate events --type RefundProcessed | shopstate verify");
+  return `${out.join("\n")}\n`;
 }
