@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { MemorySaver } from "@langchain/langgraph";
+import { generateWorkload, mulberry32 } from "../bench/generator.js";
 import { demoLines, hourlyBatches } from "../src/demo.js";
 import { verify } from "../src/domain/verify.js";
 import { compileStoreGraph } from "../src/graph.js";
@@ -206,5 +207,23 @@ describe("the graph's own input handling", () => {
     expect(state.events.filter((e) => e.type === "PolicyChanged")).toHaveLength(1);
     expect(Object.values(state.approvals)).toHaveLength(1);
     expect(verify(worldOf(state), state.events)).toEqual([]);
+  });
+});
+
+describe("generated days through the whole graph", () => {
+  it.each([1, 7, 42, 1234])("seed %i: every rule holds and the log replays to the state, whatever the batch sizes", async (seed) => {
+    const lines = generateWorkload({ events: 160, seed, products: 6, customers: 12 });
+    const random = mulberry32(seed);
+    const { ingest, values } = memoryGraph();
+    for (let i = 0; i < lines.length; ) {
+      const size = 1 + Math.floor(random() * 40);
+      await ingest(lines.slice(i, i + size));
+      i += size;
+    }
+    const state = await values();
+    expect(state.rejected).toEqual([]);
+    expect(verify(worldOf(state), state.events)).toEqual([]);
+    expect(Object.values(state.tasks).filter((t) => t.status !== "completed")).toEqual([]);
+    expect(state.proposals).toEqual([]);
   });
 });
