@@ -6,7 +6,7 @@ import { Command, END, Send } from "@langchain/langgraph";
 import type { StoreEventType } from "./domain/events.js";
 import { AGENTS, isAgentName, type AgentName } from "./domain/proposals.js";
 import { buildContext, MEMORY_NOTES_IN_CONTEXT, type Delivery } from "./memory/context.js";
-import { eventLog, type MemoryNote, type State, type Task, type TaskOp, type Update } from "./state.js";
+import { eventLog, tasksToForget, type MemoryNote, type State, type Task, type TaskOp, type Update } from "./state.js";
 
 /** Event type -> the agents that handle it (SPEC §4). */
 export const SUBSCRIPTIONS: Record<AgentName, readonly StoreEventType[]> = {
@@ -59,6 +59,9 @@ export function planDeliveries(state: Pick<State, "events" | "cursors" | "tasks"
     plan.taskOps.push({ op: "start", taskId: task.taskId });
     deliver(task.assignee, position, task.attempts + 1);
   }
+
+  const forget = tasksToForget(state.tasks);
+  if (forget.length > 0) plan.taskOps.push({ op: "forget", taskIds: forget });
 
   for (const agent of AGENTS) {
     const types = SUBSCRIPTIONS[agent];

@@ -133,48 +133,51 @@ export type TaskOp =
   | { op: "start"; taskId: string }
   | { op: "complete"; taskId: string; result: string }
   /** `retry: true` puts the task back to pending for another attempt. */
-  | { op: "fail"; taskId: string; error: string; retry: boolean };
+  | { op: "fail"; taskId: string; error: string; retry: boolean }
+  /** Drops finished tasks from state; their story stays in the event log and the checkpoints. */
+  | { op: "forget"; taskIds: string[] };
 
-/** Finished tasks kept in state; older ones live on in the event log and checkpoints. */
+/** Finished tasks kept in state; the router forgets older ones. */
 export const FINISHED_TASK_WINDOW = 500;
 
 /**
- * ADD / START / COMPLETE / FAIL. Unfinished tasks are always kept; finished
- * ones are windowed to the newest FINISHED_TASK_WINDOW.
+ * ADD / START / COMPLETE / FAIL / FORGET, applied in order. A plain fold over
+ * the ops, so it gives the same result however the writes are batched (as a
+ * DeltaValue reducer must); ops on unknown tasks are ignored.
  */
 export function applyTaskOps(current: Record<string, Task> | undefined, ops: readonly TaskOp[]): Record<string, Task> {
   const tasks: Record<string, Task> = { ...(current ?? {}) };
   for (const change of ops) {
-    if (change.op === "add") {
-      if (!tasks[change.task.taskId]) tasks[change.task.taskId] = { ...change.task, status: "pending", attempts: 0 };
-      continue;
-    }
-    const task = tasks[change.taskId];
-    if (!task) continue;
     switch (change.op) {
+      case "add":
+        if (!tasks[change.task.taskId]) tasks[change.task.taskId] = { ...change.task, status: "pending", attempts: 0 };
+        break;
+      case "forget":
+        for (const taskId of change.taskIds) delete tasks[taskId];
+        break;
       case "start":
-        tasks[change.taskId] = { ...task, status: "running", attempts: task.attempts + 1 };
-        break;
       case "complete":
-        tasks[change.taskId] = { ...task, status: "completed", result: change.result, error: undefined };
+      case "fail": {
+        const task = tasks[change.taskId];
+        if (!task) break;
+        if (change.op === "start") tasks[change.taskId] = { ...task, status: "running", attempts: task.attempts + 1 };
+        else if (change.op === "complete") tasks[change.taskId] = { ...task, status: "completed", result: change.result, error: undefined };
+        else tasks[change.taskId] = { ...task, status: change.retry ? "pending" : "failed", error: change.error };
         break;
-      case "fail":
-        tasks[change.taskId] = { ...task, status: change.retry ? "pending" : "failed", error: change.error };
-        break;
+      }
       default: {
         const exhaustive: never = change;
         throw new Error(`unknown task op ${JSON.stringify(exhaustive)}`);
       }
     }
   }
-  return windowFinished(tasks);
+  return tasks;
 }
 
-function windowFinished(tasks: Record<string, Task>): Record<string, Task> {
+/** The oldest finished tasks beyond the window, to forget. Unfinished tasks are never forgotten. */
+export function tasksToForget(tasks: Record<string, Task>, window = FINISHED_TASK_WINDOW): string[] {
   const finished = Object.values(tasks).filter((t) => t.status === "completed" || t.status === "failed");
-  if (finished.length <= FINISHED_TASK_WINDOW) return tasks;
-  for (const task of finished.slice(0, finished.length - FINISHED_TASK_WINDOW)) delete tasks[task.taskId];
-  return tasks;
+  return finished.slice(0, Math.max(0, finished.length - window)).map((t) => t.taskId);
 }
 
 // ---------------------------------------------------------------- cursors

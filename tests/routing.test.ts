@@ -3,7 +3,7 @@ import type { StoreEvent } from "../src/domain/events.js";
 import type { Order } from "../src/domain/world.js";
 import { buildContext } from "../src/memory/context.js";
 import { MAX_ATTEMPTS, planDeliveries, router, SUBSCRIPTIONS, taskIdFor } from "../src/routing.js";
-import type { MemoryNote, State, Task } from "../src/state.js";
+import { FINISHED_TASK_WINDOW, type MemoryNote, type State, type Task } from "../src/state.js";
 
 const at = "2026-03-01T09:00:00.000Z";
 const event = (id: string, type: string, data: Record<string, unknown>, source = "storefront"): StoreEvent => ({ id, type, at, source, v: 1, data }) as unknown as StoreEvent;
@@ -98,6 +98,13 @@ describe("planDeliveries", () => {
     const plan = planDeliveries(stateWith({ events: log, tasks, cursors: { support_agent: 4, inventory_agent: 4, marketing_agent: 4 } }));
     expect(plan.deliveries).toEqual([]);
     expect(plan.taskOps).toEqual([{ op: "fail", taskId: "e2:support_agent", error: `stale proposal: order:O-1 changed; gave up after ${MAX_ATTEMPTS} attempts`, retry: false }]);
+  });
+
+  it(`forgets the oldest finished tasks once more than ${FINISHED_TASK_WINDOW} are kept`, () => {
+    const tasks: Record<string, Task> = {};
+    for (let i = 0; i < FINISHED_TASK_WINDOW + 3; i++) tasks[`old-${i}`] = { taskId: `old-${i}`, eventId: "e1", assignee: "marketing_agent", status: "completed", attempts: 1 };
+    const plan = planDeliveries(stateWith({ events: log, tasks, cursors: { support_agent: 4, inventory_agent: 4, marketing_agent: 4 } }));
+    expect(plan.taskOps).toEqual([{ op: "forget", taskIds: ["old-0", "old-1", "old-2"] }]);
   });
 
   it("gives each agent only its own memory", () => {

@@ -18,6 +18,7 @@ import {
   conflictLog,
   eventLog,
   FINISHED_TASK_WINDOW,
+  tasksToForget,
   MEMORY_WINDOW,
   MESSAGE_WINDOW,
   rejectedLog,
@@ -214,26 +215,41 @@ describe("applyTaskOps", () => {
     expect(current).toEqual(snapshot);
   });
 
-  it("keeps the newest FINISHED_TASK_WINDOW finished tasks and every unfinished one", () => {
-    const extra = 100;
-    const unfinished: TaskOp[] = [add("pending-1"), add("pending-2"), add("running-1"), start("running-1"), add("retrying-1"), start("retrying-1"), fail("retrying-1", true)];
-    const finishedIds = Array.from({ length: FINISHED_TASK_WINDOW + extra }, (_, i) => `done-${String(i).padStart(4, "0")}`);
-    const finished = finishedIds.flatMap((id, i): TaskOp[] => [add(id), start(id), i % 2 === 0 ? complete(id) : fail(id, false)]);
-    const tasks = applyTaskOps(undefined, [...unfinished, ...finished]);
-
-    const statuses = Object.values(tasks).map((t: Task) => t.status);
-    expect(statuses.filter((s) => s === "completed" || s === "failed")).toHaveLength(FINISHED_TASK_WINDOW);
-    expect(Object.keys(tasks)).toEqual(expect.arrayContaining(["pending-1", "pending-2", "running-1", "retrying-1"]));
-    expect(Object.keys(tasks).filter((id) => id.startsWith("done-")).sort()).toEqual(finishedIds.slice(extra));
+  it("forget drops the named tasks and nothing else", () => {
+    const tasks = applyTaskOps(undefined, [add("t1"), start("t1"), complete("t1"), add("t2"), add("t3")]);
+    expect(Object.keys(applyTaskOps(tasks, [{ op: "forget", taskIds: ["t1", "t3", "unknown"] }]))).toEqual(["t2"]);
   });
 
-  it("windows finished tasks across many reducer calls too", () => {
-    let tasks: Record<string, Task> | undefined = applyTaskOps(undefined, [add("keep-me")]);
-    for (let i = 0; i < FINISHED_TASK_WINDOW + 20; i++) tasks = applyTaskOps(tasks, [add(`t${i}`), start(`t${i}`), complete(`t${i}`)]);
-    expect(Object.keys(tasks)).toHaveLength(FINISHED_TASK_WINDOW + 1);
-    expect(tasks["keep-me"]).toMatchObject({ status: "pending" });
-    expect(tasks.t0).toBeUndefined();
-    expect(tasks[`t${FINISHED_TASK_WINDOW + 19}`]).toMatchObject({ status: "completed" });
+  it("gives the same tasks however a sequence of ops is split into writes (a DeltaValue reducer must)", () => {
+    const ids = ["t1", "t2", "t3"];
+    const opArb = fc.oneof(
+      fc.constantFrom(...ids).map((id) => add(id)),
+      fc.constantFrom(...ids).map((id) => start(id)),
+      fc.constantFrom(...ids).map((id) => complete(id)),
+      fc.tuple(fc.constantFrom(...ids), fc.boolean()).map(([id, retry]) => fail(id, retry)),
+      fc.subarray(ids).map((taskIds): TaskOp => ({ op: "forget", taskIds })),
+    );
+    fc.assert(
+      fc.property(fc.array(opArb, { maxLength: 30 }), fc.nat(30), (ops, cut) => {
+        const at = Math.min(cut, ops.length);
+        const together = applyTaskOps(undefined, ops);
+        const split = applyTaskOps(applyTaskOps(undefined, ops.slice(0, at)), ops.slice(at));
+        expect(split).toEqual(together);
+      }),
+    );
+  });
+
+  it("tasksToForget names the oldest finished tasks beyond the window and never an unfinished one", () => {
+    const unfinished: TaskOp[] = [add("pending-1"), add("running-1"), start("running-1"), add("retrying-1"), start("retrying-1"), fail("retrying-1", true)];
+    const finishedIds = Array.from({ length: FINISHED_TASK_WINDOW + 100 }, (_, i) => `done-${String(i).padStart(4, "0")}`);
+    const finished = finishedIds.flatMap((id, i): TaskOp[] => [add(id), start(id), i % 2 === 0 ? complete(id) : fail(id, false)]);
+    const tasks = applyTaskOps(undefined, [...unfinished, ...finished]);
+    const forget = tasksToForget(tasks);
+    expect(forget).toEqual(finishedIds.slice(0, 100));
+    const kept = applyTaskOps(tasks, [{ op: "forget", taskIds: forget }]);
+    expect(Object.values(kept).filter((t: Task) => t.status === "completed" || t.status === "failed")).toHaveLength(FINISHED_TASK_WINDOW);
+    expect(Object.keys(kept)).toEqual(expect.arrayContaining(["pending-1", "running-1", "retrying-1"]));
+    expect(tasksToForget(kept)).toEqual([]);
   });
 });
 
