@@ -12,11 +12,10 @@
  */
 import { setMaxListeners } from "node:events";
 import { END, START, StateGraph, type BaseCheckpointSaver, type BaseStore } from "@langchain/langgraph";
-import { z } from "zod";
 import { inventoryAgent } from "./agents/inventory/node.js";
 import { marketingAgent } from "./agents/marketing/node.js";
 import { supportAgent } from "./agents/support/node.js";
-import { ingest } from "./ingest.js";
+import { ingest, StoreContextSchema } from "./ingest.js";
 import { router } from "./routing.js";
 import { inventoryService } from "./services/inventory_service.js";
 import { orderService } from "./services/order_service.js";
@@ -26,16 +25,6 @@ import { StoreState } from "./state.js";
 // adds an abort listener per task to the run's signal: raise Node's warning
 // threshold (10) so a busy batch does not print MaxListenersExceededWarning.
 setMaxListeners(1_000);
-
-/** Settings a run may carry; Studio shows them as the run's context form. */
-export const StoreContextSchema = z.object({
-  approvalThresholdCents: z
-    .number()
-    .int()
-    .nonnegative()
-    .optional()
-    .describe("Refunds above this many cents wait for a person (default 10000). A change is recorded as a PolicyChanged event."),
-});
 
 export function buildStoreGraph() {
   return new StateGraph(StoreState, StoreContextSchema)

@@ -3,15 +3,21 @@
  * function for both), appends the valid events in order and records the bad
  * ones beside the log. Nothing valid is lost to a bad neighbour.
  */
+import { z } from "zod";
 import { isInputEvent, type StoreEvent, type StoredInputEvent, type SystemEvent } from "./domain/events.js";
 import { checkReferences, contentHash, validateInput, type KnownEntities, type RejectedInput } from "./domain/validation.js";
 import { eventLog, type IngestReport, type State, type Update } from "./state.js";
 
-/** Settings a run may carry (the graph's context schema). */
-export interface StoreContext {
-  /** Refunds above this many cents wait for a person; a change is logged as a PolicyChanged event. */
-  approvalThresholdCents?: number;
-}
+/** Settings a run may carry: the graph's context schema, shown as a form in Studio. */
+export const StoreContextSchema = z.object({
+  approvalThresholdCents: z
+    .number()
+    .int()
+    .nonnegative()
+    .optional()
+    .describe("Refunds above this many cents wait for a person (default 10000). A change is recorded as a PolicyChanged event."),
+});
+export type StoreContext = z.infer<typeof StoreContextSchema>;
 
 /** Source name for inbox items that come without an origin (a server run). */
 export const INBOX_SOURCE = "inbox";

@@ -8,7 +8,7 @@ import { isInputEvent, type StoreEvent } from "./events.js";
 import { stockViolation } from "./inventory.js";
 import { heldQty, orderViolation } from "./orders.js";
 import { isAgentName } from "./proposals.js";
-import { COLLECTIONS, commit, draftOf, emptyWorld, type CollectionName, type World } from "./world.js";
+import { commit, draftOf, emptyWorld, type CollectionName, type World } from "./world.js";
 
 export interface Violation {
   rule: string;
@@ -118,11 +118,6 @@ function compareCollection(collection: CollectionName, expected: World, actual: 
   return differences;
 }
 
-/** Whether two worlds hold the same entities (used by import and tests). */
-export function sameWorld(a: World, b: World): boolean {
-  return COLLECTIONS.every((c) => compareCollection(c, a, b).length === 0);
-}
-
 export function sortKeys(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(sortKeys);
   if (value && typeof value === "object") return Object.fromEntries(Object.entries(value).sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => [k, sortKeys(v)]));
@@ -140,6 +135,3 @@ function lastEventsAbout(log: readonly StoreEvent[], entity: string, limit = 3):
   }
   return found;
 }
-
-export type { CollectionName };
-export { COLLECTIONS };
