@@ -12,9 +12,10 @@
  */
 import { setMaxListeners } from "node:events";
 import { END, START, StateGraph, type BaseCheckpointSaver, type BaseStore } from "@langchain/langgraph";
-import { inventoryAgent } from "./agents/inventory/node.js";
-import { marketingAgent } from "./agents/marketing/node.js";
-import { supportAgent } from "./agents/support/node.js";
+import { inventoryAgentNode } from "./agents/inventory/node.js";
+import { marketingAgentNode } from "./agents/marketing/node.js";
+import type { AgentDeps } from "./agents/runtime.js";
+import { supportAgentNode } from "./agents/support/node.js";
 import { ingest, StoreContextSchema } from "./ingest.js";
 import { router } from "./routing.js";
 import { inventoryService } from "./services/inventory_service.js";
@@ -26,15 +27,16 @@ import { StoreState } from "./state.js";
 // threshold (10) so a busy batch does not print MaxListenersExceededWarning.
 setMaxListeners(1_000);
 
-export function buildStoreGraph() {
+/** `agents`: the agents' models, retry policy, budget and history search (defaults from config). */
+export function buildStoreGraph(agents: AgentDeps = {}) {
   return new StateGraph(StoreState, StoreContextSchema)
     .addNode("ingest", ingest)
     .addNode("order_service", orderService)
     .addNode("inventory_service", inventoryService)
     .addNode("router", router, { ends: ["support_agent", "inventory_agent", "marketing_agent", END] })
-    .addNode("support_agent", supportAgent)
-    .addNode("inventory_agent", inventoryAgent)
-    .addNode("marketing_agent", marketingAgent)
+    .addNode("support_agent", supportAgentNode(agents))
+    .addNode("inventory_agent", inventoryAgentNode(agents))
+    .addNode("marketing_agent", marketingAgentNode(agents))
     .addEdge(START, "ingest")
     .addEdge("ingest", "order_service")
     .addEdge("ingest", "inventory_service")
@@ -50,10 +52,12 @@ export function buildStoreGraph() {
 export interface CompileOptions {
   checkpointer?: BaseCheckpointSaver | false;
   store?: BaseStore;
+  /** Inject models (tests), a retry policy, budgets or the history search. */
+  agents?: AgentDeps;
 }
 
 export function compileStoreGraph(options: CompileOptions = {}) {
-  return buildStoreGraph().compile({ checkpointer: options.checkpointer, store: options.store, name: "store" });
+  return buildStoreGraph(options.agents).compile({ checkpointer: options.checkpointer, store: options.store, name: "store" });
 }
 
 export type StoreGraph = ReturnType<typeof compileStoreGraph>;

@@ -44,7 +44,7 @@ export function planDeliveries(state: Pick<State, "events" | "cursors" | "tasks"
   const deliver = (agent: AgentName, eventIndex: number, attempt: number) => {
     const trigger = log[eventIndex];
     const memory = (state[MEMORY_CHANNEL[agent]] as MemoryNote[]).slice(-MEMORY_NOTES_IN_CONTEXT);
-    plan.deliveries.push({ taskId: taskIdFor(trigger.id, agent), agent, attempt, trigger, context: buildContext(state, trigger), memory });
+    plan.deliveries.push({ taskId: taskIdFor(trigger.id, agent), agent, attempt, trigger, context: buildContext(state, trigger, log), memory });
   };
 
   for (const task of Object.values(state.tasks) as Task[]) {

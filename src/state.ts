@@ -216,7 +216,8 @@ export interface MemoryNote {
   at: string;
   eventId: string;
   note: string;
-  toolCalls?: { name: string; args: unknown }[];
+  /** The task's tool calls, with the reason when one did nothing. */
+  toolCalls?: { name: string; args: unknown; error?: string }[];
 }
 
 /** How many notes an agent keeps in its private memory. */

@@ -1,30 +1,98 @@
 /**
- * What every agent node shares: it receives a delivery, decides, and returns
- * partial updates — proposals for the services, its task's status and notes
- * for its own private memory. It never writes shared entities itself.
+ * What every agent node shares: it receives a delivery, runs a tool-calling
+ * loop over its chat model, and returns partial updates — the proposals its
+ * tools drafted (the services still decide), its task's status, and notes for
+ * its own private memory. It never writes shared entities itself.
+ *
+ * The loop is a small compiled graph (model -> tools -> model ... ) compiled
+ * without a checkpointer, so a tool loop does not write a checkpoint per
+ * step: the store's graph checkpoints the agent task as one step. The model
+ * node carries the RetryPolicy (model errors, 429s, time-outs, with backoff);
+ * a budget of tool calls and tokens bounds each attempt; a task whose last
+ * attempt fails is `failed` with the reason and the rest of the run goes on.
  */
-import { isGraphBubbleUp } from "@langchain/langgraph";
-import type { AgentName, BasedOn, Proposal } from "../domain/proposals.js";
+import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
+import { ToolMessage, type AIMessage, type BaseMessage } from "@langchain/core/messages";
+import type { Runnable, RunnableConfig } from "@langchain/core/runnables";
+import type { StructuredToolInterface } from "@langchain/core/tools";
+import type { ToolCall } from "@langchain/core/messages/tool";
+import { END, isGraphBubbleUp, ReducedValue, START, StateGraph, StateSchema, type RetryPolicy } from "@langchain/langgraph";
+import { z } from "zod";
+import { loadConfig } from "../config.js";
+import type { Conflict } from "../domain/decide.js";
+import type { AgentName, Proposal } from "../domain/proposals.js";
+import { chatModelFromConfig, MODEL_TIMEOUT_MS } from "../llm/model.js";
 import type { Delivery } from "../memory/context.js";
-import { MEMORY_CHANNEL, MAX_ATTEMPTS } from "../routing.js";
+import { rankByOverlap } from "../memory/rank.js";
+import { MAX_ATTEMPTS, MEMORY_CHANNEL } from "../routing.js";
 import type { MemoryNote, Update } from "../state.js";
+import { HISTORY_IN_PROMPT, messageText, promptMessages } from "./prompts.js";
+import { TOOL_PROPOSES, toolOwner, type ToolName } from "./scopes.js";
+import { newSession, recordDraft, type AgentSession, type ProposalDraft, type SearchHistory, type ToolCallRecord } from "./session.js";
 
-/** A proposal as an agent drafts it; the runtime gives it an id and provenance. */
-export interface ProposalDraft {
-  type: string;
-  data: unknown;
-  basedOn?: BasedOn[];
+export type { ProposalDraft } from "./session.js";
+
+/** What one attempt may spend: tool calls, and tokens as the model reports them (usage_metadata). */
+export interface AgentBudget {
+  toolCalls: number;
+  tokens: number;
 }
+
+export const DEFAULT_BUDGET: AgentBudget = { toolCalls: 12, tokens: 60_000 };
+
+/** How the store's graph builds its agents: every field has a default from config. */
+export interface AgentDeps {
+  /** A model per agent (a factory: called once per task, so a scripted model can start fresh). */
+  models?: Partial<Record<AgentName, () => BaseChatModel>>;
+  /** Retries of the model node; tests shrink the backoff. */
+  retryPolicy?: RetryPolicy;
+  /** How long one model call may take before it fails (and is retried). */
+  modelTimeoutMs?: number;
+  budget?: Partial<AgentBudget>;
+  /** The customer-history search behind `search_customer_history` and the prompt's history items. */
+  searchHistory?: SearchHistory;
+}
+
+/** One agent: its instructions and the tools it gets for a delivery. */
+export interface AgentSpec {
+  agent: AgentName;
+  instructions: string;
+  tools: (session: AgentSession) => StructuredToolInterface[];
+}
+
+/** An attempt that spent its budget: retrying the model call would not help. */
+export class AgentBudgetError extends Error {
+  override name = "AgentBudgetError";
+}
+
+/** Errors a model call may recover from by trying again: rate limits, server errors, time-outs, network. */
+export function isRetryableModelError(error: unknown): boolean {
+  if (!(error instanceof Error)) return true;
+  if (error instanceof AgentBudgetError || error.name === "AbortError" || error.message.startsWith("Cancel")) return false;
+  const status = Number((error as { status?: unknown }).status ?? (error as { response?: { status?: unknown } }).response?.status);
+  if (status === 429 || status === 408) return true;
+  // Bad requests and auth errors fail the same way every time.
+  return !(status >= 400 && status < 500);
+}
+
+export const DEFAULT_RETRY_POLICY: RetryPolicy = {
+  maxAttempts: 3,
+  initialInterval: 500,
+  backoffFactor: 2,
+  maxInterval: 8_000,
+  jitter: true,
+  logWarning: false,
+  retryOn: isRetryableModelError,
+};
 
 export interface AgentOutcome {
   proposals: ProposalDraft[];
   /** One line for the task result and the agent's memory. */
   note: string;
-  toolCalls?: { name: string; args: unknown }[];
+  toolCalls: ToolCallRecord[];
+  /** Tools the model called that belong to another agent. */
+  conflicts: Conflict[];
 }
-
-/** How an agent decides. The LLM agents and the rule-based clerks share this shape. */
-export type AgentPolicy = (delivery: Delivery) => AgentOutcome | Promise<AgentOutcome>;
 
 /**
  * Proposal ids derive from the trigger, the agent, the type and the attempt,
@@ -49,22 +117,176 @@ export function toProposals(delivery: Delivery, drafts: readonly ProposalDraft[]
   });
 }
 
-/** Runs a policy for one delivery and turns its outcome (or its failure) into updates. */
-export async function runAgent(delivery: Delivery, policy: AgentPolicy, extra?: (outcome: AgentOutcome) => Update): Promise<Update> {
-  const memoryChannel = MEMORY_CHANNEL[delivery.agent as AgentName];
-  try {
-    const outcome = await policy(delivery);
-    const proposals = toProposals(delivery, outcome.proposals);
-    const note: MemoryNote = { at: delivery.trigger.at, eventId: delivery.trigger.id, note: outcome.note, ...(outcome.toolCalls ? { toolCalls: outcome.toolCalls } : {}) };
-    return {
-      ...(proposals.length > 0 ? { proposals: { enqueue: proposals } } : {}),
-      tasks: [{ op: "complete", taskId: delivery.taskId, result: outcome.note }],
-      [memoryChannel]: [note],
-      ...(extra ? extra(outcome) : {}),
-    };
-  } catch (error) {
-    if (isGraphBubbleUp(error)) throw error;
-    const message = error instanceof Error ? error.message : String(error);
-    return { tasks: [{ op: "fail", taskId: delivery.taskId, error: message, retry: delivery.attempt < MAX_ATTEMPTS }] };
+// ---------------------------------------------------------------- the tool loop
+
+/** What the loop's nodes need for one task; passed in `configurable`, not in state (it holds closures). */
+interface LoopRun {
+  session: AgentSession;
+  model: Runnable<BaseMessage[], AIMessage>;
+  tools: Map<string, StructuredToolInterface>;
+  budget: AgentBudget;
+}
+
+const LOOP_RUN = "shopstate_loop_run";
+
+const ToolLoopState = new StateSchema({
+  /** The conversation with the model: prompt, its answers, the tool results. */
+  messages: new ReducedValue(z.custom<BaseMessage[]>().default(() => []), { inputSchema: z.custom<BaseMessage[]>(), reducer: (a: BaseMessage[], b: BaseMessage[]) => a.concat(b) }),
+  /** Tool calls made so far (valid or not). */
+  toolCalls: new ReducedValue(z.number().default(0), { reducer: (a: number, b: number) => a + b }),
+  /** Tokens the model reported so far. */
+  tokens: new ReducedValue(z.number().default(0), { reducer: (a: number, b: number) => a + b }),
+});
+type LoopState = typeof ToolLoopState.State;
+
+function loopRun(config: RunnableConfig): LoopRun {
+  const run = config.configurable?.[LOOP_RUN] as LoopRun | undefined;
+  if (!run) throw new Error(`tool loop started without its run (configurable.${LOOP_RUN})`);
+  return run;
+}
+
+async function callModel(state: LoopState, config: RunnableConfig) {
+  const run = loopRun(config);
+  const response = await run.model.invoke(state.messages, { signal: config.signal, callbacks: config.callbacks });
+  const tokens = response.usage_metadata?.total_tokens ?? 0;
+  if (state.tokens + tokens > run.budget.tokens) throw new AgentBudgetError(`token budget exceeded: ${state.tokens + tokens} tokens > ${run.budget.tokens}`);
+  return { messages: [response], tokens };
+}
+
+function lastAnswer(state: LoopState): AIMessage {
+  return state.messages.at(-1) as AIMessage;
+}
+
+function afterModel(state: LoopState): "tools" | typeof END {
+  const answer = lastAnswer(state);
+  return (answer.tool_calls?.length ?? 0) + (answer.invalid_tool_calls?.length ?? 0) > 0 ? "tools" : END;
+}
+
+/** Runs the model's tool calls in order (so drafts come out in a deterministic order). */
+async function runTools(state: LoopState, config: RunnableConfig) {
+  const run = loopRun(config);
+  const answer = lastAnswer(state);
+  const calls = answer.tool_calls ?? [];
+  const invalid = answer.invalid_tool_calls ?? [];
+  const used = state.toolCalls + calls.length + invalid.length;
+  if (used > run.budget.toolCalls) throw new AgentBudgetError(`tool-call budget exceeded: ${used} calls > ${run.budget.toolCalls}`);
+  const messages: ToolMessage[] = [];
+  for (const [i, call] of calls.entries()) messages.push(await runToolCall(run, call, state.toolCalls + i));
+  invalid.forEach((bad, i) => {
+    const error = `malformed call of ${bad.name ?? "a tool"}: ${bad.error ?? "its arguments are not valid JSON"}`;
+    run.session.toolCalls.push({ name: bad.name ?? "?", args: bad.args, error });
+    messages.push(new ToolMessage({ tool_call_id: bad.id ?? `invalid-${state.toolCalls + calls.length + i}`, name: bad.name, content: `error: ${error}`, status: "error" }));
+  });
+  return { messages, toolCalls: calls.length + invalid.length };
+}
+
+async function runToolCall(run: LoopRun, call: ToolCall, index: number): Promise<ToolMessage> {
+  const { session } = run;
+  const id = call.id ?? `call-${index}`;
+  const answer = (content: string, error?: string) => {
+    session.toolCalls.push({ name: call.name, args: call.args, ...(error ? { error } : {}) });
+    return new ToolMessage({ tool_call_id: id, name: call.name, content, ...(error ? { status: "error" as const } : {}) });
+  };
+  const own = run.tools.get(call.name);
+  if (own) {
+    try {
+      const output: unknown = await own.invoke(call.args ?? {});
+      return answer(typeof output === "string" ? output : JSON.stringify(output));
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      return answer(`error: ${message}`, message);
+    }
   }
+  const owner = toolOwner(call.name);
+  if (!owner) return answer(`error: there is no tool named ${call.name}; your tools are ${[...run.tools.keys()].join(", ")}`, `unknown tool ${call.name}`);
+  const reason = `${session.delivery.agent} called ${call.name}, a tool of ${owner}`;
+  const proposes = TOOL_PROPOSES[call.name as ToolName];
+  if (proposes) {
+    // Drafted as asked: the service that decides every proposal refuses it as out of scope (a recorded conflict, no effect).
+    recordDraft(session, { type: proposes, data: call.args });
+  } else {
+    const { delivery } = session;
+    session.conflicts.push({
+      id: `${delivery.taskId}${delivery.attempt > 1 ? `~${delivery.attempt}` : ""}>tool:${index}`,
+      at: delivery.trigger.at,
+      by: delivery.agent,
+      eventId: delivery.trigger.id,
+      eventType: `tool:${call.name}`,
+      kind: "scope",
+      reason,
+      taskId: delivery.taskId,
+      owner: "agent_runtime",
+    });
+  }
+  return answer(`error: ${call.name} is not one of your tools (it belongs to ${owner}); recorded as a scope conflict`, reason);
+}
+
+/** The compiled tool loop; the model node retries and times out per `deps`. */
+export function compileToolLoop(deps: Pick<AgentDeps, "retryPolicy" | "modelTimeoutMs"> = {}) {
+  return new StateGraph(ToolLoopState)
+    .addNode("model", callModel, { retryPolicy: deps.retryPolicy ?? DEFAULT_RETRY_POLICY, timeout: { runTimeout: deps.modelTimeoutMs ?? MODEL_TIMEOUT_MS } })
+    .addNode("tools", runTools)
+    .addEdge(START, "model")
+    .addConditionalEdges("model", afterModel, ["tools", END])
+    .addEdge("tools", "model")
+    .compile({ checkpointer: false, name: "tool_loop" });
+}
+
+// ---------------------------------------------------------------- the agent node
+
+/** The customer-history search when none is injected: word overlap within the delivery's history pool. */
+export const searchDeliveryHistory: SearchHistory = (delivery, query, k) => rankByOverlap(delivery.context.history, query, k);
+
+/** The model from config, built once (ChatOpenAI with a key, the offline model without). */
+let configuredModel: BaseChatModel | undefined;
+function modelFromConfig(): BaseChatModel {
+  configuredModel ??= chatModelFromConfig(loadConfig());
+  return configuredModel;
+}
+
+/** Runs one delivery through the agent's tool loop and returns what it decided. */
+export async function decide(delivery: Delivery, spec: AgentSpec, deps: AgentDeps, loop = compileToolLoop(deps)): Promise<AgentOutcome> {
+  const session = newSession(delivery, deps.searchHistory ?? searchDeliveryHistory);
+  const tools = spec.tools(session);
+  const model = (deps.models?.[spec.agent] ?? modelFromConfig)();
+  if (typeof model.bindTools !== "function") throw new Error(`the model for ${spec.agent} (${model._llmType()}) cannot call tools: it has no bindTools`);
+  const budget = { ...DEFAULT_BUDGET, ...deps.budget };
+  const text = messageText(delivery.trigger);
+  const history = text ? await session.searchHistory(delivery, text, HISTORY_IN_PROMPT) : [];
+  const run: LoopRun = { session, model: model.bindTools(tools) as Runnable<BaseMessage[], AIMessage>, tools: new Map(tools.map((t) => [t.name, t])), budget };
+  const final = await loop.invoke(
+    { messages: promptMessages(delivery, spec.instructions, history) },
+    { configurable: { [LOOP_RUN]: run }, recursionLimit: 2 * budget.toolCalls + 6 },
+  );
+  const answer = lastAnswer(final);
+  const content = typeof answer.content === "string" ? answer.content : answer.text;
+  const note = content.trim().split("\n")[0]?.slice(0, 200) || `done (${session.toolCalls.length} tool calls)`;
+  return { proposals: session.drafts, note, toolCalls: session.toolCalls, conflicts: session.conflicts };
+}
+
+/**
+ * The node for one agent: decides, then turns the outcome (or its failure)
+ * into updates. `extra` adds agent-specific writes (the support transcript).
+ */
+export function agentNode(spec: AgentSpec, deps: AgentDeps = {}, extra?: (delivery: Delivery, outcome: AgentOutcome) => Update) {
+  const loop = compileToolLoop(deps);
+  return async function agent(delivery: Delivery): Promise<Update> {
+    const memoryChannel = MEMORY_CHANNEL[delivery.agent];
+    try {
+      const outcome = await decide(delivery, spec, deps, loop);
+      const proposals = toProposals(delivery, outcome.proposals);
+      const note: MemoryNote = { at: delivery.trigger.at, eventId: delivery.trigger.id, note: outcome.note, ...(outcome.toolCalls.length > 0 ? { toolCalls: outcome.toolCalls } : {}) };
+      return {
+        ...(proposals.length > 0 ? { proposals: { enqueue: proposals } } : {}),
+        ...(outcome.conflicts.length > 0 ? { conflicts: outcome.conflicts } : {}),
+        tasks: [{ op: "complete", taskId: delivery.taskId, result: outcome.note }],
+        [memoryChannel]: [note],
+        ...(extra ? extra(delivery, outcome) : {}),
+      };
+    } catch (error) {
+      if (isGraphBubbleUp(error)) throw error;
+      const message = error instanceof Error ? `${error.name === "Error" ? "" : `${error.name}: `}${error.message}` : String(error);
+      return { tasks: [{ op: "fail", taskId: delivery.taskId, error: message.slice(0, 500), retry: delivery.attempt < MAX_ATTEMPTS }] };
+    }
+  };
 }

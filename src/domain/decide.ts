@@ -56,7 +56,8 @@ export interface Conflict {
   reason: string;
   /** The agent task that proposed it, so a stale proposal can be retried. */
   taskId?: string;
-  owner: ServiceName;
+  /** Who refused it: a service, or the agent runtime (a tool call outside the agent's scope). */
+  owner: ServiceName | "agent_runtime";
 }
 
 export interface Decision {

@@ -5,7 +5,8 @@
 import type { StoreEvent } from "../domain/events.js";
 import type { AgentName } from "../domain/proposals.js";
 import type { Order, Product, PromotionStatus, Reorder, StockLevel } from "../domain/world.js";
-import type { MemoryNote, State } from "../state.js";
+import { eventLog, type MemoryNote, type State } from "../state.js";
+import type { RecalledFact } from "./facts.js";
 
 export interface AgentContext {
   /** Orders the event concerns; for a customer message, the customer's newest orders. */
@@ -14,6 +15,20 @@ export interface AgentContext {
   stock: Record<string, StockLevel>;
   promotions: Record<string, PromotionStatus>;
   openReorders: Record<string, Reorder>;
+  /** Units sold recently per SKU of the trigger (confirmed orders in the events just before it). */
+  recentSales: Record<string, SalesWindow>;
+  /**
+   * The customer's facts from the knowledge store, a pool the support agent
+   * ranks against its query (`search_customer_history`). Empty until the
+   * store is wired in.
+   */
+  history: RecalledFact[];
+}
+
+export interface SalesWindow {
+  /** Units in confirmed orders among the last `RECENT_SALES_WINDOW` events before the trigger. */
+  units: number;
+  orders: number;
 }
 
 /** What an agent task receives: its trigger, its context and its own memory. */
@@ -29,12 +44,15 @@ export interface Delivery {
 
 /** How many of a customer's orders a support task sees. */
 export const CUSTOMER_ORDERS_IN_CONTEXT = 10;
+/** How many events before the trigger count as "recent" for sales figures (bounded work per delivery). */
+export const RECENT_SALES_WINDOW = 500;
 /** How many memory notes travel with a delivery. */
 export const MEMORY_NOTES_IN_CONTEXT = 10;
 
 type World = Pick<State, "orders" | "catalog" | "inventory" | "promotions" | "reorders">;
 
-export function buildContext(world: World, trigger: StoreEvent): AgentContext {
+/** `log` (the event log holding the trigger) gives the recent sales of the trigger's SKU. */
+export function buildContext(world: World, trigger: StoreEvent, log?: readonly StoreEvent[]): AgentContext {
   const data = trigger.data as { sku?: string; orderId?: string; customerId?: string };
   const orders: Order[] = [];
   if (trigger.type === "CustomerMessage") {
@@ -51,7 +69,25 @@ export function buildContext(world: World, trigger: StoreEvent): AgentContext {
     stock: pick(world.inventory),
     promotions: pick(world.promotions),
     openReorders: pick(world.reorders),
+    recentSales: data.sku && log ? { [data.sku]: recentSales(log, trigger.id, data.sku) } : {},
+    history: [],
   };
+}
+
+/** Confirmed units of `sku` in the window of events before `triggerId` (the whole window if it is not in `log`). */
+export function recentSales(log: readonly StoreEvent[], triggerId: string, sku: string): SalesWindow {
+  const position = eventLog.positionOf(log, triggerId);
+  const end = position < 0 ? log.length : position;
+  const sales: SalesWindow = { units: 0, orders: 0 };
+  for (let i = Math.max(0, end - RECENT_SALES_WINDOW); i < end; i++) {
+    const event = log[i];
+    if (event.type !== "OrderConfirmed") continue;
+    const line = event.data.lines.find((l) => l.sku === sku);
+    if (!line) continue;
+    sales.units += line.qty;
+    sales.orders += 1;
+  }
+  return sales;
 }
 
 /** The customer's newest orders, the one they named first. Never another customer's. */

@@ -10,8 +10,9 @@
  * order or id and never repeats an amount from the message.
  */
 import { describe, expect, it } from "vitest";
-import { replyMessageId, supportClerk } from "../src/agents/support/node.js";
-import type { AgentOutcome, ProposalDraft } from "../src/agents/runtime.js";
+import { decide, type AgentOutcome, type ProposalDraft } from "../src/agents/runtime.js";
+import { replyMessageId, SUPPORT_AGENT } from "../src/agents/support/node.js";
+import { OfflineChatModel } from "../src/llm/offline/model.js";
 import type { RefundReason, StoreEvent } from "../src/domain/events.js";
 import { formatCents } from "../src/domain/money.js";
 import { ProposalData } from "../src/domain/proposals.js";
@@ -64,7 +65,7 @@ const OTHERS_ORDERS = [
 function danaContext(): AgentContext {
   const orders = [...MY_ORDERS].sort((a, b) => (a.placedAt < b.placedAt ? 1 : -1)).map((o) => structuredClone(o));
   const skus = new Set(orders.flatMap((o) => o.lines.map((l) => l.sku)));
-  return { orders, products: CATALOG.filter((p) => skus.has(p.sku)), stock: {}, promotions: {}, openReorders: {} };
+  return { orders, products: CATALOG.filter((p) => skus.has(p.sku)), stock: {}, promotions: {}, openReorders: {}, recentSales: {}, history: [] };
 }
 
 let seq = 0;
@@ -205,17 +206,24 @@ const isReply = (p: ProposalDraft) => p.type === "ReplyDrafted";
 type RefundData = { orderId: string; sku: string; qty: number; reason: RefundReason; note?: string };
 type ReplyData = { customerId: string; orderId?: string; messageId: string; text: string };
 
-function run(row: Row) {
+/** The support agent's tool loop over the offline model: what the graph node runs for a delivery. */
+function supportAgent(d: Delivery): Promise<AgentOutcome> {
+  return decide(d, SUPPORT_AGENT, { models: { support_agent: () => new OfflineChatModel() } });
+}
+
+async function run(row: Row) {
   const trigger = customerMessage(row.text, row.orderId);
   const context = danaContext();
-  const outcome = supportClerk(delivery(trigger, context)) as AgentOutcome;
+  const outcome = await supportAgent(delivery(trigger, context));
   const refunds = outcome.proposals.filter(isRefund);
   const replies = outcome.proposals.filter(isReply);
   return { trigger, context, outcome, refunds, replies };
 }
 
 /** What holds for every message, whatever it says. */
-function checkInvariants(result: ReturnType<typeof run>): void {
+type Result = Awaited<ReturnType<typeof run>>;
+
+function checkInvariants(result: Result): void {
   const { trigger, context, outcome, refunds, replies } = result;
   expect(outcome.proposals.every((p) => isRefund(p) || isReply(p)), "support proposes only RefundRequested and ReplyDrafted").toBe(true);
   for (const p of outcome.proposals) expect(() => ProposalData[p.type as "RefundRequested" | "ReplyDrafted"].parse(p.data), `${p.type} data is valid`).not.toThrow();
@@ -247,7 +255,7 @@ function checkInvariants(result: ReturnType<typeof run>): void {
   expect(money, "amounts in the reply come from the order, never from the message").toEqual([formatCents(r.qty * line!.unitPriceCents)]);
 }
 
-function matches(outcome: Outcome, result: ReturnType<typeof run>): void {
+function matches(outcome: Outcome, result: Result): void {
   const reply = (result.replies[0].data as ReplyData).text;
   const refunds = result.refunds.map((p) => {
     const { orderId, sku, qty, reason } = p.data as RefundData;
@@ -272,8 +280,8 @@ describe("support clerk: customer messages in varied wording", () => {
   });
 
   const cases = rows.map((row, i) => [`#${String(i + 1).padStart(2, "0")} ${JSON.stringify(row.text)}${row.orderId ? ` [orderId ${row.orderId}]` : ""}`, row] as const);
-  it.each(cases)("%s", (_title, row) => {
-    const result = run(row);
+  it.each(cases)("%s", async (_title, row) => {
+    const result = await run(row);
     checkInvariants(result);
     if (!row.or) return matches(row.expect, result);
     try {
@@ -304,13 +312,13 @@ describe("support clerk: context and determinism", () => {
     }
   });
 
-  it("gives the same proposals for the same message", () => {
+  it("gives the same proposals for the same message", async () => {
     const trigger = customerMessage("2 mugs in order ORD-2001 arrived broken, please refund them");
-    expect(supportClerk(delivery(trigger))).toEqual(supportClerk(delivery(trigger)));
+    expect(await supportAgent(delivery(trigger))).toEqual(await supportAgent(delivery(trigger)));
   });
 
-  it("ignores events that are not customer messages", () => {
+  it("ignores events that are not customer messages", async () => {
     const trigger: StoreEvent = { id: "evt-ship", type: "OrderShipped", at: "2026-03-08T12:00:00Z", source: "warehouse", v: 1, data: { orderId: "ORD-2004" } };
-    expect((supportClerk(delivery(trigger)) as AgentOutcome).proposals).toEqual([]);
+    expect((await supportAgent(delivery(trigger))).proposals).toEqual([]);
   });
 });
