@@ -44,7 +44,7 @@ export const DEFAULT_BUDGET: AgentBudget = { toolCalls: 12, tokens: 60_000 };
 export interface AgentDeps {
   /** A model per agent (a factory: called once per task, so a scripted model can start fresh). */
   models?: Partial<Record<AgentName, () => BaseChatModel>>;
-  /** Retries of the model node; tests shrink the backoff. */
+  /** Retries of the model node, over DEFAULT_RETRY_POLICY (tests shrink the backoff; `retryOn` stays unless given). */
   retryPolicy?: RetryPolicy;
   /** How long one model call may take before it fails (and is retried). */
   modelTimeoutMs?: number;
@@ -221,10 +221,10 @@ async function runToolCall(run: LoopRun, call: ToolCall, index: number): Promise
   return answer(`error: ${call.name} is not one of your tools (it belongs to ${owner}); recorded as a scope conflict`, reason);
 }
 
-/** The compiled tool loop; the model node retries and times out per `deps`. */
+/** The compiled tool loop; the model node retries (with backoff) and times out per `deps`. */
 export function compileToolLoop(deps: Pick<AgentDeps, "retryPolicy" | "modelTimeoutMs"> = {}) {
   return new StateGraph(ToolLoopState)
-    .addNode("model", callModel, { retryPolicy: deps.retryPolicy ?? DEFAULT_RETRY_POLICY, timeout: { runTimeout: deps.modelTimeoutMs ?? MODEL_TIMEOUT_MS } })
+    .addNode("model", callModel, { retryPolicy: { ...DEFAULT_RETRY_POLICY, ...deps.retryPolicy }, timeout: { runTimeout: deps.modelTimeoutMs ?? MODEL_TIMEOUT_MS } })
     .addNode("tools", runTools)
     .addEdge(START, "model")
     .addConditionalEdges("model", afterModel, ["tools", END])
@@ -286,7 +286,10 @@ export function agentNode(spec: AgentSpec, deps: AgentDeps = {}, extra?: (delive
     } catch (error) {
       if (isGraphBubbleUp(error)) throw error;
       const message = error instanceof Error ? `${error.name === "Error" ? "" : `${error.name}: `}${error.message}` : String(error);
-      return { tasks: [{ op: "fail", taskId: delivery.taskId, error: message.slice(0, 500), retry: delivery.attempt < MAX_ATTEMPTS }] };
+      const retry = delivery.attempt < MAX_ATTEMPTS;
+      // The router words a give-up the same way when a retried task runs out of attempts.
+      const reason = `${message.slice(0, 500)}${retry ? "" : `; gave up after ${delivery.attempt} attempts`}`;
+      return { tasks: [{ op: "fail", taskId: delivery.taskId, error: reason, retry }] };
     }
   };
 }

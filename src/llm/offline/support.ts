@@ -88,9 +88,12 @@ export function supportStep(transcript: Transcript): Step {
   if (!decision.order && !decision.note.startsWith("declined") && resultsOf(transcript, "search_customer_history").length === 0) {
     return call("search_customer_history", { query: text.slice(0, 200) });
   }
+  // A refused request is not repeated as is; a refused request for something else (a bad call) does not count.
   const refunds = resultsOf(transcript, "request_refund");
-  if (decision.refund && refunds.length === 0) return call("request_refund", { ...decision.refund });
-  const refused = refunds.find((r) => !r.ok);
+  const wanted = decision.refund;
+  const asked = wanted ? refunds.filter((r) => JSON.stringify(r.args) === JSON.stringify(wanted)) : [];
+  if (wanted && asked.length === 0) return call("request_refund", { ...wanted });
+  const refused = asked.find((r) => !r.ok);
   const replies = resultsOf(transcript, "draft_reply");
   if (replies.length === 0) {
     const reply = refused ? "I couldn't request that refund just now. Could you confirm the order number and which product it is about?" : decision.reply;
