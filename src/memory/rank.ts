@@ -5,7 +5,7 @@
  */
 import type { CustomerFact, RecalledFact } from "./facts.js";
 
-const STOP_WORDS = new Set(["the", "and", "for", "with", "you", "your", "my", "our", "was", "were", "are", "is", "it", "its", "this", "that", "from", "have", "has", "had", "please", "can", "could", "would", "of", "to", "in", "on", "a", "an", "i"]);
+const STOP_WORDS = new Set(["the", "and", "for", "with", "you", "your", "my", "our", "was", "were", "are", "is", "it", "its", "this", "that", "from", "have", "has", "had", "please", "can", "could", "would", "of", "to", "in", "on", "a", "an", "i", "me", "we", "be", "do", "not", "about", "hello", "hi", "thanks", "thank", "what", "when", "where", "how", "why", "there", "they", "them", "but", "or", "so", "just", "any", "all"]);
 
 export function words(text: string): Set<string> {
   return new Set(

@@ -22,7 +22,7 @@ export interface SupportIntent {
   namedForeignOrder: boolean;
 }
 
-const MANIPULATION = /\b(ignore (all |any |your |the )?(previous |prior |above )?(instructions|rules|prompt)|system prompt|you are now|developer mode|act as|override|jailbreak|admin(istrator)? (mode|access)|disregard)\b/i;
+const MANIPULATION = /\b((ignore|forget) (all |any |your |the )?(previous |prior |above )?(instructions|rules|prompt)|system prompt|you are now|developer mode|act as|override|jailbreak|admin(istrator)? (mode|access)|disregard)\b/i;
 /** Words that ask for money back or a return, whatever the complaint. */
 const ASKS_REFUND = /\b(refund(ed)?|money back|reimburse|return(ing)?|send (it|them) back|exchange|chargeback)\b/i;
 const CANCEL = /\bcancel/i;
@@ -31,7 +31,7 @@ const STATUS = /\b(where (is|are|'s)|where's|status|track(ing)?|when (will|does|
 /** Complaints, most specific first; non-delivery alone is a status question unless money is asked for. */
 const COMPLAINTS: [RegExp, RefundReason][] = [
   [/\b(never (arrived|came|got|received)|(not|hasn'?t|haven'?t|didn'?t|did not|has not) (arrived|arrive|come|received|receive)|missing|lost in (the )?(post|mail))\b/i, "not_delivered"],
-  [/\b(broken|broke|damaged|defective|cracked|chipped|faulty|smashed|shattered|torn|ripped|stained|hole|coming apart|fell apart|doesn'?t work|stopped working)\b/i, "damaged"],
+  [/\b(broken|broke|damaged|defective|cracked|chipped|faulty|smashed|shattered|torn|ripped|stained|holes?|in pieces|snapped|dented|leaks|leaking|coming apart|fell apart|doesn'?t work|stopped working)\b/i, "damaged"],
   [/\b(wrong (item|size|colou?r|product|one|model)|not what i ordered|sent me the wrong)\b/i, "wrong_item"],
   [/\b(not as (described|pictured|advertised)|looks different|not waterproof)\b/i, "not_as_described"],
   [/\b(changed my mind|don'?t (want|need|like) (it|them)|no longer (want|need))\b/i, "changed_mind"],
@@ -100,7 +100,8 @@ function resolveOrder(clean: string, orderIdField: string | undefined, orders: r
   const product = matchProduct(clean, orders, products);
   if (foreign) return { product, foreign };
 
-  const inText = named.find((n) => n.order)?.order;
+  // Of several orders named, the one holding the product the customer names ("where is ORD-2003? also the mug from ORD-2001 broke").
+  const inText = (product ? named.find((n) => n.order?.lines.some((l) => l.sku === product.sku)) : undefined)?.order ?? named.find((n) => n.order)?.order;
   if (inText) return { order: inText, product, foreign };
   // The order field may be a form's default: the product the customer names wins.
   if (field?.order && (!product || field.order.lines.some((l) => l.sku === product.sku))) return { order: field.order, product, foreign };

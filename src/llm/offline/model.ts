@@ -36,9 +36,14 @@ export class OfflineChatModel extends BaseChatModel {
   }
 
   override bindTools(tools: BindToolsInput[]): OfflineChatModel {
-    const bound = new OfflineChatModel();
+    const bound = this.fresh();
     bound.toolNames = tools.map(toolName).filter((n): n is string => n !== undefined);
     return bound;
+  }
+
+  /** A new unbound model of the same kind (a subclass that records calls keeps recording once bound). */
+  protected fresh(): OfflineChatModel {
+    return new OfflineChatModel();
   }
 
   async _generate(messages: BaseMessage[]): Promise<ChatResult> {
