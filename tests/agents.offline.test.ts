@@ -13,6 +13,8 @@ import type { BaseMessage } from "@langchain/core/messages";
 import { describe, expect, it } from "vitest";
 import { HISTORY_IN_PROMPT } from "../src/agents/prompts.js";
 import { HISTORY_RESULTS } from "../src/agents/support/tools.js";
+import { INVENTORY_AGENT } from "../src/agents/inventory/node.js";
+import { MARKETING_AGENT } from "../src/agents/marketing/node.js";
 import { decide, type AgentOutcome, type ProposalDraft } from "../src/agents/runtime.js";
 import { replyMessageId, SUPPORT_AGENT } from "../src/agents/support/node.js";
 import { OfflineChatModel } from "../src/llm/offline/model.js";
@@ -420,5 +422,61 @@ describe("support agent: tools and selective context", () => {
     expect(largest[5_000]).toBeLessThan(16_000);
     expect(largest[5_000] / largest[20]).toBeLessThan(1.1);
     expect(largest[200] / largest[20]).toBeLessThan(1.1);
+  });
+});
+
+// ---------------------------------------------------------------------------
+// The other two agents on the offline model.
+
+describe("inventory and marketing agents on the offline model", () => {
+  const tee = { ...TEE, reorderPoint: 3, reorderQty: 12 };
+  const stock = (available: number, version = 7) => ({ onHand: available, reserved: 0, returned: 0, available, version, lowStock: available <= 3 });
+  const event = (type: string, data: Record<string, unknown>) => ({ id: `evt-${type}`, type, at: "2026-03-08T12:00:00Z", source: "inventory_service", v: 1, data }) as unknown as StoreEvent;
+  const teeContext = (available: number, extra: Partial<AgentContext> = {}): AgentContext => ({
+    orders: [],
+    products: [tee],
+    stock: { [tee.sku]: stock(available) },
+    promotions: { [tee.sku]: "active" },
+    openReorders: {},
+    recentSales: { [tee.sku]: { units: 9, orders: 4 } },
+    history: [],
+    ...extra,
+  });
+  const run = (agent: Delivery["agent"], trigger: StoreEvent, context: AgentContext) => {
+    const spec = agent === "inventory_agent" ? INVENTORY_AGENT : MARKETING_AGENT;
+    return decide({ taskId: `${trigger.id}:${agent}`, agent, attempt: 1, trigger, context, memory: [] }, spec, { models: { [agent]: () => new OfflineChatModel() } });
+  };
+  const low = event("LowStockAlert", { sku: tee.sku, available: 2, reorderPoint: 3 });
+
+  it("inventory: reads the stock, then reorders the product's reorder quantity", async () => {
+    const outcome = await run("inventory_agent", low, teeContext(2));
+    expect(outcome.toolCalls.map((c) => c.name)).toEqual(["read_stock", "request_reorder"]);
+    expect(outcome.proposals).toEqual([{ type: "ReorderRequested", data: { sku: tee.sku, qty: 12 } }]);
+  });
+
+  it("inventory: no second reorder while one is open", async () => {
+    const outcome = await run("inventory_agent", low, teeContext(2, { openReorders: { [tee.sku]: { sku: tee.sku, qty: 12, eventId: "evt-r1", at: "2026-03-08T11:00:00Z" } } }));
+    expect(outcome.proposals).toEqual([]);
+    expect(outcome.note).toMatch(/already open \(evt-r1\)/);
+  });
+
+  it("marketing: pauses an active promotion on low stock, based on the stock it read", async () => {
+    const outcome = await run("marketing_agent", low, teeContext(2));
+    expect(outcome.toolCalls.map((c) => c.name)).toEqual(["read_product", "pause_promotion"]);
+    expect(outcome.proposals).toEqual([{ type: "PromotionPaused", data: { sku: tee.sku, reason: "low stock: 2 available" }, basedOn: [{ entity: `inventory:${tee.sku}`, version: 7 }] }]);
+  });
+
+  it("marketing: resumes a paused promotion once stock is back above the reorder point, and not before", async () => {
+    const updated = event("InventoryUpdated", { sku: tee.sku });
+    const resumed = await run("marketing_agent", updated, teeContext(15, { promotions: { [tee.sku]: "paused" } }));
+    expect(resumed.proposals.map((p) => p.type)).toEqual(["PromotionResumed"]);
+    const still = await run("marketing_agent", updated, teeContext(3, { promotions: { [tee.sku]: "paused" } }));
+    expect(still.proposals).toEqual([]);
+  });
+
+  it("marketing: a launch post for a new product in stock, none for one that starts low", async () => {
+    const added = event("ProductAdded", { sku: tee.sku });
+    expect((await run("marketing_agent", added, teeContext(20))).proposals.map((p) => p.type)).toEqual(["PostDrafted"]);
+    expect((await run("marketing_agent", added, teeContext(1))).proposals).toEqual([]);
   });
 });
