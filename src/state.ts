@@ -218,6 +218,8 @@ export interface MemoryNote {
   note: string;
   /** The task's tool calls, with the reason when one did nothing. */
   toolCalls?: { name: string; args: unknown; error?: string }[];
+  /** What the model wrote beside its tool calls (a short scratchpad). */
+  scratchpad?: string;
 }
 
 /** How many notes an agent keeps in its private memory. */

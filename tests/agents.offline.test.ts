@@ -15,7 +15,7 @@ import { HISTORY_IN_PROMPT } from "../src/agents/prompts.js";
 import { HISTORY_RESULTS } from "../src/agents/support/tools.js";
 import { INVENTORY_AGENT } from "../src/agents/inventory/node.js";
 import { MARKETING_AGENT } from "../src/agents/marketing/node.js";
-import { decide, type AgentOutcome, type ProposalDraft } from "../src/agents/runtime.js";
+import { runToolLoop, type AgentOutcome, type ProposalDraft } from "../src/agents/runtime.js";
 import { replyMessageId, SUPPORT_AGENT } from "../src/agents/support/node.js";
 import { OfflineChatModel } from "../src/llm/offline/model.js";
 import type { RefundReason, StoreEvent } from "../src/domain/events.js";
@@ -230,7 +230,7 @@ type ReplyData = { customerId: string; orderId?: string; messageId: string; text
 
 /** The support agent's tool loop over the offline model: what the graph node runs for a delivery. */
 function supportAgent(d: Delivery): Promise<AgentOutcome> {
-  return decide(d, SUPPORT_AGENT, { models: { support_agent: () => new OfflineChatModel() } });
+  return runToolLoop(d, SUPPORT_AGENT, { models: { support_agent: () => new OfflineChatModel() } });
 }
 
 async function run(row: Row) {
@@ -381,7 +381,7 @@ describe("support agent: tools and selective context", () => {
     const fact = (i: number, text: string): RecalledFact => ({ eventId: `f-${i}`, customerId: CUSTOMER, kind: "reply", text, at: `2026-03-0${(i % 9) + 1}T00:00:00Z`, score: 0 });
     const context = { ...danaContext(), history: [fact(1, "Asked about socks sizing"), fact(2, "Refund of a cracked mug processed"), fact(3, "Tee exchange question")] };
     const model = new MeasuredModel();
-    await decide(delivery(customerMessage("Hello? I have a question about something cracked"), context), SUPPORT_AGENT, { models: { support_agent: () => model } });
+    await runToolLoop(delivery(customerMessage("Hello? I have a question about something cracked"), context), SUPPORT_AGENT, { models: { support_agent: () => model } });
     expect(model.prompts[0]).toContain("Refund of a cracked mug processed");
     expect(model.prompts[0]).not.toContain("Asked about socks sizing");
 
@@ -391,7 +391,7 @@ describe("support agent: tools and selective context", () => {
       return [{ ...fact(9, "From the knowledge store: mug refund 2026-02"), score: 1 }];
     };
     const injected = new MeasuredModel();
-    await decide(delivery(customerMessage("Hello? I have a question about something cracked"), context), SUPPORT_AGENT, { models: { support_agent: () => injected }, searchHistory });
+    await runToolLoop(delivery(customerMessage("Hello? I have a question about something cracked"), context), SUPPORT_AGENT, { models: { support_agent: () => injected }, searchHistory });
     expect(asked.map(([, k]) => k)).toEqual([HISTORY_IN_PROMPT, HISTORY_RESULTS]);
     expect(injected.prompts.at(-1)).toContain("From the knowledge store: mug refund 2026-02");
   });
@@ -413,7 +413,7 @@ describe("support agent: tools and selective context", () => {
       const trigger = customerMessage("One of the mugs arrived cracked, refund please");
       const context = { ...buildContext(world(n), trigger), history: facts(n) };
       const model = new MeasuredModel();
-      const outcome = await decide(delivery(trigger, context), SUPPORT_AGENT, { models: { support_agent: () => model } });
+      const outcome = await runToolLoop(delivery(trigger, context), SUPPORT_AGENT, { models: { support_agent: () => model } });
       expect(outcome.proposals.map((p) => p.type)).toEqual(["RefundRequested", "ReplyDrafted"]);
       largest[n] = Math.max(...model.sizes);
       // The oldest orders and facts are not in it: the prompt is selective, not the log.
@@ -444,7 +444,7 @@ describe("inventory and marketing agents on the offline model", () => {
   });
   const run = (agent: Delivery["agent"], trigger: StoreEvent, context: AgentContext) => {
     const spec = agent === "inventory_agent" ? INVENTORY_AGENT : MARKETING_AGENT;
-    return decide({ taskId: `${trigger.id}:${agent}`, agent, attempt: 1, trigger, context, memory: [] }, spec, { models: { [agent]: () => new OfflineChatModel() } });
+    return runToolLoop({ taskId: `${trigger.id}:${agent}`, agent, attempt: 1, trigger, context, memory: [] }, spec, { models: { [agent]: () => new OfflineChatModel() } });
   };
   const low = event("LowStockAlert", { sku: tee.sku, available: 2, reorderPoint: 3 });
 

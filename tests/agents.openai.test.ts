@@ -34,12 +34,12 @@ const REPLY = "Sorry about the mugs. I've asked for a refund of both; you'll hea
 /** The scripted assistant: one step per tool result received so far. */
 function answer(body: ChatRequest) {
   const toolResults = body.messages.filter((m) => m.role === "tool").length;
-  const toolCall = (name: string, args: Record<string, unknown>) => ({
+  const toolCall = (name: string, args: Record<string, unknown>, content: string | null = null) => ({
     finish_reason: "tool_calls",
-    message: { role: "assistant", content: null, tool_calls: [{ id: `call_${toolResults + 1}`, type: "function", function: { name, arguments: JSON.stringify(args) } }] },
+    message: { role: "assistant", content, tool_calls: [{ id: `call_${toolResults + 1}`, type: "function", function: { name, arguments: JSON.stringify(args) } }] },
   });
   const steps = [
-    toolCall("lookup_order", { orderId: "ORD-1" }),
+    toolCall("lookup_order", { orderId: "ORD-1" }, "Let me look up the order first."),
     toolCall("request_refund", { orderId: "ORD-1", sku: "SKU-MUG", qty: 2, reason: "damaged" }),
     toolCall("draft_reply", { text: REPLY, orderId: "ORD-1" }),
     { finish_reason: "stop", message: { role: "assistant", content: "refund requested for 2 mugs of ORD-1; reply drafted" } },
@@ -108,7 +108,9 @@ describe("support agent over ChatOpenAI and a local OpenAI-compatible server", (
     expect(state.orders["ORD-1"].refundedCents).toBe(3000);
     const reply = state.messages.find((m) => m.id === `msg-${messageId}-reply`);
     expect(reply?.content).toBe(REPLY);
+    // The agent's private memory: its tool calls and what it wrote along the way.
     expect(state.supportMemory.at(-1)?.toolCalls?.map((c) => c.name)).toEqual(["lookup_order", "request_refund", "draft_reply"]);
+    expect(state.supportMemory.at(-1)?.scratchpad).toBe("Let me look up the order first.");
   });
 
   it("the server saw one 429 (retried by the RetryPolicy, not by the client) and then four completions", () => {

@@ -12,7 +12,7 @@
  * attempt fails is `failed` with the reason and the rest of the run goes on.
  */
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
-import { ToolMessage, type AIMessage, type BaseMessage } from "@langchain/core/messages";
+import { AIMessage, ToolMessage, type BaseMessage } from "@langchain/core/messages";
 import type { Runnable, RunnableConfig } from "@langchain/core/runnables";
 import type { StructuredToolInterface } from "@langchain/core/tools";
 import type { ToolCall } from "@langchain/core/messages/tool";
@@ -92,6 +92,8 @@ export interface AgentOutcome {
   toolCalls: ToolCallRecord[];
   /** Tools the model called that belong to another agent. */
   conflicts: Conflict[];
+  /** What the model wrote beside its tool calls, if anything (short). */
+  scratchpad?: string;
 }
 
 /**
@@ -245,7 +247,7 @@ function modelFromConfig(): BaseChatModel {
 }
 
 /** Runs one delivery through the agent's tool loop and returns what it decided. */
-export async function decide(delivery: Delivery, spec: AgentSpec, deps: AgentDeps, loop = compileToolLoop(deps)): Promise<AgentOutcome> {
+export async function runToolLoop(delivery: Delivery, spec: AgentSpec, deps: AgentDeps, loop = compileToolLoop(deps)): Promise<AgentOutcome> {
   const session = newSession(delivery, deps.searchHistory ?? searchDeliveryHistory);
   const tools = spec.tools(session);
   const model = (deps.models?.[spec.agent] ?? modelFromConfig)();
@@ -261,7 +263,10 @@ export async function decide(delivery: Delivery, spec: AgentSpec, deps: AgentDep
   const answer = lastAnswer(final);
   const content = typeof answer.content === "string" ? answer.content : answer.text;
   const note = content.trim().split("\n")[0]?.slice(0, 200) || `done (${session.toolCalls.length} tool calls)`;
-  return { proposals: session.drafts, note, toolCalls: session.toolCalls, conflicts: session.conflicts };
+  // What the model wrote along the way (beside its tool calls), kept short for the agent's own memory.
+  const thoughts = final.messages.filter((m) => AIMessage.isInstance(m)).map((m) => m.text.trim()).filter((t) => t.length > 0 && t !== content.trim());
+  const scratchpad = thoughts.join("\n").slice(0, 500);
+  return { proposals: session.drafts, note, toolCalls: session.toolCalls, conflicts: session.conflicts, ...(scratchpad ? { scratchpad } : {}) };
 }
 
 /**
@@ -273,9 +278,9 @@ export function agentNode(spec: AgentSpec, deps: AgentDeps = {}, extra?: (delive
   return async function agent(delivery: Delivery): Promise<Update> {
     const memoryChannel = MEMORY_CHANNEL[delivery.agent];
     try {
-      const outcome = await decide(delivery, spec, deps, loop);
+      const outcome = await runToolLoop(delivery, spec, deps, loop);
       const proposals = toProposals(delivery, outcome.proposals);
-      const note: MemoryNote = { at: delivery.trigger.at, eventId: delivery.trigger.id, note: outcome.note, ...(outcome.toolCalls.length > 0 ? { toolCalls: outcome.toolCalls } : {}) };
+      const note: MemoryNote = { at: delivery.trigger.at, eventId: delivery.trigger.id, note: outcome.note, ...(outcome.toolCalls.length > 0 ? { toolCalls: outcome.toolCalls } : {}), ...(outcome.scratchpad ? { scratchpad: outcome.scratchpad } : {}) };
       return {
         ...(proposals.length > 0 ? { proposals: { enqueue: proposals } } : {}),
         ...(outcome.conflicts.length > 0 ? { conflicts: outcome.conflicts } : {}),
