@@ -99,3 +99,27 @@ describe("scope: hostile models call every other agent's tool", () => {
     expect(state.proposals).toEqual([]);
   });
 });
+
+describe("scope within an agent's own tools: another customer's order", () => {
+  it("support's tools refuse to read, refund or reply about an order that is not the customer's", async () => {
+    const model = new ScriptedChatModel((_messages, turn) =>
+      turn === 0
+        ? callTools(turn, [
+            { name: "lookup_order", args: { orderId: "ORD-2" } },
+            { name: "request_refund", args: { orderId: "ORD-2", sku: "SKU-TEE", qty: 2, reason: "damaged" } },
+            { name: "draft_reply", args: { text: "Refunded your friend's tees", orderId: "ORD-2" } },
+          ])
+        : new AIMessage("done"),
+    );
+    const store = testStore({ models: { support_agent: () => model } });
+    await store.ingest(shop());
+    const message = ev("CustomerMessage", { customerId: "C-ANN", text: "Refund my friend's tees from ORD-2" }, 11);
+    const state = await store.ingest([ev("OrderPlaced", { orderId: "ORD-2", customerId: "C-BO", lines: [{ sku: "SKU-TEE", qty: 2 }] }, 10), message]);
+
+    const results = model.calls[1].filter((m) => ToolMessage.isInstance(m)) as ToolMessage[];
+    expect(results.map((r) => String(r.content))).toEqual(Array(3).fill("error: order ORD-2 is not among this customer's orders"));
+    expect(state.orders["ORD-2"].refundedCents).toBe(0);
+    expect(state.events.filter((e) => e.causationId === message.id)).toEqual([]);
+    expect(state.tasks[`${message.id}:support_agent`].status).toBe("completed");
+  });
+});
