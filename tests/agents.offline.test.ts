@@ -11,7 +11,7 @@
  */
 import type { BaseMessage } from "@langchain/core/messages";
 import { describe, expect, it } from "vitest";
-import { HISTORY_IN_PROMPT } from "../src/agents/prompts.js";
+import { CONTEXT_BLOCK, HISTORY_IN_PROMPT, type PromptContext } from "../src/agents/prompts.js";
 import { HISTORY_RESULTS } from "../src/agents/support/tools.js";
 import { INVENTORY_AGENT } from "../src/agents/inventory/node.js";
 import { MARKETING_AGENT } from "../src/agents/marketing/node.js";
@@ -22,7 +22,8 @@ import type { RefundReason, StoreEvent } from "../src/domain/events.js";
 import { formatCents } from "../src/domain/money.js";
 import { ProposalData } from "../src/domain/proposals.js";
 import type { Order, OrderLine, Product } from "../src/domain/world.js";
-import { buildContext, type AgentContext, type Delivery } from "../src/memory/context.js";
+import { readJsonBlock } from "../src/llm/blocks.js";
+import { buildContext, CUSTOMER_ORDERS_IN_CONTEXT, type AgentContext, type Delivery } from "../src/memory/context.js";
 import type { RecalledFact } from "../src/memory/facts.js";
 
 // ---------------------------------------------------------------------------
@@ -350,16 +351,22 @@ describe("support clerk: context and determinism", () => {
 
 /** The offline model, recording the serialized size of every prompt it receives. */
 class MeasuredModel extends OfflineChatModel {
-  constructor(readonly sizes: number[] = [], readonly prompts: string[] = []) {
+  constructor(
+    readonly sizes: number[] = [],
+    readonly prompts: string[] = [],
+    readonly contexts: PromptContext[] = [],
+  ) {
     super();
   }
   protected override fresh(): OfflineChatModel {
-    return new MeasuredModel(this.sizes, this.prompts);
+    return new MeasuredModel(this.sizes, this.prompts, this.contexts);
   }
   override async _generate(messages: BaseMessage[]) {
     const text = JSON.stringify(messages.map((m) => m.content));
     this.sizes.push(text.length);
     this.prompts.push(text);
+    const context = readJsonBlock<PromptContext>(messages[1].text, CONTEXT_BLOCK);
+    if (context) this.contexts.push(context);
     return super._generate(messages);
   }
 }
@@ -410,12 +417,15 @@ describe("support agent: tools and selective context", () => {
 
     const largest: Record<number, number> = {};
     for (const n of [20, 200, 5_000]) {
-      const trigger = customerMessage("One of the mugs arrived cracked, refund please");
+      const trigger = customerMessage("One of the mugs from my last order arrived cracked, refund please");
       const context = { ...buildContext(world(n), trigger), history: facts(n) };
       const model = new MeasuredModel();
       const outcome = await runToolLoop(delivery(trigger, context), SUPPORT_AGENT, { models: { support_agent: () => model } });
       expect(outcome.proposals.map((p) => p.type)).toEqual(["RefundRequested", "ReplyDrafted"]);
       largest[n] = Math.max(...model.sizes);
+      // Bounded, not empty: the newest orders and the top-k matching history items.
+      expect(model.contexts[0].orders).toHaveLength(Math.min(n, CUSTOMER_ORDERS_IN_CONTEXT));
+      expect(model.contexts[0].history).toHaveLength(HISTORY_IN_PROMPT);
       // The oldest orders and facts are not in it: the prompt is selective, not the log.
       expect(model.prompts.join("")).not.toContain("ORD-10000");
     }

@@ -13,7 +13,9 @@ export function words(text: string): Set<string> {
       .toLowerCase()
       .split(/[^a-z0-9-]+/)
       .map((w) => w.replace(/^-+|-+$/g, ""))
-      .filter((w) => w.length >= 2 && !STOP_WORDS.has(w)),
+      .filter((w) => w.length >= 2 && !STOP_WORDS.has(w))
+      // A plural finds its singular ("mugs" finds "mug").
+      .map((w) => (w.length > 3 && w.endsWith("s") && !w.endsWith("ss") ? w.slice(0, -1) : w)),
   );
 }
 
