@@ -1,7 +1,10 @@
 /**
- * The support clerk (SPEC §4, §5): customer messages in varied wording, run
- * through `supportClerk` with a realistic context (one customer's orders and
- * their products, newest first, as `buildContext` gives them).
+ * The agents on the offline model (SPEC §4, §5). Customer messages in varied
+ * wording run through the support agent's tool loop (`runToolLoop`, what the
+ * graph node runs) over `OfflineChatModel`, with a realistic context (one
+ * customer's orders and their products, newest first, as `buildContext`
+ * gives them). Then the tool order, the history search, the bounded prompt,
+ * and the inventory and marketing agents.
  *
  * Each row states what a careful clerk would do. Every row is also checked
  * against the invariants that hold whatever the wording: a RefundRequested is
@@ -297,7 +300,7 @@ function matches(outcome: Outcome, result: Result): void {
   if (outcome.reply) expect(reply).toMatch(outcome.reply);
 }
 
-describe("support clerk: customer messages in varied wording", () => {
+describe("support agent (offline model): customer messages in varied wording", () => {
   it("has a table of at least 40 messages", () => {
     expect(rows.length).toBeGreaterThanOrEqual(40);
   });
@@ -319,7 +322,7 @@ describe("support clerk: customer messages in varied wording", () => {
   });
 });
 
-describe("support clerk: context and determinism", () => {
+describe("support agent (offline model): context and determinism", () => {
   it("the test context is what buildContext gives C-DANA: own orders newest first, own products only", () => {
     const world = {
       orders: Object.fromEntries([...MY_ORDERS, ...OTHERS_ORDERS].map((o) => [o.orderId, o])),
