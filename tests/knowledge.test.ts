@@ -268,6 +268,24 @@ describe.each(STORES)("remember and recall on %s", (_name, makeStore) => {
   });
 });
 
+describe("recall on a store that caps its page size", () => {
+  /** Like a server that returns at most 100 items whatever limit is asked for. */
+  class CappedStore extends InMemoryStore {
+    override batch: InMemoryStore["batch"] = (operations) =>
+      super.batch(operations.map((op) => ("namespacePrefix" in op ? { ...op, limit: Math.min(op.limit ?? 10, 100) } : op)) as unknown as typeof operations);
+  }
+
+  it("still reads every fact (it stops on an empty page, not a short one)", async () => {
+    const store = new CappedStore();
+    const facts = Array.from({ length: 300 }, (_, i) => fact(`f${i}`, "alice", `Order O-${i} placed: 1 × Blue Mug (MUG-BLUE)`));
+    facts[250] = fact("f250", "alice", "Order O-250 placed: 1 × Walnut Salad Bowl (BOWL-WALNUT)");
+    await remember(store, facts, embeddings);
+    expect(await store.search(customerNamespace("alice"), { limit: 500 })).toHaveLength(100);
+    const [best] = await recall(store, { customerId: "alice", query: "walnut bowl", k: 1, isInBranch: everything, embeddings });
+    expect(best.eventId).toBe("f250");
+  });
+});
+
 describe("InMemoryStore and SqliteStore recall the same facts", () => {
   it("gives identical results for the same history and queries", async () => {
     const results = await Promise.all(
