@@ -203,6 +203,17 @@ describe.each(STORES)("remember and recall on %s", (_name, makeStore) => {
     expect(found.map((f) => f.eventId)).toEqual(["e2", "e1"]);
   });
 
+  it("keeps scopes apart: the same event id in two stores' logs is two facts", async () => {
+    const store = makeStore();
+    await remember(store, [fact("e1", "alice", "Order O-1 placed: 1 × Blue Mug")], embeddings, "north");
+    await remember(store, [fact("e1", "alice", "Order O-1 placed: 1 × Desk Lamp")], embeddings, "south");
+    const read = async (scope?: string) => (await recall(store, { customerId: "alice", query: "order", k: 5, isInBranch: everything, embeddings, scope })).map((f) => f.text);
+    expect(await read("north")).toEqual(["Order O-1 placed: 1 × Blue Mug"]);
+    expect(await read("south")).toEqual(["Order O-1 placed: 1 × Desk Lamp"]);
+    expect(await read()).toEqual([]);
+    expect(customerNamespace("alice", "a.b")).toEqual(["stores", "a%2Eb", "customers", "alice", "facts"]);
+  });
+
   it("is idempotent: remembering the same events again changes nothing", async () => {
     const store = makeStore();
     await remember(store, history(), embeddings);

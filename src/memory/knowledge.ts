@@ -30,12 +30,25 @@ export interface StoredFact extends CustomerFact {
 type FactWorld = Pick<World, "orders" | "catalog">;
 
 /**
- * The namespace of a customer's facts. Customer ids are free text (an e-mail
- * address has dots), but namespace labels may not contain '.', ':' or NUL, so
- * those (and '%', to stay reversible) are percent-encoded.
+ * The namespace of a customer's facts: `["customers", customerId, "facts"]`,
+ * or `["stores", scope, "customers", customerId, "facts"]` with a scope.
+ *
+ * A scope (a store name or thread id) keeps stores that share one knowledge
+ * store apart: several stores live in one SQLite file, and the LangGraph
+ * server has one store for all threads, while input event ids ("e1") are only
+ * unique within a store's log.
+ *
+ * Customer ids are free text (an e-mail address has dots), but namespace
+ * labels may not contain '.', ':' or NUL, so those (and '%', to stay
+ * reversible) are percent-encoded.
  */
-export function customerNamespace(customerId: string): string[] {
-  return ["customers", customerId.replace(/[%.:\0]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, "0")}`), "facts"];
+export function customerNamespace(customerId: string, scope?: string): string[] {
+  const facts = ["customers", namespaceLabel(customerId), "facts"];
+  return scope === undefined ? facts : ["stores", namespaceLabel(scope), ...facts];
+}
+
+function namespaceLabel(text: string): string {
+  return text.replace(/[%.:\0]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, "0")}`);
 }
 
 /**
@@ -133,12 +146,12 @@ function storedVector(vector: number[]): number[] {
  * embeddings. Idempotent: the same event always lands on the same key, so a
  * replay or a retried run overwrites instead of duplicating.
  */
-export async function remember(store: BaseStore, facts: readonly CustomerFact[], embeddings: FactEmbeddings): Promise<void> {
+export async function remember(store: BaseStore, facts: readonly CustomerFact[], embeddings: FactEmbeddings, scope?: string): Promise<void> {
   if (facts.length === 0) return;
   const vectors = await embeddings.embedDocuments(facts.map((f) => f.text));
   const puts: PutOperation[] = facts.map((f, i) => {
     const value: StoredFact = { ...f, embedding: storedVector(vectors[i]), embeddingModel: embeddings.modelId };
-    return { namespace: customerNamespace(f.customerId), key: f.eventId, value: { ...value } };
+    return { namespace: customerNamespace(f.customerId, scope), key: f.eventId, value: { ...value } };
   });
   await store.batch(puts);
 }
@@ -151,6 +164,8 @@ export interface RecallOptions {
   /** False for events not in the reader's branch of the log (abandoned after a rollback, or not yet happened). */
   isInBranch: (eventId: string) => boolean;
   embeddings: FactEmbeddings;
+  /** The scope the facts were remembered under (see customerNamespace), if any. */
+  scope?: string;
   /** Items per store.search page (default RECALL_PAGE_SIZE). */
   pageSize?: number;
 }
@@ -163,7 +178,8 @@ export interface RecallOptions {
 export async function recall(store: BaseStore, options: RecallOptions): Promise<RecalledFact[]> {
   const { customerId, query, k, isInBranch, embeddings } = options;
   if (k <= 0) return [];
-  const facts = (await readFacts(store, customerId, options.pageSize ?? RECALL_PAGE_SIZE)).filter((f) => isInBranch(f.eventId));
+  const namespace = customerNamespace(customerId, options.scope);
+  const facts = (await readFacts(store, namespace, customerId, options.pageSize ?? RECALL_PAGE_SIZE)).filter((f) => isInBranch(f.eventId));
   if (facts.length === 0) return [];
   const queryVector = await embeddings.embedQuery(query);
   const vectors = await vectorsFor(facts, embeddings, queryVector.length);
@@ -173,8 +189,7 @@ export async function recall(store: BaseStore, options: RecallOptions): Promise<
 }
 
 /** Every stored fact of the customer. Stops on an empty page, not a short one: a store may cap page sizes. */
-async function readFacts(store: BaseStore, customerId: string, pageSize: number): Promise<StoredFact[]> {
-  const namespace = customerNamespace(customerId);
+async function readFacts(store: BaseStore, namespace: string[], customerId: string, pageSize: number): Promise<StoredFact[]> {
   const facts: StoredFact[] = [];
   for (let offset = 0; ; ) {
     const page = await store.search(namespace, { filter: { customerId }, limit: pageSize, offset });
