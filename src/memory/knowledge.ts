@@ -92,8 +92,33 @@ export function factOf(event: StoreEvent, world: FactWorld): CustomerFact | null
       const about = orderId ? ` about order ${orderId}` : "";
       return fact(event, customerId, "message", `Customer wrote${about}${subject ? ` (subject: ${subject})` : ""}: "${text}"`, orderId);
     }
-    default:
+    // Not customer-facing, or already in the order the agent sees (its status, its lines).
+    case "ProductAdded":
+    case "ProductListed":
+    case "OrderConfirmed":
+    case "OrderRejected":
+    case "OrderShipped":
+    case "OrderDelivered":
+    case "OrderCancelled":
+    case "OrderStatusChanged":
+    case "StockReceived":
+    case "StockAdjusted":
+    case "ReturnRestocked":
+    case "InventoryUpdated":
+    case "LowStockAlert":
+    case "RefundRequested":
+    case "ApprovalDecided":
+    case "ReorderRequested":
+    case "ReorderClosed":
+    case "PostDrafted":
+    case "PromotionPaused":
+    case "PromotionResumed":
+    case "PolicyChanged":
       return null;
+    default: {
+      const unknown: never = event;
+      throw new Error(`factOf: unhandled event type ${(unknown as StoreEvent).type}`);
+    }
   }
 }
 
