@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type Database from "better-sqlite3";
+import fc from "fast-check";
 import { InMemoryStore, InvalidNamespaceError, type BaseStore, type Item } from "@langchain/langgraph-checkpoint";
 import { openDatabase, sqliteSaver } from "../src/persistence/sqlite.js";
 import { KB_ITEMS_TABLE, SqliteStore } from "../src/memory/sqlite_store.js";
@@ -511,5 +512,62 @@ describe("SqliteStore on a file", () => {
     expect(new Set(seen).size).toBe(1500);
     expect(seen[0]).toBe("e0000");
     expect(seen.at(-1)).toBe("e2998");
+  });
+});
+
+describe("random operation sequences", () => {
+  const NAMESPACES = [["a"], ["a", "b"], ["a", "b", "c"], ["ab"], ["z", "y"]];
+  const KEYS = ["k0", "k1", "k2", "k3"];
+  const scalar = fc.constantFrom<unknown>(0, 1, 2, 3.5, -1, "1", "x", "y", "", true, false, null);
+  const value = fc.dictionary(fc.constantFrom("n", "s", "t"), scalar, { maxKeys: 3 });
+  const operand = fc.oneof(
+    scalar,
+    fc.record({ $eq: scalar }),
+    fc.record({ $ne: scalar }),
+    fc.record({ $gt: scalar }, { requiredKeys: [] }),
+    fc.record({ $gte: scalar, $lt: scalar }, { requiredKeys: [] }),
+    fc.record({ $lte: scalar }),
+    fc.record({ $in: fc.array(scalar, { maxLength: 3 }) }),
+    fc.record({ $nin: fc.array(scalar, { maxLength: 3 }) }),
+  );
+  const operation = fc.oneof(
+    fc.record({ op: fc.constant("put" as const), ns: fc.constantFrom(...NAMESPACES), key: fc.constantFrom(...KEYS), value }),
+    fc.record({ op: fc.constant("delete" as const), ns: fc.constantFrom(...NAMESPACES), key: fc.constantFrom(...KEYS) }),
+    fc.record({ op: fc.constant("get" as const), ns: fc.constantFrom(...NAMESPACES), key: fc.constantFrom(...KEYS) }),
+    fc.record({
+      op: fc.constant("search" as const),
+      prefix: fc.constantFrom([], ...NAMESPACES),
+      filter: fc.option(fc.dictionary(fc.constantFrom("n", "s", "t"), operand, { maxKeys: 2 }), { nil: undefined }),
+      limit: fc.integer({ min: 0, max: 6 }),
+      offset: fc.integer({ min: 0, max: 6 }),
+      query: fc.option(fc.constant("anything"), { nil: undefined }),
+    }),
+  );
+  type Step = typeof operation extends fc.Arbitrary<infer T> ? T : never;
+
+  /** Runs the steps and records what each read saw (copied at once: InMemoryStore hands out live items). */
+  async function observe(store: BaseStore, steps: Step[]): Promise<unknown[]> {
+    const seen: unknown[] = [];
+    for (const step of steps) {
+      if (step.op === "put") await store.put(step.ns, step.key, step.value);
+      else if (step.op === "delete") await store.delete(step.ns, step.key);
+      else if (step.op === "get") seen.push(structuredClone(brief(await store.get(step.ns, step.key))));
+      else seen.push(structuredClone((await store.search(step.prefix, step)).map((i) => ({ ...brief(i), score: i.score }))));
+    }
+    return seen;
+  }
+
+  it("SqliteStore sees exactly what InMemoryStore sees", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(operation, { maxLength: 40 }), async (steps) => {
+        const db = openDatabase(":memory:");
+        try {
+          expect(await observe(new SqliteStore(db), steps)).toEqual(await observe(new InMemoryStore(), steps));
+        } finally {
+          db.close();
+        }
+      }),
+      { numRuns: 300 },
+    );
   });
 });
