@@ -559,7 +559,7 @@ describe("random operation sequences", () => {
 
   it("SqliteStore sees exactly what InMemoryStore sees", async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(operation, { maxLength: 40 }), async (steps) => {
+      fc.asyncProperty(fc.array(operation, { minLength: 5, maxLength: 40, size: "max" }), async (steps) => {
         const db = openDatabase(":memory:");
         try {
           expect(await observe(new SqliteStore(db), steps)).toEqual(await observe(new InMemoryStore(), steps));
