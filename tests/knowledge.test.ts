@@ -82,6 +82,11 @@ describe("factOf", () => {
       { kind: "order", text: "Order O-9 placed: 1 × Steel Kettle (KETTLE) (rejected: out of stock: KETTLE)" },
     ],
     [
+      "a second placement with a used order id is not described as the first order",
+      input("e5", "OrderPlaced", { orderId: "O-1", customerId: "bob", lines: [{ sku: "LAMP-DESK", qty: 1 }] }),
+      { customerId: "bob", orderId: "O-1", text: "Order O-1 placed: 1 × Desk Lamp (LAMP-DESK), total $45.00" },
+    ],
+    [
       "an order of an unknown product names its SKU",
       input("e4", "OrderPlaced", { orderId: "O-8", customerId: "dave", lines: [{ sku: "NEW-1", qty: 1 }] }),
       { customerId: "dave", text: "Order O-8 placed: 1 × NEW-1" },

@@ -12,7 +12,7 @@
 import type { BaseStore, PutOperation } from "@langchain/langgraph-checkpoint";
 import type { StoreEvent } from "../domain/events.js";
 import { formatCents } from "../domain/money.js";
-import type { World } from "../domain/world.js";
+import type { Order, World } from "../domain/world.js";
 import { cosine, type FactEmbeddings } from "./embeddings.js";
 import type { CustomerFact, RecalledFact } from "./facts.js";
 
@@ -62,8 +62,8 @@ export function factOf(event: StoreEvent, world: FactWorld): CustomerFact | null
     case "OrderPlaced": {
       const { orderId, customerId, lines } = event.data;
       const items = lines.map((l) => `${l.qty} × ${product(l.sku)}`).join(", ");
-      const total = orderTotal(orderId, lines, world);
-      const order = world.orders[orderId];
+      const order = orderOfPlacement(orderId, customerId, lines, world);
+      const total = order ? (order.status === "rejected" ? undefined : order.paidCents) : listTotal(lines, world);
       const outcome = order?.status === "rejected" ? ` (rejected: ${order.rejectionReason ?? "no reason given"})` : "";
       return fact(event, customerId, "order", `Order ${orderId} placed: ${items}${total === undefined ? "" : `, total ${formatCents(total)}`}${outcome}`, orderId);
     }
@@ -141,11 +141,19 @@ function describeProduct(sku: string, world: FactWorld): string {
   return name ? `${name} (${sku})` : sku;
 }
 
-/** What the customer paid if the order is known, else the list price when every SKU has one. */
-function orderTotal(orderId: string, lines: { sku: string; qty: number }[], world: FactWorld): number | undefined {
+/**
+ * The world's order for this placement, if it is this one: a second
+ * OrderPlaced with a used order id is refused and must not be described with
+ * the first order's total or status.
+ */
+function orderOfPlacement(orderId: string, customerId: string, lines: { sku: string; qty: number }[], world: FactWorld): Order | undefined {
   const order = world.orders[orderId];
-  if (order && order.status !== "rejected") return order.paidCents;
-  if (order) return undefined;
+  const same = order && order.customerId === customerId && order.lines.length === lines.length && lines.every((l, i) => order.lines[i].sku === l.sku && order.lines[i].qty === l.qty);
+  return same ? order : undefined;
+}
+
+/** The list price of the lines, when every SKU has one. */
+function listTotal(lines: { sku: string; qty: number }[], world: FactWorld): number | undefined {
   let total = 0;
   for (const line of lines) {
     const price = world.catalog[line.sku]?.priceCents;
