@@ -6,12 +6,15 @@
  *                      +------------------------------------------+
  *
  * The services decide inputs and proposals; the router hands each agent the
- * events it subscribes to; agents propose; the loop ends when nothing is left.
+ * events it subscribes to; agents propose. When nothing is left the router
+ * goes to `approval_gate`, which ends the run, or pauses it (interrupt) when
+ * new refunds wait for a person and sends their decisions back to `ingest`.
  * Exported as a builder: the CLI compiles it with SQLite, tests with
  * MemorySaver, and the LangGraph server with its own checkpointer.
  */
 import { setMaxListeners } from "node:events";
 import { END, START, StateGraph, type BaseCheckpointSaver, type BaseStore } from "@langchain/langgraph";
+import { approvalGate, APPROVAL_GATE } from "./approval_gate.js";
 import { inventoryAgentNode } from "./agents/inventory/node.js";
 import { marketingAgentNode } from "./agents/marketing/node.js";
 import type { AgentDeps } from "./agents/runtime.js";
@@ -33,10 +36,11 @@ export function buildStoreGraph(agents: AgentDeps = {}) {
     .addNode("ingest", ingest)
     .addNode("order_service", orderService)
     .addNode("inventory_service", inventoryService)
-    .addNode("router", router, { ends: ["support_agent", "inventory_agent", "marketing_agent", END] })
+    .addNode("router", router, { ends: ["support_agent", "inventory_agent", "marketing_agent", APPROVAL_GATE] })
     .addNode("support_agent", supportAgentNode(agents))
     .addNode("inventory_agent", inventoryAgentNode(agents))
     .addNode("marketing_agent", marketingAgentNode(agents))
+    .addNode(APPROVAL_GATE, approvalGate, { ends: ["ingest", END] })
     .addEdge(START, "ingest")
     .addEdge("ingest", "order_service")
     .addEdge("ingest", "inventory_service")

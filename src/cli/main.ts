@@ -4,8 +4,10 @@
  * 2 bad input or usage, 3 step limit hit.
  */
 import { existsSync, readFileSync } from "node:fs";
+import { userInfo } from "node:os";
 import { Command, CommanderError, Option } from "commander";
 import cliProgress from "cli-progress";
+import type { Decision } from "../approval_gate.js";
 import { loadConfig, ConfigError, type Config } from "../config.js";
 import { demoLines, hourlyBatches, summarise } from "../demo.js";
 import { verify } from "../domain/verify.js";
@@ -13,9 +15,9 @@ import { LeaseBusyError } from "../persistence/lease.js";
 import { listStores } from "../persistence/stores.js";
 import { worldOf } from "../services/decisions.js";
 import type { State } from "../state.js";
-import { deleteStore, headValues, ingestLines, openStore, storeRecord, UsageError, type IngestResult, type InputLine, type StoreSession } from "../store.js";
+import { decideApprovals, deleteStore, headValues, ingestLines, openStore, storeRecord, UsageError, type IngestResult, type InputLine, type StoreSession } from "../store.js";
 import { ingestView, stateView, type VerifyView } from "../views.js";
-import { EXIT, printError, printJson, renderApprovals, renderDemo, renderEvents, renderState, renderViolations } from "./output.js";
+import { EXIT, printError, printJson, renderApprovals, renderDecisions, renderDemo, renderEvents, renderState, renderViolations } from "./output.js";
 
 interface GlobalOptions {
   db?: string;
@@ -78,9 +80,8 @@ interface Shown {
   exitCode?: number;
 }
 
-/** A read-only command: loads the store's head state and prints one view of it, as JSON or text. */
-async function show(command: Command, build: (head: { values: State; checkpointId: string }, session: StoreSession) => Shown): Promise<number> {
-  const ctx = contextOf(command);
+/** Opens a store that must already exist: a missing file or store is a usage error, and creates nothing. */
+async function withExistingStore<T>(ctx: Context, work: (session: StoreSession) => Promise<T>): Promise<T> {
   if (!existsSync(ctx.dbPath)) throw new UsageError(`no database at ${ctx.dbPath} (run 'shopstate demo' or 'shopstate ingest FILE' first, or pass --db)`);
   return withStore(ctx, async (session) => {
     if (!storeRecord(session)) {
@@ -88,6 +89,22 @@ async function show(command: Command, build: (head: { values: State; checkpointI
       const hint = others.length > 0 ? `stores in it: ${others.join(", ")}` : "run 'shopstate demo' or 'shopstate ingest FILE' first";
       throw new UsageError(`no store named '${session.name}' in ${ctx.dbPath} (${hint})`);
     }
+    return work(session);
+  });
+}
+
+function defaultDecider(): string {
+  try {
+    return userInfo().username || "cli";
+  } catch {
+    return "cli";
+  }
+}
+
+/** A read-only command: loads the store's head state and prints one view of it, as JSON or text. */
+async function show(command: Command, build: (head: { values: State; checkpointId: string }, session: StoreSession) => Shown): Promise<number> {
+  const ctx = contextOf(command);
+  return withExistingStore(ctx, async (session) => {
     const shown = build(await headValues(session), session);
     if (ctx.json) printJson(shown.json);
     else process.stdout.write(`${shown.text}\n`);
@@ -213,6 +230,38 @@ export function buildProgram(outcome: { exitCode: number }, json = false): Comma
         return { json: pending, text: renderApprovals(pending) };
       }),
     ));
+
+  const decide = (verdict: Decision["decision"]) =>
+    act(async (ids: string[], options: { by?: string; reason?: string }, command: Command) => {
+      const ctx = contextOf(command);
+      const by = options.by ?? defaultDecider();
+      const decisions: Decision[] = [...new Set(ids)].map((approvalId) => ({ approvalId, decision: verdict, by, at: new Date().toISOString(), ...(options.reason ? { reason: options.reason } : {}) }));
+      const result = await withExistingStore(ctx, (session) =>
+        decideApprovals(session, decisions, { approvalThresholdCents: ctx.config.approvalThresholdCents, maxSteps: ctx.config.maxSteps, waitMs: ctx.waitMs }),
+      );
+      if (ctx.json) printJson(result);
+      else process.stdout.write(`${renderDecisions(result.approvals)}
+`);
+      for (const r of result.rejected) printError(`decision rejected: ${r.reason}`, ctx.json, { kind: "rejected" });
+      if (result.stepLimitHit) printError(`the run stopped at the step limit (${ctx.config.maxSteps} supersteps); run 'shopstate ingest' again to continue`, ctx.json, { kind: "step-limit" });
+      return result.stepLimitHit ? EXIT.stepLimit : result.rejected.length > 0 ? EXIT.badInput : EXIT.ok;
+    });
+
+  program
+    .command("approve")
+    .description("approve pending refunds: the refund is processed (rule 3 is checked again)")
+    .argument("<ids...>", "approval ids (see 'shopstate approvals')")
+    .option("--by <name>", "who decides (default: your user name)")
+    .option("--reason <text>", "why")
+    .action(decide("approved"));
+
+  program
+    .command("deny")
+    .description("deny pending refunds: the refund is rejected and its quantity released")
+    .argument("<ids...>", "approval ids (see 'shopstate approvals')")
+    .option("--by <name>", "who decides (default: your user name)")
+    .option("--reason <text>", "why")
+    .action(decide("denied"));
 
   program
     .command("verify")
