@@ -12,7 +12,7 @@ import { AGENT_TOOLS } from "../src/agents/scopes.js";
 import { OfflineChatModel } from "../src/llm/offline/model.js";
 import { MAX_ATTEMPTS } from "../src/routing.js";
 import type { State } from "../src/state.js";
-import { callTools, ev, models, ScriptedChatModel, shop, testStore, type Script } from "./helpers/agents.js";
+import { callTools, ev, models, ScriptedChatModel, shop, testStore, type Script } from "./support/agents.js";
 
 const BUDGET = { toolCalls: 5, tokens: 20_000 };
 /** The RetryPolicy's attempts per model node run (FAST_RETRY.maxAttempts). */

@@ -15,7 +15,7 @@ import { loadConfig } from "../src/config.js";
 import { chatModelFromConfig } from "../src/llm/model.js";
 import { OfflineChatModel } from "../src/llm/offline/model.js";
 import type { State } from "../src/state.js";
-import { ev, models, shop, testStore } from "./helpers/agents.js";
+import { ev, models, shop, testStore } from "./support/agents.js";
 
 interface ChatRequest {
   model: string;

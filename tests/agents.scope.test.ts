@@ -9,7 +9,7 @@ import { describe, expect, it } from "vitest";
 import { AGENT_TOOLS, TOOL_PROPOSES, type ToolName } from "../src/agents/scopes.js";
 import { AGENTS, type AgentName } from "../src/domain/proposals.js";
 import type { State } from "../src/state.js";
-import { callTools, ev, ScriptedChatModel, shop, testStore } from "./helpers/agents.js";
+import { callTools, ev, ScriptedChatModel, shop, testStore } from "./support/agents.js";
 
 /** Plausible arguments for every tool, so only scope stands in the way. */
 const ARGS: Record<ToolName, Record<string, unknown>> = {
