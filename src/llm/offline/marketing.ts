@@ -18,6 +18,8 @@ export function marketingStep(transcript: Transcript): Step {
   const sku = (trigger.data as { sku?: unknown }).sku;
   if (typeof sku !== "string") return final(`ignored ${trigger.type}`);
   const reads = resultsOf(transcript, "read_product");
+  // Most stock changes need nothing from marketing: the context says so without a tool call.
+  if (reads.length === 0 && !worthReading(transcript, sku)) return final(`nothing to do for ${sku} (${transcript.context.promotions[sku] ?? "no promotion"}, ${transcript.context.stock[sku]?.available ?? "?"} available)`);
   if (reads.length === 0) return call("read_product", { sku });
   const { product, stock, promotion } = parsed<ProductReading>(reads[0]) ?? { stock: null, promotion: null };
   if (!product || !stock) return final(`no product ${sku}`);
@@ -36,4 +38,18 @@ export function marketingStep(transcript: Transcript): Step {
   if (trigger.type === "LowStockAlert" && promotion === "active") return call("pause_promotion", { sku, reason: `low stock: ${stock.available} available` });
   if (trigger.type === "InventoryUpdated" && promotion === "paused" && !low) return call("resume_promotion", { sku, reason: `restocked: ${stock.available} available` });
   return final(`nothing to do for ${sku} (${promotion}, ${stock.available} available)`);
+}
+
+/** Whether the context suggests there is something to do for `sku` (then the clerk reads the product to confirm). */
+function worthReading(transcript: Transcript, sku: string): boolean {
+  const { trigger, context } = transcript;
+  const product = context.products.find((p) => p.sku === sku);
+  const stock = context.stock[sku];
+  if (!product || !stock) return true;
+  const promotion = context.promotions[sku];
+  const low = stock.available <= product.reorderPoint;
+  if (trigger.type === "ProductAdded") return true;
+  if (trigger.type === "LowStockAlert") return promotion === "active";
+  if (trigger.type === "InventoryUpdated") return promotion === "paused" && !low;
+  return false;
 }
