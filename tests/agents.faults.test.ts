@@ -7,7 +7,8 @@
  * failed task is applied.
  */
 import { AIMessage, ToolMessage, type BaseMessage } from "@langchain/core/messages";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
+import { AgentBudgetError, withRetry } from "../src/agents/runtime.js";
 import { AGENT_TOOLS } from "../src/agents/scopes.js";
 import { OfflineChatModel } from "../src/llm/offline/model.js";
 import { MAX_ATTEMPTS } from "../src/routing.js";
@@ -179,5 +180,42 @@ describe("recovery and atomicity", () => {
     failedWith(run, /connection reset/);
     othersProcessed(run.state);
     nothingApplied(run);
+  });
+});
+
+describe("withRetry: LangGraph's RetryPolicy semantics around each model call", () => {
+  it("backs off exponentially up to maxInterval and gives up after maxAttempts", async () => {
+    vi.useFakeTimers();
+    try {
+      let calls = 0;
+      const outcome = withRetry({ maxAttempts: 4, initialInterval: 10, backoffFactor: 3, maxInterval: 50, jitter: false }, async () => {
+        calls++;
+        throw new Error("boom");
+      }).catch((error: Error) => error.message);
+      const after = async (ms: number) => {
+        await vi.advanceTimersByTimeAsync(ms);
+        return calls;
+      };
+      expect(await after(0)).toBe(1);
+      // Waits of 10, 30, then 50 (90 capped): each retry comes exactly when its wait is over.
+      expect([await after(9), await after(1)]).toEqual([1, 2]);
+      expect([await after(29), await after(1)]).toEqual([2, 3]);
+      expect([await after(49), await after(1)]).toEqual([3, 4]);
+      expect(await outcome).toBe("boom");
+      expect(await after(1_000)).toBe(4);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it("does not retry what retryOn refuses (a spent budget)", async () => {
+    let calls = 0;
+    await expect(
+      withRetry({ maxAttempts: 3, initialInterval: 1, jitter: false }, async () => {
+        calls++;
+        throw new AgentBudgetError("token budget exceeded");
+      }),
+    ).rejects.toThrow("token budget exceeded");
+    expect(calls).toBe(1);
   });
 });
