@@ -299,6 +299,15 @@ export async function runToolLoop(delivery: Delivery, spec: AgentSpec, deps: Age
   return { proposals: session.drafts, note, toolCalls: session.toolCalls, conflicts: session.conflicts, ...(scratchpad ? { scratchpad } : {}) };
 }
 
+/** How much of a long text argument (a reply, a post) the agent's memory keeps: the full text is in the log. */
+const NOTE_ARG_CHARS = 120;
+
+function briefCall(call: ToolCallRecord): ToolCallRecord {
+  if (typeof call.args !== "object" || call.args === null) return call;
+  const args = Object.fromEntries(Object.entries(call.args).map(([k, v]) => [k, typeof v === "string" && v.length > NOTE_ARG_CHARS ? `${v.slice(0, NOTE_ARG_CHARS)}…` : v]));
+  return { ...call, args };
+}
+
 /**
  * The node for one agent: decides, then turns the outcome (or its failure)
  * into updates. `extra` adds agent-specific writes (the support transcript).
@@ -309,7 +318,7 @@ export function agentNode(spec: AgentSpec, deps: AgentDeps = {}, extra?: (delive
     try {
       const outcome = await runToolLoop(delivery, spec, deps);
       const proposals = toProposals(delivery, outcome.proposals);
-      const note: MemoryNote = { at: delivery.trigger.at, eventId: delivery.trigger.id, note: outcome.note, ...(outcome.toolCalls.length > 0 ? { toolCalls: outcome.toolCalls } : {}), ...(outcome.scratchpad ? { scratchpad: outcome.scratchpad } : {}) };
+      const note: MemoryNote = { at: delivery.trigger.at, eventId: delivery.trigger.id, note: outcome.note, ...(outcome.toolCalls.length > 0 ? { toolCalls: outcome.toolCalls.map(briefCall) } : {}), ...(outcome.scratchpad ? { scratchpad: outcome.scratchpad } : {}) };
       return {
         ...(proposals.length > 0 ? { proposals: { enqueue: proposals } } : {}),
         ...(outcome.conflicts.length > 0 ? { conflicts: outcome.conflicts } : {}),
