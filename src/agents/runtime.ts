@@ -47,7 +47,7 @@ export const DEFAULT_BUDGET: AgentBudget = { toolCalls: 12, tokens: 60_000 };
 export interface AgentDeps {
   /** A model per agent (a factory: called once per task, so a scripted model can start fresh). */
   models?: Partial<Record<AgentName, () => BaseChatModel>>;
-  /** Retries of the model node, over DEFAULT_RETRY_POLICY (tests shrink the backoff; `retryOn` stays unless given). */
+  /** Retries of each model call, over DEFAULT_RETRY_POLICY (tests shrink the backoff; `retryOn` stays unless given). */
   retryPolicy?: RetryPolicy;
   /** How long one model call may take before it fails (and is retried). */
   modelTimeoutMs?: number;
@@ -174,8 +174,9 @@ async function withTimeout<T>(ms: number, call: (signal: AbortSignal) => Promise
   const timedOut = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
       const error = new ModelTimeoutError(`model call timed out after ${ms} ms`);
-      controller.abort(error);
+      // Settle first, so the race reports the time-out rather than the abort it causes.
       reject(error);
+      controller.abort(error);
     }, ms);
   });
   try {
