@@ -9,13 +9,15 @@
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { ChatOpenAI } from "@langchain/openai";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { runToolLoop } from "../src/agents/runtime.js";
+import { SUPPORT_AGENT } from "../src/agents/support/node.js";
 import { AGENT_TOOLS } from "../src/agents/scopes.js";
 import { loadConfig } from "../src/config.js";
 import { chatModelFromConfig } from "../src/llm/model.js";
 import { OfflineChatModel } from "../src/llm/offline/model.js";
 import type { State } from "../src/state.js";
-import { ev, models, shop, testStore } from "./support/agents.js";
+import { ev, FAST_RETRY, models, shop, testStore } from "./support/agents.js";
 
 interface ChatRequest {
   model: string;
@@ -146,5 +148,32 @@ describe("support agent over ChatOpenAI and a local OpenAI-compatible server", (
     expect(JSON.parse(tools[0].content ?? "{}").order).toMatchObject({ orderId: "ORD-1", customerId: "C-ANN" });
     expect(tools[1].content).toMatch(/^requested: refund of 2 x SKU-MUG on ORD-1/);
     expect(last[2].tool_calls?.[0].function).toEqual({ name: "lookup_order", arguments: JSON.stringify({ orderId: "ORD-1" }) });
+  });
+});
+
+describe("ChatOpenAI against a server that never answers", () => {
+  it("each call times out, is aborted and retried; then the attempt fails with the time-out", async () => {
+    let requests = 0;
+    let aborted = 0;
+    const hanging = createServer((request) => {
+      requests++;
+      request.on("close", () => aborted++);
+      request.resume();
+    });
+    await new Promise<void>((resolve) => hanging.listen(0, "127.0.0.1", resolve));
+    try {
+      const baseUrl = `http://127.0.0.1:${(hanging.address() as AddressInfo).port}/v1`;
+      const model = () => chatModelFromConfig(loadConfig({ OPENAI_API_KEY: "test", OPENAI_MODEL: "gpt-test", OPENAI_BASE_URL: baseUrl }));
+      const trigger = { id: "evt-hang", type: "CustomerMessage", at: "2026-03-01T10:00:00Z", source: "email", v: 1, data: { customerId: "C-ANN", text: "Where is my order?" } } as const;
+      const context = { orders: [], products: [], stock: {}, promotions: {}, openReorders: {}, recentSales: {}, history: [] };
+      const delivery = { taskId: "evt-hang:support_agent", agent: "support_agent" as const, attempt: 1, trigger, context, memory: [] };
+      await expect(runToolLoop(delivery, SUPPORT_AGENT, { models: { support_agent: model }, retryPolicy: FAST_RETRY, modelTimeoutMs: 200 })).rejects.toThrow(/timed out after 200 ms/);
+      expect(requests).toBe(FAST_RETRY.maxAttempts);
+      // The abort reached the HTTP request: no connection is left hanging.
+      await vi.waitFor(() => expect(aborted).toBe(requests));
+    } finally {
+      hanging.closeAllConnections();
+      await new Promise<void>((resolve) => hanging.close(() => resolve()));
+    }
   });
 });
