@@ -12,7 +12,7 @@
 import { OWNER } from "../domain/decide.js";
 import { isInputEvent, type StoreEvent } from "../domain/events.js";
 import { validateInput } from "../domain/validation.js";
-import { replay, verify, type Violation } from "../domain/verify.js";
+import { replay, sortKeys, verify, type Violation } from "../domain/verify.js";
 import { AGENTS } from "../domain/proposals.js";
 import { registerStore } from "../persistence/stores.js";
 import { SERVICES_CURSOR, worldOf } from "../services/decisions.js";
@@ -69,7 +69,10 @@ function checkEnvelope(raw: unknown, where: string): StoreEvent {
   }
   const result = validateInput(raw, "import");
   if (!result.ok) throw new UsageError(`${where}${result.eventId ? ` (${result.eventId})` : ""}: ${result.reason}`);
-  return result.event;
+  // An exported event is already in stored form: keep it as written (key order included), so the
+  // new log equals the file byte for byte; fill in what a hand-written one lacks.
+  const same = JSON.stringify(sortKeys(result.event)) === JSON.stringify(sortKeys(raw));
+  return same ? (raw as StoreEvent) : result.event;
 }
 
 /**
