@@ -370,6 +370,7 @@ describe("replay", () => {
       const result = await replayFrom(session, inputs[1].checkpointId, RUN);
       expect(result.original).toBeDefined();
       expect(result.identical).toBe(true);
+      expect(result.equivalent).toBe(true);
       expect(result.diff).toEqual({ entities: [], events: expect.objectContaining({ added: [], removed: [] }) });
       // The replay is a new branch from the input checkpoint; the original is untouched.
       const replayedChain = await historyPage(session, { limit: 1 });
@@ -388,6 +389,7 @@ describe("replay", () => {
       const result = await replayFrom(session, inputs[0].checkpointId, RUN);
       const original = await valuesAt(session, result.original as string);
       const replayed = await valuesAt(session, result.replayed);
+      expect(result.equivalent).toBe(true);
       expect(result.diff?.entities).toEqual([]);
       expect(canonical(replayed)).toEqual(canonical(original));
     } finally {

@@ -347,12 +347,14 @@ function addTimeTravelCommands(program: Command, act: <Args extends unknown[]>(a
       withExistingStore(command, async (session, ctx) => {
         const result = await replayFrom(session, ref, { approvalThresholdCents: ctx.config.approvalThresholdCents, maxSteps: ctx.config.maxSteps, waitMs: ctx.waitMs });
         const verdict =
-          result.identical === undefined
+          result.equivalent === undefined
             ? "no original run to compare with (REF is not on the head's branch)"
             : result.identical
               ? `the outcome equals the original run's end ${result.original} byte for byte`
-              : `the outcome differs from the original run's end ${result.original}:\n${renderDiff(result.diff as StateDiff, result.original as string, result.replayed)}`;
-        return print(ctx, { json: { ...result, diff: result.diff ? diffView(result.original as string, result.replayed, result.diff) : undefined }, text: `replayed from ${result.from}; new head ${result.replayed}; ${verdict}`, exitCode: result.identical === false ? EXIT.failure : EXIT.ok });
+              : result.equivalent
+                ? `the outcome has the same entities, tasks and events as the original run's end ${result.original} (some events of one step are in another order)`
+                : `the outcome differs from the original run's end ${result.original}:\n${renderDiff(result.diff as StateDiff, result.original as string, result.replayed)}`;
+        return print(ctx, { json: { ...result, diff: result.diff ? diffView(result.original as string, result.replayed, result.diff) : undefined }, text: `replayed from ${result.from}; new head ${result.replayed}; ${verdict}`, exitCode: result.equivalent === false ? EXIT.failure : EXIT.ok });
       }),
     ));
 

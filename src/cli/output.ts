@@ -98,7 +98,8 @@ export function renderHistory(page: HistoryPage, storeName: string): string {
   const rows = page.entries.map((e) => {
     const mark = e.head ? "@" : e.onCurrentBranch ? "*" : " ";
     const tags = e.tags.length > 0 ? ` [${e.tags.join(", ")}]` : "";
-    const what = e.writers[0] === "rollback" ? `rollback: new head forked from ${e.branchedFrom}` : `${e.summary}${e.branchedFrom ? ` (branches from ${e.branchedFrom})` : ""}`;
+    const from = `${e.branchedFrom}${e.branchedFromTags?.length ? ` [${e.branchedFromTags.join(", ")}]` : ""}`;
+    const what = e.writers[0] === "rollback" ? `rollback: new head forked from ${from}` : `${e.summary}${e.branchedFrom ? ` (branches from ${from})` : ""}`;
     return `${mark} ${e.shortId}  ${String(e.step).padStart(5)}  ${(e.at ?? "").padEnd(24)}${tags} ${what}`;
   });
   const more = page.nextBefore ? `\n(older: shopstate history --before ${page.nextBefore})` : "";

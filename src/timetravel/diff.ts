@@ -33,9 +33,9 @@ export interface EntityChange {
 export interface EventsDiff {
   /** How many events both logs start with (the log is append-only, so a fork shares a prefix). */
   common: number;
-  /** Events in `after`'s log past the common prefix: appended between the two states. */
+  /** Events only `after`'s log holds: appended between the two states. */
   added: StoreEvent[];
-  /** Events in `before`'s log past the common prefix: only on `before`'s branch (empty when before is an ancestor). */
+  /** Events only `before`'s log holds: on `before`'s branch (empty when before is an ancestor). */
   removed: StoreEvent[];
 }
 
@@ -53,11 +53,18 @@ export function diffStates(before: Comparable, after: Comparable): StateDiff {
   return { entities, events: diffEvents(before.events ?? [], after.events ?? []) };
 }
 
+/**
+ * Past the shared prefix, an event both sides hold is neither added nor
+ * removed, even if it sits elsewhere (two writers of one step may land in
+ * either order).
+ */
 export function diffEvents(before: readonly StoreEvent[], after: readonly StoreEvent[]): EventsDiff {
   let common = 0;
   const shortest = Math.min(before.length, after.length);
   while (common < shortest && before[common].id === after[common].id) common++;
-  return { common, added: after.slice(common), removed: before.slice(common) };
+  const beforeIds = new Set(before.slice(common).map((e) => e.id));
+  const afterIds = new Set(after.slice(common).map((e) => e.id));
+  return { common, added: after.slice(common).filter((e) => !beforeIds.has(e.id)), removed: before.slice(common).filter((e) => !afterIds.has(e.id)) };
 }
 
 function diffCollection(collection: DiffCollection, before: Record<string, unknown>, after: Record<string, unknown>): EntityChange[] {

@@ -43,6 +43,8 @@ export interface HistoryEntry {
   onCurrentBranch?: boolean;
   /** Set when the entry does not simply follow the next older entry: a rollback, or the first step of a branch. */
   branchedFrom?: string;
+  /** The tags of `branchedFrom`, which may be far down the list. */
+  branchedFromTags?: string[];
 }
 
 export interface HistoryPage {
@@ -90,6 +92,7 @@ export async function historyPage(timeline: GraphTimeline, options: { limit: num
     const newerId = i > 0 ? idOf(page[i - 1]) : options.before;
     const olderId = i + 1 < page.length ? idOf(page[i + 1]) : older ? idOf(older) : undefined;
     const followsOlder = parentId === undefined || parentId === olderId;
+    const branchedFrom = writers[0] === "rollback" || !followsOlder ? parentId : undefined;
     entries.push({
       checkpointId: id,
       shortId: shortIdOf(id, [newerId, olderId]),
@@ -104,7 +107,8 @@ export async function historyPage(timeline: GraphTimeline, options: { limit: num
       next: [...snapshot.next],
       head: id === headId,
       onCurrentBranch: onBranch ? onBranch.has(id) : undefined,
-      branchedFrom: writers[0] === "rollback" || !followsOlder ? parentId : undefined,
+      branchedFrom,
+      branchedFromTags: branchedFrom ? (tags.get(branchedFrom) ?? []) : undefined,
     });
   }
   return { entries, nextBefore: older && page.length > 0 ? idOf(page[page.length - 1]) : undefined };

@@ -22,7 +22,13 @@ export interface ReplayResult {
   replayed: string;
   /** Original -> replayed; empty when the replay reproduced the original. */
   diff?: StateDiff;
-  /** The replayed state equals the original's byte for byte (undefined without an original). */
+  /** The same entities, tasks and events as the original (undefined without an original). */
+  equivalent?: boolean;
+  /**
+   * Every channel equal byte for byte. Needs a saver that returns a step's
+   * writes in the order the run applied them; the stock SqliteSaver does not,
+   * so the two services' facts of one step may swap places in the log.
+   */
   identical?: boolean;
 }
 
@@ -45,7 +51,9 @@ export async function replayFrom(session: StoreSession, ref: string, options: Ru
     const replayed = checkpointIdOf((await headTuple(session))?.config) as string;
     if (!original) return { from: target.checkpointId, replayed };
     const identical = JSON.stringify(original) === JSON.stringify(replayedValues);
-    return { from: target.checkpointId, original: originalId, replayed, identical, diff: diffStates(original, replayedValues) };
+    const diff = diffStates(original, replayedValues);
+    const equivalent = diff.entities.length === 0 && diff.events.added.length === 0 && diff.events.removed.length === 0;
+    return { from: target.checkpointId, original: originalId, replayed, equivalent, identical, diff };
   });
 }
 
