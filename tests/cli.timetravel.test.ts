@@ -79,7 +79,7 @@ async function buildStore(name: string, hours: number): Promise<void> {
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "shopstate-cli-tt-"));
   db = join(dir, "shop.db");
-  await Promise.all([buildStore("main", 4), buildStore("refs", 2), buildStore("corrupt", 2), buildStore("source", 6)]);
+  await Promise.all([buildStore("main", 4), buildStore("refs", 2), buildStore("corrupt", 2), buildStore("source", 6), buildStore("replay", 2)]);
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -181,6 +181,22 @@ describe("references and points in time", () => {
     expect(dup.stderr).toMatch(/tag 'first-hour' already names checkpoint/);
     expect(badLabel.code).toBe(2);
     expect(json<{ label: string }[]>(listing).map((t) => t.label)).toEqual(["first-hour"]);
+  });
+});
+
+describe("replay", () => {
+  test("re-runs a run from its input checkpoint and finds the same outcome; refuses the end of a run (exit 2)", async () => {
+    const page = json<HistoryJson>(await cli([...store("replay"), "history", "--limit", "40", "--json"]));
+    const input = page.entries.find((e) => e.source === "input");
+    expect(input).toBeDefined();
+    const [replayed, atEnd] = await Promise.all([cli([...store("replay"), "replay", input?.shortId ?? "", "--json"]), cli([...store("corrupt"), "replay", "head"])]);
+    expect(replayed.code).toBe(0);
+    const result = json<{ from: string; original: string; replayed: string; equivalent: boolean; diff: { entities: unknown[] } }>(replayed);
+    expect(result).toMatchObject({ from: input?.checkpointId, equivalent: true });
+    expect(result.diff.entities).toEqual([]);
+    expect(result.replayed).not.toBe(result.original);
+    expect(atEnd.code).toBe(2);
+    expect(atEnd.stderr).toMatch(/at the end of a run/);
   });
 });
 
