@@ -18,7 +18,7 @@ import { openDatabase } from "../src/persistence/sqlite.js";
 import { threadIdFor } from "../src/persistence/stores.js";
 import { worldOf } from "../src/services/decisions.js";
 import type { State } from "../src/state.js";
-import { ingestLines, openStore, type InputLine, type StoreSession } from "../src/store.js";
+import { deleteStore, ingestLines, openStore, type InputLine, type StoreSession } from "../src/store.js";
 import { diffStates, summariseStep } from "../src/timetravel/diff.js";
 import { historyPage, shortIdOf } from "../src/timetravel/history.js";
 import { importLog, parseEventLog } from "../src/timetravel/import.js";
@@ -235,6 +235,11 @@ describe("references", () => {
       expect((await resolveRef(session, "before-sale")).checkpointId).toBe(checkpointId);
       await expect(resolveRef(session, "before-sal")).rejects.toThrow(/no tag, checkpoint id or head~N named 'before-sal'; close matches: before-sale \(tag\)/);
       await expect(tagCheckpoint(session, "before-sale")).rejects.toThrow(/tag 'before-sale' already names checkpoint/);
+      await expect(tagCheckpoint(session, "head")).rejects.toThrow(/'head' is a reference/);
+      await expect(tagCheckpoint(session, "9lives")).rejects.toThrow(/starting with a letter/);
+      // A deleted store takes its tags with it, so a new store of the same name starts clean.
+      await deleteStore(session);
+      expect(taggedCheckpointIds(session.db, session.threadId).size).toBe(0);
     } finally {
       session.close();
     }

@@ -18,7 +18,7 @@ import { ImportVerifyError, importLog, parseEventLog } from "../timetravel/impor
 import { resolveRef } from "../timetravel/refs.js";
 import { replayFrom } from "../timetravel/replay.js";
 import { rollback, stateAt, tagCheckpoint, type PointInTime } from "../timetravel/rollback.js";
-import { listTags, tagLabelProblem } from "../timetravel/tags.js";
+import { listTags } from "../timetravel/tags.js";
 import { deleteStore, headValues, ingestLines, openStore, storeRecord, UsageError, type IngestResult, type InputLine, type StoreSession } from "../store.js";
 import { diffView, historyView, ingestView, stateView, type VerifyView } from "../views.js";
 import { EXIT, printError, printJson, renderApprovals, renderDemo, renderDiff, renderEvents, renderHistory, renderState, renderViolations } from "./output.js";
@@ -320,8 +320,6 @@ function addTimeTravelCommands(program: Command, act: <Args extends unknown[]>(a
           const tags = listTags(session.db, session.threadId);
           return print(ctx, { json: tags, text: tags.length > 0 ? tags.map((t) => `${t.label.padEnd(24)} ${t.checkpointId}  ${t.createdAt}`).join("\n") : "no tags" });
         }
-        const problem = tagLabelProblem(label);
-        if (problem) throw new UsageError(problem);
         const tag = await tagCheckpoint(session, label, options.at ?? "head", ctx.waitMs);
         return print(ctx, { json: tag, text: `tagged ${tag.checkpointId} as '${tag.label}'` });
       }),

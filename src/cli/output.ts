@@ -131,6 +131,6 @@ export function renderDiff(diff: StateDiff, from: string, to: string): string {
     out.push(`tasks: ${[...counts].map(([change, n]) => `${n} ${change}`).join(", ")} (details with --json)`);
   }
   out.push(`events appended: ${diff.events.added.length}${diff.events.added.length > 0 ? `\n${renderEvents(diff.events.added)}` : ""}`);
-  if (diff.events.removed.length > 0) out.push(`events only on ${from} (another branch): ${diff.events.removed.length}\n${renderEvents(diff.events.removed)}`);
+  if (diff.events.removed.length > 0) out.push(`events in ${from} but not in ${to} (a later point or another branch): ${diff.events.removed.length}\n${renderEvents(diff.events.removed)}`);
   return out.join("\n");
 }

@@ -8,7 +8,7 @@ import type { State } from "../state.js";
 import { UsageError, withLease, type StoreSession } from "../store.js";
 import type { GraphTimeline } from "./history.js";
 import { checkpointIdOf, headTuple, resolveRef, threadConfig } from "./refs.js";
-import { addTag, TagExistsError, type Tag } from "./tags.js";
+import { addTag, TagExistsError, tagLabelProblem, type Tag } from "./tags.js";
 
 export interface RollbackResult {
   /** The checkpoint rolled back to. */
@@ -36,6 +36,8 @@ export async function rollback(session: StoreSession, ref: string, waitMs?: numb
 
 /** Names the checkpoint REF (default: the head) in this store. */
 export async function tagCheckpoint(session: StoreSession, label: string, ref = "head", waitMs?: number): Promise<Tag> {
+  const problem = tagLabelProblem(label);
+  if (problem) throw new UsageError(problem);
   return withLease(session, waitMs, async () => {
     const target = await resolveRef(session, ref);
     try {
