@@ -15,6 +15,7 @@ const EnvSchema = z.object({
   OPENAI_API_KEY: z.string().min(1).optional(),
   OPENAI_MODEL: z.string().min(1).default("gpt-4o-mini"),
   OPENAI_BASE_URL: z.url().optional(),
+  OPENAI_EMBEDDINGS_MODEL: z.string().min(1).default("text-embedding-3-small"),
 });
 
 export interface Config {
@@ -28,7 +29,8 @@ export interface Config {
   maxSteps: number;
   /** Input events per graph run when ingesting a file. */
   batchSize: number;
-  openai: { apiKey?: string; model: string; baseUrl?: string };
+  /** `embeddingsModel` ranks the customer knowledge base when a key is set (memory/embeddings.ts). */
+  openai: { apiKey?: string; model: string; baseUrl?: string; embeddingsModel: string };
 }
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
@@ -44,7 +46,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     approvalThresholdCents: e.SHOPSTATE_APPROVAL_THRESHOLD_CENTS,
     maxSteps: e.SHOPSTATE_MAX_STEPS,
     batchSize: e.SHOPSTATE_BATCH_SIZE,
-    openai: { apiKey: e.OPENAI_API_KEY, model: e.OPENAI_MODEL, baseUrl: e.OPENAI_BASE_URL },
+    openai: { apiKey: e.OPENAI_API_KEY, model: e.OPENAI_MODEL, baseUrl: e.OPENAI_BASE_URL, embeddingsModel: e.OPENAI_EMBEDDINGS_MODEL },
   };
 }
 

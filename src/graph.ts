@@ -6,12 +6,15 @@
  *                      +------------------------------------------+
  *
  * The services decide inputs and proposals; the router hands each agent the
- * events it subscribes to; agents propose; the loop ends when nothing is left.
+ * events it subscribes to; agents propose. When nothing is left the router
+ * goes to `approval_gate`, which ends the run, or pauses it (interrupt) when
+ * new refunds wait for a person and sends their decisions back to `ingest`.
  * Exported as a builder: the CLI compiles it with SQLite, tests with
  * MemorySaver, and the LangGraph server with its own checkpointer.
  */
 import { setMaxListeners } from "node:events";
 import { END, START, StateGraph, type BaseCheckpointSaver, type BaseStore } from "@langchain/langgraph";
+import { approvalGate, APPROVAL_GATE } from "./approval_gate.js";
 import { inventoryAgent } from "./agents/inventory/node.js";
 import { marketingAgent } from "./agents/marketing/node.js";
 import { supportAgent } from "./agents/support/node.js";
@@ -31,10 +34,11 @@ export function buildStoreGraph() {
     .addNode("ingest", ingest)
     .addNode("order_service", orderService)
     .addNode("inventory_service", inventoryService)
-    .addNode("router", router, { ends: ["support_agent", "inventory_agent", "marketing_agent", END] })
+    .addNode("router", router, { ends: ["support_agent", "inventory_agent", "marketing_agent", APPROVAL_GATE] })
     .addNode("support_agent", supportAgent)
     .addNode("inventory_agent", inventoryAgent)
     .addNode("marketing_agent", marketingAgent)
+    .addNode(APPROVAL_GATE, approvalGate, { ends: ["ingest", END] })
     .addEdge(START, "ingest")
     .addEdge("ingest", "order_service")
     .addEdge("ingest", "inventory_service")

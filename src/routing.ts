@@ -2,7 +2,8 @@
  * Publish/subscribe: who hears which events, what each subscriber has not
  * handled yet, and the router node that hands it out in parallel (`Send`).
  */
-import { Command, END, Send } from "@langchain/langgraph";
+import { Command, Send } from "@langchain/langgraph";
+import { APPROVAL_GATE } from "./approval_gate.js";
 import type { StoreEventType } from "./domain/events.js";
 import { AGENTS, isAgentName, type AgentName } from "./domain/proposals.js";
 import { buildContext, MEMORY_NOTES_IN_CONTEXT, type Delivery } from "./memory/context.js";
@@ -78,18 +79,18 @@ export function planDeliveries(state: Pick<State, "events" | "cursors" | "tasks"
   return plan;
 }
 
-/** Where the run goes after the services: agents with work, or the end. */
-export type RouterTarget = AgentName | typeof END;
+/** Where the run goes after the services: agents with work, or the approval gate that ends the run. */
+export type RouterTarget = AgentName | typeof APPROVAL_GATE;
 
 /**
  * The router node: records the tasks it hands out and fans them out in
- * parallel. The run ends when no subscriber has anything left.
+ * parallel. When no subscriber has anything left, the approval gate ends the run.
  */
 export function router(state: State): Command<unknown, Update, RouterTarget> {
   const plan = planDeliveries(state);
   const update: Update = {};
   if (plan.taskOps.length > 0) update.tasks = plan.taskOps;
   if (Object.keys(plan.cursors).length > 0) update.cursors = plan.cursors;
-  if (plan.deliveries.length === 0) return new Command({ update, goto: END });
+  if (plan.deliveries.length === 0) return new Command({ update, goto: APPROVAL_GATE });
   return new Command({ update, goto: plan.deliveries.map((d) => new Send(d.agent, d)) });
 }

@@ -3,7 +3,9 @@
  * the CLI (and tests) run on it. Everything that writes takes the store's lease.
  */
 import type Database from "better-sqlite3";
-import { GraphRecursionError, type BaseCheckpointSaver } from "@langchain/langgraph";
+import { Command, GraphRecursionError, type BaseCheckpointSaver, type StateSnapshot } from "@langchain/langgraph";
+import { APPROVAL_GATE, decisionEvent, type Decision } from "./approval_gate.js";
+import type { Approval } from "./domain/world.js";
 import type { RunnableConfig } from "@langchain/core/runnables";
 import type { RejectedInput } from "./domain/validation.js";
 import { compileStoreGraph, type StoreGraph } from "./graph.js";
@@ -92,10 +94,14 @@ export async function ingestLines(session: StoreSession, lines: InputLine[], opt
     result.stepLimitHit = await finishPendingRun(session, options);
     const batches = options.batches ? options.batches(lines) : chunk(lines, options.batchSize);
     let done = 0;
+    let paused = false;
     for (const batch of batches) {
+      // The previous batch may have ended at the approval gate: leave its approvals pending and go on.
+      if (paused) result.stepLimitHit ||= (await runGraph(session, LEAVE_PENDING, options)).stepLimitHit;
       const input = { inbox: batch.map((l) => l.text), inboxOrigin: { source: options.source, lines: batch.map((l) => l.line) } };
       const outcome = await runGraph(session, input, options);
       result.stepLimitHit ||= outcome.stepLimitHit;
+      paused = outcome.paused;
       const report = outcome.values.lastIngest;
       if (report) {
         result.received += report.received;
@@ -117,25 +123,88 @@ export async function ingestLines(session: StoreSession, lines: InputLine[], opt
   });
 }
 
-/** Runs a paused or interrupted run to its end. Returns whether it hit the step limit. */
+/** Resuming the approval gate with no decisions: its approvals stay pending. */
+const LEAVE_PENDING = new Command({ resume: { decisions: [] } });
+
+/** Whether the thread is paused at the approval gate, waiting for decisions. */
+export function pausedAtGate(snapshot: StateSnapshot): boolean {
+  return snapshot.tasks.some((t) => t.name === APPROVAL_GATE && t.interrupts.length > 0);
+}
+
+/**
+ * Runs a paused or interrupted run to its end: a run paused at the approval
+ * gate is resumed with no decisions (its approvals stay pending), any other
+ * is continued from its last checkpoint. Returns whether it hit the step limit.
+ */
 export async function finishPendingRun(session: StoreSession, options: RunOptions): Promise<boolean> {
   const snapshot = await session.graph.getState(session.config);
   if (snapshot.next.length === 0) return false;
-  return (await runGraph(session, null, options)).stepLimitHit;
+  return (await runGraph(session, pausedAtGate(snapshot) ? LEAVE_PENDING : null, options)).stepLimitHit;
 }
 
-async function runGraph(session: StoreSession, input: Partial<State> | null, options: RunOptions): Promise<{ values: State; stepLimitHit: boolean }> {
+interface RunOutcome {
+  values: State;
+  stepLimitHit: boolean;
+  /** The run ended paused at the approval gate. */
+  paused: boolean;
+}
+
+async function runGraph(session: StoreSession, input: Partial<State> | Command | null, options: RunOptions): Promise<RunOutcome> {
   try {
     const values = (await session.graph.invoke(input as never, {
       ...session.config,
       recursionLimit: options.maxSteps,
       context: { approvalThresholdCents: options.approvalThresholdCents },
-    })) as State;
-    return { values, stepLimitHit: false };
+    })) as State & { __interrupt__?: unknown[] };
+    return { values, stepLimitHit: false, paused: (values.__interrupt__?.length ?? 0) > 0 };
   } catch (error) {
     if (!(error instanceof GraphRecursionError)) throw error;
-    return { values: (await session.graph.getState(session.config)).values as State, stepLimitHit: true };
+    return { values: (await session.graph.getState(session.config)).values as State, stepLimitHit: true, paused: false };
   }
+}
+
+export interface DecideResult {
+  /** The decisions as the services settled them: approved (refund processed) or denied, or still pending if refused. */
+  approvals: Approval[];
+  rejected: RejectedInput[];
+  stepLimitHit: boolean;
+  /** True when the decisions resumed a run paused at the approval gate. */
+  resumed: boolean;
+}
+
+/**
+ * Records people's decisions on pending approvals as ApprovalDecided events:
+ * by resuming the run paused at the gate, or as ordinary input when nothing
+ * is paused. Either way the services then process or reject each refund.
+ */
+export async function decideApprovals(session: StoreSession, decisions: Decision[], options: RunOptions): Promise<DecideResult> {
+  return withLease(session, options.waitMs, async () => {
+    const snapshot = await session.graph.getState(session.config);
+    const before = snapshot.values as State;
+    for (const d of decisions) {
+      const approval = before.approvals?.[d.approvalId];
+      if (approval?.status === "pending") continue;
+      const pending = Object.values(before.approvals ?? {}).filter((a) => a.status === "pending").map((a) => a.id);
+      const why = approval ? `it was already ${approval.status}${approval.decidedBy ? ` by ${approval.decidedBy}` : ""}` : "there is no such approval";
+      throw new UsageError(`cannot decide approval '${d.approvalId}': ${why} (pending: ${pending.length > 0 ? pending.join(", ") : "none"})`);
+    }
+    const resumed = pausedAtGate(snapshot);
+    let stepLimitHit = false;
+    let outcome: RunOutcome;
+    if (resumed) {
+      outcome = await runGraph(session, new Command({ resume: { decisions } }), options);
+    } else {
+      stepLimitHit = await finishPendingRun(session, options);
+      outcome = await runGraph(session, { inbox: decisions.map((d) => decisionEvent(d)), inboxOrigin: { source: "approval" } }, options);
+    }
+    const after = outcome.values;
+    return {
+      approvals: decisions.map((d) => after.approvals[d.approvalId]),
+      rejected: after.lastIngest?.rejected ?? [],
+      stepLimitHit: stepLimitHit || outcome.stepLimitHit,
+      resumed,
+    };
+  });
 }
 
 /** Runs `work` holding the store's write lease (one writer per store, SPEC §6). */

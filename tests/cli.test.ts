@@ -6,69 +6,11 @@
  * Every CLI call costs about a second of tsx start-up, so the read-only tests
  * share one demo store and the calls they need run side by side.
  */
-import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { ingestLines, openStore } from "../src/store.js";
-
-const ROOT = fileURLToPath(new URL("..", import.meta.url));
-const BIN = join(ROOT, "bin", "shopstate.js");
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-interface RunOptions {
-  env?: Record<string, string>;
-  input?: string;
-}
-
-/** The environment without any shopstate or OpenAI settings of the developer's shell. */
-function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) {
-    if (!key.startsWith("SHOPSTATE_") && !key.startsWith("OPENAI_")) env[key] = value;
-  }
-  return { ...env, ...extra };
-}
-
-function cli(args: string[], options: RunOptions = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: cleanEnv(options.env), timeout: 60_000 });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(options.input ?? "");
-  });
-}
-
-function tempDir(): string {
-  return mkdtempSync(join(tmpdir(), "shopstate-cli-"));
-}
-
-function parseJson<T = unknown>(text: string, what: string): T {
-  try {
-    return JSON.parse(text) as T;
-  } catch (error) {
-    throw new Error(`${what} is not one JSON document (${(error as Error).message}):\n${text}`, { cause: error });
-  }
-}
-
-/** Non-empty lines of a stream, each parsed as JSON. */
-function jsonLines(text: string): Record<string, unknown>[] {
-  return text
-    .split("\n")
-    .filter((l) => l.trim() !== "")
-    .map((l) => parseJson<Record<string, unknown>>(l, `stderr line ${JSON.stringify(l)}`));
-}
+import { cli, jsonLines, parseJson, tempDir, type Run } from "./support/cli.js";
 
 const line = (value: unknown) => JSON.stringify(value);
 

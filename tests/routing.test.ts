@@ -1,4 +1,5 @@
-import { Command, END, Send } from "@langchain/langgraph";
+import { Command, Send } from "@langchain/langgraph";
+import { APPROVAL_GATE } from "../src/approval_gate.js";
 import type { StoreEvent } from "../src/domain/events.js";
 import type { Order } from "../src/domain/world.js";
 import { buildContext } from "../src/memory/context.js";
@@ -139,10 +140,10 @@ describe("selective context", () => {
 });
 
 describe("router", () => {
-  it("ends the run when no subscriber has anything left", () => {
+  it("goes to the approval gate (which ends the run) when no subscriber has anything left", () => {
     const command = router(stateWith({ events: [], cursors: {} }));
     expect(command).toBeInstanceOf(Command);
-    expect(command.goto).toEqual([END]);
+    expect(command.goto).toEqual([APPROVAL_GATE]);
   });
 
   it("fans deliveries out in parallel with Send and records the tasks and cursors it hands out", () => {

@@ -4,8 +4,10 @@
  * 2 bad input or usage, 3 step limit hit.
  */
 import { existsSync, readFileSync } from "node:fs";
+import { userInfo } from "node:os";
 import { Command, CommanderError, Option } from "commander";
 import cliProgress from "cli-progress";
+import type { Decision } from "../approval_gate.js";
 import { loadConfig, ConfigError, type Config } from "../config.js";
 import { demoLines, hourlyBatches, summarise } from "../demo.js";
 import { verify } from "../domain/verify.js";
@@ -19,9 +21,9 @@ import { resolveRef } from "../timetravel/refs.js";
 import { replayFrom } from "../timetravel/replay.js";
 import { rollback, stateAt, tagCheckpoint, type PointInTime } from "../timetravel/rollback.js";
 import { listTags } from "../timetravel/tags.js";
-import { deleteStore, headValues, ingestLines, openStore, storeRecord, UsageError, type IngestResult, type InputLine, type StoreSession } from "../store.js";
+import { decideApprovals, deleteStore, headValues, ingestLines, openStore, storeRecord, UsageError, type IngestResult, type InputLine, type StoreSession } from "../store.js";
 import { diffView, historyView, ingestView, stateView, type VerifyView } from "../views.js";
-import { EXIT, printError, printJson, renderApprovals, renderDemo, renderDiff, renderEvents, renderHistory, renderState, renderViolations } from "./output.js";
+import { EXIT, printError, printJson, renderApprovals, renderDecisions, renderDemo, renderDiff, renderEvents, renderHistory, renderState, renderViolations } from "./output.js";
 
 interface GlobalOptions {
   db?: string;
@@ -84,9 +86,8 @@ interface Shown {
   exitCode?: number;
 }
 
-/** Runs `work` on a store that exists, or explains which store or database is missing (exit 2). */
-async function withExistingStore<T>(command: Command, work: (session: StoreSession, ctx: Context) => Promise<T>): Promise<T> {
-  const ctx = contextOf(command);
+/** Opens a store that must already exist: a missing file or store is a usage error, and creates nothing. */
+async function withExistingStore<T>(ctx: Context, work: (session: StoreSession) => Promise<T>): Promise<T> {
   if (!existsSync(ctx.dbPath)) throw new UsageError(`no database at ${ctx.dbPath} (run 'shopstate demo' or 'shopstate ingest FILE' first, or pass --db)`);
   return withStore(ctx, async (session) => {
     if (!storeRecord(session)) {
@@ -94,8 +95,22 @@ async function withExistingStore<T>(command: Command, work: (session: StoreSessi
       const hint = others.length > 0 ? `stores in it: ${others.join(", ")}` : "run 'shopstate demo' or 'shopstate ingest FILE' first";
       throw new UsageError(`no store named '${session.name}' in ${ctx.dbPath} (${hint})`);
     }
-    return work(session, ctx);
+    return work(session);
   });
+}
+
+function defaultDecider(): string {
+  try {
+    return userInfo().username || "cli";
+  } catch {
+    return "cli";
+  }
+}
+
+/** Like withExistingStore, for commands that also need the context inside. */
+async function inStore<T>(command: Command, work: (session: StoreSession, ctx: Context) => Promise<T>): Promise<T> {
+  const ctx = contextOf(command);
+  return withExistingStore(ctx, (session) => work(session, ctx));
 }
 
 /** Prints a command's result as JSON or text and returns its exit code. */
@@ -108,7 +123,7 @@ function print(ctx: Context, shown: Shown): number {
 /** A read-only command: loads the store's state at its head (or at `--at REF`) and prints one view of it, as JSON or text. */
 async function show(command: Command, build: (point: PointInTime, session: StoreSession) => Shown): Promise<number> {
   const { at } = command.opts<{ at?: string }>();
-  return withExistingStore(command, async (session, ctx) => print(ctx, build(await stateAt(session, at), session)));
+  return inStore(command, async (session, ctx) => print(ctx, build(await stateAt(session, at), session)));
 }
 
 const atOption = () => new Option("--at <ref>", "at a past checkpoint: full id, unique id prefix, tag or head~N");
@@ -235,6 +250,38 @@ export function buildProgram(outcome: { exitCode: number }, json = false): Comma
       }),
     ));
 
+  const decide = (verdict: Decision["decision"]) =>
+    act(async (ids: string[], options: { by?: string; reason?: string }, command: Command) => {
+      const ctx = contextOf(command);
+      const by = options.by ?? defaultDecider();
+      const decisions: Decision[] = [...new Set(ids)].map((approvalId) => ({ approvalId, decision: verdict, by, at: new Date().toISOString(), ...(options.reason ? { reason: options.reason } : {}) }));
+      const result = await withExistingStore(ctx, (session) =>
+        decideApprovals(session, decisions, { approvalThresholdCents: ctx.config.approvalThresholdCents, maxSteps: ctx.config.maxSteps, waitMs: ctx.waitMs }),
+      );
+      if (ctx.json) printJson(result);
+      else process.stdout.write(`${renderDecisions(result.approvals)}
+`);
+      for (const r of result.rejected) printError(`decision rejected: ${r.reason}`, ctx.json, { kind: "rejected" });
+      if (result.stepLimitHit) printError(`the run stopped at the step limit (${ctx.config.maxSteps} supersteps); run 'shopstate ingest' again to continue`, ctx.json, { kind: "step-limit" });
+      return result.stepLimitHit ? EXIT.stepLimit : result.rejected.length > 0 ? EXIT.badInput : EXIT.ok;
+    });
+
+  program
+    .command("approve")
+    .description("approve pending refunds: the refund is processed (rule 3 is checked again)")
+    .argument("<ids...>", "approval ids (see 'shopstate approvals')")
+    .option("--by <name>", "who decides (default: your user name)")
+    .option("--reason <text>", "why")
+    .action(decide("approved"));
+
+  program
+    .command("deny")
+    .description("deny pending refunds: the refund is rejected and its quantity released")
+    .argument("<ids...>", "approval ids (see 'shopstate approvals')")
+    .option("--by <name>", "who decides (default: your user name)")
+    .option("--reason <text>", "why")
+    .action(decide("denied"));
+
   program
     .command("verify")
     .description("check every rule of SPEC §5 and replay the log; exit 1 on any violation")
@@ -286,7 +333,7 @@ function addTimeTravelCommands(program: Command, act: <Args extends unknown[]>(a
     .option("--limit <n>", "how many checkpoints", "20")
     .option("--before <id>", "start below this checkpoint id (the 'next' value of a previous page)")
     .action(act((options: { limit: string; before?: string }, command: Command) =>
-      withExistingStore(command, async (session, ctx) => {
+      inStore(command, async (session, ctx) => {
         const limit = Number(options.limit);
         if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit must be a whole number of at least 1, got '${options.limit}'`);
         const before = options.before === undefined ? undefined : (await resolveRef(session, options.before)).checkpointId;
@@ -301,7 +348,7 @@ function addTimeTravelCommands(program: Command, act: <Args extends unknown[]>(a
     .argument("<refA>", "full id, unique id prefix, tag or head~N")
     .argument("[refB]", "the same; default head")
     .action(act((refA: string, refB: string | undefined, _options: unknown, command: Command) =>
-      withExistingStore(command, async (session, ctx) => {
+      inStore(command, async (session, ctx) => {
         const a = await stateAt(session, refA);
         const b = await stateAt(session, refB ?? "head");
         const diff = diffStates(a.values, b.values);
@@ -315,7 +362,7 @@ function addTimeTravelCommands(program: Command, act: <Args extends unknown[]>(a
     .argument("[label]", "a name starting with a letter: letters, digits, '.', '_', '-'")
     .addOption(atOption())
     .action(act((label: string | undefined, options: { at?: string }, command: Command) =>
-      withExistingStore(command, async (session, ctx) => {
+      inStore(command, async (session, ctx) => {
         if (label === undefined) {
           const tags = listTags(session.db, session.threadId);
           return print(ctx, { json: tags, text: tags.length > 0 ? tags.map((t) => `${t.label.padEnd(24)} ${t.checkpointId}  ${t.createdAt}`).join("\n") : "no tags" });
@@ -330,7 +377,7 @@ function addTimeTravelCommands(program: Command, act: <Args extends unknown[]>(a
     .description("fork a new head from REF; nothing is deleted and the old head stays in history")
     .argument("<ref>", "full id, unique id prefix, tag or head~N")
     .action(act((ref: string, _options: unknown, command: Command) =>
-      withExistingStore(command, async (session, ctx) => {
+      inStore(command, async (session, ctx) => {
         const result = await rollback(session, ref, ctx.waitMs);
         const back = result.previousHead ? `; the old head ${result.previousHead} stays in history ('shopstate rollback ${result.previousHead}' returns to it)` : "";
         return print(ctx, { json: result, text: `rolled back: new head ${result.newHead} forked from ${result.from}${back}` });
@@ -342,7 +389,7 @@ function addTimeTravelCommands(program: Command, act: <Args extends unknown[]>(a
     .description("re-run a run from one of its checkpoints (invoke(null, pastConfig)) and compare with the original branch")
     .argument("<ref>", "a checkpoint inside a run, e.g. the 'input' step history shows")
     .action(act((ref: string, _options: unknown, command: Command) =>
-      withExistingStore(command, async (session, ctx) => {
+      inStore(command, async (session, ctx) => {
         const result = await replayFrom(session, ref, { approvalThresholdCents: ctx.config.approvalThresholdCents, maxSteps: ctx.config.maxSteps, waitMs: ctx.waitMs });
         const verdict =
           result.equivalent === undefined

@@ -7,6 +7,7 @@ import { formatCents } from "../domain/money.js";
 import type { StoreEvent } from "../domain/events.js";
 import type { Violation } from "../domain/verify.js";
 import { highlights, summarise } from "../demo.js";
+import type { Approval } from "../domain/world.js";
 import type { State } from "../state.js";
 import type { StateDiff } from "../timetravel/diff.js";
 import type { HistoryPage } from "../timetravel/history.js";
@@ -61,6 +62,17 @@ export function renderApprovals(pending: StateView["pendingApprovals"]): string 
     ["id", "order", "SKU", "qty", "amount"],
     pending.map((a) => [a.id, a.orderId, a.sku, a.qty, formatCents(a.amountCents)]),
   )}`;
+}
+
+/** How each decision ended: the refund processed, or rejected (denied, or nothing left to refund). */
+export function renderDecisions(approvals: readonly (Approval | undefined)[]): string {
+  return approvals
+    .filter((a): a is Approval => a !== undefined)
+    .map((a) => {
+      const outcome = a.status === "approved" ? `refund of ${formatCents(a.amountCents)} processed` : a.status === "denied" ? "refund rejected" : "still pending";
+      return `${a.id} (order ${a.orderId}, ${a.qty} x ${a.sku}): ${outcome}${a.decisionReason ? ` — ${a.decisionReason}` : ""}`;
+    })
+    .join("\n");
 }
 
 export function renderEvents(events: readonly StoreEvent[]): string {

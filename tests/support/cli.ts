@@ -1,0 +1,67 @@
+/**
+ * Running the real `bin/shopstate.js` in a child process, as a user does:
+ * a clean environment, a temporary directory, and JSON output parsed with
+ * an error that shows the text when it is not JSON.
+ */
+import { spawn } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+export const BIN = join(ROOT, "bin", "shopstate.js");
+
+export interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface RunOptions {
+  env?: Record<string, string>;
+  input?: string;
+}
+
+/** The environment without any shopstate or OpenAI settings of the developer's shell. */
+export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (!key.startsWith("SHOPSTATE_") && !key.startsWith("OPENAI_")) env[key] = value;
+  }
+  return { ...env, ...extra };
+}
+
+export function cli(args: string[], options: RunOptions = {}): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: cleanEnv(options.env), timeout: 60_000 });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(options.input ?? "");
+  });
+}
+
+export function tempDir(): string {
+  return mkdtempSync(join(tmpdir(), "shopstate-cli-"));
+}
+
+export function parseJson<T = unknown>(text: string, what: string): T {
+  try {
+    return JSON.parse(text) as T;
+  } catch (error) {
+    throw new Error(`${what} is not one JSON document (${(error as Error).message}):\n${text}`, { cause: error });
+  }
+}
+
+/** Non-empty lines of a stream, each parsed as JSON. */
+export function jsonLines(text: string): Record<string, unknown>[] {
+  return text
+    .split("\n")
+    .filter((l) => l.trim() !== "")
+    .map((l) => parseJson<Record<string, unknown>>(l, `stderr line ${JSON.stringify(l)}`));
+}
+
