@@ -103,7 +103,8 @@ export async function historyPage(timeline: GraphTimeline, options: { limit: num
       at: eventTime(parentValues, values),
       createdAt: snapshot.createdAt,
       tags: tags.get(id) ?? [],
-      summary: summariseStep(parentValues, values, writers),
+      // An input checkpoint holds the run's input as pending writes, not yet in the state.
+      summary: source === "input" ? "input: a run starts" : summariseStep(parentValues, values, writers),
       next: [...snapshot.next],
       head: id === headId,
       onCurrentBranch: onBranch ? onBranch.has(id) : undefined,
