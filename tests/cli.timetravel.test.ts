@@ -174,6 +174,7 @@ describe("references and points in time", () => {
     expect(typo.stderr).toMatch(/no tag, checkpoint id or head~N named 'first-hout'; close matches: first-hour \(tag\)/);
     expect(unknown.code).toBe(2);
     expect(unknown.stdout).toBe("");
+    expect(JSON.parse(unknown.stderr).error).toMatchObject({ kind: "usage", ref: "ffffffff-0000", closeMatches: [] });
     expect(JSON.parse(unknown.stderr).error.message).toMatch(/no checkpoint id starts with 'ffffffff-0000'/);
     expect(tooFar.code).toBe(2);
     expect(tooFar.stderr).toMatch(/head~5000 goes past the first checkpoint/);

@@ -17,7 +17,7 @@ import { worldOf } from "../services/decisions.js";
 import { diffStates, type StateDiff } from "../timetravel/diff.js";
 import { historyPage } from "../timetravel/history.js";
 import { ImportVerifyError, importLog, parseEventLog } from "../timetravel/import.js";
-import { resolveRef } from "../timetravel/refs.js";
+import { RefNotFoundError, resolveRef } from "../timetravel/refs.js";
 import { replayFrom } from "../timetravel/replay.js";
 import { rollback, stateAt, tagCheckpoint, type PointInTime } from "../timetravel/rollback.js";
 import { listTags } from "../timetravel/tags.js";
@@ -434,7 +434,8 @@ export async function main(argv: string[]): Promise<number> {
       return EXIT.badInput;
     }
     if (error instanceof UsageError || error instanceof ConfigError) {
-      printError(error.message, json, { kind: "usage" });
+      const ref = error instanceof RefNotFoundError ? { ref: error.ref, closeMatches: error.closeMatches } : {};
+      printError(error.message, json, { kind: "usage", ...ref });
       return EXIT.badInput;
     }
     if (error instanceof ImportVerifyError) {
