@@ -12,6 +12,7 @@ import { compileStoreGraph, type StoreGraph } from "./graph.js";
 import { acquireLease } from "./persistence/lease.js";
 import { openDatabase, sqliteSaver } from "./persistence/sqlite.js";
 import { findStore, forgetStore, registerStore, threadIdFor, validateStoreName } from "./persistence/stores.js";
+import { forgetTags } from "./timetravel/tags.js";
 import type { State } from "./state.js";
 
 export class UsageError extends Error {
@@ -206,7 +207,8 @@ export async function decideApprovals(session: StoreSession, decisions: Decision
   });
 }
 
-async function withLease<T>(session: StoreSession, waitMs: number | undefined, work: () => Promise<T>): Promise<T> {
+/** Runs `work` holding the store's write lease (one writer per store, SPEC §6). */
+export async function withLease<T>(session: StoreSession, waitMs: number | undefined, work: () => Promise<T>): Promise<T> {
   const lease = await acquireLease(session.db, session.name, session.threadId, waitMs ?? 0);
   try {
     return await work();
@@ -227,6 +229,7 @@ export async function deleteStore(session: StoreSession, waitMs?: number): Promi
     await session.saver.deleteThread(session.threadId);
   });
   forgetStore(session.db, session.name);
+  forgetTags(session.db, session.threadId);
 }
 
 /** The store's state values at its head (or an empty state if it has none). */

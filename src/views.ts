@@ -8,6 +8,9 @@ import type { Violation } from "./domain/verify.js";
 import type { OrderStatus } from "./domain/events.js";
 import type { OrderLine, Policy, PromotionStatus } from "./domain/world.js";
 import type { IngestResult } from "./store.js";
+import type { StoreEvent } from "./domain/events.js";
+import type { EntityChange, StateDiff } from "./timetravel/diff.js";
+import type { HistoryEntry, HistoryPage } from "./timetravel/history.js";
 import type { State, TaskStatus } from "./state.js";
 
 export interface StateView {
@@ -66,4 +69,26 @@ export interface VerifyView {
   checkpointId: string;
   eventCount: number;
   violations: Violation[];
+}
+
+/** `history --json`: entries newest first; `next` is the `--before` value of the next page. */
+export interface HistoryView {
+  entries: HistoryEntry[];
+  next: string | null;
+}
+
+export function historyView(page: HistoryPage): HistoryView {
+  return { entries: page.entries, next: page.nextBefore ?? null };
+}
+
+/** `diff --json`: per-entity changes from `from` to `to`, and the events only one side has. */
+export interface DiffView {
+  from: string;
+  to: string;
+  entities: EntityChange[];
+  events: { common: number; added: StoreEvent[]; removed: StoreEvent[] };
+}
+
+export function diffView(from: string, to: string, diff: StateDiff): DiffView {
+  return { from, to, entities: diff.entities, events: diff.events };
 }

@@ -14,10 +14,16 @@ import { verify } from "../domain/verify.js";
 import { LeaseBusyError } from "../persistence/lease.js";
 import { listStores } from "../persistence/stores.js";
 import { worldOf } from "../services/decisions.js";
-import type { State } from "../state.js";
+import { diffStates, type StateDiff } from "../timetravel/diff.js";
+import { historyPage } from "../timetravel/history.js";
+import { ImportVerifyError, importLog, parseEventLog } from "../timetravel/import.js";
+import { RefNotFoundError, resolveRef } from "../timetravel/refs.js";
+import { replayFrom } from "../timetravel/replay.js";
+import { rollback, stateAt, tagCheckpoint, type PointInTime } from "../timetravel/rollback.js";
+import { listTags } from "../timetravel/tags.js";
 import { decideApprovals, deleteStore, headValues, ingestLines, openStore, storeRecord, UsageError, type IngestResult, type InputLine, type StoreSession } from "../store.js";
-import { ingestView, stateView, type VerifyView } from "../views.js";
-import { EXIT, printError, printJson, renderApprovals, renderDecisions, renderDemo, renderEvents, renderState, renderViolations } from "./output.js";
+import { diffView, historyView, ingestView, stateView, type VerifyView } from "../views.js";
+import { EXIT, printError, printJson, renderApprovals, renderDecisions, renderDemo, renderDiff, renderEvents, renderHistory, renderState, renderViolations } from "./output.js";
 
 interface GlobalOptions {
   db?: string;
@@ -101,16 +107,26 @@ function defaultDecider(): string {
   }
 }
 
-/** A read-only command: loads the store's head state and prints one view of it, as JSON or text. */
-async function show(command: Command, build: (head: { values: State; checkpointId: string }, session: StoreSession) => Shown): Promise<number> {
+/** Like withExistingStore, for commands that also need the context inside. */
+async function inStore<T>(command: Command, work: (session: StoreSession, ctx: Context) => Promise<T>): Promise<T> {
   const ctx = contextOf(command);
-  return withExistingStore(ctx, async (session) => {
-    const shown = build(await headValues(session), session);
-    if (ctx.json) printJson(shown.json);
-    else process.stdout.write(`${shown.text}\n`);
-    return shown.exitCode ?? EXIT.ok;
-  });
+  return withExistingStore(ctx, (session) => work(session, ctx));
 }
+
+/** Prints a command's result as JSON or text and returns its exit code. */
+function print(ctx: Context, shown: Shown): number {
+  if (ctx.json) printJson(shown.json);
+  else process.stdout.write(`${shown.text}\n`);
+  return shown.exitCode ?? EXIT.ok;
+}
+
+/** A read-only command: loads the store's state at its head (or at `--at REF`) and prints one view of it, as JSON or text. */
+async function show(command: Command, build: (point: PointInTime, session: StoreSession) => Shown): Promise<number> {
+  const { at } = command.opts<{ at?: string }>();
+  return inStore(command, async (session, ctx) => print(ctx, build(await stateAt(session, at), session)));
+}
+
+const atOption = () => new Option("--at <ref>", "at a past checkpoint: full id, unique id prefix, tag or head~N");
 
 interface IngestRun {
   result: IngestResult;
@@ -203,6 +219,7 @@ export function buildProgram(outcome: { exitCode: number }, json = false): Comma
   program
     .command("state")
     .description("the world state")
+    .addOption(atOption())
     .action(act((_options: unknown, command: Command) =>
       show(command, ({ values, checkpointId }, session) => {
         const view = stateView(values, checkpointId);
@@ -214,6 +231,7 @@ export function buildProgram(outcome: { exitCode: number }, json = false): Comma
     .command("events")
     .description("the event log (audit trail), oldest first")
     .addOption(new Option("--type <type>", "only events of this type"))
+    .addOption(atOption())
     .action(act((options: { type?: string }, command: Command) =>
       show(command, ({ values }) => {
         const events = (values.events ?? []).filter((e) => !options.type || e.type === options.type);
@@ -224,6 +242,7 @@ export function buildProgram(outcome: { exitCode: number }, json = false): Comma
   program
     .command("approvals")
     .description("refunds waiting for a person's decision")
+    .addOption(atOption())
     .action(act((_options: unknown, command: Command) =>
       show(command, ({ values, checkpointId }) => {
         const pending = stateView(values, checkpointId).pendingApprovals;
@@ -266,16 +285,20 @@ export function buildProgram(outcome: { exitCode: number }, json = false): Comma
   program
     .command("verify")
     .description("check every rule of SPEC §5 and replay the log; exit 1 on any violation")
+    .addOption(atOption())
     .action(act((_options: unknown, command: Command) =>
       show(command, ({ values, checkpointId }, session) => {
         const violations = verify(worldOf(values), values.events ?? []);
         const view: VerifyView = { ok: violations.length === 0, checkpointId, eventCount: values.events?.length ?? 0, violations };
+        const where = `store '${session.name}'${command.opts<{ at?: string }>().at ? ` at ${checkpointId}` : ""}`;
         const text = view.ok
-          ? `OK: store '${session.name}', ${view.eventCount} events; every rule holds and replaying the log reproduces the state.`
-          : `${violations.length} violation(s) in store '${session.name}':\n${renderViolations(violations)}`;
+          ? `OK: ${where}, ${view.eventCount} events; every rule holds and replaying the log reproduces the state.`
+          : `${violations.length} violation(s) in ${where}:\n${renderViolations(violations)}`;
         return { json: view, text, exitCode: view.ok ? EXIT.ok : EXIT.failure };
       }),
     ));
+
+  addTimeTravelCommands(program, act);
 
   program
     .command("stores")
@@ -302,6 +325,100 @@ export function buildProgram(outcome: { exitCode: number }, json = false): Comma
   return program;
 }
 
+/** history, diff, tag, rollback, replay and import (SPEC §6): the store's timeline. */
+function addTimeTravelCommands(program: Command, act: <Args extends unknown[]>(action: (...args: Args) => Promise<number | void>) => (...args: Args) => Promise<void>): void {
+  program
+    .command("history")
+    .description("checkpoints, newest first: who wrote each, when, its tags and what changed")
+    .option("--limit <n>", "how many checkpoints", "20")
+    .option("--before <id>", "start below this checkpoint id (the 'next' value of a previous page)")
+    .action(act((options: { limit: string; before?: string }, command: Command) =>
+      inStore(command, async (session, ctx) => {
+        const limit = Number(options.limit);
+        if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit must be a whole number of at least 1, got '${options.limit}'`);
+        const before = options.before === undefined ? undefined : (await resolveRef(session, options.before)).checkpointId;
+        const page = await historyPage(session, { limit, before });
+        return print(ctx, { json: historyView(page), text: renderHistory(page, session.name) });
+      }),
+    ));
+
+  program
+    .command("diff")
+    .description("what changed from REF_A to REF_B (default: the head), per entity, and the events in between")
+    .argument("<refA>", "full id, unique id prefix, tag or head~N")
+    .argument("[refB]", "the same; default head")
+    .action(act((refA: string, refB: string | undefined, _options: unknown, command: Command) =>
+      inStore(command, async (session, ctx) => {
+        const a = await stateAt(session, refA);
+        const b = await stateAt(session, refB ?? "head");
+        const diff = diffStates(a.values, b.values);
+        return print(ctx, { json: diffView(a.checkpointId, b.checkpointId, diff), text: renderDiff(diff, a.checkpointId, b.checkpointId) });
+      }),
+    ));
+
+  program
+    .command("tag")
+    .description("name a checkpoint (default: the head); without a label, list the store's tags")
+    .argument("[label]", "a name starting with a letter: letters, digits, '.', '_', '-'")
+    .addOption(atOption())
+    .action(act((label: string | undefined, options: { at?: string }, command: Command) =>
+      inStore(command, async (session, ctx) => {
+        if (label === undefined) {
+          const tags = listTags(session.db, session.threadId);
+          return print(ctx, { json: tags, text: tags.length > 0 ? tags.map((t) => `${t.label.padEnd(24)} ${t.checkpointId}  ${t.createdAt}`).join("\n") : "no tags" });
+        }
+        const tag = await tagCheckpoint(session, label, options.at ?? "head", ctx.waitMs);
+        return print(ctx, { json: tag, text: `tagged ${tag.checkpointId} as '${tag.label}'` });
+      }),
+    ));
+
+  program
+    .command("rollback")
+    .description("fork a new head from REF; nothing is deleted and the old head stays in history")
+    .argument("<ref>", "full id, unique id prefix, tag or head~N")
+    .action(act((ref: string, _options: unknown, command: Command) =>
+      inStore(command, async (session, ctx) => {
+        const result = await rollback(session, ref, ctx.waitMs);
+        const back = result.previousHead ? `; the old head ${result.previousHead} stays in history ('shopstate rollback ${result.previousHead}' returns to it)` : "";
+        return print(ctx, { json: result, text: `rolled back: new head ${result.newHead} forked from ${result.from}${back}` });
+      }),
+    ));
+
+  program
+    .command("replay")
+    .description("re-run a run from one of its checkpoints (invoke(null, pastConfig)) and compare with the original branch")
+    .argument("<ref>", "a checkpoint inside a run, e.g. the 'input' step history shows")
+    .action(act((ref: string, _options: unknown, command: Command) =>
+      inStore(command, async (session, ctx) => {
+        const result = await replayFrom(session, ref, { approvalThresholdCents: ctx.config.approvalThresholdCents, maxSteps: ctx.config.maxSteps, waitMs: ctx.waitMs });
+        const verdict =
+          result.equivalent === undefined
+            ? "no original run to compare with (REF is not on the head's branch)"
+            : result.identical
+              ? `the outcome equals the original run's end ${result.original} byte for byte`
+              : result.equivalent
+                ? `the outcome has the same entities, tasks and events as the original run's end ${result.original} (some events of one step are in another order)`
+                : `the outcome differs from the original run's end ${result.original}:\n${renderDiff(result.diff as StateDiff, result.original as string, result.replayed)}`;
+        return print(ctx, { json: { ...result, diff: result.diff ? diffView(result.original as string, result.replayed, result.diff) : undefined }, text: `replayed from ${result.from}; new head ${result.replayed}; ${verdict}`, exitCode: result.equivalent === false ? EXIT.failure : EXIT.ok });
+      }),
+    ));
+
+  program
+    .command("import")
+    .description("rebuild a new store (--thread) from an exported log ('events --json', system events included) and verify it")
+    .argument("<file>", "a JSON array of events, or - for standard input")
+    .action(act(async (file: string, _options: unknown, command: Command) => {
+      const ctx = contextOf(command);
+      const log = parseEventLog(readInput(file).map((l) => l.text).join("\n"), file === "-" ? "stdin" : file);
+      const result = await withStore(ctx, (session) => importLog(session, log, ctx.waitMs));
+      const ok = result.identical && result.violations.length === 0;
+      const text = ok
+        ? `imported ${result.eventCount} events into store '${result.store}' (head ${result.checkpointId}); its log equals the file and verify passes`
+        : `imported into '${result.store}' but ${result.identical ? "" : "its log differs from the file; "}${result.violations.length} violation(s):\n${renderViolations(result.violations)}`;
+      return print(ctx, { json: { ...result, ok }, text, exitCode: ok ? EXIT.ok : EXIT.failure });
+    }));
+}
+
 /** Runs the CLI and returns the exit code. */
 export async function main(argv: string[]): Promise<number> {
   const json = argv.includes("--json");
@@ -317,8 +434,13 @@ export async function main(argv: string[]): Promise<number> {
       return EXIT.badInput;
     }
     if (error instanceof UsageError || error instanceof ConfigError) {
-      printError(error.message, json, { kind: "usage" });
+      const ref = error instanceof RefNotFoundError ? { ref: error.ref, closeMatches: error.closeMatches } : {};
+      printError(error.message, json, { kind: "usage", ...ref });
       return EXIT.badInput;
+    }
+    if (error instanceof ImportVerifyError) {
+      printError(`${error.message}:\n${renderViolations(error.violations)}`, json, { kind: "verify", violations: error.violations });
+      return EXIT.failure;
     }
     if (error instanceof LeaseBusyError) {
       printError(error.message, json, { kind: "busy", store: error.store, holder: error.holder });

@@ -9,6 +9,8 @@ import type { Violation } from "../domain/verify.js";
 import { highlights, summarise } from "../demo.js";
 import type { Approval } from "../domain/world.js";
 import type { State } from "../state.js";
+import type { StateDiff } from "../timetravel/diff.js";
+import type { HistoryPage } from "../timetravel/history.js";
 import { stateView, type StateView } from "../views.js";
 
 export const EXIT = { ok: 0, failure: 1, badInput: 2, stepLimit: 3 } as const;
@@ -100,4 +102,47 @@ export function renderDemo(run: { values: State; checkpointId: string; storeName
   out.push(`Refunded today: ${formatCents(refunded)}. Verify: ${verdict}`);
   out.push("Next: shopstate state | shopstate approvals | shopstate events --type RefundProcessed | shopstate verify");
   return `${out.join("\n")}\n`;
+}
+
+/** History, newest first, one line each; `*` marks the head's branch, `@` the head. */
+export function renderHistory(page: HistoryPage, storeName: string): string {
+  if (page.entries.length === 0) return `store '${storeName}' has no checkpoints`;
+  const rows = page.entries.map((e) => {
+    const mark = e.head ? "@" : e.onCurrentBranch ? "*" : " ";
+    const tags = e.tags.length > 0 ? ` [${e.tags.join(", ")}]` : "";
+    const from = `${e.branchedFrom}${e.branchedFromTags?.length ? ` [${e.branchedFromTags.join(", ")}]` : ""}`;
+    const what = e.writers[0] === "rollback" ? `rollback: new head forked from ${from}` : `${e.summary}${e.branchedFrom ? ` (branches from ${from})` : ""}`;
+    return `${mark} ${e.shortId}  ${String(e.step).padStart(5)}  ${(e.at ?? "").padEnd(24)}${tags} ${what}`;
+  });
+  const more = page.nextBefore ? `\n(older: shopstate history --before ${page.nextBefore})` : "";
+  return `${rows.join("\n")}${more}`;
+}
+
+function show(value: unknown): string {
+  if (value === undefined) return "-";
+  const text = typeof value === "string" ? value : JSON.stringify(value);
+  return text.length > 60 ? `${text.slice(0, 59)}…` : text;
+}
+
+/** A diff as a table of entity changes, then the events appended (and those only on the first side). */
+export function renderDiff(diff: StateDiff, from: string, to: string): string {
+  const out = [`diff ${from} -> ${to}`];
+  const entities = diff.entities.filter((e) => e.collection !== "tasks");
+  if (entities.length > 0) {
+    const rows: string[][] = [];
+    for (const e of entities) {
+      if (e.change !== "changed") rows.push([e.collection, e.key, e.change, e.change === "added" ? "-" : show(e.before), e.change === "added" ? show(e.after) : "-"]);
+      else for (const f of e.fields) rows.push([e.collection, e.key, f.field || "value", show(f.before), show(f.after)]);
+    }
+    out.push(table(["collection", "entity", "field", "before", "after"], rows));
+  } else out.push("no entity changed");
+  const tasks = diff.entities.filter((e) => e.collection === "tasks");
+  if (tasks.length > 0) {
+    const counts = new Map<string, number>();
+    for (const t of tasks) counts.set(t.change, (counts.get(t.change) ?? 0) + 1);
+    out.push(`tasks: ${[...counts].map(([change, n]) => `${n} ${change}`).join(", ")} (details with --json)`);
+  }
+  out.push(`events appended: ${diff.events.added.length}${diff.events.added.length > 0 ? `\n${renderEvents(diff.events.added)}` : ""}`);
+  if (diff.events.removed.length > 0) out.push(`events in ${from} but not in ${to} (a later point or another branch): ${diff.events.removed.length}\n${renderEvents(diff.events.removed)}`);
+  return out.join("\n");
 }

@@ -1,0 +1,181 @@
+/**
+ * The diff engine (SPEC §6): what changed between two states, per entity,
+ * before -> after, plus the events one log has that the other has not.
+ *
+ * Pure: it compares two State values and nothing else, so the CLI's `diff`,
+ * history's one-line summaries and the tests all use the same function, and
+ * a saver could store a step's summary when it writes the checkpoint.
+ */
+import { formatCents } from "../domain/money.js";
+import type { StoreEvent } from "../domain/events.js";
+import type { State } from "../state.js";
+
+/** The collections a diff reports, in the order they are shown. */
+export const DIFF_COLLECTIONS = ["inventory", "orders", "promotions", "approvals", "tasks"] as const;
+export type DiffCollection = (typeof DIFF_COLLECTIONS)[number];
+
+export interface FieldChange {
+  field: string;
+  before: unknown;
+  after: unknown;
+}
+
+export interface EntityChange {
+  collection: DiffCollection;
+  key: string;
+  change: "added" | "removed" | "changed";
+  before?: unknown;
+  after?: unknown;
+  /** Top-level fields that differ (for a value that is not an object, one change with field ""). */
+  fields: FieldChange[];
+}
+
+export interface EventsDiff {
+  /** How many events both logs start with (the log is append-only, so a fork shares a prefix). */
+  common: number;
+  /** Events only `after`'s log holds: appended between the two states. */
+  added: StoreEvent[];
+  /** Events only `before`'s log holds: on `before`'s branch (empty when before is an ancestor). */
+  removed: StoreEvent[];
+}
+
+export interface StateDiff {
+  entities: EntityChange[];
+  events: EventsDiff;
+}
+
+type Comparable = Partial<Pick<State, DiffCollection | "events" | "inbox">>;
+
+/** Everything that differs between two states, per entity, and the events in between. */
+export function diffStates(before: Comparable, after: Comparable): StateDiff {
+  const entities: EntityChange[] = [];
+  for (const collection of DIFF_COLLECTIONS) entities.push(...diffCollection(collection, before[collection] ?? {}, after[collection] ?? {}));
+  return { entities, events: diffEvents(before.events ?? [], after.events ?? []) };
+}
+
+/**
+ * Past the shared prefix, an event both sides hold is neither added nor
+ * removed, even if it sits elsewhere (two writers of one step may land in
+ * either order).
+ */
+export function diffEvents(before: readonly StoreEvent[], after: readonly StoreEvent[]): EventsDiff {
+  let common = 0;
+  const shortest = Math.min(before.length, after.length);
+  while (common < shortest && before[common].id === after[common].id) common++;
+  const beforeIds = new Set(before.slice(common).map((e) => e.id));
+  const afterIds = new Set(after.slice(common).map((e) => e.id));
+  return { common, added: after.slice(common).filter((e) => !beforeIds.has(e.id)), removed: before.slice(common).filter((e) => !afterIds.has(e.id)) };
+}
+
+function diffCollection(collection: DiffCollection, before: Record<string, unknown>, after: Record<string, unknown>): EntityChange[] {
+  const changes: EntityChange[] = [];
+  for (const key of new Set([...Object.keys(before), ...Object.keys(after)])) {
+    const a = before[key];
+    const b = after[key];
+    if (a === b) continue;
+    if (a === undefined) changes.push({ collection, key, change: "added", after: b, fields: fieldChanges(undefined, b) });
+    else if (b === undefined) changes.push({ collection, key, change: "removed", before: a, fields: fieldChanges(a, undefined) });
+    else {
+      const fields = fieldChanges(a, b);
+      if (fields.length > 0) changes.push({ collection, key, change: "changed", before: a, after: b, fields });
+    }
+  }
+  return changes;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function fieldChanges(before: unknown, after: unknown): FieldChange[] {
+  if (!isRecord(before) && !isRecord(after)) return JSON.stringify(before) === JSON.stringify(after) ? [] : [{ field: "", before, after }];
+  const a = isRecord(before) ? before : {};
+  const b = isRecord(after) ? after : {};
+  const fields: FieldChange[] = [];
+  for (const field of new Set([...Object.keys(a), ...Object.keys(b)])) {
+    if (JSON.stringify(a[field]) !== JSON.stringify(b[field])) fields.push({ field, before: a[field], after: b[field] });
+  }
+  return fields;
+}
+
+// ---------------------------------------------------------------- one-line summaries
+
+/** How many entity changes a summary names before saying "+N more". */
+const SUMMARY_ENTITIES = 3;
+
+/**
+ * One line for one step: who wrote and what changed, e.g.
+ * `inventory_service: SKU-TEE available 5→3; +2 events`.
+ * `writers` are the nodes (or `input`, `rollback`, ...) that made the step.
+ */
+export function summariseStep(parentValues: Comparable | undefined, values: Comparable, writers: readonly string[]): string {
+  const diff = diffStates(parentValues ?? {}, values);
+  const parts: string[] = [];
+  const entityChanges = diff.entities.filter((e) => e.collection !== "tasks");
+  parts.push(...entityChanges.slice(0, SUMMARY_ENTITIES).map(describeEntity));
+  if (entityChanges.length > SUMMARY_ENTITIES) parts.push(`+${entityChanges.length - SUMMARY_ENTITIES} more`);
+  if (diff.events.added.length > 0) parts.push(`+${diff.events.added.length} event${diff.events.added.length === 1 ? "" : "s"}`);
+  if (diff.events.removed.length > 0) parts.push(`-${diff.events.removed.length} event${diff.events.removed.length === 1 ? "" : "s"}`);
+  const inbox = values.inbox?.length ?? 0;
+  if (inbox > 0 && inbox !== (parentValues?.inbox?.length ?? 0)) parts.push(`${inbox} input item${inbox === 1 ? "" : "s"} in the inbox`);
+  const tasks = describeTasks(diff.entities.filter((e) => e.collection === "tasks"));
+  if (tasks) parts.push(tasks);
+  const what = parts.length > 0 ? parts.join("; ") : "no change";
+  return writers.length > 0 ? `${countedNames(writers)}: ${what}` : what;
+}
+
+/** `marketing_agent×3+router` from a list with repeats, first-seen order. */
+export function countedNames(names: readonly string[]): string {
+  const counts = new Map<string, number>();
+  for (const name of names) counts.set(name, (counts.get(name) ?? 0) + 1);
+  return [...counts].map(([name, n]) => (n > 1 ? `${name}×${n}` : name)).join("+");
+}
+
+function describeEntity(change: EntityChange): string {
+  const field = (name: string) => change.fields.find((f) => f.field === name);
+  const arrow = (f: FieldChange, format: (v: unknown) => string = String) => `${format(f.before)}→${format(f.after)}`;
+  const money = (v: unknown) => (typeof v === "number" ? formatCents(v) : String(v));
+  const after = change.after as Record<string, unknown> | string | undefined;
+  switch (change.collection) {
+    case "inventory": {
+      if (change.change === "added") return `${change.key} listed, available ${(after as Record<string, unknown>).available}`;
+      if (change.change === "removed") return `${change.key} removed`;
+      const f = field("available") ?? field("onHand") ?? field("reserved") ?? field("returned") ?? change.fields[0];
+      return `${change.key} ${f.field} ${arrow(f)}`;
+    }
+    case "orders": {
+      if (change.change === "added") return `${change.key} ${(after as Record<string, unknown>).status}`;
+      if (change.change === "removed") return `${change.key} removed`;
+      const status = field("status");
+      if (status) return `${change.key} ${arrow(status)}`;
+      const refunded = field("refundedCents");
+      if (refunded) return `${change.key} refunded ${arrow(refunded, money)}`;
+      return `${change.key} ${change.fields.map((f) => f.field).join(", ")} changed`;
+    }
+    case "promotions":
+      if (change.change === "removed") return `${change.key} promotion removed`;
+      return change.change === "added" ? `${change.key} promotion ${String(after)}` : `${change.key} promotion ${arrow(change.fields[0])}`;
+    case "approvals": {
+      if (change.change === "removed") return `approval ${change.key} removed`;
+      const status = field("status");
+      return change.change === "added" ? `approval ${change.key} ${(after as Record<string, unknown>).status}` : `approval ${change.key} ${status ? arrow(status) : "changed"}`;
+    }
+    case "tasks":
+      return `task ${change.key} ${change.change}`;
+    default: {
+      const exhaustive: never = change.collection;
+      return exhaustive;
+    }
+  }
+}
+
+/** Tasks change in bulk (one per event and agent), so a summary counts them by new status. */
+function describeTasks(changes: readonly EntityChange[]): string | undefined {
+  if (changes.length === 0) return undefined;
+  const counts = new Map<string, number>();
+  for (const change of changes) {
+    const label = change.change === "removed" ? "forgotten" : String((change.after as { status?: string }).status ?? change.change);
+    counts.set(label, (counts.get(label) ?? 0) + 1);
+  }
+  return `tasks: ${[...counts].map(([status, n]) => `${n} ${status}`).join(", ")}`;
+}
