@@ -20,7 +20,9 @@ import { marketingAgentNode } from "./agents/marketing/node.js";
 import type { AgentDeps } from "./agents/runtime.js";
 import { supportAgentNode } from "./agents/support/node.js";
 import { ingest, StoreContextSchema } from "./ingest.js";
-import { router } from "./routing.js";
+import type { FactEmbeddings } from "./memory/embeddings.js";
+import { lazyEmbeddings } from "./memory/customer_memory.js";
+import { routerNode } from "./routing.js";
 import { inventoryService } from "./services/inventory_service.js";
 import { orderService } from "./services/order_service.js";
 import { StoreState } from "./state.js";
@@ -30,13 +32,19 @@ import { StoreState } from "./state.js";
 // threshold (10) so a busy batch does not print MaxListenersExceededWarning.
 setMaxListeners(1_000);
 
-/** `agents`: the agents' models, retry policy, budget and history search (defaults from config). */
-export function buildStoreGraph(agents: AgentDeps = {}) {
+export interface BuildOptions {
+  /** The agents' models, retry policy, budgets and history search (defaults from config). */
+  agents?: AgentDeps;
+  /** Embeddings of the customer knowledge base (default from config: OpenAI with a key, else local). */
+  embeddings?: FactEmbeddings;
+}
+
+export function buildStoreGraph({ agents = {}, embeddings }: BuildOptions = {}) {
   return new StateGraph(StoreState, StoreContextSchema)
     .addNode("ingest", ingest)
     .addNode("order_service", orderService)
     .addNode("inventory_service", inventoryService)
-    .addNode("router", router, { ends: ["support_agent", "inventory_agent", "marketing_agent", APPROVAL_GATE] })
+    .addNode("router", routerNode(lazyEmbeddings(embeddings)), { ends: ["support_agent", "inventory_agent", "marketing_agent", APPROVAL_GATE] })
     .addNode("support_agent", supportAgentNode(agents))
     .addNode("inventory_agent", inventoryAgentNode(agents))
     .addNode("marketing_agent", marketingAgentNode(agents))
@@ -53,15 +61,14 @@ export function buildStoreGraph(agents: AgentDeps = {}) {
     .addEdge("marketing_agent", "inventory_service");
 }
 
-export interface CompileOptions {
+export interface CompileOptions extends BuildOptions {
   checkpointer?: BaseCheckpointSaver | false;
+  /** The knowledge store (the CLI's SqliteStore; the LangGraph server brings its own). Without one, agents get no history. */
   store?: BaseStore;
-  /** Inject models (tests), a retry policy, budgets or the history search. */
-  agents?: AgentDeps;
 }
 
 export function compileStoreGraph(options: CompileOptions = {}) {
-  return buildStoreGraph(options.agents).compile({ checkpointer: options.checkpointer, store: options.store, name: "store" });
+  return buildStoreGraph(options).compile({ checkpointer: options.checkpointer, store: options.store, name: "store" });
 }
 
 export type StoreGraph = ReturnType<typeof compileStoreGraph>;

@@ -2,10 +2,12 @@
  * Publish/subscribe: who hears which events, what each subscriber has not
  * handled yet, and the router node that hands it out in parallel (`Send`).
  */
-import { Command, Send } from "@langchain/langgraph";
+import { Command, Send, type Runtime } from "@langchain/langgraph";
 import { APPROVAL_GATE } from "./approval_gate.js";
 import type { StoreEventType } from "./domain/events.js";
 import { AGENTS, isAgentName, type AgentName } from "./domain/proposals.js";
+import { attachHistory, knowledgeRun, lazyEmbeddings, rememberNewFacts } from "./memory/customer_memory.js";
+import type { FactEmbeddings } from "./memory/embeddings.js";
 import { buildContext, MEMORY_NOTES_IN_CONTEXT, type Delivery } from "./memory/context.js";
 import { eventLog, tasksToForget, type MemoryNote, type State, type Task, type TaskOp, type Update } from "./state.js";
 
@@ -83,14 +85,21 @@ export function planDeliveries(state: Pick<State, "events" | "cursors" | "tasks"
 export type RouterTarget = AgentName | typeof APPROVAL_GATE;
 
 /**
- * The router node: records the tasks it hands out and fans them out in
- * parallel. When no subscriber has anything left, the approval gate ends the run.
+ * The router node: remembers the customer-facing facts of new events in the
+ * knowledge store (when the graph has one), records the tasks it hands out and
+ * fans them out in parallel, each support delivery with the customer's
+ * closest facts. When no subscriber has anything left, the approval gate ends the run.
  */
-export function router(state: State): Command<unknown, Update, RouterTarget> {
-  const plan = planDeliveries(state);
-  const update: Update = {};
-  if (plan.taskOps.length > 0) update.tasks = plan.taskOps;
-  if (Object.keys(plan.cursors).length > 0) update.cursors = plan.cursors;
-  if (plan.deliveries.length === 0) return new Command({ update, goto: APPROVAL_GATE });
-  return new Command({ update, goto: plan.deliveries.map((d) => new Send(d.agent, d)) });
+export function routerNode(embeddings: () => FactEmbeddings = lazyEmbeddings()) {
+  return async function router(state: State, runtime?: Runtime): Promise<Command<unknown, Update, RouterTarget>> {
+    const plan = planDeliveries(state);
+    const kb = knowledgeRun(runtime, embeddings);
+    const cursors = { ...plan.cursors, ...(kb ? await rememberNewFacts(state, kb) : {}) };
+    if (kb) await attachHistory(plan.deliveries, state, kb);
+    const update: Update = {};
+    if (plan.taskOps.length > 0) update.tasks = plan.taskOps;
+    if (Object.keys(cursors).length > 0) update.cursors = cursors;
+    if (plan.deliveries.length === 0) return new Command({ update, goto: APPROVAL_GATE });
+    return new Command({ update, goto: plan.deliveries.map((d) => new Send(d.agent, d)) });
+  };
 }

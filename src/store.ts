@@ -3,12 +3,13 @@
  * the CLI (and tests) run on it. Everything that writes takes the store's lease.
  */
 import type Database from "better-sqlite3";
-import { Command, GraphRecursionError, type BaseCheckpointSaver, type StateSnapshot } from "@langchain/langgraph";
+import { Command, GraphRecursionError, type BaseCheckpointSaver, type BaseStore, type StateSnapshot } from "@langchain/langgraph";
 import { APPROVAL_GATE, decisionEvent, type Decision } from "./approval_gate.js";
 import type { Approval } from "./domain/world.js";
 import type { RunnableConfig } from "@langchain/core/runnables";
 import type { RejectedInput } from "./domain/validation.js";
 import { compileStoreGraph, type StoreGraph } from "./graph.js";
+import { SqliteStore } from "./memory/sqlite_store.js";
 import { acquireLease } from "./persistence/lease.js";
 import { openDatabase, sqliteSaver } from "./persistence/sqlite.js";
 import { findStore, forgetStore, registerStore, threadIdFor, validateStoreName } from "./persistence/stores.js";
@@ -24,6 +25,8 @@ export interface StoreSession {
   threadId: string;
   db: Database.Database;
   saver: BaseCheckpointSaver;
+  /** The agents' knowledge store (customer facts), beside the checkpoints. */
+  knowledge: BaseStore;
   graph: StoreGraph;
   /** The thread's config. The saver writes the store name into every checkpoint's metadata. */
   config: RunnableConfig;
@@ -36,12 +39,15 @@ export function openStore(dbPath: string, name: string): StoreSession {
   const db = openDatabase(dbPath);
   const threadId = threadIdFor(name);
   const saver = sqliteSaver(db, new Map([[threadId, name]]));
+  // The customer knowledge base lives in the same file, in its own tables.
+  const knowledge = new SqliteStore(db);
   return {
     name,
     threadId,
     db,
     saver,
-    graph: compileStoreGraph({ checkpointer: saver }),
+    knowledge,
+    graph: compileStoreGraph({ checkpointer: saver, store: knowledge }),
     config: { configurable: { thread_id: threadId } },
     close: () => db.close(),
   };

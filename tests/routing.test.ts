@@ -3,7 +3,7 @@ import { APPROVAL_GATE } from "../src/approval_gate.js";
 import type { StoreEvent } from "../src/domain/events.js";
 import type { Order } from "../src/domain/world.js";
 import { buildContext } from "../src/memory/context.js";
-import { MAX_ATTEMPTS, planDeliveries, router, SUBSCRIPTIONS, taskIdFor } from "../src/routing.js";
+import { MAX_ATTEMPTS, planDeliveries, routerNode, SUBSCRIPTIONS, taskIdFor } from "../src/routing.js";
 import { FINISHED_TASK_WINDOW, type MemoryNote, type State, type Task } from "../src/state.js";
 
 const at = "2026-03-01T09:00:00.000Z";
@@ -140,14 +140,15 @@ describe("selective context", () => {
 });
 
 describe("router", () => {
-  it("goes to the approval gate (which ends the run) when no subscriber has anything left", () => {
-    const command = router(stateWith({ events: [], cursors: {} }));
+  const router = routerNode();
+  it("goes to the approval gate (which ends the run) when no subscriber has anything left", async () => {
+    const command = await router(stateWith({ events: [], cursors: {} }));
     expect(command).toBeInstanceOf(Command);
     expect(command.goto).toEqual([APPROVAL_GATE]);
   });
 
-  it("fans deliveries out in parallel with Send and records the tasks and cursors it hands out", () => {
-    const command = router(stateWith({ events: [event("e2", "CustomerMessage", { customerId: "C-1", text: "hi" })] }));
+  it("fans deliveries out in parallel with Send and records the tasks and cursors it hands out", async () => {
+    const command = await router(stateWith({ events: [event("e2", "CustomerMessage", { customerId: "C-1", text: "hi" })] }));
     expect(command.goto).toHaveLength(1);
     const send = (command.goto as Send[])[0];
     expect(send).toBeInstanceOf(Send);

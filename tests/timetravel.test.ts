@@ -7,7 +7,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { MemorySaver } from "@langchain/langgraph";
+import { InMemoryStore, MemorySaver } from "@langchain/langgraph";
 import type { BaseCheckpointSaver } from "@langchain/langgraph-checkpoint";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { demoLines, hourlyBatches } from "../src/demo.js";
@@ -60,7 +60,8 @@ function memoryStore(name = "main"): StoreSession {
   const db = openDatabase(join(dir, "lease.db"));
   const saver: BaseCheckpointSaver = new MemorySaver();
   const threadId = threadIdFor(name);
-  return { name, threadId, db, saver, graph: compileStoreGraph({ checkpointer: saver }), config: { configurable: { thread_id: threadId } }, close: () => db.close() };
+  const knowledge = new InMemoryStore();
+  return { name, threadId, db, saver, knowledge, graph: compileStoreGraph({ checkpointer: saver, store: knowledge }), config: { configurable: { thread_id: threadId } }, close: () => db.close() };
 }
 
 /**

@@ -9,7 +9,7 @@
  * rollback or a replay, facts of an abandoned branch or of the future are
  * never seen, even though the store (which is not time-travelled) still holds them.
  */
-import type { BaseStore, PutOperation } from "@langchain/langgraph-checkpoint";
+import type { BaseStore } from "@langchain/langgraph-checkpoint";
 import type { StoreEvent } from "../domain/events.js";
 import { formatCents } from "../domain/money.js";
 import type { Order, World } from "../domain/world.js";
@@ -182,11 +182,14 @@ function storedVector(vector: number[]): number[] {
 export async function remember(store: BaseStore, facts: readonly CustomerFact[], embeddings: FactEmbeddings, scope?: string): Promise<void> {
   if (facts.length === 0) return;
   const vectors = await embeddings.embedDocuments(facts.map((f) => f.text));
-  const puts: PutOperation[] = facts.map((f, i) => {
-    const value: StoredFact = { ...f, embedding: storedVector(vectors[i]), embeddingModel: embeddings.modelId };
-    return { namespace: customerNamespace(f.customerId, scope), key: f.eventId, value: { ...value } };
-  });
-  await store.batch(puts);
+  // One put per fact, not store.batch: inside a run LangGraph hands nodes an
+  // AsyncBatchedStore, which batches puts itself and refuses batch().
+  await Promise.all(
+    facts.map((f, i) => {
+      const value: StoredFact = { ...f, embedding: storedVector(vectors[i]), embeddingModel: embeddings.modelId };
+      return store.put(customerNamespace(f.customerId, scope), f.eventId, { ...value }, false);
+    }),
+  );
 }
 
 export interface RecallOptions {
