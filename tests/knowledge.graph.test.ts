@@ -4,6 +4,7 @@
  * from this branch only — not another customer's, not the future, not a
  * branch abandoned by a rollback.
  */
+import type { RunnableConfig } from "@langchain/core/runnables";
 import { InMemoryStore, MemorySaver } from "@langchain/langgraph";
 import { describe, expect, it } from "vitest";
 import { searchDeliveryHistory } from "../src/agents/runtime.js";
@@ -34,7 +35,7 @@ function recordingGraph() {
   const store = new InMemoryStore();
   const graph = compileStoreGraph({ checkpointer: new MemorySaver(), store, agents: { searchHistory } });
   const config = { configurable: { thread_id: "kb-thread" }, recursionLimit: 500 };
-  const run = async (inbox: unknown[], from = config) => (await graph.invoke({ inbox } as never, from)) as State;
+  const run = async (inbox: unknown[], from: RunnableConfig = config) => (await graph.invoke({ inbox } as never, from)) as State;
   return { graph, store, config, run, seen };
 }
 
