@@ -7,47 +7,15 @@
  * The real `bin/shopstate.js` runs in a child process; stores are built
  * in-process (much faster than a CLI ingest per hour) in a temp SQLite file.
  */
-import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { demoLines, hourlyBatches } from "../src/demo.js";
 import type { State } from "../src/state.js";
 import { ingestLines, openStore } from "../src/store.js";
+import { cli, tempDir, type Run } from "./support/cli.js";
 
-const ROOT = fileURLToPath(new URL("..", import.meta.url));
-const BIN = join(ROOT, "bin", "shopstate.js");
 const RUN = { approvalThresholdCents: 10_000, maxSteps: 500, batchSize: 100, source: "data/demo-day.jsonl" };
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** The environment without any shopstate or OpenAI settings of the developer's shell. */
-function cleanEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) {
-    if (!key.startsWith("SHOPSTATE_") && !key.startsWith("OPENAI_")) env[key] = value;
-  }
-  return env;
-}
-
-function cli(args: string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: cleanEnv(), timeout: 60_000 });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end("");
-  });
-}
 
 function json<T = Record<string, unknown>>(run: Run): T {
   try {
@@ -77,7 +45,7 @@ async function buildStore(name: string, hours: number): Promise<void> {
 }
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), "shopstate-cli-tt-"));
+  dir = tempDir();
   db = join(dir, "shop.db");
   await Promise.all([buildStore("main", 4), buildStore("refs", 2), buildStore("corrupt", 2), buildStore("source", 6), buildStore("replay", 2)]);
 });
