@@ -1,0 +1,597 @@
+/**
+ * Our SQLite checkpointer: the official `SqliteSaver`'s tables and connection,
+ * with channel values stored the way the PostgreSQL saver stores them.
+ *
+ * Why not the stock saver: it re-serialises every channel value into every
+ * checkpoint row, rebuilds delta channels by walking ancestors one `getTuple`
+ * at a time, and revives every value through an async per-node reviver. On a
+ * store that is one long thread, all three grow with its history.
+ *
+ * Layout (one SQLite file, beside the stores' other tables):
+ * - `checkpoints`: the stock table; the checkpoint blob no longer holds
+ *   `channel_values`, and `delta_seeds` says, for every channel without a stored
+ *   value here, the nearest ancestor that has one (see `getDeltaChannelHistory`).
+ * - `writes`: the stock table plus `task_path`, so writes come back in the order
+ *   live execution applied them (`writesSortKey`).
+ * - `checkpoint_blobs`: one row per (thread, namespace, channel, version),
+ *   written only when the version is new (`newVersions`). Delta-channel
+ *   snapshots are stored as the difference from the channel's previous snapshot
+ *   (`snapshots.ts`), so they cost what they add.
+ *
+ * Channel versions are strings unique per branch (`<counter>.<random>`, as the
+ * PostgreSQL saver does), so a blob found for a checkpoint's version is that
+ * checkpoint's value even after forks.
+ *
+ * Rows written by the stock saver (values inline in the checkpoint blob,
+ * numeric versions) still load: inline values are merged with blobs, and a
+ * numeric version keeps counting as a number.
+ */
+import type Database from "better-sqlite3";
+import type { RunnableConfig } from "@langchain/core/runnables";
+import {
+  BaseCheckpointSaver,
+  DeltaSnapshot,
+  TASKS,
+  WRITES_IDX_MAP,
+  copyCheckpoint,
+  isDeltaSnapshot,
+  maxChannelVersion,
+  type ChannelVersions,
+  type Checkpoint,
+  type CheckpointListOptions,
+  type CheckpointMetadata,
+  type CheckpointPendingWrite,
+  type CheckpointTuple,
+  type DeltaChannelHistory,
+  type PendingWrite,
+  type SerializerProtocol,
+} from "@langchain/langgraph-checkpoint";
+import { FastJsonPlusSerializer } from "./serde.js";
+import { applySnapshotDiff, diffSnapshot, type SnapshotDiff } from "./snapshots.js";
+
+/** The name the validation suite runs us under (it skips tests by saver name). */
+export const SAVER_NAME = "shopstate-sqlite-saver";
+
+/** Blob types beyond the serializer's own (`json`, `bytes`). */
+const EMPTY = "empty";
+const SNAPSHOT_FULL = "snapshot";
+const SNAPSHOT_DIFF = "snapshot-diff";
+
+/** A diff chain longer than this is cut by storing the next snapshot whole, bounding a cold load. */
+const MAX_DIFF_CHAIN = 400;
+/** Decoded snapshots kept in memory (each shares its items with the live state). */
+const SNAPSHOT_CACHE_SIZE = 64;
+/** Lineage entries (versions and seeds per checkpoint) kept for the next `put`. */
+const LINEAGE_CACHE_SIZE = 256;
+
+/** Nearest ancestor with a stored value of a channel: [checkpoint id, version], or null if none. */
+type Seed = [string, string] | null;
+type Seeds = Record<string, Seed>;
+
+interface Lineage {
+  versions: ChannelVersions;
+  /** One entry per known channel that has no stored value at this checkpoint. */
+  seeds: Seeds;
+}
+
+interface CheckpointRow {
+  thread_id: string;
+  checkpoint_ns: string;
+  checkpoint_id: string;
+  parent_checkpoint_id: string | null;
+  type: string | null;
+  checkpoint: Uint8Array | string;
+  metadata: Uint8Array | string;
+  delta_seeds: string | null;
+}
+
+interface WriteRow {
+  task_id: string;
+  channel: string;
+  type: string | null;
+  value: Uint8Array | string | null;
+}
+
+interface BlobRow {
+  channel: string;
+  version: string;
+  type: string;
+  blob: Uint8Array | string | null;
+  base_version: string | null;
+}
+
+interface CachedSnapshot {
+  value: unknown;
+  /** How many diffs lead from a whole snapshot to this one. */
+  depth: number;
+}
+
+/** A Map used as a small LRU. */
+class Lru<K, V> {
+  private readonly map = new Map<K, V>();
+  constructor(private readonly limit: number) {}
+  get(key: K): V | undefined {
+    const value = this.map.get(key);
+    if (value !== undefined) {
+      this.map.delete(key);
+      this.map.set(key, value);
+    }
+    return value;
+  }
+  set(key: K, value: V): void {
+    this.map.delete(key);
+    this.map.set(key, value);
+    if (this.map.size > this.limit) this.map.delete(this.map.keys().next().value as K);
+  }
+  deleteWhere(test: (key: K) => boolean): void {
+    for (const key of [...this.map.keys()]) if (test(key)) this.map.delete(key);
+  }
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS checkpoints (
+  thread_id TEXT NOT NULL,
+  checkpoint_ns TEXT NOT NULL DEFAULT '',
+  checkpoint_id TEXT NOT NULL,
+  parent_checkpoint_id TEXT,
+  type TEXT,
+  checkpoint BLOB,
+  metadata BLOB,
+  PRIMARY KEY (thread_id, checkpoint_ns, checkpoint_id)
+);
+CREATE TABLE IF NOT EXISTS writes (
+  thread_id TEXT NOT NULL,
+  checkpoint_ns TEXT NOT NULL DEFAULT '',
+  checkpoint_id TEXT NOT NULL,
+  task_id TEXT NOT NULL,
+  idx INTEGER NOT NULL,
+  channel TEXT NOT NULL,
+  type TEXT,
+  value BLOB,
+  PRIMARY KEY (thread_id, checkpoint_ns, checkpoint_id, task_id, idx)
+);
+CREATE TABLE IF NOT EXISTS checkpoint_blobs (
+  thread_id TEXT NOT NULL,
+  checkpoint_ns TEXT NOT NULL DEFAULT '',
+  channel TEXT NOT NULL,
+  version TEXT NOT NULL,
+  type TEXT NOT NULL,
+  blob BLOB,
+  base_version TEXT,
+  PRIMARY KEY (thread_id, checkpoint_ns, channel, version)
+);
+-- list() of a thread across namespaces, newest first.
+CREATE INDEX IF NOT EXISTS checkpoints_thread_id ON checkpoints (thread_id, checkpoint_id);
+`;
+
+function columnsOf(db: Database.Database, table: string): Set<string> {
+  return new Set((db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).map((c) => c.name));
+}
+
+function text(data: Uint8Array | string | null): string {
+  if (data === null) return "";
+  return typeof data === "string" ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString("utf8");
+}
+
+export class ShopstateSaver extends BaseCheckpointSaver {
+  private isSetup = false;
+  private readonly snapshots = new Lru<string, CachedSnapshot>(SNAPSHOT_CACHE_SIZE);
+  /** Newest snapshot version decoded or written per (thread, namespace, channel): the base of the next diff. */
+  private readonly latestSnapshot = new Map<string, { version: string; snapshot: CachedSnapshot }>();
+  private readonly lineages = new Lru<string, Lineage>(LINEAGE_CACHE_SIZE);
+
+  constructor(
+    readonly db: Database.Database,
+    /** Thread id -> store name, written into every checkpoint's metadata (SPEC §6). */
+    private readonly names: ReadonlyMap<string, string> = new Map(),
+    serde: SerializerProtocol = new FastJsonPlusSerializer(),
+  ) {
+    super(serde);
+  }
+
+  /** Creates the tables and indexes (idempotent), upgrading a stock SqliteSaver schema in place. */
+  setup(): void {
+    if (this.isSetup) return;
+    this.db.exec(SCHEMA);
+    if (!columnsOf(this.db, "checkpoints").has("delta_seeds")) this.db.exec("ALTER TABLE checkpoints ADD COLUMN delta_seeds TEXT");
+    if (!columnsOf(this.db, "writes").has("task_path")) this.db.exec("ALTER TABLE writes ADD COLUMN task_path TEXT NOT NULL DEFAULT ''");
+    this.isSetup = true;
+  }
+
+  // ------------------------------------------------------------------ versions
+
+  /**
+   * `<counter>.<random>`: ordered like the counter, unique per branch. A stock
+   * numeric version keeps counting as a number. LangGraph accepts string
+   * versions (the PostgreSQL saver uses them), but `compile()` is typed for
+   * `BaseCheckpointSaver<number>`, hence the declared type.
+   */
+  override getNextVersion(current: number | undefined): number {
+    const previous = current as number | string | undefined;
+    if (typeof previous === "number") return previous + 1;
+    const counter = previous === undefined ? 0 : Number.parseInt(previous.split(".")[0], 10);
+    return `${String(counter + 1).padStart(32, "0")}.${Math.random().toFixed(16).slice(2)}` as unknown as number;
+  }
+
+  // ------------------------------------------------------------------ writing
+
+  override async put(config: RunnableConfig, checkpoint: Checkpoint, metadata: CheckpointMetadata, newVersions: ChannelVersions): Promise<RunnableConfig> {
+    this.setup();
+    if (!config.configurable) throw new Error("ShopstateSaver.put: the config has no 'configurable' field; pass { configurable: { thread_id } }.");
+    const threadId = config.configurable.thread_id as string | undefined;
+    if (!threadId) throw new Error("ShopstateSaver.put: missing 'thread_id' in config.configurable.");
+    const ns = (config.configurable.checkpoint_ns as string | undefined) ?? "";
+    const parentId = config.configurable.checkpoint_id as string | undefined;
+
+    const prepared = copyCheckpoint(checkpoint);
+    const values = prepared.channel_values;
+    const store = this.names.get(String(threadId));
+    const fullMetadata = store ? ({ ...metadata, store } as CheckpointMetadata) : metadata;
+
+    const blobRows: [string, string, string, Uint8Array | null, string | null][] = [];
+    const stored = new Set<string>();
+    for (const [channel, version] of Object.entries(newVersions ?? {})) {
+      const key = String(version);
+      if (!Object.prototype.hasOwnProperty.call(values, channel)) {
+        blobRows.push([channel, key, EMPTY, null, null]);
+        continue;
+      }
+      stored.add(channel);
+      const value = values[channel];
+      if (isDeltaSnapshot(value)) blobRows.push(await this.snapshotRow(threadId, ns, channel, key, value.value));
+      else {
+        const [type, blob] = await this.serde.dumpsTyped(value);
+        blobRows.push([channel, key, type, blob, null]);
+      }
+    }
+
+    const lineage: Lineage = { versions: prepared.channel_versions, seeds: this.seedsFor(threadId, ns, prepared, parentId, stored) };
+    const [type, serializedCheckpoint] = await this.serde.dumpsTyped({ ...prepared, channel_values: {} });
+    const [, serializedMetadata] = await this.serde.dumpsTyped(fullMetadata);
+    const insertBlob = this.db.prepare("INSERT OR IGNORE INTO checkpoint_blobs (thread_id, checkpoint_ns, channel, version, type, blob, base_version) VALUES (?, ?, ?, ?, ?, ?, ?)");
+    const insertCheckpoint = this.db.prepare(
+      "INSERT OR REPLACE INTO checkpoints (thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, type, checkpoint, metadata, delta_seeds) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    );
+    this.db.transaction(() => {
+      for (const row of blobRows) insertBlob.run(threadId, ns, ...row);
+      insertCheckpoint.run(threadId, ns, prepared.id, parentId ?? null, type, serializedCheckpoint, serializedMetadata, JSON.stringify(lineage.seeds));
+    })();
+    this.lineages.set(this.key(threadId, ns, prepared.id), lineage);
+    return { configurable: { thread_id: threadId, checkpoint_ns: ns, checkpoint_id: prepared.id } };
+  }
+
+  /** A snapshot blob: the difference from the channel's previous snapshot when that is smaller, else whole. */
+  private async snapshotRow(threadId: string, ns: string, channel: string, version: string, value: unknown): Promise<[string, string, string, Uint8Array | null, string | null]> {
+    const channelKey = this.key(threadId, ns, channel);
+    const base = this.latestSnapshot.get(channelKey);
+    const diff = base && base.snapshot.depth < MAX_DIFF_CHAIN ? diffSnapshot(base.snapshot.value, value) : undefined;
+    const snapshot: CachedSnapshot = { value, depth: diff && base ? base.snapshot.depth + 1 : 0 };
+    this.rememberSnapshot(threadId, ns, channel, version, snapshot);
+    if (diff && base) {
+      const [, blob] = await this.serde.dumpsTyped(diff);
+      return [channel, version, SNAPSHOT_DIFF, blob, base.version];
+    }
+    const [, blob] = await this.serde.dumpsTyped(value);
+    return [channel, version, SNAPSHOT_FULL, blob, null];
+  }
+
+  /**
+   * For each channel with no value stored at this checkpoint, the nearest
+   * ancestor that has one: the parent if it stored one, else the parent's own
+   * pointer. Computed once here so reads never walk to find it.
+   */
+  private seedsFor(threadId: string, ns: string, checkpoint: Checkpoint, parentId: string | undefined, stored: Set<string>): Seeds {
+    const parent = parentId ? this.lineageOf(threadId, ns, parentId) : undefined;
+    const seeds: Seeds = {};
+    const channels = new Set([...Object.keys(checkpoint.channel_versions), ...Object.keys(parent?.seeds ?? {}), ...Object.keys(parent?.versions ?? {})]);
+    for (const channel of channels) {
+      const version = checkpoint.channel_versions[channel];
+      const parentVersion = parent?.versions[channel];
+      const parentHasValue = parent !== undefined && parentVersion !== undefined && !Object.prototype.hasOwnProperty.call(parent.seeds, channel);
+      const hasValue = stored.has(channel) || (version !== undefined && parentHasValue && String(parentVersion) === String(version));
+      if (hasValue) continue;
+      if (parentHasValue) seeds[channel] = [parentId as string, String(parentVersion)];
+      else seeds[channel] = parent?.seeds[channel] ?? null;
+    }
+    return seeds;
+  }
+
+  private lineageOf(threadId: string, ns: string, checkpointId: string): Lineage | undefined {
+    const key = this.key(threadId, ns, checkpointId);
+    const cached = this.lineages.get(key);
+    if (cached) return cached;
+    const row = this.db.prepare("SELECT type, checkpoint, delta_seeds FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ?").get(threadId, ns, checkpointId) as
+      | Pick<CheckpointRow, "type" | "checkpoint" | "delta_seeds">
+      | undefined;
+    if (!row) return undefined;
+    // Versions need no reviver: the checkpoint blob is plain JSON once values are out of it.
+    const parsed = JSON.parse(text(row.checkpoint)) as Partial<Checkpoint>;
+    const versions = parsed.channel_versions ?? {};
+    let seeds: Seeds;
+    if (row.delta_seeds !== null) seeds = JSON.parse(row.delta_seeds) as Seeds;
+    else {
+      // A stock row: values inline or in blobs; channels without either walk to the root.
+      const inline = parsed.channel_values ?? {};
+      seeds = {};
+      for (const channel of Object.keys(versions)) if (!Object.prototype.hasOwnProperty.call(inline, channel) && !this.blobExists(threadId, ns, channel, String(versions[channel]))) seeds[channel] = null;
+    }
+    const lineage = { versions, seeds };
+    this.lineages.set(key, lineage);
+    return lineage;
+  }
+
+  private blobExists(threadId: string, ns: string, channel: string, version: string): boolean {
+    return this.db.prepare("SELECT 1 FROM checkpoint_blobs WHERE thread_id = ? AND checkpoint_ns = ? AND channel = ? AND version = ? AND type <> 'empty'").get(threadId, ns, channel, version) !== undefined;
+  }
+
+  override async putWrites(config: RunnableConfig, writes: PendingWrite[], taskId: string, taskPath = ""): Promise<void> {
+    this.setup();
+    if (!config.configurable) throw new Error("ShopstateSaver.putWrites: the config has no 'configurable' field.");
+    const threadId = config.configurable.thread_id as string | undefined;
+    const checkpointId = config.configurable.checkpoint_id as string | undefined;
+    if (!threadId) throw new Error("ShopstateSaver.putWrites: missing 'thread_id' in config.configurable.");
+    if (!checkpointId) throw new Error("ShopstateSaver.putWrites: missing 'checkpoint_id' in config.configurable.");
+    const ns = (config.configurable.checkpoint_ns as string | undefined) ?? "";
+    // Special writes (errors, interrupts) replace their earlier value; regular ones are written once.
+    const allSpecial = writes.every(([channel]) => channel in WRITES_IDX_MAP);
+    const rows = await Promise.all(
+      writes.map(async ([channel, value], idx) => {
+        const [type, blob] = await this.serde.dumpsTyped(value);
+        return [threadId, ns, checkpointId, taskId, WRITES_IDX_MAP[channel] ?? idx, channel, type, blob, taskPath] as const;
+      }),
+    );
+    const insert = this.db.prepare(
+      `INSERT ${allSpecial ? "OR REPLACE" : "OR IGNORE"} INTO writes (thread_id, checkpoint_ns, checkpoint_id, task_id, idx, channel, type, value, task_path) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.db.transaction(() => {
+      for (const row of rows) insert.run(...row);
+    })();
+  }
+
+  override async deleteThread(threadId: string): Promise<void> {
+    this.setup();
+    this.db.transaction(() => {
+      for (const table of ["checkpoints", "writes", "checkpoint_blobs"]) this.db.prepare(`DELETE FROM ${table} WHERE thread_id = ?`).run(threadId);
+    })();
+    this.forgetThread(threadId);
+  }
+
+  /** Drops what this process remembers of a thread (after deleting or pruning its rows). */
+  forgetThread(threadId: string): void {
+    const prefix = `${threadId}\u0000`;
+    this.snapshots.deleteWhere((key) => key.startsWith(prefix));
+    this.lineages.deleteWhere((key) => key.startsWith(prefix));
+    for (const key of [...this.latestSnapshot.keys()]) if (key.startsWith(prefix)) this.latestSnapshot.delete(key);
+  }
+
+  // ------------------------------------------------------------------ reading
+
+  override async getTuple(config: RunnableConfig): Promise<CheckpointTuple | undefined> {
+    this.setup();
+    const threadId = config.configurable?.thread_id as string | undefined;
+    const ns = (config.configurable?.checkpoint_ns as string | undefined) ?? "";
+    const checkpointId = config.configurable?.checkpoint_id as string | undefined;
+    if (threadId === undefined) return undefined;
+    const row = (
+      checkpointId
+        ? this.db.prepare("SELECT * FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ?").get(threadId, ns, checkpointId)
+        : this.db.prepare("SELECT * FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = ? ORDER BY checkpoint_id DESC LIMIT 1").get(threadId, ns)
+    ) as CheckpointRow | undefined;
+    if (!row) return undefined;
+    const tuple = await this.tupleFromRow(row);
+    if (checkpointId) tuple.config = config;
+    return tuple;
+  }
+
+  override async *list(config: RunnableConfig, options?: CheckpointListOptions): AsyncGenerator<CheckpointTuple> {
+    this.setup();
+    const { limit, before, filter } = options ?? {};
+    const threadId = config.configurable?.thread_id as string | undefined;
+    const ns = config.configurable?.checkpoint_ns as string | undefined;
+    const checkpointId = config.configurable?.checkpoint_id as string | undefined;
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (threadId) {
+      where.push("thread_id = ?");
+      args.push(threadId);
+    }
+    if (ns !== undefined && ns !== null) {
+      where.push("checkpoint_ns = ?");
+      args.push(ns);
+    }
+    if (checkpointId) {
+      where.push("checkpoint_id = ?");
+      args.push(checkpointId);
+    }
+    const beforeId = before?.configurable?.checkpoint_id as string | undefined;
+    if (beforeId !== undefined) {
+      where.push("checkpoint_id < ?");
+      args.push(beforeId);
+    }
+    for (const [key, value] of Object.entries(filter ?? {})) {
+      if (value === undefined) continue;
+      where.push("jsonb(CAST(metadata AS TEXT))->? = ?");
+      args.push(`$.${key}`, JSON.stringify(value));
+    }
+    let sql = `SELECT * FROM checkpoints${where.length > 0 ? ` WHERE ${where.join(" AND ")}` : ""} ORDER BY checkpoint_id DESC`;
+    if (limit !== undefined) sql += ` LIMIT ${Math.max(0, Math.floor(Number(limit)))}`;
+    // Rows first: better-sqlite3 cannot run the blob queries while a statement is still iterating.
+    const rows = this.db.prepare(sql).all(...args) as CheckpointRow[];
+    for (const row of rows) yield await this.tupleFromRow(row);
+  }
+
+  private async tupleFromRow(row: CheckpointRow): Promise<CheckpointTuple> {
+    const { thread_id: threadId, checkpoint_ns: ns, checkpoint_id: checkpointId, parent_checkpoint_id: parentId } = row;
+    const type = row.type ?? "json";
+    const checkpoint = (await this.serde.loadsTyped(type, text(row.checkpoint))) as Checkpoint;
+    checkpoint.channel_values = { ...(checkpoint.channel_values ?? {}), ...(await this.loadChannelValues(threadId, ns, checkpoint.channel_versions ?? {})) };
+    if (checkpoint.v < 4 && parentId) await this.migratePendingSends(checkpoint, threadId, ns, parentId);
+    const metadata = (await this.serde.loadsTyped(type, text(row.metadata))) as CheckpointMetadata;
+    if (row.delta_seeds !== null) this.lineages.set(this.key(threadId, ns, checkpointId), { versions: checkpoint.channel_versions, seeds: JSON.parse(row.delta_seeds) as Seeds });
+    const tuple: CheckpointTuple = {
+      config: { configurable: { thread_id: threadId, checkpoint_ns: ns, checkpoint_id: checkpointId } },
+      checkpoint,
+      metadata,
+      pendingWrites: await this.pendingWrites(threadId, ns, checkpointId),
+    };
+    if (parentId) tuple.parentConfig = { configurable: { thread_id: threadId, checkpoint_ns: ns, checkpoint_id: parentId } };
+    return tuple;
+  }
+
+  /** The stored value of every channel version that has one, in one query. */
+  private async loadChannelValues(threadId: string, ns: string, versions: ChannelVersions): Promise<Record<string, unknown>> {
+    const entries = Object.entries(versions);
+    if (entries.length === 0) return {};
+    const wanted = JSON.stringify(Object.fromEntries(entries.map(([channel, version]) => [channel, String(version)])));
+    const rows = this.db
+      .prepare(
+        `SELECT b.channel, b.version, b.type, b.blob, b.base_version FROM json_each(?) j
+         JOIN checkpoint_blobs b ON b.thread_id = ? AND b.checkpoint_ns = ? AND b.channel = j.key AND b.version = j.value`,
+      )
+      .all(wanted, threadId, ns) as BlobRow[];
+    const values: Record<string, unknown> = {};
+    for (const row of rows) {
+      if (row.type === EMPTY) continue;
+      values[row.channel] = await this.blobValue(threadId, ns, row);
+    }
+    return values;
+  }
+
+  private async blobValue(threadId: string, ns: string, row: BlobRow): Promise<unknown> {
+    if (row.type === SNAPSHOT_FULL || row.type === SNAPSHOT_DIFF) return new DeltaSnapshot((await this.snapshotValue(threadId, ns, row.channel, row.version, row)).value);
+    return this.serde.loadsTyped(row.type, row.type === "bytes" ? (row.blob as Uint8Array) : text(row.blob));
+  }
+
+  /** A snapshot's value: from memory, or rebuilt from its whole ancestor snapshot and the diffs after it. */
+  private async snapshotValue(threadId: string, ns: string, channel: string, version: string, known?: BlobRow): Promise<CachedSnapshot> {
+    const cacheKey = this.key(threadId, ns, channel, version);
+    const cached = this.snapshots.get(cacheKey);
+    if (cached) return cached;
+    const row =
+      known ??
+      (this.db.prepare("SELECT channel, version, type, blob, base_version FROM checkpoint_blobs WHERE thread_id = ? AND checkpoint_ns = ? AND channel = ? AND version = ?").get(threadId, ns, channel, version) as
+        | BlobRow
+        | undefined);
+    if (!row) throw new Error(`checkpoint blob missing: channel '${channel}' version ${version} of thread ${threadId}; a diff refers to a snapshot that is no longer stored`);
+    let snapshot: CachedSnapshot;
+    if (row.type === SNAPSHOT_DIFF && row.base_version !== null) {
+      const base = await this.snapshotValue(threadId, ns, channel, row.base_version);
+      const diff = (await this.serde.loadsTyped("json", text(row.blob))) as SnapshotDiff;
+      snapshot = { value: applySnapshotDiff(base.value, diff), depth: base.depth + 1 };
+    } else snapshot = { value: await this.serde.loadsTyped("json", text(row.blob)), depth: 0 };
+    this.rememberSnapshot(threadId, ns, channel, version, snapshot);
+    return snapshot;
+  }
+
+  private rememberSnapshot(threadId: string, ns: string, channel: string, version: string, snapshot: CachedSnapshot): void {
+    this.snapshots.set(this.key(threadId, ns, channel, version), snapshot);
+    this.latestSnapshot.set(this.key(threadId, ns, channel), { version, snapshot });
+  }
+
+  /** A checkpoint's pending writes in `writesSortKey` order. */
+  private async pendingWrites(threadId: string, ns: string, checkpointId: string): Promise<CheckpointPendingWrite[]> {
+    const rows = this.db
+      .prepare("SELECT task_id, channel, type, value FROM writes WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ? ORDER BY task_path, task_id, idx")
+      .all(threadId, ns, checkpointId) as WriteRow[];
+    return Promise.all(rows.map(async (w): Promise<CheckpointPendingWrite> => [w.task_id, w.channel, await this.writeValue(w)]));
+  }
+
+  private writeValue(row: WriteRow): Promise<unknown> {
+    const type = row.type ?? "json";
+    return this.serde.loadsTyped(type, type === "bytes" ? (row.value as Uint8Array) : text(row.value));
+  }
+
+  /** Checkpoints older than format 4 kept pending sends in the parent's writes. */
+  private async migratePendingSends(checkpoint: Checkpoint, threadId: string, ns: string, parentId: string): Promise<void> {
+    const rows = this.db
+      .prepare("SELECT task_id, channel, type, value FROM writes WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ? AND channel = ? ORDER BY task_path, task_id, idx")
+      .all(threadId, ns, parentId, TASKS) as WriteRow[];
+    checkpoint.channel_values ??= {};
+    checkpoint.channel_values[TASKS] = await Promise.all(rows.map((w) => this.writeValue(w)));
+    checkpoint.channel_versions[TASKS] = Object.keys(checkpoint.channel_versions).length > 0 ? maxChannelVersion(...Object.values(checkpoint.channel_versions)) : this.getNextVersion(undefined);
+  }
+
+  /**
+   * Per channel: the value stored at the nearest ancestor that has one (the
+   * seed) and every write on the path from there to the target, oldest first.
+   * The seed's location comes from the parent's `delta_seeds`; the path and
+   * its writes come from one recursive query.
+   */
+  override async getDeltaChannelHistory(options: { config: RunnableConfig; channels: string[] }): Promise<Record<string, DeltaChannelHistory>> {
+    this.setup();
+    const { config, channels } = options;
+    if (channels.length === 0) return {};
+    const threadId = config.configurable?.thread_id as string | undefined;
+    const ns = (config.configurable?.checkpoint_ns as string | undefined) ?? "";
+    const empty = () => Object.fromEntries(channels.map((channel) => [channel, { writes: [] }])) as Record<string, DeltaChannelHistory>;
+    if (threadId === undefined) return empty();
+    const target = (
+      config.configurable?.checkpoint_id
+        ? this.db.prepare("SELECT checkpoint_id, parent_checkpoint_id FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ?").get(threadId, ns, config.configurable.checkpoint_id)
+        : this.db.prepare("SELECT checkpoint_id, parent_checkpoint_id FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = ? ORDER BY checkpoint_id DESC LIMIT 1").get(threadId, ns)
+    ) as { checkpoint_id: string; parent_checkpoint_id: string | null } | undefined;
+    if (!target?.parent_checkpoint_id) return empty();
+    const parentId = target.parent_checkpoint_id;
+    const parent = this.lineageOf(threadId, ns, parentId);
+    if (!parent) return empty();
+
+    const seeds: Record<string, Seed> = {};
+    for (const channel of channels) {
+      const hasValue = parent.versions[channel] !== undefined && !Object.prototype.hasOwnProperty.call(parent.seeds, channel);
+      seeds[channel] = hasValue ? [parentId, String(parent.versions[channel])] : (parent.seeds[channel] ?? null);
+    }
+    // Walk up to the oldest seed; a channel with none walks to the root.
+    const seedIds = Object.values(seeds).map((seed) => seed?.[0] ?? null);
+    const stopAt = seedIds.includes(null) ? "" : (seedIds as string[]).reduce((oldest, id) => (id < oldest ? id : oldest));
+    const placeholders = channels.map(() => "?").join(", ");
+    const rows = this.db
+      .prepare(
+        `WITH RECURSIVE path(id, depth) AS (
+           SELECT ?, 0
+           UNION ALL
+           SELECT c.parent_checkpoint_id, path.depth + 1 FROM path
+           JOIN checkpoints c ON c.thread_id = ? AND c.checkpoint_ns = ? AND c.checkpoint_id = path.id
+           WHERE path.id <> ? AND c.parent_checkpoint_id IS NOT NULL
+         )
+         SELECT path.id, path.depth, w.task_id, w.channel, w.type, w.value FROM path
+         LEFT JOIN writes w ON w.thread_id = ? AND w.checkpoint_ns = ? AND w.checkpoint_id = path.id AND w.channel IN (${placeholders})
+         ORDER BY path.depth DESC, w.task_path, w.task_id, w.idx`,
+      )
+      .all(parentId, threadId, ns, stopAt, threadId, ns, ...channels) as (Partial<WriteRow> & { id: string; depth: number })[];
+    const depthOf = new Map(rows.map((r) => [r.id, r.depth]));
+
+    const result: Record<string, DeltaChannelHistory> = {};
+    for (const channel of channels) {
+      const seed = seeds[channel];
+      const seedDepth = seed ? (depthOf.get(seed[0]) ?? Infinity) : Infinity;
+      const writes: CheckpointPendingWrite[] = [];
+      for (const row of rows) {
+        if (row.channel !== channel || row.depth > seedDepth) continue;
+        writes.push([row.task_id as string, channel, await this.writeValue(row as WriteRow)]);
+      }
+      const entry: DeltaChannelHistory = { writes };
+      if (seed) {
+        const value = await this.seedValue(threadId, ns, seed[0], channel, seed[1]);
+        if (value !== undefined) entry.seed = value;
+      }
+      result[channel] = entry;
+    }
+    return result;
+  }
+
+  /** The value stored for a channel at a checkpoint: a blob, or a stock row's inline value. */
+  private async seedValue(threadId: string, ns: string, checkpointId: string, channel: string, version: string): Promise<unknown> {
+    const row = this.db.prepare("SELECT channel, version, type, blob, base_version FROM checkpoint_blobs WHERE thread_id = ? AND checkpoint_ns = ? AND channel = ? AND version = ?").get(threadId, ns, channel, version) as
+      | BlobRow
+      | undefined;
+    if (row && row.type !== EMPTY) return this.blobValue(threadId, ns, row);
+    const stock = this.db.prepare("SELECT type, checkpoint FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ?").get(threadId, ns, checkpointId) as Pick<CheckpointRow, "type" | "checkpoint"> | undefined;
+    if (!stock) return undefined;
+    const checkpoint = (await this.serde.loadsTyped(stock.type ?? "json", text(stock.checkpoint))) as Checkpoint;
+    return checkpoint.channel_values?.[channel];
+  }
+
+  private key(...parts: string[]): string {
+    return parts.join("\u0000");
+  }
+}
