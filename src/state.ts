@@ -23,6 +23,19 @@ import type { Proposal } from "./domain/proposals.js";
 import type { RejectedInput } from "./domain/validation.js";
 import { DEFAULT_POLICY, mergePatch, type Approval, type Order, type Policy, type Post, type Product, type PromotionStatus, type Reorder, type StockLevel } from "./domain/world.js";
 
+// ---------------------------------------------------------------- delta channels
+
+/**
+ * A delta channel's value is stored as a snapshot at every checkpoint that
+ * changes it. Our checkpointer (`persistence/saver.ts`) stores a snapshot as
+ * the difference from the previous one, so this costs what the step added,
+ * and loading any checkpoint never replays ancestors' writes. (LangGraph's
+ * default, a whole snapshot every 100 updates, makes a long store reload and
+ * re-store its whole log again and again.) On MemorySaver, which stores
+ * snapshots whole, this is the ReducedValue behaviour.
+ */
+export const DELTA_SNAPSHOT_FREQUENCY = 1;
+
 // ---------------------------------------------------------------- append-only logs
 
 /**
@@ -107,6 +120,7 @@ export function mergePatches<T>(current: Record<string, T> | undefined, patches:
  */
 function entityMap<T>(description: string) {
   return new DeltaValue(z.custom<Record<string, T>>().default(() => ({})).describe(description), {
+    snapshotFrequency: DELTA_SNAPSHOT_FREQUENCY,
     inputSchema: z.custom<Record<string, T | null>>(),
     reducer: mergePatches<T>,
   });
@@ -229,6 +243,7 @@ export function appendNotes(current: MemoryNote[] | undefined, notes: MemoryNote
 
 function agentMemory(agent: string) {
   return new DeltaValue(z.custom<MemoryNote[]>().default(() => []).describe(`Private memory of ${agent}: only its own deliveries carry it.`), {
+    snapshotFrequency: DELTA_SNAPSHOT_FREQUENCY,
     inputSchema: z.custom<MemoryNote[]>(),
     reducer: (current: MemoryNote[], batches: MemoryNote[][]) => appendNotes(current, batches.flat()),
   });
@@ -258,6 +273,7 @@ export const StoreState = new StateSchema({
 
   /** The event log. Append-only, deduplicated by id (re-sending an event is a no-op); every service and the ingest node append. */
   events: new DeltaValue(z.custom<StoreEvent[]>().default(() => []), {
+    snapshotFrequency: DELTA_SNAPSHOT_FREQUENCY,
     inputSchema: z.custom<StoreEvent[]>(),
     reducer: eventLog.reducer,
   }),
@@ -280,6 +296,7 @@ export const StoreState = new StateSchema({
 
   /** Agent tasks, one per (event, agent). ADD / START / COMPLETE / FAIL ops merged per task id: the router adds and starts, the agent completes or fails, a service asks for a retry. */
   tasks: new DeltaValue(z.custom<Record<string, Task>>().default(() => ({})), {
+    snapshotFrequency: DELTA_SNAPSHOT_FREQUENCY,
     inputSchema: z.custom<TaskOp[]>(),
     reducer: (current: Record<string, Task>, batches: TaskOp[][]) => applyTaskOps(current, batches.flat()),
   }),
@@ -290,21 +307,25 @@ export const StoreState = new StateSchema({
   }),
   /** Rejected writes and proposals: who, what, why. Append-only, deduplicated by id. */
   conflicts: new DeltaValue(z.custom<Conflict[]>().default(() => []), {
+    snapshotFrequency: DELTA_SNAPSHOT_FREQUENCY,
     inputSchema: z.custom<Conflict[]>(),
     reducer: conflictLog.reducer,
   }),
   /** Inputs that failed validation (not events). Append-only, deduplicated by content hash. */
   rejected: new DeltaValue(z.custom<RejectedInput[]>().default(() => []), {
+    snapshotFrequency: DELTA_SNAPSHOT_FREQUENCY,
     inputSchema: z.custom<RejectedInput[]>(),
     reducer: rejectedLog.reducer,
   }),
   /** The conversation: customer messages and support replies. Append-only by message id (ids derive from events), windowed to the newest MESSAGE_WINDOW. */
   messages: new DeltaValue(z.custom<BaseMessage[]>().default(() => []), {
+    snapshotFrequency: DELTA_SNAPSHOT_FREQUENCY,
     inputSchema: z.custom<BaseMessage[]>(),
     reducer: appendMessages,
   }),
   /** Per-subscriber position in the event log: events before it have been handed out. Merge of disjoint keys, and a cursor only moves forward (max wins). */
   cursors: new DeltaValue(z.custom<Record<string, number>>().default(() => ({})), {
+    snapshotFrequency: DELTA_SNAPSHOT_FREQUENCY,
     inputSchema: z.custom<Record<string, number>>(),
     reducer: advanceCursors,
   }),

@@ -17,7 +17,9 @@ let files = 0;
 const initializer: CheckpointSaverTestInitializer<ShopstateSaver> = {
   checkpointerName: SAVER_NAME,
   createCheckpointer: () => new ShopstateSaver(openDatabase(join(dir, `saver-${++files}.db`))),
-  destroyCheckpointer: (saver) => saver.db.close(),
+  destroyCheckpointer: (saver) => {
+    saver.db.close();
+  },
   afterAll: () => rmSync(dir, { recursive: true, force: true }),
 };
 

@@ -32,7 +32,6 @@ import {
   BaseCheckpointSaver,
   DeltaSnapshot,
   TASKS,
-  WRITES_IDX_MAP,
   copyCheckpoint,
   isDeltaSnapshot,
   maxChannelVersion,
@@ -47,7 +46,9 @@ import {
   type SerializerProtocol,
 } from "@langchain/langgraph-checkpoint";
 import { FastJsonPlusSerializer } from "./serde.js";
-import { applySnapshotDiff, diffSnapshot, type SnapshotDiff } from "./snapshots.js";
+import { applySnapshotDiffs, diffSnapshot, type SnapshotDiff } from "./snapshots.js";
+import { baseType, decodeValue, encodeValue } from "./codec.js";
+import { WRITES_SCHEMA, decodeWrites, loadWrites, storeWrites, type WriteRow } from "./writes.js";
 
 /** The name the validation suite runs us under (it skips tests by saver name). */
 export const SAVER_NAME = "shopstate-sqlite-saver";
@@ -58,7 +59,7 @@ const SNAPSHOT_FULL = "snapshot";
 const SNAPSHOT_DIFF = "snapshot-diff";
 
 /** A diff chain longer than this is cut by storing the next snapshot whole, bounding a cold load. */
-const MAX_DIFF_CHAIN = 400;
+const MAX_DIFF_CHAIN = 1000;
 /** Decoded snapshots kept in memory (each shares its items with the live state). */
 const SNAPSHOT_CACHE_SIZE = 64;
 /** Lineage entries (versions and seeds per checkpoint) kept for the next `put`. */
@@ -85,12 +86,6 @@ interface CheckpointRow {
   delta_seeds: string | null;
 }
 
-interface WriteRow {
-  task_id: string;
-  channel: string;
-  type: string | null;
-  value: Uint8Array | string | null;
-}
 
 interface BlobRow {
   channel: string;
@@ -139,17 +134,6 @@ CREATE TABLE IF NOT EXISTS checkpoints (
   metadata BLOB,
   PRIMARY KEY (thread_id, checkpoint_ns, checkpoint_id)
 );
-CREATE TABLE IF NOT EXISTS writes (
-  thread_id TEXT NOT NULL,
-  checkpoint_ns TEXT NOT NULL DEFAULT '',
-  checkpoint_id TEXT NOT NULL,
-  task_id TEXT NOT NULL,
-  idx INTEGER NOT NULL,
-  channel TEXT NOT NULL,
-  type TEXT,
-  value BLOB,
-  PRIMARY KEY (thread_id, checkpoint_ns, checkpoint_id, task_id, idx)
-);
 CREATE TABLE IF NOT EXISTS checkpoint_blobs (
   thread_id TEXT NOT NULL,
   checkpoint_ns TEXT NOT NULL DEFAULT '',
@@ -194,7 +178,7 @@ export class ShopstateSaver extends BaseCheckpointSaver {
     if (this.isSetup) return;
     this.db.exec(SCHEMA);
     if (!columnsOf(this.db, "checkpoints").has("delta_seeds")) this.db.exec("ALTER TABLE checkpoints ADD COLUMN delta_seeds TEXT");
-    if (!columnsOf(this.db, "writes").has("task_path")) this.db.exec("ALTER TABLE writes ADD COLUMN task_path TEXT NOT NULL DEFAULT ''");
+    this.db.exec(WRITES_SCHEMA);
     this.isSetup = true;
   }
 
@@ -210,7 +194,7 @@ export class ShopstateSaver extends BaseCheckpointSaver {
     const previous = current as number | string | undefined;
     if (typeof previous === "number") return previous + 1;
     const counter = previous === undefined ? 0 : Number.parseInt(previous.split(".")[0], 10);
-    return `${String(counter + 1).padStart(32, "0")}.${Math.random().toFixed(16).slice(2)}` as unknown as number;
+    return `${String(counter + 1).padStart(12, "0")}.${Math.random().toString(36).slice(2, 10).padEnd(8, "0")}` as unknown as number;
   }
 
   // ------------------------------------------------------------------ writing
@@ -240,13 +224,14 @@ export class ShopstateSaver extends BaseCheckpointSaver {
       const value = values[channel];
       if (isDeltaSnapshot(value)) blobRows.push(await this.snapshotRow(threadId, ns, channel, key, value.value));
       else {
-        const [type, blob] = await this.serde.dumpsTyped(value);
-        blobRows.push([channel, key, type, blob, null]);
+        const stored = await encodeValue(this.serde, value);
+        blobRows.push([channel, key, stored.type, stored.bytes, null]);
       }
     }
 
-    const lineage: Lineage = { versions: prepared.channel_versions, seeds: this.seedsFor(threadId, ns, prepared, parentId, stored) };
-    const [type, serializedCheckpoint] = await this.serde.dumpsTyped({ ...prepared, channel_values: {} });
+    const lineage: Lineage = { versions: prepared.channel_versions, seeds: await this.seedsFor(threadId, ns, prepared, parentId, stored) };
+    const { type, bytes: serializedCheckpoint } = await encodeValue(this.serde, { ...prepared, channel_values: {} });
+    // Metadata stays plain JSON: list() filters on it in SQL.
     const [, serializedMetadata] = await this.serde.dumpsTyped(fullMetadata);
     const insertBlob = this.db.prepare("INSERT OR IGNORE INTO checkpoint_blobs (thread_id, checkpoint_ns, channel, version, type, blob, base_version) VALUES (?, ?, ?, ?, ?, ?, ?)");
     const insertCheckpoint = this.db.prepare(
@@ -268,11 +253,11 @@ export class ShopstateSaver extends BaseCheckpointSaver {
     const snapshot: CachedSnapshot = { value, depth: diff && base ? base.snapshot.depth + 1 : 0 };
     this.rememberSnapshot(threadId, ns, channel, version, snapshot);
     if (diff && base) {
-      const [, blob] = await this.serde.dumpsTyped(diff);
-      return [channel, version, SNAPSHOT_DIFF, blob, base.version];
+      const stored = await encodeValue(this.serde, diff, SNAPSHOT_DIFF);
+      return [channel, version, stored.type, stored.bytes, base.version];
     }
-    const [, blob] = await this.serde.dumpsTyped(value);
-    return [channel, version, SNAPSHOT_FULL, blob, null];
+    const stored = await encodeValue(this.serde, value, SNAPSHOT_FULL);
+    return [channel, version, stored.type, stored.bytes, null];
   }
 
   /**
@@ -280,8 +265,8 @@ export class ShopstateSaver extends BaseCheckpointSaver {
    * ancestor that has one: the parent if it stored one, else the parent's own
    * pointer. Computed once here so reads never walk to find it.
    */
-  private seedsFor(threadId: string, ns: string, checkpoint: Checkpoint, parentId: string | undefined, stored: Set<string>): Seeds {
-    const parent = parentId ? this.lineageOf(threadId, ns, parentId) : undefined;
+  private async seedsFor(threadId: string, ns: string, checkpoint: Checkpoint, parentId: string | undefined, stored: Set<string>): Promise<Seeds> {
+    const parent = parentId ? await this.lineageOf(threadId, ns, parentId) : undefined;
     const seeds: Seeds = {};
     const channels = new Set([...Object.keys(checkpoint.channel_versions), ...Object.keys(parent?.seeds ?? {}), ...Object.keys(parent?.versions ?? {})]);
     for (const channel of channels) {
@@ -296,7 +281,7 @@ export class ShopstateSaver extends BaseCheckpointSaver {
     return seeds;
   }
 
-  private lineageOf(threadId: string, ns: string, checkpointId: string): Lineage | undefined {
+  private async lineageOf(threadId: string, ns: string, checkpointId: string): Promise<Lineage | undefined> {
     const key = this.key(threadId, ns, checkpointId);
     const cached = this.lineages.get(key);
     if (cached) return cached;
@@ -304,8 +289,7 @@ export class ShopstateSaver extends BaseCheckpointSaver {
       | Pick<CheckpointRow, "type" | "checkpoint" | "delta_seeds">
       | undefined;
     if (!row) return undefined;
-    // Versions need no reviver: the checkpoint blob is plain JSON once values are out of it.
-    const parsed = JSON.parse(text(row.checkpoint)) as Partial<Checkpoint>;
+    const parsed = (await decodeValue(this.serde, row.type ?? "json", row.checkpoint)) as Partial<Checkpoint>;
     const versions = parsed.channel_versions ?? {};
     let seeds: Seeds;
     if (row.delta_seeds !== null) seeds = JSON.parse(row.delta_seeds) as Seeds;
@@ -332,26 +316,13 @@ export class ShopstateSaver extends BaseCheckpointSaver {
     if (!threadId) throw new Error("ShopstateSaver.putWrites: missing 'thread_id' in config.configurable.");
     if (!checkpointId) throw new Error("ShopstateSaver.putWrites: missing 'checkpoint_id' in config.configurable.");
     const ns = (config.configurable.checkpoint_ns as string | undefined) ?? "";
-    // Special writes (errors, interrupts) replace their earlier value; regular ones are written once.
-    const allSpecial = writes.every(([channel]) => channel in WRITES_IDX_MAP);
-    const rows = await Promise.all(
-      writes.map(async ([channel, value], idx) => {
-        const [type, blob] = await this.serde.dumpsTyped(value);
-        return [threadId, ns, checkpointId, taskId, WRITES_IDX_MAP[channel] ?? idx, channel, type, blob, taskPath] as const;
-      }),
-    );
-    const insert = this.db.prepare(
-      `INSERT ${allSpecial ? "OR REPLACE" : "OR IGNORE"} INTO writes (thread_id, checkpoint_ns, checkpoint_id, task_id, idx, channel, type, value, task_path) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    );
-    this.db.transaction(() => {
-      for (const row of rows) insert.run(...row);
-    })();
+    await storeWrites(this.db, this.serde, { threadId, ns, checkpointId }, writes, taskId, taskPath);
   }
 
   override async deleteThread(threadId: string): Promise<void> {
     this.setup();
     this.db.transaction(() => {
-      for (const table of ["checkpoints", "writes", "checkpoint_blobs"]) this.db.prepare(`DELETE FROM ${table} WHERE thread_id = ?`).run(threadId);
+      for (const table of ["checkpoints", "checkpoint_writes", "checkpoint_blobs"]) this.db.prepare(`DELETE FROM ${table} WHERE thread_id = ?`).run(threadId);
     })();
     this.forgetThread(threadId);
   }
@@ -423,16 +394,16 @@ export class ShopstateSaver extends BaseCheckpointSaver {
   private async tupleFromRow(row: CheckpointRow): Promise<CheckpointTuple> {
     const { thread_id: threadId, checkpoint_ns: ns, checkpoint_id: checkpointId, parent_checkpoint_id: parentId } = row;
     const type = row.type ?? "json";
-    const checkpoint = (await this.serde.loadsTyped(type, text(row.checkpoint))) as Checkpoint;
+    const checkpoint = (await decodeValue(this.serde, type, row.checkpoint)) as Checkpoint;
     checkpoint.channel_values = { ...(checkpoint.channel_values ?? {}), ...(await this.loadChannelValues(threadId, ns, checkpoint.channel_versions ?? {})) };
     if (checkpoint.v < 4 && parentId) await this.migratePendingSends(checkpoint, threadId, ns, parentId);
-    const metadata = (await this.serde.loadsTyped(type, text(row.metadata))) as CheckpointMetadata;
+    const metadata = (await this.serde.loadsTyped("json", text(row.metadata))) as CheckpointMetadata;
     if (row.delta_seeds !== null) this.lineages.set(this.key(threadId, ns, checkpointId), { versions: checkpoint.channel_versions, seeds: JSON.parse(row.delta_seeds) as Seeds });
     const tuple: CheckpointTuple = {
       config: { configurable: { thread_id: threadId, checkpoint_ns: ns, checkpoint_id: checkpointId } },
       checkpoint,
       metadata,
-      pendingWrites: await this.pendingWrites(threadId, ns, checkpointId),
+      pendingWrites: await loadWrites(this.db, this.serde, { threadId, ns, checkpointId }),
     };
     if (parentId) tuple.parentConfig = { configurable: { thread_id: threadId, checkpoint_ns: ns, checkpoint_id: parentId } };
     return tuple;
@@ -458,27 +429,45 @@ export class ShopstateSaver extends BaseCheckpointSaver {
   }
 
   private async blobValue(threadId: string, ns: string, row: BlobRow): Promise<unknown> {
-    if (row.type === SNAPSHOT_FULL || row.type === SNAPSHOT_DIFF) return new DeltaSnapshot((await this.snapshotValue(threadId, ns, row.channel, row.version, row)).value);
-    return this.serde.loadsTyped(row.type, row.type === "bytes" ? (row.blob as Uint8Array) : text(row.blob));
+    const type = baseType(row.type);
+    if (type === SNAPSHOT_FULL || type === SNAPSHOT_DIFF) return new DeltaSnapshot((await this.snapshotValue(threadId, ns, row.channel, row.version, row)).value);
+    return decodeValue(this.serde, row.type, row.blob);
   }
 
-  /** A snapshot's value: from memory, or rebuilt from its whole ancestor snapshot and the diffs after it. */
+  /** A snapshot blob's own JSON: a whole value or a diff. */
+  private decodeSnapshot(row: BlobRow): Promise<unknown> {
+    return decodeValue(this.serde, row.type, row.blob, "json");
+  }
+
+  /**
+   * A snapshot's value: from memory, or rebuilt from the nearest whole (or
+   * remembered) snapshot it extends and the diffs after it.
+   */
   private async snapshotValue(threadId: string, ns: string, channel: string, version: string, known?: BlobRow): Promise<CachedSnapshot> {
-    const cacheKey = this.key(threadId, ns, channel, version);
-    const cached = this.snapshots.get(cacheKey);
+    const cached = this.snapshots.get(this.key(threadId, ns, channel, version));
     if (cached) return cached;
-    const row =
-      known ??
-      (this.db.prepare("SELECT channel, version, type, blob, base_version FROM checkpoint_blobs WHERE thread_id = ? AND checkpoint_ns = ? AND channel = ? AND version = ?").get(threadId, ns, channel, version) as
-        | BlobRow
-        | undefined);
-    if (!row) throw new Error(`checkpoint blob missing: channel '${channel}' version ${version} of thread ${threadId}; a diff refers to a snapshot that is no longer stored`);
-    let snapshot: CachedSnapshot;
-    if (row.type === SNAPSHOT_DIFF && row.base_version !== null) {
-      const base = await this.snapshotValue(threadId, ns, channel, row.base_version);
-      const diff = (await this.serde.loadsTyped("json", text(row.blob))) as SnapshotDiff;
-      snapshot = { value: applySnapshotDiff(base.value, diff), depth: base.depth + 1 };
-    } else snapshot = { value: await this.serde.loadsTyped("json", text(row.blob)), depth: 0 };
+    const select = this.db.prepare("SELECT channel, version, type, blob, base_version FROM checkpoint_blobs WHERE thread_id = ? AND checkpoint_ns = ? AND channel = ? AND version = ?");
+    // Newest first: this snapshot, the one it extends, ... down to a whole or remembered one.
+    const chain: BlobRow[] = [];
+    let base: CachedSnapshot | undefined;
+    let row = known ?? (select.get(threadId, ns, channel, version) as BlobRow | undefined);
+    for (;;) {
+      if (!row) throw new Error(`checkpoint blob missing: channel '${channel}' of thread ${threadId}; a stored snapshot diff refers to a snapshot that is no longer stored`);
+      if (baseType(row.type) !== SNAPSHOT_DIFF || row.base_version === null) {
+        base = { value: await this.decodeSnapshot(row), depth: 0 };
+        break;
+      }
+      chain.push(row);
+      base = this.snapshots.get(this.key(threadId, ns, channel, row.base_version));
+      if (base) break;
+      row = select.get(threadId, ns, channel, row.base_version) as BlobRow | undefined;
+    }
+    if (chain.length === 0) {
+      this.rememberSnapshot(threadId, ns, channel, version, base);
+      return base;
+    }
+    const diffs = await Promise.all(chain.reverse().map((r) => this.decodeSnapshot(r) as Promise<SnapshotDiff>));
+    const snapshot = { value: applySnapshotDiffs(base.value, diffs), depth: base.depth + diffs.length };
     this.rememberSnapshot(threadId, ns, channel, version, snapshot);
     return snapshot;
   }
@@ -488,26 +477,11 @@ export class ShopstateSaver extends BaseCheckpointSaver {
     this.latestSnapshot.set(this.key(threadId, ns, channel), { version, snapshot });
   }
 
-  /** A checkpoint's pending writes in `writesSortKey` order. */
-  private async pendingWrites(threadId: string, ns: string, checkpointId: string): Promise<CheckpointPendingWrite[]> {
-    const rows = this.db
-      .prepare("SELECT task_id, channel, type, value FROM writes WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ? ORDER BY task_path, task_id, idx")
-      .all(threadId, ns, checkpointId) as WriteRow[];
-    return Promise.all(rows.map(async (w): Promise<CheckpointPendingWrite> => [w.task_id, w.channel, await this.writeValue(w)]));
-  }
-
-  private writeValue(row: WriteRow): Promise<unknown> {
-    const type = row.type ?? "json";
-    return this.serde.loadsTyped(type, type === "bytes" ? (row.value as Uint8Array) : text(row.value));
-  }
-
   /** Checkpoints older than format 4 kept pending sends in the parent's writes. */
   private async migratePendingSends(checkpoint: Checkpoint, threadId: string, ns: string, parentId: string): Promise<void> {
-    const rows = this.db
-      .prepare("SELECT task_id, channel, type, value FROM writes WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ? AND channel = ? ORDER BY task_path, task_id, idx")
-      .all(threadId, ns, parentId, TASKS) as WriteRow[];
+    const sends = await loadWrites(this.db, this.serde, { threadId, ns, checkpointId: parentId }, TASKS);
     checkpoint.channel_values ??= {};
-    checkpoint.channel_values[TASKS] = await Promise.all(rows.map((w) => this.writeValue(w)));
+    checkpoint.channel_values[TASKS] = sends.map(([, , value]) => value);
     checkpoint.channel_versions[TASKS] = Object.keys(checkpoint.channel_versions).length > 0 ? maxChannelVersion(...Object.values(checkpoint.channel_versions)) : this.getNextVersion(undefined);
   }
 
@@ -532,7 +506,7 @@ export class ShopstateSaver extends BaseCheckpointSaver {
     ) as { checkpoint_id: string; parent_checkpoint_id: string | null } | undefined;
     if (!target?.parent_checkpoint_id) return empty();
     const parentId = target.parent_checkpoint_id;
-    const parent = this.lineageOf(threadId, ns, parentId);
+    const parent = await this.lineageOf(threadId, ns, parentId);
     if (!parent) return empty();
 
     const seeds: Record<string, Seed> = {};
@@ -543,7 +517,7 @@ export class ShopstateSaver extends BaseCheckpointSaver {
     // Walk up to the oldest seed; a channel with none walks to the root.
     const seedIds = Object.values(seeds).map((seed) => seed?.[0] ?? null);
     const stopAt = seedIds.includes(null) ? "" : (seedIds as string[]).reduce((oldest, id) => (id < oldest ? id : oldest));
-    const placeholders = channels.map(() => "?").join(", ");
+    const channelFilter = channels.map(() => "w.channels LIKE ?").join(" OR ");
     const rows = this.db
       .prepare(
         `WITH RECURSIVE path(id, depth) AS (
@@ -553,22 +527,28 @@ export class ShopstateSaver extends BaseCheckpointSaver {
            JOIN checkpoints c ON c.thread_id = ? AND c.checkpoint_ns = ? AND c.checkpoint_id = path.id
            WHERE path.id <> ? AND c.parent_checkpoint_id IS NOT NULL
          )
-         SELECT path.id, path.depth, w.task_id, w.channel, w.type, w.value FROM path
-         LEFT JOIN writes w ON w.thread_id = ? AND w.checkpoint_ns = ? AND w.checkpoint_id = path.id AND w.channel IN (${placeholders})
-         ORDER BY path.depth DESC, w.task_path, w.task_id, w.idx`,
+         SELECT path.id, path.depth, w.checkpoint_id, w.task_id, w.task_path, w.type, w.value FROM path
+         LEFT JOIN checkpoint_writes w ON w.thread_id = ? AND w.checkpoint_ns = ? AND w.checkpoint_id = path.id AND (${channelFilter})
+         ORDER BY path.depth DESC`,
       )
-      .all(parentId, threadId, ns, stopAt, threadId, ns, ...channels) as (Partial<WriteRow> & { id: string; depth: number })[];
+      .all(parentId, threadId, ns, stopAt, threadId, ns, ...channels.map((channel) => `%,${channel},%`)) as (WriteRow & { id: string; depth: number })[];
     const depthOf = new Map(rows.map((r) => [r.id, r.depth]));
+    // Oldest checkpoint first; within one, the order live execution applied the writes in.
+    const byDepth = new Map<number, WriteRow[]>();
+    for (const row of rows) {
+      if (row.task_id === null) continue;
+      const step = byDepth.get(row.depth);
+      if (step) step.push(row);
+      else byDepth.set(row.depth, [row]);
+    }
+    const steps: { depth: number; writes: CheckpointPendingWrite[] }[] = [];
+    for (const [depth, stepRows] of byDepth) steps.push({ depth, writes: await decodeWrites(this.serde, stepRows, new Set(channels)) });
 
     const result: Record<string, DeltaChannelHistory> = {};
     for (const channel of channels) {
       const seed = seeds[channel];
       const seedDepth = seed ? (depthOf.get(seed[0]) ?? Infinity) : Infinity;
-      const writes: CheckpointPendingWrite[] = [];
-      for (const row of rows) {
-        if (row.channel !== channel || row.depth > seedDepth) continue;
-        writes.push([row.task_id as string, channel, await this.writeValue(row as WriteRow)]);
-      }
+      const writes = steps.filter((step) => step.depth <= seedDepth).flatMap((step) => step.writes.filter(([, ch]) => ch === channel));
       const entry: DeltaChannelHistory = { writes };
       if (seed) {
         const value = await this.seedValue(threadId, ns, seed[0], channel, seed[1]);
@@ -587,7 +567,7 @@ export class ShopstateSaver extends BaseCheckpointSaver {
     if (row && row.type !== EMPTY) return this.blobValue(threadId, ns, row);
     const stock = this.db.prepare("SELECT type, checkpoint FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ?").get(threadId, ns, checkpointId) as Pick<CheckpointRow, "type" | "checkpoint"> | undefined;
     if (!stock) return undefined;
-    const checkpoint = (await this.serde.loadsTyped(stock.type ?? "json", text(stock.checkpoint))) as Checkpoint;
+    const checkpoint = (await decodeValue(this.serde, stock.type ?? "json", stock.checkpoint)) as Checkpoint;
     return checkpoint.channel_values?.[channel];
   }
 

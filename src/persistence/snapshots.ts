@@ -16,8 +16,8 @@
 
 /** How a stored snapshot relates to the one it extends. */
 export type SnapshotDiff =
-  /** The earlier array followed by `items`. */
-  | { kind: "append"; items: unknown[] }
+  /** The earlier array without its first `drop` items (a window moving on), followed by `items`. */
+  | { kind: "append"; drop: number; items: unknown[] }
   /** The earlier map with `set` entries replaced or added and `del` keys removed. */
   | { kind: "patch"; set: Record<string, unknown>; del: string[] };
 
@@ -33,9 +33,14 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
  */
 export function diffSnapshot(base: unknown, next: unknown): SnapshotDiff | undefined {
   if (Array.isArray(base) && Array.isArray(next)) {
-    if (next.length < base.length) return undefined;
-    for (let i = 0; i < base.length; i++) if (base[i] !== next[i]) return undefined;
-    return { kind: "append", items: next.slice(base.length) };
+    // Where the kept part of `base` starts: 0 for a log, further on for a window.
+    const drop = base.length === 0 || next.length === 0 ? base.length : base.indexOf(next[0]);
+    if (drop < 0) return undefined;
+    const kept = base.length - drop;
+    if (kept > next.length) return undefined;
+    for (let i = 0; i < kept; i++) if (base[drop + i] !== next[i]) return undefined;
+    if (next.length - kept > next.length / 2 + 8) return undefined;
+    return { kind: "append", drop, items: next.slice(kept) };
   }
   if (isPlainObject(base) && isPlainObject(next)) {
     const set: Record<string, unknown> = {};
@@ -53,15 +58,30 @@ export function diffSnapshot(base: unknown, next: unknown): SnapshotDiff | undef
   return undefined;
 }
 
-/** Rebuilds the value a diff was taken to. `base` is not modified. */
-export function applySnapshotDiff(base: unknown, diff: SnapshotDiff): unknown {
-  if (diff.kind === "append") {
+/**
+ * Rebuilds the value a chain of diffs leads to, in one pass (a chain can be
+ * long; applying diffs one at a time would copy the value once per diff).
+ * `base` is not modified.
+ */
+export function applySnapshotDiffs(base: unknown, diffs: readonly SnapshotDiff[]): unknown {
+  if (diffs.length === 0) return base;
+  if (diffs[0].kind === "append") {
     if (!Array.isArray(base)) throw new Error(`snapshot diff: an 'append' diff needs an array to extend, found ${typeof base}`);
-    return base.concat(diff.items);
+    let start = 0;
+    const items: unknown[] = base.slice();
+    for (const diff of diffs) {
+      if (diff.kind !== "append") throw new Error("snapshot diff: an array snapshot's chain holds a 'patch' diff");
+      start += diff.drop;
+      for (const item of diff.items) items.push(item);
+    }
+    return start === 0 ? items : items.slice(start);
   }
   if (!isPlainObject(base)) throw new Error(`snapshot diff: a 'patch' diff needs an object to patch, found ${Array.isArray(base) ? "an array" : typeof base}`);
   const next: Record<string, unknown> = { ...base };
-  for (const key of diff.del) delete next[key];
-  for (const [key, value] of Object.entries(diff.set)) next[key] = value;
+  for (const diff of diffs) {
+    if (diff.kind !== "patch") throw new Error("snapshot diff: an object snapshot's chain holds an 'append' diff");
+    for (const key of diff.del) delete next[key];
+    for (const [key, value] of Object.entries(diff.set)) next[key] = value;
+  }
   return next;
 }
