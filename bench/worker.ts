@@ -39,6 +39,7 @@ const samples = Number(args.samples);
 const FIRST_MARK = Math.min(1000, total);
 const RUN = { approvalThresholdCents: 10_000, maxSteps: 10_000 };
 const STORE = "bench";
+const LANGGRAPH_DEFAULT_SNAPSHOT_FREQUENCY = 100;
 
 const gc = (globalThis as { gc?: () => void }).gc;
 function residentMiB(): number {
@@ -61,7 +62,9 @@ function openSession(dir: string): StoreSession {
   else if (kind === "stock") saver = new SqliteSaver(db);
   else saver = new MemorySaver();
   registerStore(db, STORE, "bench");
-  return { name: STORE, threadId, db, saver, graph: compileStoreGraph({ checkpointer: saver }), config: { configurable: { thread_id: threadId } }, close: () => db.close() };
+  // The stock savers store snapshots whole: they get LangGraph's default cadence, their best setting.
+  const graph = compileStoreGraph({ checkpointer: saver, snapshotFrequency: kind === "ours" ? undefined : LANGGRAPH_DEFAULT_SNAPSHOT_FREQUENCY });
+  return { name: STORE, threadId, db, saver, graph, config: { configurable: { thread_id: threadId } }, close: () => db.close() };
 }
 
 /** Bytes of the checkpointer's tables and their indexes (SQLite's dbstat). */
@@ -112,7 +115,8 @@ async function main(): Promise<WorkerResult> {
       session.db.pragma("wal_checkpoint(TRUNCATE)");
       result.fileBytes = statSync(join(dir, "bench.db")).size + (existsSync(join(dir, "bench.db-wal")) ? statSync(join(dir, "bench.db-wal")).size : 0);
       result.timeTravel = await timeTravel(session);
-      result.cli = cliCommands(join(dir, "bench.db"));
+      // The CLI reads stores with our saver only.
+      if (kind === "ours") result.cli = cliCommands(join(dir, "bench.db"));
     }
     return result;
   } finally {

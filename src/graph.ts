@@ -19,15 +19,15 @@ import { ingest, StoreContextSchema } from "./ingest.js";
 import { router } from "./routing.js";
 import { inventoryService } from "./services/inventory_service.js";
 import { orderService } from "./services/order_service.js";
-import { StoreState } from "./state.js";
+import { createStoreState, StoreState } from "./state.js";
 
 // A batch fans out one task per (event, agent) in one superstep, and LangGraph
 // adds an abort listener per task to the run's signal: raise Node's warning
 // threshold (10) so a busy batch does not print MaxListenersExceededWarning.
 setMaxListeners(1_000);
 
-export function buildStoreGraph() {
-  return new StateGraph(StoreState, StoreContextSchema)
+export function buildStoreGraph(state: typeof StoreState = StoreState) {
+  return new StateGraph(state, StoreContextSchema)
     .addNode("ingest", ingest)
     .addNode("order_service", orderService)
     .addNode("inventory_service", inventoryService)
@@ -50,10 +50,13 @@ export function buildStoreGraph() {
 export interface CompileOptions {
   checkpointer?: BaseCheckpointSaver | false;
   store?: BaseStore;
+  /** Delta channels' snapshot cadence; the default suits our SQLite saver (see state.ts). */
+  snapshotFrequency?: number;
 }
 
 export function compileStoreGraph(options: CompileOptions = {}) {
-  return buildStoreGraph().compile({ checkpointer: options.checkpointer, store: options.store, name: "store" });
+  const state = options.snapshotFrequency === undefined ? StoreState : createStoreState(options.snapshotFrequency);
+  return buildStoreGraph(state).compile({ checkpointer: options.checkpointer, store: options.store, name: "store" });
 }
 
 export type StoreGraph = ReturnType<typeof compileStoreGraph>;

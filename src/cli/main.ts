@@ -13,7 +13,7 @@ import { LeaseBusyError } from "../persistence/lease.js";
 import { listStores } from "../persistence/stores.js";
 import { worldOf } from "../services/decisions.js";
 import type { State } from "../state.js";
-import { deleteStore, headValues, ingestLines, openStore, storeRecord, UsageError, type IngestResult, type InputLine, type StoreSession } from "../store.js";
+import { deleteStore, headValues, ingestLines, openStore, pruneStore, storeRecord, UsageError, type IngestResult, type InputLine, type StoreSession } from "../store.js";
 import { ingestView, stateView, type VerifyView } from "../views.js";
 import { EXIT, printError, printJson, renderApprovals, renderDemo, renderEvents, renderState, renderViolations } from "./output.js";
 
@@ -227,6 +227,28 @@ export function buildProgram(outcome: { exitCode: number }, json = false): Comma
         return { json: view, text, exitCode: view.ok ? EXIT.ok : EXIT.failure };
       }),
     ));
+
+  program
+    .command("prune")
+    .description("remove old checkpoints (never tagged ones) and reclaim the space; the event log stays complete")
+    .option("--keep-last <n>", "keep this many newest checkpoints")
+    .option("--before <checkpoint>", "remove the checkpoints older than this one (a full checkpoint id)")
+    .action(act(async (options: { keepLast?: string; before?: string }, command: Command) => {
+      const ctx = contextOf(command);
+      if ((options.keepLast === undefined) === (options.before === undefined)) throw new UsageError("prune takes exactly one of --keep-last N and --before CHECKPOINT_ID");
+      if (!existsSync(ctx.dbPath)) throw new UsageError(`no database at ${ctx.dbPath}`);
+      const keepLast = options.keepLast === undefined ? undefined : Number(options.keepLast);
+      const result = await withStore(ctx, async (session) => {
+        if (!storeRecord(session)) throw new UsageError(`no store named '${session.name}' in ${ctx.dbPath}`);
+        return pruneStore(session, { keepLast, before: options.before }, ctx.waitMs);
+      });
+      if (ctx.json) printJson(result);
+      else {
+        const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(2)} MiB`;
+        const tagged = result.keptTagged > 0 ? ` (${result.keptTagged} older ones kept: tagged)` : "";
+        process.stdout.write(`removed ${result.removed} checkpoints of '${ctx.thread}', kept ${result.kept}${tagged}; database ${mib(result.bytesBefore)} -> ${mib(result.bytesAfter)}\n`);
+      }
+    }));
 
   program
     .command("stores")

@@ -1,6 +1,6 @@
 /**
- * Our SQLite checkpointer: the official `SqliteSaver`'s tables and connection,
- * with channel values stored the way the PostgreSQL saver stores them.
+ * Our SQLite checkpointer, built on the official `SqliteSaver`'s layout and
+ * storing channel values the way the PostgreSQL saver does.
  *
  * Why not the stock saver: it re-serialises every channel value into every
  * checkpoint row, rebuilds delta channels by walking ancestors one `getTuple`
@@ -10,21 +10,22 @@
  * Layout (one SQLite file, beside the stores' other tables):
  * - `checkpoints`: the stock table; the checkpoint blob no longer holds
  *   `channel_values`, and `delta_seeds` says, for every channel without a stored
- *   value here, the nearest ancestor that has one (see `getDeltaChannelHistory`).
- * - `writes`: the stock table plus `task_path`, so writes come back in the order
- *   live execution applied them (`writesSortKey`).
+ *   value there, the nearest ancestor that has one (see `getDeltaChannelHistory`).
  * - `checkpoint_blobs`: one row per (thread, namespace, channel, version),
  *   written only when the version is new (`newVersions`). Delta-channel
  *   snapshots are stored as the difference from the channel's previous snapshot
  *   (`snapshots.ts`), so they cost what they add.
+ * - `checkpoint_writes`: pending writes, one row per task (`writes.ts`).
+ * Values of a few hundred bytes or more are deflated (`codec.ts`).
  *
  * Channel versions are strings unique per branch (`<counter>.<random>`, as the
  * PostgreSQL saver does), so a blob found for a checkpoint's version is that
  * checkpoint's value even after forks.
  *
- * Rows written by the stock saver (values inline in the checkpoint blob,
- * numeric versions) still load: inline values are merged with blobs, and a
- * numeric version keeps counting as a number.
+ * Decoded snapshots are remembered (a small LRU): the next run of the graph
+ * gets the log it wrote last time without reading it back, which is what keeps
+ * the cost per event flat. Values handed out are shared, so nothing may mutate
+ * them (our reducers never do).
  */
 import type Database from "better-sqlite3";
 import type { RunnableConfig } from "@langchain/core/runnables";
@@ -58,10 +59,18 @@ const EMPTY = "empty";
 const SNAPSHOT_FULL = "snapshot";
 const SNAPSHOT_DIFF = "snapshot-diff";
 
-/** A diff chain longer than this is cut by storing the next snapshot whole, bounding a cold load. */
+/**
+ * A diff chain is cut (the next snapshot stored whole) once its diffs weigh
+ * more than the whole snapshot it starts from, or it has this many links. So
+ * rebuilding a snapshot reads at most about twice its own size, and whole
+ * snapshots of a growing log cost at most as much as the log (each one is
+ * paid for by as many bytes of diffs).
+ */
 const MAX_DIFF_CHAIN = 1000;
 /** Decoded snapshots kept in memory (each shares its items with the live state). */
 const SNAPSHOT_CACHE_SIZE = 64;
+/** list() decodes this many checkpoints at a time. */
+const LIST_PAGE = 50;
 /** Lineage entries (versions and seeds per checkpoint) kept for the next `put`. */
 const LINEAGE_CACHE_SIZE = 256;
 
@@ -99,6 +108,9 @@ interface CachedSnapshot {
   value: unknown;
   /** How many diffs lead from a whole snapshot to this one. */
   depth: number;
+  /** Stored bytes of that whole snapshot, and of the diffs after it. */
+  fullBytes: number;
+  chainBytes: number;
 }
 
 /** A Map used as a small LRU. */
@@ -152,9 +164,30 @@ function columnsOf(db: Database.Database, table: string): Set<string> {
   return new Set((db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).map((c) => c.name));
 }
 
+function byteLength(data: Uint8Array | string | null): number {
+  if (data === null) return 0;
+  return typeof data === "string" ? Buffer.byteLength(data) : data.byteLength;
+}
+
 function text(data: Uint8Array | string | null): string {
   if (data === null) return "";
   return typeof data === "string" ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString("utf8");
+}
+
+function hasStoredValue(lineage: Lineage, channel: string): boolean {
+  return lineage.versions[channel] !== undefined && !Object.prototype.hasOwnProperty.call(lineage.seeds, channel);
+}
+
+/** A checkpoint's seeds from its parent's lineage, given which channels have a stored value at the checkpoint. */
+function computeSeeds(versions: ChannelVersions, parent: { id: string; lineage: Lineage } | undefined, hasValue: (channel: string, version: string | number | undefined) => boolean): Seeds {
+  const seeds: Seeds = {};
+  const channels = new Set([...Object.keys(versions), ...Object.keys(parent?.lineage.seeds ?? {}), ...Object.keys(parent?.lineage.versions ?? {})]);
+  for (const channel of channels) {
+    if (hasValue(channel, versions[channel])) continue;
+    if (parent && hasStoredValue(parent.lineage, channel)) seeds[channel] = [parent.id, String(parent.lineage.versions[channel])];
+    else seeds[channel] = parent?.lineage.seeds[channel] ?? null;
+  }
+  return seeds;
 }
 
 export class ShopstateSaver extends BaseCheckpointSaver {
@@ -173,9 +206,14 @@ export class ShopstateSaver extends BaseCheckpointSaver {
     super(serde);
   }
 
-  /** Creates the tables and indexes (idempotent), upgrading a stock SqliteSaver schema in place. */
+  /** Creates the tables and indexes (idempotent). Refuses a file the stock SqliteSaver wrote. */
   setup(): void {
     if (this.isSetup) return;
+    if (this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'writes'").get() !== undefined) {
+      throw new Error(
+        `${this.db.name}: this database was written by the stock SqliteSaver (it has its 'writes' table), whose rows this checkpointer does not read; ingest the events again into a new database file (shopstate events --json on the old version exports them)`,
+      );
+    }
     this.db.exec(SCHEMA);
     if (!columnsOf(this.db, "checkpoints").has("delta_seeds")) this.db.exec("ALTER TABLE checkpoints ADD COLUMN delta_seeds TEXT");
     this.db.exec(WRITES_SCHEMA);
@@ -250,13 +288,16 @@ export class ShopstateSaver extends BaseCheckpointSaver {
     const channelKey = this.key(threadId, ns, channel);
     const base = this.latestSnapshot.get(channelKey);
     const diff = base && base.snapshot.depth < MAX_DIFF_CHAIN ? diffSnapshot(base.snapshot.value, value) : undefined;
-    const snapshot: CachedSnapshot = { value, depth: diff && base ? base.snapshot.depth + 1 : 0 };
-    this.rememberSnapshot(threadId, ns, channel, version, snapshot);
     if (diff && base) {
       const stored = await encodeValue(this.serde, diff, SNAPSHOT_DIFF);
-      return [channel, version, stored.type, stored.bytes, base.version];
+      const { depth, fullBytes, chainBytes } = base.snapshot;
+      if (chainBytes + stored.bytes.byteLength <= fullBytes) {
+        this.rememberSnapshot(threadId, ns, channel, version, { value, depth: depth + 1, fullBytes, chainBytes: chainBytes + stored.bytes.byteLength });
+        return [channel, version, stored.type, stored.bytes, base.version];
+      }
     }
     const stored = await encodeValue(this.serde, value, SNAPSHOT_FULL);
+    this.rememberSnapshot(threadId, ns, channel, version, { value, depth: 0, fullBytes: stored.bytes.byteLength, chainBytes: 0 });
     return [channel, version, stored.type, stored.bytes, null];
   }
 
@@ -267,18 +308,12 @@ export class ShopstateSaver extends BaseCheckpointSaver {
    */
   private async seedsFor(threadId: string, ns: string, checkpoint: Checkpoint, parentId: string | undefined, stored: Set<string>): Promise<Seeds> {
     const parent = parentId ? await this.lineageOf(threadId, ns, parentId) : undefined;
-    const seeds: Seeds = {};
-    const channels = new Set([...Object.keys(checkpoint.channel_versions), ...Object.keys(parent?.seeds ?? {}), ...Object.keys(parent?.versions ?? {})]);
-    for (const channel of channels) {
-      const version = checkpoint.channel_versions[channel];
+    return computeSeeds(checkpoint.channel_versions, parentId && parent ? { id: parentId, lineage: parent } : undefined, (channel, version) => {
+      if (stored.has(channel)) return true;
+      // Unchanged since the parent, which had a stored value: the same blob.
       const parentVersion = parent?.versions[channel];
-      const parentHasValue = parent !== undefined && parentVersion !== undefined && !Object.prototype.hasOwnProperty.call(parent.seeds, channel);
-      const hasValue = stored.has(channel) || (version !== undefined && parentHasValue && String(parentVersion) === String(version));
-      if (hasValue) continue;
-      if (parentHasValue) seeds[channel] = [parentId as string, String(parentVersion)];
-      else seeds[channel] = parent?.seeds[channel] ?? null;
-    }
-    return seeds;
+      return version !== undefined && parentVersion !== undefined && hasStoredValue(parent as Lineage, channel) && String(parentVersion) === String(version);
+    });
   }
 
   private async lineageOf(threadId: string, ns: string, checkpointId: string): Promise<Lineage | undefined> {
@@ -291,21 +326,9 @@ export class ShopstateSaver extends BaseCheckpointSaver {
     if (!row) return undefined;
     const parsed = (await decodeValue(this.serde, row.type ?? "json", row.checkpoint)) as Partial<Checkpoint>;
     const versions = parsed.channel_versions ?? {};
-    let seeds: Seeds;
-    if (row.delta_seeds !== null) seeds = JSON.parse(row.delta_seeds) as Seeds;
-    else {
-      // A stock row: values inline or in blobs; channels without either walk to the root.
-      const inline = parsed.channel_values ?? {};
-      seeds = {};
-      for (const channel of Object.keys(versions)) if (!Object.prototype.hasOwnProperty.call(inline, channel) && !this.blobExists(threadId, ns, channel, String(versions[channel]))) seeds[channel] = null;
-    }
-    const lineage = { versions, seeds };
+    const lineage = { versions, seeds: JSON.parse(row.delta_seeds ?? "{}") as Seeds };
     this.lineages.set(key, lineage);
     return lineage;
-  }
-
-  private blobExists(threadId: string, ns: string, channel: string, version: string): boolean {
-    return this.db.prepare("SELECT 1 FROM checkpoint_blobs WHERE thread_id = ? AND checkpoint_ns = ? AND channel = ? AND version = ? AND type <> 'empty'").get(threadId, ns, channel, version) !== undefined;
   }
 
   override async putWrites(config: RunnableConfig, writes: PendingWrite[], taskId: string, taskPath = ""): Promise<void> {
@@ -388,7 +411,14 @@ export class ShopstateSaver extends BaseCheckpointSaver {
     if (limit !== undefined) sql += ` LIMIT ${Math.max(0, Math.floor(Number(limit)))}`;
     // Rows first: better-sqlite3 cannot run the blob queries while a statement is still iterating.
     const rows = this.db.prepare(sql).all(...args) as CheckpointRow[];
-    for (const row of rows) yield await this.tupleFromRow(row);
+    // Decoded oldest first, so each snapshot is rebuilt from the previous one's
+    // (remembered) value instead of from its whole base; yielded newest first.
+    for (let start = 0; start < rows.length; start += LIST_PAGE) {
+      const page = rows.slice(start, start + LIST_PAGE);
+      const tuples: CheckpointTuple[] = [];
+      for (let i = page.length - 1; i >= 0; i--) tuples[i] = await this.tupleFromRow(page[i]);
+      yield* tuples;
+    }
   }
 
   private async tupleFromRow(row: CheckpointRow): Promise<CheckpointTuple> {
@@ -454,7 +484,9 @@ export class ShopstateSaver extends BaseCheckpointSaver {
     for (;;) {
       if (!row) throw new Error(`checkpoint blob missing: channel '${channel}' of thread ${threadId}; a stored snapshot diff refers to a snapshot that is no longer stored`);
       if (baseType(row.type) !== SNAPSHOT_DIFF || row.base_version === null) {
-        base = { value: await this.decodeSnapshot(row), depth: 0 };
+        base = { value: await this.decodeSnapshot(row), depth: 0, fullBytes: byteLength(row.blob), chainBytes: 0 };
+        // Other checkpoints' snapshots of this channel likely start from the same whole one.
+        if (chain.length > 0) this.snapshots.set(this.key(threadId, ns, channel, row.version), base);
         break;
       }
       chain.push(row);
@@ -467,7 +499,12 @@ export class ShopstateSaver extends BaseCheckpointSaver {
       return base;
     }
     const diffs = await Promise.all(chain.reverse().map((r) => this.decodeSnapshot(r) as Promise<SnapshotDiff>));
-    const snapshot = { value: applySnapshotDiffs(base.value, diffs), depth: base.depth + diffs.length };
+    const snapshot = {
+      value: applySnapshotDiffs(base.value, diffs),
+      depth: base.depth + diffs.length,
+      fullBytes: base.fullBytes,
+      chainBytes: base.chainBytes + chain.reduce((sum, r) => sum + byteLength(r.blob), 0),
+    };
     this.rememberSnapshot(threadId, ns, channel, version, snapshot);
     return snapshot;
   }
@@ -564,11 +601,57 @@ export class ShopstateSaver extends BaseCheckpointSaver {
     const row = this.db.prepare("SELECT channel, version, type, blob, base_version FROM checkpoint_blobs WHERE thread_id = ? AND checkpoint_ns = ? AND channel = ? AND version = ?").get(threadId, ns, channel, version) as
       | BlobRow
       | undefined;
-    if (row && row.type !== EMPTY) return this.blobValue(threadId, ns, row);
-    const stock = this.db.prepare("SELECT type, checkpoint FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ?").get(threadId, ns, checkpointId) as Pick<CheckpointRow, "type" | "checkpoint"> | undefined;
-    if (!stock) return undefined;
-    const checkpoint = (await decodeValue(this.serde, stock.type ?? "json", stock.checkpoint)) as Checkpoint;
-    return checkpoint.channel_values?.[channel];
+    return row && row.type !== EMPTY ? this.blobValue(threadId, ns, row) : undefined;
+  }
+
+  // ------------------------------------------------------------------ maintenance (prune)
+
+  /** Rewrites a stored snapshot whole, so it no longer needs the snapshots its diff chain went through. */
+  async materializeSnapshot(threadId: string, ns: string, channel: string, version: string): Promise<void> {
+    this.setup();
+    const { value } = await this.snapshotValue(threadId, ns, channel, version);
+    const stored = await encodeValue(this.serde, value, SNAPSHOT_FULL);
+    this.db
+      .prepare("UPDATE checkpoint_blobs SET type = ?, blob = ?, base_version = NULL WHERE thread_id = ? AND checkpoint_ns = ? AND channel = ? AND version = ?")
+      .run(stored.type, stored.bytes, threadId, ns, channel, version);
+    this.rememberSnapshot(threadId, ns, channel, version, { value, depth: 0, fullBytes: stored.bytes.byteLength, chainBytes: 0 });
+  }
+
+  /** Stores a whole snapshot of a channel at a version that has no stored value yet. */
+  async storeSnapshot(threadId: string, ns: string, channel: string, version: string, value: unknown): Promise<void> {
+    this.setup();
+    const stored = await encodeValue(this.serde, value, SNAPSHOT_FULL);
+    this.db
+      .prepare("INSERT OR REPLACE INTO checkpoint_blobs (thread_id, checkpoint_ns, channel, version, type, blob, base_version) VALUES (?, ?, ?, ?, ?, ?, NULL)")
+      .run(threadId, ns, channel, version, stored.type, stored.bytes);
+  }
+
+  /** Recomputes every checkpoint's `delta_seeds` of a thread from the blobs now stored (after checkpoints were removed). */
+  async rebuildSeeds(threadId: string, ns: string): Promise<void> {
+    this.setup();
+    this.lineages.deleteWhere((key) => key.startsWith(`${threadId}\u0000`));
+    const stored = new Set(
+      (this.db.prepare("SELECT channel, version FROM checkpoint_blobs WHERE thread_id = ? AND checkpoint_ns = ? AND type <> 'empty'").all(threadId, ns) as { channel: string; version: string }[]).map(
+        (b) => `${b.channel}\u0000${b.version}`,
+      ),
+    );
+    const rows = this.db
+      .prepare("SELECT checkpoint_id, parent_checkpoint_id, type, checkpoint FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = ? ORDER BY checkpoint_id")
+      .all(threadId, ns) as Pick<CheckpointRow, "checkpoint_id" | "parent_checkpoint_id" | "type" | "checkpoint">[];
+    const lineages = new Map<string, Lineage>();
+    const update = this.db.prepare("UPDATE checkpoints SET delta_seeds = ? WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ?");
+    const updates: [string, string][] = [];
+    for (const row of rows) {
+      const checkpoint = (await decodeValue(this.serde, row.type ?? "json", row.checkpoint)) as Checkpoint;
+      const parentLineage = row.parent_checkpoint_id ? lineages.get(row.parent_checkpoint_id) : undefined;
+      const parent = row.parent_checkpoint_id && parentLineage ? { id: row.parent_checkpoint_id, lineage: parentLineage } : undefined;
+      const seeds = computeSeeds(checkpoint.channel_versions, parent, (channel, version) => version !== undefined && stored.has(`${channel}\u0000${String(version)}`));
+      lineages.set(row.checkpoint_id, { versions: checkpoint.channel_versions, seeds });
+      updates.push([JSON.stringify(seeds), row.checkpoint_id]);
+    }
+    this.db.transaction(() => {
+      for (const [seeds, id] of updates) update.run(seeds, threadId, ns, id);
+    })();
   }
 
   private key(...parts: string[]): string {
