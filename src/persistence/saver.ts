@@ -209,7 +209,7 @@ export class ShopstateSaver extends BaseCheckpointSaver {
   /** Creates the tables and indexes (idempotent). Refuses a file the stock SqliteSaver wrote. */
   setup(): void {
     if (this.isSetup) return;
-    if (this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'writes'").get() !== undefined) {
+    if (this.sql("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'writes'").get() !== undefined) {
       throw new Error(
         `${this.db.name}: this database was written by the stock SqliteSaver (it has its 'writes' table), whose rows this checkpointer does not read; ingest the events again into a new database file (shopstate events --json on the old version exports them)`,
       );
@@ -271,8 +271,8 @@ export class ShopstateSaver extends BaseCheckpointSaver {
     const { type, bytes: serializedCheckpoint } = await encodeValue(this.serde, { ...prepared, channel_values: {} });
     // Metadata stays plain JSON: list() filters on it in SQL.
     const [, serializedMetadata] = await this.serde.dumpsTyped(fullMetadata);
-    const insertBlob = this.db.prepare("INSERT OR IGNORE INTO checkpoint_blobs (thread_id, checkpoint_ns, channel, version, type, blob, base_version) VALUES (?, ?, ?, ?, ?, ?, ?)");
-    const insertCheckpoint = this.db.prepare(
+    const insertBlob = this.sql("INSERT OR IGNORE INTO checkpoint_blobs (thread_id, checkpoint_ns, channel, version, type, blob, base_version) VALUES (?, ?, ?, ?, ?, ?, ?)");
+    const insertCheckpoint = this.sql(
       "INSERT OR REPLACE INTO checkpoints (thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, type, checkpoint, metadata, delta_seeds) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
     );
     this.db.transaction(() => {
@@ -320,7 +320,7 @@ export class ShopstateSaver extends BaseCheckpointSaver {
     const key = this.key(threadId, ns, checkpointId);
     const cached = this.lineages.get(key);
     if (cached) return cached;
-    const row = this.db.prepare("SELECT type, checkpoint, delta_seeds FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ?").get(threadId, ns, checkpointId) as
+    const row = this.sql("SELECT type, checkpoint, delta_seeds FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ?").get(threadId, ns, checkpointId) as
       | Pick<CheckpointRow, "type" | "checkpoint" | "delta_seeds">
       | undefined;
     if (!row) return undefined;
@@ -345,7 +345,7 @@ export class ShopstateSaver extends BaseCheckpointSaver {
   override async deleteThread(threadId: string): Promise<void> {
     this.setup();
     this.db.transaction(() => {
-      for (const table of ["checkpoints", "checkpoint_writes", "checkpoint_blobs"]) this.db.prepare(`DELETE FROM ${table} WHERE thread_id = ?`).run(threadId);
+      for (const table of ["checkpoints", "checkpoint_writes", "checkpoint_blobs"]) this.sql(`DELETE FROM ${table} WHERE thread_id = ?`).run(threadId);
     })();
     this.forgetThread(threadId);
   }
@@ -368,8 +368,8 @@ export class ShopstateSaver extends BaseCheckpointSaver {
     if (threadId === undefined) return undefined;
     const row = (
       checkpointId
-        ? this.db.prepare("SELECT * FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ?").get(threadId, ns, checkpointId)
-        : this.db.prepare("SELECT * FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = ? ORDER BY checkpoint_id DESC LIMIT 1").get(threadId, ns)
+        ? this.sql("SELECT * FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ?").get(threadId, ns, checkpointId)
+        : this.sql("SELECT * FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = ? ORDER BY checkpoint_id DESC LIMIT 1").get(threadId, ns)
     ) as CheckpointRow | undefined;
     if (!row) return undefined;
     const tuple = await this.tupleFromRow(row);
@@ -410,7 +410,7 @@ export class ShopstateSaver extends BaseCheckpointSaver {
     let sql = `SELECT * FROM checkpoints${where.length > 0 ? ` WHERE ${where.join(" AND ")}` : ""} ORDER BY checkpoint_id DESC`;
     if (limit !== undefined) sql += ` LIMIT ${Math.max(0, Math.floor(Number(limit)))}`;
     // Rows first: better-sqlite3 cannot run the blob queries while a statement is still iterating.
-    const rows = this.db.prepare(sql).all(...args) as CheckpointRow[];
+    const rows = this.sql(sql).all(...args) as CheckpointRow[];
     // Decoded oldest first, so each snapshot is rebuilt from the previous one's
     // (remembered) value instead of from its whole base; yielded newest first.
     for (let start = 0; start < rows.length; start += LIST_PAGE) {
@@ -446,8 +446,9 @@ export class ShopstateSaver extends BaseCheckpointSaver {
     const wanted = JSON.stringify(Object.fromEntries(entries.map(([channel, version]) => [channel, String(version)])));
     const rows = this.db
       .prepare(
+        // CROSS JOIN keeps json_each outside: one primary-key lookup per channel, never a scan.
         `SELECT b.channel, b.version, b.type, b.blob, b.base_version FROM json_each(?) j
-         JOIN checkpoint_blobs b ON b.thread_id = ? AND b.checkpoint_ns = ? AND b.channel = j.key AND b.version = j.value`,
+         CROSS JOIN checkpoint_blobs b ON b.thread_id = ? AND b.checkpoint_ns = ? AND b.channel = j.key AND b.version = j.value`,
       )
       .all(wanted, threadId, ns) as BlobRow[];
     const values: Record<string, unknown> = {};
@@ -476,7 +477,7 @@ export class ShopstateSaver extends BaseCheckpointSaver {
   private async snapshotValue(threadId: string, ns: string, channel: string, version: string, known?: BlobRow): Promise<CachedSnapshot> {
     const cached = this.snapshots.get(this.key(threadId, ns, channel, version));
     if (cached) return cached;
-    const select = this.db.prepare("SELECT channel, version, type, blob, base_version FROM checkpoint_blobs WHERE thread_id = ? AND checkpoint_ns = ? AND channel = ? AND version = ?");
+    const select = this.sql("SELECT channel, version, type, blob, base_version FROM checkpoint_blobs WHERE thread_id = ? AND checkpoint_ns = ? AND channel = ? AND version = ?");
     // Newest first: this snapshot, the one it extends, ... down to a whole or remembered one.
     const chain: BlobRow[] = [];
     let base: CachedSnapshot | undefined;
@@ -538,8 +539,8 @@ export class ShopstateSaver extends BaseCheckpointSaver {
     if (threadId === undefined) return empty();
     const target = (
       config.configurable?.checkpoint_id
-        ? this.db.prepare("SELECT checkpoint_id, parent_checkpoint_id FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ?").get(threadId, ns, config.configurable.checkpoint_id)
-        : this.db.prepare("SELECT checkpoint_id, parent_checkpoint_id FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = ? ORDER BY checkpoint_id DESC LIMIT 1").get(threadId, ns)
+        ? this.sql("SELECT checkpoint_id, parent_checkpoint_id FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ?").get(threadId, ns, config.configurable.checkpoint_id)
+        : this.sql("SELECT checkpoint_id, parent_checkpoint_id FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = ? ORDER BY checkpoint_id DESC LIMIT 1").get(threadId, ns)
     ) as { checkpoint_id: string; parent_checkpoint_id: string | null } | undefined;
     if (!target?.parent_checkpoint_id) return empty();
     const parentId = target.parent_checkpoint_id;
@@ -598,7 +599,7 @@ export class ShopstateSaver extends BaseCheckpointSaver {
 
   /** The value stored for a channel at a checkpoint: a blob, or a stock row's inline value. */
   private async seedValue(threadId: string, ns: string, checkpointId: string, channel: string, version: string): Promise<unknown> {
-    const row = this.db.prepare("SELECT channel, version, type, blob, base_version FROM checkpoint_blobs WHERE thread_id = ? AND checkpoint_ns = ? AND channel = ? AND version = ?").get(threadId, ns, channel, version) as
+    const row = this.sql("SELECT channel, version, type, blob, base_version FROM checkpoint_blobs WHERE thread_id = ? AND checkpoint_ns = ? AND channel = ? AND version = ?").get(threadId, ns, channel, version) as
       | BlobRow
       | undefined;
     return row && row.type !== EMPTY ? this.blobValue(threadId, ns, row) : undefined;
@@ -631,7 +632,7 @@ export class ShopstateSaver extends BaseCheckpointSaver {
     this.setup();
     this.lineages.deleteWhere((key) => key.startsWith(`${threadId}\u0000`));
     const stored = new Set(
-      (this.db.prepare("SELECT channel, version FROM checkpoint_blobs WHERE thread_id = ? AND checkpoint_ns = ? AND type <> 'empty'").all(threadId, ns) as { channel: string; version: string }[]).map(
+      (this.sql("SELECT channel, version FROM checkpoint_blobs WHERE thread_id = ? AND checkpoint_ns = ? AND type <> 'empty'").all(threadId, ns) as { channel: string; version: string }[]).map(
         (b) => `${b.channel}\u0000${b.version}`,
       ),
     );
@@ -639,7 +640,7 @@ export class ShopstateSaver extends BaseCheckpointSaver {
       .prepare("SELECT checkpoint_id, parent_checkpoint_id, type, checkpoint FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = ? ORDER BY checkpoint_id")
       .all(threadId, ns) as Pick<CheckpointRow, "checkpoint_id" | "parent_checkpoint_id" | "type" | "checkpoint">[];
     const lineages = new Map<string, Lineage>();
-    const update = this.db.prepare("UPDATE checkpoints SET delta_seeds = ? WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ?");
+    const update = this.sql("UPDATE checkpoints SET delta_seeds = ? WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ?");
     const updates: [string, string][] = [];
     for (const row of rows) {
       const checkpoint = (await decodeValue(this.serde, row.type ?? "json", row.checkpoint)) as Checkpoint;
@@ -652,6 +653,14 @@ export class ShopstateSaver extends BaseCheckpointSaver {
     this.db.transaction(() => {
       for (const [seeds, id] of updates) update.run(seeds, threadId, ns, id);
     })();
+  }
+
+  /** Prepared statements, kept: preparing one costs more than running it. */
+  private readonly statements = new Map<string, Database.Statement>();
+  private sql(source: string): Database.Statement {
+    let statement = this.statements.get(source);
+    if (!statement) this.statements.set(source, (statement = this.db.prepare(source)));
+    return statement;
   }
 
   private key(...parts: string[]): string {
