@@ -25,6 +25,8 @@ export interface WorkerResult {
   batchSize: number;
   logEvents: number;
   ingestSeconds: number;
+  /** Ingest seconds for the first N input events, at every 1,000. */
+  ingestSecondsAt: Record<number, number>;
   msPerEventEarly: number;
   msPerEventLate: number;
   atFirstMark: Mark;

@@ -98,6 +98,12 @@ async function main(): Promise<WorkerResult> {
       }
     }
     const ingestMs = timings.reduce((s, t) => s + t.ms, 0);
+    const ingestSecondsAt: Record<number, number> = {};
+    let elapsed = 0;
+    for (const t of timings) {
+      elapsed += t.ms;
+      if (t.end % 1000 === 0) ingestSecondsAt[t.end] = elapsed / 1000;
+    }
     const head = (await session.graph.getState(session.config)).values as State;
     const atEnd = { events: total, checkpointBytes: kind === "memory" ? 0 : checkpointTableBytes(session), ...logSizes(head), rssMiB: residentMiB() };
     const result: WorkerResult = {
@@ -106,6 +112,7 @@ async function main(): Promise<WorkerResult> {
       batchSize,
       logEvents: head.events.length,
       ingestSeconds: ingestMs / 1000,
+      ingestSecondsAt,
       msPerEventEarly: windowMean(timings, total * 0.09, total * 0.1),
       msPerEventLate: windowMean(timings, total * 0.9, total),
       atFirstMark: atFirstMark ?? atEnd,

@@ -262,8 +262,8 @@ export class ShopstateSaver extends BaseCheckpointSaver {
       const value = values[channel];
       if (isDeltaSnapshot(value)) blobRows.push(await this.snapshotRow(threadId, ns, channel, key, value.value));
       else {
-        const stored = await encodeValue(this.serde, value);
-        blobRows.push([channel, key, stored.type, stored.bytes, null]);
+        const encoded = await encodeValue(this.serde, value);
+        blobRows.push([channel, key, encoded.type, encoded.bytes, null]);
       }
     }
 
@@ -287,7 +287,9 @@ export class ShopstateSaver extends BaseCheckpointSaver {
   private async snapshotRow(threadId: string, ns: string, channel: string, version: string, value: unknown): Promise<[string, string, string, Uint8Array | null, string | null]> {
     const channelKey = this.key(threadId, ns, channel);
     const base = this.latestSnapshot.get(channelKey);
-    const diff = base && base.snapshot.depth < MAX_DIFF_CHAIN ? diffSnapshot(base.snapshot.value, value) : undefined;
+    // The base must still be stored: another process may have pruned it since we read it.
+    const baseStored = base !== undefined && this.sql("SELECT 1 FROM checkpoint_blobs WHERE thread_id = ? AND checkpoint_ns = ? AND channel = ? AND version = ?").get(threadId, ns, channel, base.version) !== undefined;
+    const diff = base && baseStored && base.snapshot.depth < MAX_DIFF_CHAIN ? diffSnapshot(base.snapshot.value, value) : undefined;
     if (diff && base) {
       const stored = await encodeValue(this.serde, diff, SNAPSHOT_DIFF);
       const { depth, fullBytes, chainBytes } = base.snapshot;
