@@ -25,7 +25,7 @@ import { lazyEmbeddings } from "./memory/customer_memory.js";
 import { routerNode } from "./routing.js";
 import { inventoryService } from "./services/inventory_service.js";
 import { orderService } from "./services/order_service.js";
-import { StoreState } from "./state.js";
+import { createStoreState, StoreState } from "./state.js";
 
 // A batch fans out one task per (event, agent) in one superstep, and LangGraph
 // adds an abort listener per task to the run's signal: raise Node's warning
@@ -37,10 +37,13 @@ export interface BuildOptions {
   agents?: AgentDeps;
   /** Embeddings of the customer knowledge base (default from config: OpenAI with a key, else local). */
   embeddings?: FactEmbeddings;
+  /** Delta channels' snapshot cadence; the default suits our SQLite saver (see state.ts). */
+  snapshotFrequency?: number;
 }
 
-export function buildStoreGraph({ agents = {}, embeddings }: BuildOptions = {}) {
-  return new StateGraph(StoreState, StoreContextSchema)
+export function buildStoreGraph({ agents = {}, embeddings, snapshotFrequency }: BuildOptions = {}) {
+  const state = snapshotFrequency === undefined ? StoreState : createStoreState(snapshotFrequency);
+  return new StateGraph(state, StoreContextSchema)
     .addNode("ingest", ingest)
     .addNode("order_service", orderService)
     .addNode("inventory_service", inventoryService)

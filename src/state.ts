@@ -23,6 +23,19 @@ import type { Proposal } from "./domain/proposals.js";
 import type { RejectedInput } from "./domain/validation.js";
 import { DEFAULT_POLICY, mergePatch, type Approval, type Order, type Policy, type Post, type Product, type PromotionStatus, type Reorder, type StockLevel } from "./domain/world.js";
 
+// ---------------------------------------------------------------- delta channels
+
+/**
+ * A delta channel's value is stored as a snapshot at every checkpoint that
+ * changes it. Our checkpointer (`persistence/saver.ts`) stores a snapshot as
+ * the difference from the previous one, so this costs what the step added,
+ * and loading any checkpoint never replays ancestors' writes. (LangGraph's
+ * default, a whole snapshot every 100 updates, makes a long store reload and
+ * re-store its whole log again and again.) On MemorySaver, which stores
+ * snapshots whole, this is the ReducedValue behaviour.
+ */
+export const DELTA_SNAPSHOT_FREQUENCY = 1;
+
 // ---------------------------------------------------------------- append-only logs
 
 /**
@@ -105,8 +118,9 @@ export function mergePatches<T>(current: Record<string, T> | undefined, patches:
  * A keyed map patched with whole entities by its single writer. A delta
  * channel: a checkpoint stores the step's patches, not the whole map.
  */
-function entityMap<T>(description: string) {
+function entityMap<T>(description: string, snapshotFrequency: number) {
   return new DeltaValue(z.custom<Record<string, T>>().default(() => ({})).describe(description), {
+    snapshotFrequency,
     inputSchema: z.custom<Record<string, T | null>>(),
     reducer: mergePatches<T>,
   });
@@ -230,8 +244,9 @@ export function appendNotes(current: MemoryNote[] | undefined, notes: MemoryNote
   return all.length > MEMORY_WINDOW ? all.slice(all.length - MEMORY_WINDOW) : all;
 }
 
-function agentMemory(agent: string) {
+function agentMemory(agent: string, snapshotFrequency: number) {
   return new DeltaValue(z.custom<MemoryNote[]>().default(() => []).describe(`Private memory of ${agent}: only its own deliveries carry it.`), {
+    snapshotFrequency,
     inputSchema: z.custom<MemoryNote[]>(),
     reducer: (current: MemoryNote[], batches: MemoryNote[][]) => appendNotes(current, batches.flat()),
   });
@@ -249,76 +264,92 @@ export interface IngestReport {
 
 // ---------------------------------------------------------------- the schema
 
-export const StoreState = new StateSchema({
-  /** Input: events to ingest (objects, or JSON texts of them). Last write wins: `ingest` consumes it and clears it. */
-  inbox: z.array(z.unknown()).default(() => []).describe("Input events to ingest, as in SPEC §3 (objects or JSON strings)."),
-  /** Input: where the inbox came from, for rejection reports (file and line numbers). Last write wins, cleared with the inbox. */
-  inboxOrigin: z
-    .object({ source: z.string(), lines: z.array(z.number().int()).optional() })
-    .nullable()
-    .default(null)
-    .describe("Where the inbox items come from: a file name and the line number of each item."),
+/**
+ * The schema, with delta channels snapshotting every `snapshotFrequency`
+ * updates. The store uses `DELTA_SNAPSHOT_FREQUENCY`; the benchmark builds the
+ * graph with LangGraph's default (100) for the stock savers, which store
+ * snapshots whole.
+ */
+export function createStoreState(snapshotFrequency: number = DELTA_SNAPSHOT_FREQUENCY) {
+  return new StateSchema({
+    /** Input: events to ingest (objects, or JSON texts of them). Last write wins: `ingest` consumes it and clears it. */
+    inbox: z.array(z.unknown()).default(() => []).describe("Input events to ingest, as in SPEC §3 (objects or JSON strings)."),
+    /** Input: where the inbox came from, for rejection reports (file and line numbers). Last write wins, cleared with the inbox. */
+    inboxOrigin: z
+      .object({ source: z.string(), lines: z.array(z.number().int()).optional() })
+      .nullable()
+      .default(null)
+      .describe("Where the inbox items come from: a file name and the line number of each item."),
 
-  /** The event log. Append-only, deduplicated by id (re-sending an event is a no-op); every service and the ingest node append. */
-  events: new DeltaValue(z.custom<StoreEvent[]>().default(() => []), {
-    inputSchema: z.custom<StoreEvent[]>(),
-    reducer: eventLog.reducer,
-  }),
-  /** Products. Single writer (inventory_service), whole-entity patches. */
-  catalog: entityMap<Product>("Products by SKU (written by inventory_service)."),
-  /** Stock per SKU. Single writer (inventory_service) with optimistic versions: `version` grows with every change and proposals based on an older one are refused by the service. */
-  inventory: entityMap<StockLevel>("Stock levels by SKU (written by inventory_service)."),
-  /** Orders. Single writer (order_service) with optimistic versions, checked in the service. */
-  orders: entityMap<Order>("Orders by id (written by order_service)."),
-  /** Refunds waiting for a human decision, and their outcome. Single writer (order_service). */
-  approvals: entityMap<Approval>("Refund approvals by id (written by order_service)."),
-  /** Promotion status per SKU. Single writer (inventory_service, accepting marketing's proposals). */
-  promotions: entityMap<PromotionStatus>("Promotion status by SKU."),
-  /** Open reorders by SKU. Single writer (inventory_service, accepting inventory_agent's proposals). */
-  reorders: entityMap<Reorder>("Open reorders by SKU."),
-  /** Posts drafted by marketing. Single writer (inventory_service, which refuses posts for a paused promotion). */
-  posts: entityMap<Post>("Marketing posts by id."),
-  /** The approval threshold in force. Last write wins (order_service): it is only a copy of the newest PolicyChanged event in the log. */
-  policy: z.custom<Policy>().default(() => DEFAULT_POLICY),
+    /** The event log. Append-only, deduplicated by id (re-sending an event is a no-op); every service and the ingest node append. */
+    events: new DeltaValue(z.custom<StoreEvent[]>().default(() => []), {
+      snapshotFrequency,
+      inputSchema: z.custom<StoreEvent[]>(),
+      reducer: eventLog.reducer,
+    }),
+    /** Products. Single writer (inventory_service), whole-entity patches. */
+    catalog: entityMap<Product>("Products by SKU (written by inventory_service).", snapshotFrequency),
+    /** Stock per SKU. Single writer (inventory_service) with optimistic versions: `version` grows with every change and proposals based on an older one are refused by the service. */
+    inventory: entityMap<StockLevel>("Stock levels by SKU (written by inventory_service).", snapshotFrequency),
+    /** Orders. Single writer (order_service) with optimistic versions, checked in the service. */
+    orders: entityMap<Order>("Orders by id (written by order_service).", snapshotFrequency),
+    /** Refunds waiting for a human decision, and their outcome. Single writer (order_service). */
+    approvals: entityMap<Approval>("Refund approvals by id (written by order_service).", snapshotFrequency),
+    /** Promotion status per SKU. Single writer (inventory_service, accepting marketing's proposals). */
+    promotions: entityMap<PromotionStatus>("Promotion status by SKU.", snapshotFrequency),
+    /** Open reorders by SKU. Single writer (inventory_service, accepting inventory_agent's proposals). */
+    reorders: entityMap<Reorder>("Open reorders by SKU.", snapshotFrequency),
+    /** Posts drafted by marketing. Single writer (inventory_service, which refuses posts for a paused promotion). */
+    posts: entityMap<Post>("Marketing posts by id.", snapshotFrequency),
+    /** The approval threshold in force. Last write wins (order_service): it is only a copy of the newest PolicyChanged event in the log. */
+    policy: z.custom<Policy>().default(() => DEFAULT_POLICY),
 
-  /** Agent tasks, one per (event, agent). ADD / START / COMPLETE / FAIL ops merged per task id: the router adds and starts, the agent completes or fails, a service asks for a retry. */
-  tasks: new DeltaValue(z.custom<Record<string, Task>>().default(() => ({})), {
-    inputSchema: z.custom<TaskOp[]>(),
-    reducer: (current: Record<string, Task>, batches: TaskOp[][]) => applyTaskOps(current, batches.flat()),
-  }),
-  /** Agent proposals waiting for the services. A queue: agents enqueue, the services dequeue what they decided (both dequeue the same ids, harmlessly). */
-  proposals: new ReducedValue(z.custom<Proposal[]>().default(() => []), {
-    inputSchema: z.custom<ProposalOp>(),
-    reducer: applyProposalOps,
-  }),
-  /** Rejected writes and proposals: who, what, why. Append-only, deduplicated by id. */
-  conflicts: new DeltaValue(z.custom<Conflict[]>().default(() => []), {
-    inputSchema: z.custom<Conflict[]>(),
-    reducer: conflictLog.reducer,
-  }),
-  /** Inputs that failed validation (not events). Append-only, deduplicated by content hash. */
-  rejected: new DeltaValue(z.custom<RejectedInput[]>().default(() => []), {
-    inputSchema: z.custom<RejectedInput[]>(),
-    reducer: rejectedLog.reducer,
-  }),
-  /** The conversation: customer messages and support replies. Append-only by message id (ids derive from events), windowed to the newest MESSAGE_WINDOW. */
-  messages: new DeltaValue(z.custom<BaseMessage[]>().default(() => []), {
-    inputSchema: z.custom<BaseMessage[]>(),
-    reducer: appendMessages,
-  }),
-  /** Per-subscriber position in the event log: events before it have been handed out. Merge of disjoint keys, and a cursor only moves forward (max wins). */
-  cursors: new DeltaValue(z.custom<Record<string, number>>().default(() => ({})), {
-    inputSchema: z.custom<Record<string, number>>(),
-    reducer: advanceCursors,
-  }),
-  /** The last ingest step's report. Last write wins: only the newest batch's report matters. */
-  lastIngest: z.custom<IngestReport | null>().default(() => null),
+    /** Agent tasks, one per (event, agent). ADD / START / COMPLETE / FAIL ops merged per task id: the router adds and starts, the agent completes or fails, a service asks for a retry. */
+    tasks: new DeltaValue(z.custom<Record<string, Task>>().default(() => ({})), {
+      snapshotFrequency,
+      inputSchema: z.custom<TaskOp[]>(),
+      reducer: (current: Record<string, Task>, batches: TaskOp[][]) => applyTaskOps(current, batches.flat()),
+    }),
+    /** Agent proposals waiting for the services. A queue: agents enqueue, the services dequeue what they decided (both dequeue the same ids, harmlessly). */
+    proposals: new ReducedValue(z.custom<Proposal[]>().default(() => []), {
+      inputSchema: z.custom<ProposalOp>(),
+      reducer: applyProposalOps,
+    }),
+    /** Rejected writes and proposals: who, what, why. Append-only, deduplicated by id. */
+    conflicts: new DeltaValue(z.custom<Conflict[]>().default(() => []), {
+      snapshotFrequency,
+      inputSchema: z.custom<Conflict[]>(),
+      reducer: conflictLog.reducer,
+    }),
+    /** Inputs that failed validation (not events). Append-only, deduplicated by content hash. */
+    rejected: new DeltaValue(z.custom<RejectedInput[]>().default(() => []), {
+      snapshotFrequency,
+      inputSchema: z.custom<RejectedInput[]>(),
+      reducer: rejectedLog.reducer,
+    }),
+    /** The conversation: customer messages and support replies. Append-only by message id (ids derive from events), windowed to the newest MESSAGE_WINDOW. */
+    messages: new DeltaValue(z.custom<BaseMessage[]>().default(() => []), {
+      snapshotFrequency,
+      inputSchema: z.custom<BaseMessage[]>(),
+      reducer: appendMessages,
+    }),
+    /** Per-subscriber position in the event log: events before it have been handed out. Merge of disjoint keys, and a cursor only moves forward (max wins). */
+    cursors: new DeltaValue(z.custom<Record<string, number>>().default(() => ({})), {
+      snapshotFrequency,
+      inputSchema: z.custom<Record<string, number>>(),
+      reducer: advanceCursors,
+    }),
+    /** The last ingest step's report. Last write wins: only the newest batch's report matters. */
+    lastIngest: z.custom<IngestReport | null>().default(() => null),
 
-  /** Private memory of each agent: append-only notes, windowed. Only the router reads them, to put an agent's own notes in its deliveries. */
-  supportMemory: agentMemory("support_agent"),
-  inventoryMemory: agentMemory("inventory_agent"),
-  marketingMemory: agentMemory("marketing_agent"),
-});
+    /** Private memory of each agent: append-only notes, windowed. Only the router reads them, to put an agent's own notes in its deliveries. */
+    supportMemory: agentMemory("support_agent", snapshotFrequency),
+    inventoryMemory: agentMemory("inventory_agent", snapshotFrequency),
+    marketingMemory: agentMemory("marketing_agent", snapshotFrequency),
+  });
+}
+
+export const StoreState = createStoreState();
 
 export type State = typeof StoreState.State;
 export type Update = typeof StoreState.Update;

@@ -11,6 +11,8 @@ import type { RejectedInput } from "./domain/validation.js";
 import { compileStoreGraph, type StoreGraph } from "./graph.js";
 import { SqliteStore } from "./memory/sqlite_store.js";
 import { acquireLease } from "./persistence/lease.js";
+import { PruneError, pruneCheckpoints, type PruneOptions, type PruneResult } from "./persistence/prune.js";
+import { ShopstateSaver } from "./persistence/saver.js";
 import { openDatabase, sqliteSaver } from "./persistence/sqlite.js";
 import { findStore, forgetStore, registerStore, threadIdFor, validateStoreName } from "./persistence/stores.js";
 import { forgetTags } from "./timetravel/tags.js";
@@ -242,4 +244,18 @@ export async function deleteStore(session: StoreSession, waitMs?: number): Promi
 export async function headValues(session: StoreSession): Promise<{ values: State; checkpointId: string }> {
   const snapshot = await session.graph.getState(session.config);
   return { values: snapshot.values as State, checkpointId: String(snapshot.config.configurable?.checkpoint_id ?? "") };
+}
+
+/** Removes the store's old checkpoints (never tagged ones) and reclaims the space; see persistence/prune.ts. */
+export async function pruneStore(session: StoreSession, options: PruneOptions, waitMs?: number): Promise<PruneResult> {
+  const saver = session.saver;
+  if (!(saver instanceof ShopstateSaver)) throw new UsageError("prune works on a store opened on its SQLite file (openStore)");
+  return withLease(session, waitMs, async () => {
+    try {
+      return await pruneCheckpoints(session.db, saver, session.graph, session.threadId, options);
+    } catch (error) {
+      if (error instanceof PruneError) throw new UsageError(error.message);
+      throw error;
+    }
+  });
 }

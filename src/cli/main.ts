@@ -21,7 +21,7 @@ import { RefNotFoundError, resolveRef } from "../timetravel/refs.js";
 import { replayFrom } from "../timetravel/replay.js";
 import { rollback, stateAt, tagCheckpoint, type PointInTime } from "../timetravel/rollback.js";
 import { listTags } from "../timetravel/tags.js";
-import { decideApprovals, deleteStore, headValues, ingestLines, openStore, storeRecord, UsageError, type IngestResult, type InputLine, type StoreSession } from "../store.js";
+import { decideApprovals, deleteStore, headValues, ingestLines, openStore, pruneStore, storeRecord, UsageError, type IngestResult, type InputLine, type StoreSession } from "../store.js";
 import { diffView, historyView, ingestView, stateView, type VerifyView } from "../views.js";
 import { EXIT, printError, printJson, renderApprovals, renderDecisions, renderDemo, renderDiff, renderEvents, renderHistory, renderState, renderViolations } from "./output.js";
 
@@ -299,6 +299,27 @@ export function buildProgram(outcome: { exitCode: number }, json = false): Comma
     ));
 
   addTimeTravelCommands(program, act);
+
+  program
+    .command("prune")
+    .description("remove old checkpoints (never tagged ones) and reclaim the space; the event log stays complete")
+    .option("--keep-last <n>", "keep this many newest checkpoints")
+    .option("--before <ref>", "remove the checkpoints older than this one (id, prefix, tag or head~N)")
+    .action(act(async (options: { keepLast?: string; before?: string }, command: Command) => {
+      const ctx = contextOf(command);
+      if ((options.keepLast === undefined) === (options.before === undefined)) throw new UsageError("prune takes exactly one of --keep-last N and --before REF");
+      const keepLast = options.keepLast === undefined ? undefined : Number(options.keepLast);
+      const result = await withExistingStore(ctx, async (session) => {
+        const before = options.before === undefined ? undefined : (await resolveRef(session, options.before)).checkpointId;
+        return pruneStore(session, { keepLast, before }, ctx.waitMs);
+      });
+      if (ctx.json) printJson(result);
+      else {
+        const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(2)} MiB`;
+        const tagged = result.keptTagged > 0 ? ` (${result.keptTagged} older ones kept: tagged)` : "";
+        process.stdout.write(`removed ${result.removed} checkpoints of '${ctx.thread}', kept ${result.kept}${tagged}; database ${mib(result.bytesBefore)} -> ${mib(result.bytesAfter)}\n`);
+      }
+    }));
 
   program
     .command("stores")

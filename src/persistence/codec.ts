@@ -1,0 +1,41 @@
+/**
+ * How serialized values are stored: values of a few hundred bytes or more are
+ * deflated. Checkpoint values are JSON with the same keys over and over
+ * (events, orders, agent deliveries), which deflate shrinks several times at a
+ * cost of microseconds; the type column records it (`json+deflate`), so rows
+ * written either way load.
+ */
+import { deflateRawSync, inflateRawSync } from "node:zlib";
+import type { SerializerProtocol } from "@langchain/langgraph-checkpoint";
+
+/** Smaller values are stored as they are: deflate would save little and cost a call. */
+export const DEFLATE_MIN_BYTES = 256;
+const DEFLATE_SUFFIX = "+deflate";
+
+export interface Stored {
+  type: string;
+  bytes: Uint8Array;
+}
+
+/** Serializes a value with the serializer and deflates it if worth it; `type` overrides the serializer's type name. */
+export async function encodeValue(serde: SerializerProtocol, value: unknown, type?: string): Promise<Stored> {
+  const [serdeType, bytes] = await serde.dumpsTyped(value);
+  const name = type ?? serdeType;
+  if (bytes.byteLength < DEFLATE_MIN_BYTES) return { type: name, bytes };
+  return { type: name + DEFLATE_SUFFIX, bytes: deflateRawSync(bytes, { level: 1 }) };
+}
+
+/** The type a stored value was written with, without the compression suffix. */
+export function baseType(type: string): string {
+  return type.endsWith(DEFLATE_SUFFIX) ? type.slice(0, -DEFLATE_SUFFIX.length) : type;
+}
+
+/** Loads a stored value; `serdeType` overrides the serializer type (for types of our own, which are JSON). */
+export function decodeValue(serde: SerializerProtocol, type: string, data: Uint8Array | string | null, serdeType?: string): Promise<unknown> {
+  const deflated = type.endsWith(DEFLATE_SUFFIX);
+  const name = serdeType ?? baseType(type);
+  if (data === null) return serde.loadsTyped(name, "");
+  const bytes = deflated ? inflateRawSync(typeof data === "string" ? Buffer.from(data, "utf8") : data) : data;
+  if (name === "bytes") return serde.loadsTyped(name, typeof bytes === "string" ? new TextEncoder().encode(bytes) : bytes);
+  return serde.loadsTyped(name, typeof bytes === "string" ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8"));
+}

@@ -1,0 +1,165 @@
+/**
+ * `prune`: old checkpoints go (never tagged ones), space comes back, and what
+ * stays loads exactly as before, read back by a fresh process-like session
+ * (nothing remembered in memory).
+ */
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import type { RunnableConfig } from "@langchain/core/runnables";
+import { generateWorkload } from "../bench/generator.js";
+import { verify } from "../src/domain/verify.js";
+import { databaseBytes, ensureTagsTable } from "../src/persistence/prune.js";
+import { worldOf } from "../src/services/decisions.js";
+import type { State } from "../src/state.js";
+import { ingestLines, openStore, pruneStore, type InputLine, type StoreSession } from "../src/store.js";
+
+const RUN = { approvalThresholdCents: 10_000, maxSteps: 2_000, batchSize: 25, source: "test" };
+const CLI = resolve(import.meta.dirname, "../bin/shopstate.js");
+const LINES: InputLine[] = generateWorkload({ events: 400, seed: 3 }).map((text, i) => ({ line: i + 1, text }));
+
+let dir: string;
+let dbPath: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), "shopstate-prune-"));
+  dbPath = join(dir, "s.db");
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+function checkpointIds(session: StoreSession): string[] {
+  const rows = session.db.prepare("SELECT checkpoint_id AS id FROM checkpoints WHERE thread_id = ? ORDER BY checkpoint_id").all(session.threadId) as { id: string }[];
+  return rows.map((r) => r.id);
+}
+
+const at = (session: StoreSession, id: string): RunnableConfig => ({ configurable: { thread_id: session.threadId, checkpoint_ns: "", checkpoint_id: id } });
+const valuesAt = async (session: StoreSession, id: string) => (await session.graph.getState(at(session, id))).values as State;
+
+function tag(session: StoreSession, label: string, checkpointId: string): void {
+  ensureTagsTable(session.db);
+  session.db.prepare("INSERT INTO shopstate_tags (thread_id, label, checkpoint_id, created_at) VALUES (?, ?, ?, ?)").run(session.threadId, label, checkpointId, "2026-03-01T00:00:00Z");
+}
+
+/** A store with some history: the workload in batches of 25. */
+async function storeWithHistory(): Promise<StoreSession> {
+  const session = openStore(dbPath, "main");
+  await ingestLines(session, LINES.slice(0, 300), RUN);
+  return session;
+}
+
+describe("prune --keep-last", () => {
+  it("keeps the newest checkpoints and the tagged ones, shrinks the file, and every kept checkpoint loads as before", async () => {
+    const session = await storeWithHistory();
+    const ids = checkpointIds(session);
+    expect(ids.length).toBeGreaterThan(40);
+    const tagged = ids[5];
+    tag(session, "early", tagged);
+    const oldestKept = ids[ids.length - 10];
+    const before = { head: await valuesAt(session, ids[ids.length - 1]), oldestKept: await valuesAt(session, oldestKept), tagged: await valuesAt(session, tagged) };
+    const bytesBefore = databaseBytes(session.db);
+
+    const result = await pruneStore(session, { keepLast: 10 });
+    session.close();
+
+    expect(result).toMatchObject({ removed: ids.length - 11, kept: 11, keptTagged: 1 });
+    expect(result.bytesAfter).toBeLessThan(result.bytesBefore);
+    const reopened = openStore(dbPath, "main");
+    try {
+      expect(databaseBytes(reopened.db)).toBeLessThan(bytesBefore);
+      expect(checkpointIds(reopened)).toEqual([tagged, ...ids.slice(-10)]);
+      // The head: same state, the whole event log, every rule holds.
+      const head = (await reopened.graph.getState(reopened.config)).values as State;
+      expect(head).toEqual(before.head);
+      expect(head.events.map((e) => e.id)).toEqual(before.head.events.map((e) => e.id));
+      expect(verify(worldOf(head), head.events)).toEqual([]);
+      // The oldest kept checkpoint and the tagged one load on their own.
+      expect(await valuesAt(reopened, oldestKept)).toEqual(before.oldestKept);
+      expect(await valuesAt(reopened, tagged)).toEqual(before.tagged);
+      // History lists only what is left; the oldest kept ones have no parent now.
+      const history = [];
+      for await (const snapshot of reopened.graph.getStateHistory(reopened.config)) history.push(snapshot);
+      expect(history).toHaveLength(11);
+      expect(history.at(-1)?.parentConfig).toBeUndefined();
+      // The store goes on: more input lands on the pruned history.
+      const more = await ingestLines(reopened, LINES.slice(300), RUN);
+      expect(more.accepted).toBe(100);
+      const after = (await reopened.graph.getState(reopened.config)).values as State;
+      expect(after.events.slice(0, head.events.length)).toEqual(head.events);
+      expect(verify(worldOf(after), after.events)).toEqual([]);
+    } finally {
+      reopened.close();
+    }
+  });
+
+  it("can fork from the oldest kept checkpoint", async () => {
+    const session = await storeWithHistory();
+    const ids = checkpointIds(session);
+    await pruneStore(session, { keepLast: 3 });
+    session.close();
+    const reopened = openStore(dbPath, "main");
+    try {
+      const fork = await reopened.graph.updateState(at(reopened, ids[ids.length - 3]), { inboxOrigin: null }, "ingest");
+      const forked = (await reopened.graph.getState(fork)).values as State;
+      expect(forked.events).toEqual((await valuesAt(reopened, ids[ids.length - 3])).events);
+    } finally {
+      reopened.close();
+    }
+  });
+});
+
+describe("prune --before", () => {
+  it("removes the checkpoints older than the given one and keeps it", async () => {
+    const session = await storeWithHistory();
+    const ids = checkpointIds(session);
+    const cut = ids[20];
+    const expected = await valuesAt(session, cut);
+    const result = await pruneStore(session, { before: cut });
+    session.close();
+    expect(result).toMatchObject({ removed: 20, kept: ids.length - 20, keptTagged: 0 });
+    const reopened = openStore(dbPath, "main");
+    try {
+      expect(checkpointIds(reopened)).toEqual(ids.slice(20));
+      expect(await valuesAt(reopened, cut)).toEqual(expected);
+    } finally {
+      reopened.close();
+    }
+  });
+
+  it("refuses an unknown checkpoint and a keep-last below 1, changing nothing", async () => {
+    const session = await storeWithHistory();
+    try {
+      const count = checkpointIds(session).length;
+      await expect(pruneStore(session, { before: "not-a-checkpoint" })).rejects.toThrow(/no checkpoint 'not-a-checkpoint' in this store/);
+      await expect(pruneStore(session, { keepLast: 0 })).rejects.toThrow(/at least 1/);
+      expect(checkpointIds(session)).toHaveLength(count);
+    } finally {
+      session.close();
+    }
+  });
+});
+
+describe("shopstate prune (CLI)", () => {
+  function runCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    return new Promise((done) => {
+      const child = spawn(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH ?? "" } });
+      let stdout = "";
+      let stderr = "";
+      child.stdout.on("data", (d) => (stdout += d));
+      child.stderr.on("data", (d) => (stderr += d));
+      child.on("close", (code) => done({ code: code ?? -1, stdout, stderr }));
+    });
+  }
+
+  it("prunes with --keep-last and reports JSON; needs exactly one of the two options", async () => {
+    const session = openStore(dbPath, "main");
+    await ingestLines(session, LINES.slice(0, 100), RUN);
+    const count = checkpointIds(session).length;
+    session.close();
+    const pruned = await runCli(["prune", "--keep-last", "4", "--db", dbPath, "--json"]);
+    expect(pruned.code).toBe(0);
+    expect(JSON.parse(pruned.stdout)).toMatchObject({ removed: count - 4, kept: 4, keptTagged: 0 });
+    const usage = await runCli(["prune", "--db", dbPath, "--json"]);
+    expect(usage.code).toBe(2);
+    expect(JSON.parse(usage.stderr).error.message).toMatch(/exactly one of --keep-last N and --before REF/);
+  });
+});
