@@ -17,7 +17,7 @@ import { compileStoreGraph } from "../src/graph.js";
 import { SqliteStore } from "../src/memory/sqlite_store.js";
 import { openDatabase, sqliteSaver } from "../src/persistence/sqlite.js";
 import { registerStore, threadIdFor } from "../src/persistence/stores.js";
-import type { State } from "../src/state.js";
+import { WHOLE_SNAPSHOT_FREQUENCY, type State } from "../src/state.js";
 import { ingestLines, type StoreSession } from "../src/store.js";
 import { stateView } from "../src/views.js";
 import { generateWorkload, mulberry32 } from "./generator.js";
@@ -40,7 +40,6 @@ const samples = Number(args.samples);
 const FIRST_MARK = Math.min(1000, total);
 const RUN = { approvalThresholdCents: 10_000, maxSteps: 10_000 };
 const STORE = "bench";
-const LANGGRAPH_DEFAULT_SNAPSHOT_FREQUENCY = 100;
 
 const gc = (globalThis as { gc?: () => void }).gc;
 function residentMiB(): number {
@@ -65,7 +64,7 @@ function openSession(dir: string): StoreSession {
   registerStore(db, STORE, "bench");
   // The stock savers store snapshots whole: they get LangGraph's default cadence, their best setting.
   const knowledge = new SqliteStore(db);
-  const graph = compileStoreGraph({ checkpointer: saver, store: knowledge, snapshotFrequency: kind === "ours" ? undefined : LANGGRAPH_DEFAULT_SNAPSHOT_FREQUENCY });
+  const graph = compileStoreGraph({ checkpointer: saver, store: knowledge, snapshotFrequency: kind === "ours" ? undefined : WHOLE_SNAPSHOT_FREQUENCY });
   return { name: STORE, threadId, db, saver, knowledge, graph, config: { configurable: { thread_id: threadId } }, close: () => db.close() };
 }
 

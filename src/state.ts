@@ -36,6 +36,13 @@ import { DEFAULT_POLICY, mergePatch, type Approval, type Order, type Policy, typ
  */
 export const DELTA_SNAPSHOT_FREQUENCY = 1;
 
+/**
+ * LangGraph's default cadence: for a checkpointer that stores snapshots whole
+ * (the LangGraph server's, PostgreSQL's, the stock SQLite saver), a snapshot
+ * at every change would re-store the whole log at every step.
+ */
+export const WHOLE_SNAPSHOT_FREQUENCY = 100;
+
 // ---------------------------------------------------------------- append-only logs
 
 /**
