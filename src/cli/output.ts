@@ -100,7 +100,9 @@ export function renderDemo(run: { values: State; checkpointId: string; storeName
   const refunded = Object.values(values.orders).reduce((sum, o) => sum + o.refundedCents, 0);
   const verdict = violations.length === 0 ? "every rule holds and the log replays to this state" : `${violations.length} violation(s):\n${renderViolations(violations)}`;
   out.push(`Refunded today: ${formatCents(refunded)}. Verify: ${verdict}`);
-  out.push("Next: shopstate state | shopstate approvals | shopstate events --type RefundProcessed | shopstate verify");
+  const waiting = stateView(values, checkpointId).pendingApprovals.map((a) => a.id);
+  const decide = waiting.length > 0 ? ` | shopstate approve ${waiting.join(" ")} (or deny)` : "";
+  out.push(`Next: shopstate state | shopstate approvals${decide} | shopstate history | shopstate verify`);
   return `${out.join("\n")}\n`;
 }
 
