@@ -8,7 +8,7 @@
  */
 import { formatCents } from "../domain/money.js";
 import type { StoreEvent } from "../domain/events.js";
-import type { State } from "../state.js";
+import { eventLog, type State } from "../state.js";
 
 /** The collections a diff reports, in the order they are shown. */
 export const DIFF_COLLECTIONS = ["inventory", "orders", "promotions", "approvals", "tasks"] as const;
@@ -59,8 +59,9 @@ export function diffStates(before: Comparable, after: Comparable): StateDiff {
  * either order).
  */
 export function diffEvents(before: readonly StoreEvent[], after: readonly StoreEvent[]): EventsDiff {
-  let common = 0;
   const shortest = Math.min(before.length, after.length);
+  // Two versions of one branch's log (a step and its parent): no need to walk the shared part.
+  let common = eventLog.knownPrefix(before, after) || eventLog.knownPrefix(after, before) ? shortest : 0;
   // Identity first: a log extended by the reducers shares its items with the one it extends.
   while (common < shortest && (before[common] === after[common] || before[common].id === after[common].id)) common++;
   const beforeIds = new Set(before.slice(common).map((e) => e.id));
