@@ -73,7 +73,9 @@ const SNAPSHOT_CACHE_SIZE = 64;
  * Whole snapshots kept decoded, by their stored (deflated) bytes. A diff chain
  * starts from one of them, and a growing channel has few (a new one each time
  * the value doubles), so keeping them makes a cold checkpoint cost its diffs,
- * not a whole log. Written ones share their items with the live state.
+ * not a whole log. Only snapshots read back are kept: a run never needs the
+ * ones it writes (it diffs against its latest), and keeping those would hold
+ * old versions of every map for the whole run.
  */
 const WHOLE_SNAPSHOT_CACHE_BYTES = 8 * 2 ** 20;
 /** list() decodes this many checkpoints at a time. */
@@ -351,9 +353,7 @@ export class ShopstateSaver extends BaseCheckpointSaver {
       }
     }
     const stored = await encodeValue(this.serde, value, SNAPSHOT_FULL);
-    const whole = { value, depth: 0, fullBytes: stored.bytes.byteLength, chainBytes: 0 };
-    this.rememberSnapshot(threadId, ns, channel, version, whole);
-    this.wholeSnapshots.set(this.key(threadId, ns, channel, version), whole, whole.fullBytes);
+    this.rememberSnapshot(threadId, ns, channel, version, { value, depth: 0, fullBytes: stored.bytes.byteLength, chainBytes: 0 });
     return [channel, version, stored.type, stored.bytes, null];
   }
 
