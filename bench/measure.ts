@@ -13,6 +13,8 @@ export interface Mark {
   events: number;
   /** Checkpointer tables and their indexes (0 on MemorySaver). */
   checkpointBytes: number;
+  /** The knowledge store's tables (customer facts), apart from the checkpoints. */
+  knowledgeBytes: number;
   /** Size of `events --json` (pretty-printed, as the CLI prints it). */
   cliJsonBytes: number;
   compactJsonBytes: number;
@@ -37,6 +39,10 @@ export interface WorkerResult {
     samples: number;
     stateAtMedianMs: number;
     historyListLimit20MedianMs: number;
+    /** `historyPage` (what `shopstate history --limit 20` prints), median. */
+    historyPageLimit20MedianMs: number;
+    /** `rollback` (src/timetravel/rollback.ts: ref, lease, fork), median. */
+    rollbackMedianMs: number;
     getStateHistoryLimit20MedianMs: number;
     forkMedianMs: number;
   };

@@ -14,11 +14,13 @@ import { parseArgs } from "node:util";
 import { MemorySaver, type BaseCheckpointSaver } from "@langchain/langgraph";
 import { SqliteSaver } from "@langchain/langgraph-checkpoint-sqlite";
 import { compileStoreGraph } from "../src/graph.js";
-import { SqliteStore } from "../src/memory/sqlite_store.js";
+import { KB_ITEMS_TABLE, KB_NAMESPACES_TABLE, SqliteStore } from "../src/memory/sqlite_store.js";
 import { openDatabase, sqliteSaver } from "../src/persistence/sqlite.js";
 import { registerStore, threadIdFor } from "../src/persistence/stores.js";
 import { WHOLE_SNAPSHOT_FREQUENCY, type State } from "../src/state.js";
 import { ingestLines, type StoreSession } from "../src/store.js";
+import { historyPage } from "../src/timetravel/history.js";
+import { rollback } from "../src/timetravel/rollback.js";
 import { stateView } from "../src/views.js";
 import { generateWorkload, mulberry32 } from "./generator.js";
 import { median, windowMean, type BatchTiming, type SaverKind, type WorkerResult } from "./measure.js";
@@ -68,9 +70,17 @@ function openSession(dir: string): StoreSession {
   return { name: STORE, threadId, db, saver, knowledge, graph, config: { configurable: { thread_id: threadId } }, close: () => db.close() };
 }
 
-/** Bytes of the checkpointer's tables and their indexes (SQLite's dbstat). */
+/** Bytes of the checkpointer's tables and their indexes, with our stored history lines (SQLite's dbstat). */
 function checkpointTableBytes(session: StoreSession): number {
-  const tables = kind === "ours" ? ["checkpoints", "checkpoint_writes", "checkpoint_blobs"] : ["checkpoints", "writes"];
+  return tableBytes(session, kind === "ours" ? ["checkpoints", "checkpoint_writes", "checkpoint_blobs", "shopstate_steps"] : ["checkpoints", "writes"]);
+}
+
+/** Bytes of the knowledge store's tables (customer facts and their vectors), reported apart from the checkpoints. */
+function knowledgeTableBytes(session: StoreSession): number {
+  return tableBytes(session, [KB_ITEMS_TABLE, KB_NAMESPACES_TABLE]);
+}
+
+function tableBytes(session: StoreSession, tables: string[]): number {
   const rows = session.db.prepare("SELECT tbl_name AS tbl, name FROM sqlite_master WHERE type IN ('table', 'index')").all() as { tbl: string; name: string }[];
   const names = rows.filter((r) => tables.includes(r.tbl)).map((r) => r.name);
   const sizeOf = session.db.prepare("SELECT COALESCE(SUM(pgsize), 0) AS bytes FROM dbstat WHERE name = ?");
@@ -95,7 +105,7 @@ async function main(): Promise<WorkerResult> {
       timings.push({ end: i + batch.length, ms, size: batch.length });
       if (!atFirstMark && i + batch.length >= FIRST_MARK) {
         const values = (await session.graph.getState(session.config)).values as State;
-        atFirstMark = { events: i + batch.length, checkpointBytes: kind === "memory" ? 0 : checkpointTableBytes(session), ...logSizes(values), rssMiB: residentMiB() };
+        atFirstMark = { events: i + batch.length, checkpointBytes: kind === "memory" ? 0 : checkpointTableBytes(session), knowledgeBytes: knowledgeTableBytes(session), ...logSizes(values), rssMiB: residentMiB() };
       }
     }
     const ingestMs = timings.reduce((s, t) => s + t.ms, 0);
@@ -106,7 +116,7 @@ async function main(): Promise<WorkerResult> {
       if (t.end % 1000 === 0) ingestSecondsAt[t.end] = elapsed / 1000;
     }
     const head = (await session.graph.getState(session.config)).values as State;
-    const atEnd = { events: total, checkpointBytes: kind === "memory" ? 0 : checkpointTableBytes(session), ...logSizes(head), rssMiB: residentMiB() };
+    const atEnd = { events: total, checkpointBytes: kind === "memory" ? 0 : checkpointTableBytes(session), knowledgeBytes: knowledgeTableBytes(session), ...logSizes(head), rssMiB: residentMiB() };
     const result: WorkerResult = {
       saver: kind,
       events: total,
@@ -141,6 +151,7 @@ async function timeTravel(session: StoreSession): Promise<NonNullable<WorkerResu
   const at = (id: string) => ({ configurable: { thread_id: session.threadId, checkpoint_ns: "", checkpoint_id: id } });
   const stateAt: number[] = [];
   const historyList: number[] = [];
+  const historyPages: number[] = [];
   const stateHistory: number[] = [];
   const fork: number[] = [];
   for (const id of picks) {
@@ -155,6 +166,12 @@ async function timeTravel(session: StoreSession): Promise<NonNullable<WorkerResu
       return found;
     });
     historyList.push(listMs);
+    // What `shopstate history --limit 20 --before ID` computes (stored lines on ours).
+    // The stock saver has no stored lines: each page loads 21 states there, so it gets a few samples.
+    if (kind === "ours" || historyPages.length < 3) {
+      const [, pageMs] = await timed(() => historyPage(session, { limit: 20, before: id }));
+      historyPages.push(pageMs);
+    }
   }
   // Full state snapshots are expensive on the stock saver: fewer samples.
   for (const id of picks.slice(0, 10)) {
@@ -170,11 +187,19 @@ async function timeTravel(session: StoreSession): Promise<NonNullable<WorkerResu
     const [, ms] = await timed(() => session.graph.updateState(at(id), { inboxOrigin: null }, "ingest"));
     fork.push(ms);
   }
+  // `shopstate rollback ID`: resolves the ref, takes the lease, forks a new head.
+  const rollbacks: number[] = [];
+  for (const id of kind === "ours" ? picks : picks.slice(0, 10)) {
+    const [, ms] = await timed(() => rollback(session, id));
+    rollbacks.push(ms);
+  }
   return {
     checkpoints: ids.length,
     samples: picks.length,
     stateAtMedianMs: median(stateAt),
     historyListLimit20MedianMs: median(historyList),
+    historyPageLimit20MedianMs: median(historyPages),
+    rollbackMedianMs: median(rollbacks),
     getStateHistoryLimit20MedianMs: median(stateHistory),
     forkMedianMs: median(fork),
   };

@@ -93,7 +93,16 @@ export function appendOnly<T>(keyOf: (item: T) => string) {
     indexes.set(next, index);
     return next;
   };
-  return { reducer, positionOf };
+  /**
+   * True when `longer` is known to start with all of `shorter`: arrays share an
+   * index only when each was made by appending to the previous one (a fork
+   * starts a new index). False means unknown, not different.
+   */
+  const knownPrefix = (shorter: readonly T[], longer: readonly T[]): boolean => {
+    const index = indexes.get(shorter);
+    return index !== undefined && index === indexes.get(longer) && shorter.length <= longer.length;
+  };
+  return { reducer, positionOf, knownPrefix };
 }
 
 export const eventLog = appendOnly<StoreEvent>((e) => e.id);

@@ -15,6 +15,7 @@ import { PruneError, pruneCheckpoints, type PruneOptions, type PruneResult } fro
 import { ShopstateSaver } from "./persistence/saver.js";
 import { openDatabase, sqliteSaver } from "./persistence/sqlite.js";
 import { findStore, forgetStore, registerStore, threadIdFor, validateStoreName } from "./persistence/stores.js";
+import { forgetSteps, recordNewSteps } from "./timetravel/steps.js";
 import { forgetTags } from "./timetravel/tags.js";
 import type { State } from "./state.js";
 
@@ -158,6 +159,13 @@ interface RunOutcome {
 }
 
 async function runGraph(session: StoreSession, input: Partial<State> | Command | null, options: RunOptions): Promise<RunOutcome> {
+  const outcome = await invokeGraph(session, input, options);
+  // The run's checkpoints get their history lines now, while their states are in memory (a failed run's get them when read).
+  if (session.saver instanceof ShopstateSaver) await recordNewSteps({ ...session, saver: session.saver });
+  return outcome;
+}
+
+async function invokeGraph(session: StoreSession, input: Partial<State> | Command | null, options: RunOptions): Promise<RunOutcome> {
   try {
     const values = (await session.graph.invoke(input as never, {
       ...session.config,
@@ -238,6 +246,7 @@ export async function deleteStore(session: StoreSession, waitMs?: number): Promi
   });
   forgetStore(session.db, session.name);
   forgetTags(session.db, session.threadId);
+  forgetSteps(session.db, session.threadId);
 }
 
 /** The store's state values at its head (or an empty state if it has none). */

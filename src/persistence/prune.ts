@@ -18,6 +18,7 @@
  */
 import type Database from "better-sqlite3";
 import { isDeltaSnapshot, type Checkpoint } from "@langchain/langgraph-checkpoint";
+import { forgetSteps } from "../timetravel/steps.js";
 import type { StoreGraph } from "../graph.js";
 import { decodeValue } from "./codec.js";
 import type { ShopstateSaver } from "./saver.js";
@@ -152,6 +153,9 @@ export async function pruneCheckpoints(db: Database.Database, saver: ShopstateSa
     const deleteBlob = db.prepare("DELETE FROM checkpoint_blobs WHERE thread_id = ? AND checkpoint_ns = ? AND channel = ? AND version = ?");
     for (const blob of allBlobs) if (!keptVersions.get(blob.channel)?.has(blob.version)) deleteBlob.run(threadId, ns, blob.channel, blob.version);
   })();
+  // History lines of removed checkpoints, and of roots whose line was a step from a removed parent.
+  const keptRoots = (db.prepare("SELECT checkpoint_id AS id FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = ? AND parent_checkpoint_id IS NULL").all(threadId, ns) as { id: string }[]).map((r) => r.id);
+  forgetSteps(db, threadId, [...removed, ...keptRoots]);
   await saver.rebuildSeeds(threadId, ns);
   saver.forgetThread(threadId);
   db.exec("VACUUM");

@@ -69,10 +69,28 @@ const SNAPSHOT_DIFF = "snapshot-diff";
 const MAX_DIFF_CHAIN = 1000;
 /** Decoded snapshots kept in memory (each shares its items with the live state). */
 const SNAPSHOT_CACHE_SIZE = 64;
+/**
+ * Whole snapshots kept decoded, by their stored (deflated) bytes. A diff chain
+ * starts from one of them, and a growing channel has few (a new one each time
+ * the value doubles), so keeping them makes a cold checkpoint cost its diffs,
+ * not a whole log. Only snapshots read back are kept: a run never needs the
+ * ones it writes (it diffs against its latest), and keeping those would hold
+ * old versions of every map for the whole run.
+ */
+const WHOLE_SNAPSHOT_CACHE_BYTES = 8 * 2 ** 20;
 /** list() decodes this many checkpoints at a time. */
 const LIST_PAGE = 50;
 /** Lineage entries (versions and seeds per checkpoint) kept for the next `put`. */
 const LINEAGE_CACHE_SIZE = 256;
+
+/** A checkpoint without its state: see `ShopstateSaver.listHeaders`. */
+export interface CheckpointHeader {
+  checkpointId: string;
+  parentId?: string;
+  metadata: CheckpointMetadata;
+  /** The checkpoint's `ts`, as `StateSnapshot.createdAt` gives it. */
+  createdAt?: string;
+}
 
 /** Nearest ancestor with a stored value of a channel: [checkpoint id, version], or null if none. */
 type Seed = [string, string] | null;
@@ -135,6 +153,40 @@ class Lru<K, V> {
   }
 }
 
+/** An LRU bounded by the total weight of its entries rather than their number. */
+class WeightedLru<K, V> {
+  private readonly map = new Map<K, { value: V; weight: number }>();
+  private total = 0;
+  constructor(private readonly budget: number) {}
+  get(key: K): V | undefined {
+    const entry = this.map.get(key);
+    if (!entry) return undefined;
+    this.map.delete(key);
+    this.map.set(key, entry);
+    return entry.value;
+  }
+  set(key: K, value: V, weight: number): void {
+    this.delete(key);
+    if (weight > this.budget) return;
+    this.map.set(key, { value, weight });
+    this.total += weight;
+    for (const [oldest, entry] of this.map) {
+      if (this.total <= this.budget) break;
+      this.map.delete(oldest);
+      this.total -= entry.weight;
+    }
+  }
+  private delete(key: K): void {
+    const entry = this.map.get(key);
+    if (!entry) return;
+    this.map.delete(key);
+    this.total -= entry.weight;
+  }
+  deleteWhere(test: (key: K) => boolean): void {
+    for (const key of [...this.map.keys()]) if (test(key)) this.delete(key);
+  }
+}
+
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS checkpoints (
   thread_id TEXT NOT NULL,
@@ -193,6 +245,8 @@ function computeSeeds(versions: ChannelVersions, parent: { id: string; lineage: 
 export class ShopstateSaver extends BaseCheckpointSaver {
   private isSetup = false;
   private readonly snapshots = new Lru<string, CachedSnapshot>(SNAPSHOT_CACHE_SIZE);
+  /** Whole snapshots (the starts of diff chains), by stored bytes. */
+  private readonly wholeSnapshots = new WeightedLru<string, CachedSnapshot>(WHOLE_SNAPSHOT_CACHE_BYTES);
   /** Newest snapshot version decoded or written per (thread, namespace, channel): the base of the next diff. */
   private readonly latestSnapshot = new Map<string, { version: string; snapshot: CachedSnapshot }>();
   private readonly lineages = new Lru<string, Lineage>(LINEAGE_CACHE_SIZE);
@@ -356,6 +410,7 @@ export class ShopstateSaver extends BaseCheckpointSaver {
   forgetThread(threadId: string): void {
     const prefix = `${threadId}\u0000`;
     this.snapshots.deleteWhere((key) => key.startsWith(prefix));
+    this.wholeSnapshots.deleteWhere((key) => key.startsWith(prefix));
     this.lineages.deleteWhere((key) => key.startsWith(prefix));
     for (const key of [...this.latestSnapshot.keys()]) if (key.startsWith(prefix)) this.latestSnapshot.delete(key);
   }
@@ -423,6 +478,35 @@ export class ShopstateSaver extends BaseCheckpointSaver {
     }
   }
 
+  /**
+   * Checkpoints of a thread's root namespace, newest first, without their
+   * channel values or pending writes: what a history listing needs (ids,
+   * parent, metadata, time), at the cost of a few small rows.
+   */
+  async listHeaders(threadId: string, options: { limit: number; before?: string }): Promise<CheckpointHeader[]> {
+    this.setup();
+    const rows = (
+      options.before === undefined
+        ? this.sql("SELECT checkpoint_id, parent_checkpoint_id, type, checkpoint, metadata FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = '' ORDER BY checkpoint_id DESC LIMIT ?").all(threadId, options.limit)
+        : this.sql("SELECT checkpoint_id, parent_checkpoint_id, type, checkpoint, metadata FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = '' AND checkpoint_id < ? ORDER BY checkpoint_id DESC LIMIT ?").all(
+            threadId,
+            options.before,
+            options.limit,
+          )
+    ) as Pick<CheckpointRow, "checkpoint_id" | "parent_checkpoint_id" | "type" | "checkpoint" | "metadata">[];
+    const headers: CheckpointHeader[] = [];
+    for (const row of rows) {
+      const checkpoint = (await decodeValue(this.serde, row.type ?? "json", row.checkpoint)) as Partial<Checkpoint>;
+      headers.push({
+        checkpointId: row.checkpoint_id,
+        parentId: row.parent_checkpoint_id ?? undefined,
+        metadata: (await this.serde.loadsTyped("json", text(row.metadata))) as CheckpointMetadata,
+        createdAt: checkpoint.ts,
+      });
+    }
+    return headers;
+  }
+
   private async tupleFromRow(row: CheckpointRow): Promise<CheckpointTuple> {
     const { thread_id: threadId, checkpoint_ns: ns, checkpoint_id: checkpointId, parent_checkpoint_id: parentId } = row;
     const type = row.type ?? "json";
@@ -477,7 +561,7 @@ export class ShopstateSaver extends BaseCheckpointSaver {
    * remembered) snapshot it extends and the diffs after it.
    */
   private async snapshotValue(threadId: string, ns: string, channel: string, version: string, known?: BlobRow): Promise<CachedSnapshot> {
-    const cached = this.snapshots.get(this.key(threadId, ns, channel, version));
+    const cached = this.cachedSnapshot(threadId, ns, channel, version);
     if (cached) return cached;
     const select = this.sql("SELECT channel, version, type, blob, base_version FROM checkpoint_blobs WHERE thread_id = ? AND checkpoint_ns = ? AND channel = ? AND version = ?");
     // Newest first: this snapshot, the one it extends, ... down to a whole or remembered one.
@@ -489,11 +573,11 @@ export class ShopstateSaver extends BaseCheckpointSaver {
       if (baseType(row.type) !== SNAPSHOT_DIFF || row.base_version === null) {
         base = { value: await this.decodeSnapshot(row), depth: 0, fullBytes: byteLength(row.blob), chainBytes: 0 };
         // Other checkpoints' snapshots of this channel likely start from the same whole one.
-        if (chain.length > 0) this.snapshots.set(this.key(threadId, ns, channel, row.version), base);
+        this.wholeSnapshots.set(this.key(threadId, ns, channel, row.version), base, base.fullBytes);
         break;
       }
       chain.push(row);
-      base = this.snapshots.get(this.key(threadId, ns, channel, row.base_version));
+      base = this.cachedSnapshot(threadId, ns, channel, row.base_version);
       if (base) break;
       row = select.get(threadId, ns, channel, row.base_version) as BlobRow | undefined;
     }
@@ -510,6 +594,11 @@ export class ShopstateSaver extends BaseCheckpointSaver {
     };
     this.rememberSnapshot(threadId, ns, channel, version, snapshot);
     return snapshot;
+  }
+
+  private cachedSnapshot(threadId: string, ns: string, channel: string, version: string): CachedSnapshot | undefined {
+    const key = this.key(threadId, ns, channel, version);
+    return this.snapshots.get(key) ?? this.wholeSnapshots.get(key);
   }
 
   private rememberSnapshot(threadId: string, ns: string, channel: string, version: string, snapshot: CachedSnapshot): void {

@@ -8,7 +8,7 @@
  */
 import { formatCents } from "../domain/money.js";
 import type { StoreEvent } from "../domain/events.js";
-import type { State } from "../state.js";
+import { eventLog, type State } from "../state.js";
 
 /** The collections a diff reports, in the order they are shown. */
 export const DIFF_COLLECTIONS = ["inventory", "orders", "promotions", "approvals", "tasks"] as const;
@@ -59,27 +59,37 @@ export function diffStates(before: Comparable, after: Comparable): StateDiff {
  * either order).
  */
 export function diffEvents(before: readonly StoreEvent[], after: readonly StoreEvent[]): EventsDiff {
-  let common = 0;
   const shortest = Math.min(before.length, after.length);
-  while (common < shortest && before[common].id === after[common].id) common++;
+  // Two versions of one branch's log (a step and its parent): no need to walk the shared part.
+  let common = eventLog.knownPrefix(before, after) || eventLog.knownPrefix(after, before) ? shortest : 0;
+  // Identity first: a log extended by the reducers shares its items with the one it extends.
+  while (common < shortest && (before[common] === after[common] || before[common].id === after[common].id)) common++;
   const beforeIds = new Set(before.slice(common).map((e) => e.id));
   const afterIds = new Set(after.slice(common).map((e) => e.id));
   return { common, added: after.slice(common).filter((e) => !beforeIds.has(e.id)), removed: before.slice(common).filter((e) => !afterIds.has(e.id)) };
 }
 
+/**
+ * Keys in `before`'s order, then keys only `after` has. A step leaves most
+ * collections untouched (the very same map) and replaces a few entries of the
+ * others, so identity is checked before anything is compared.
+ */
 function diffCollection(collection: DiffCollection, before: Record<string, unknown>, after: Record<string, unknown>): EntityChange[] {
   const changes: EntityChange[] = [];
-  for (const key of new Set([...Object.keys(before), ...Object.keys(after)])) {
+  if (before === after) return changes;
+  const compare = (key: string) => {
     const a = before[key];
     const b = after[key];
-    if (a === b) continue;
+    if (a === b) return;
     if (a === undefined) changes.push({ collection, key, change: "added", after: b, fields: fieldChanges(undefined, b) });
     else if (b === undefined) changes.push({ collection, key, change: "removed", before: a, fields: fieldChanges(a, undefined) });
     else {
       const fields = fieldChanges(a, b);
       if (fields.length > 0) changes.push({ collection, key, change: "changed", before: a, after: b, fields });
     }
-  }
+  };
+  for (const key of Object.keys(before)) compare(key);
+  for (const key of Object.keys(after)) if (!Object.prototype.hasOwnProperty.call(before, key)) compare(key);
   return changes;
 }
 

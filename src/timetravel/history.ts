@@ -1,19 +1,20 @@
 /**
  * History (SPEC §6): checkpoints newest first, each with who wrote it, the
  * time of the events it handled, its tags and a one-line summary from the
- * diff engine. Reads one page at a time (`limit`, `before`) through
- * `getStateHistory`, so printing ten checkpoints of a long thread loads about
- * ten, not all of them.
+ * diff engine. Reads one page at a time (`limit`, `before`) of checkpoint
+ * headers (ids, parents, metadata; no states) and each checkpoint's stored
+ * line (`steps.ts`), so a page costs the same at any depth; a line not stored
+ * yet is computed from the states once.
  *
  * The list is flat and mixes branches (that is how LangGraph lists a
  * thread); each entry carries its parent, and an entry whose parent is not
  * the next one in the list says where it branched from.
  */
-import type { StateSnapshot } from "@langchain/langgraph";
+import type { CheckpointMetadata } from "@langchain/langgraph-checkpoint";
 import type { StoreGraph } from "../graph.js";
-import type { State } from "../state.js";
-import { diffStates, summariseStep } from "./diff.js";
-import { checkpointConfig, checkpointIdOf, commonPrefixLength, headTuple, threadConfig, type Timeline } from "./refs.js";
+import { ShopstateSaver, type CheckpointHeader } from "../persistence/saver.js";
+import { checkpointConfig, checkpointIdOf, commonPrefixLength, threadConfig, type Timeline } from "./refs.js";
+import { computeSteps, storedSteps, storeSteps, type StepRecord } from "./steps.js";
 import { tagsByCheckpoint } from "./tags.js";
 
 /** A timeline whose states can be read through the graph. */
@@ -58,98 +59,77 @@ const MIN_SHORT_ID = 8;
 
 export async function historyPage(timeline: GraphTimeline, options: { limit: number; before?: string }): Promise<HistoryPage> {
   const limit = Math.max(1, Math.floor(options.limit));
-  const snapshots: StateSnapshot[] = [];
-  const before = options.before ? checkpointConfig(timeline.threadId, options.before) : undefined;
   // One extra: the next older checkpoint is usually the last entry's parent and its id neighbour.
-  for await (const snapshot of timeline.graph.getStateHistory(threadConfig(timeline.threadId), { limit: limit + 1, before })) snapshots.push(snapshot);
-  const page = snapshots.slice(0, limit);
-  const older = snapshots[limit];
+  const headers = await headersOf(timeline, { limit: limit + 1, before: options.before });
+  const page = headers.slice(0, limit);
+  const older = headers[limit];
+  const records = await recordsOf(timeline, page);
 
-  const byId = new Map(snapshots.map((s) => [idOf(s), s]));
-  const parentOf = async (snapshot: StateSnapshot): Promise<StateSnapshot | undefined> => {
-    const parentId = checkpointIdOf(snapshot.parentConfig);
-    if (!parentId) return undefined;
-    let parent = byId.get(parentId);
-    if (!parent) {
-      parent = await timeline.graph.getState(checkpointConfig(timeline.threadId, parentId));
-      byId.set(parentId, parent);
-    }
-    return parent;
-  };
-
-  const headId = checkpointIdOf((await headTuple(timeline))?.config);
+  const headId = options.before === undefined && headers.length > 0 ? headers[0].checkpointId : (await headersOf(timeline, { limit: 1 }))[0]?.checkpointId;
   const tags = timeline.db ? tagsByCheckpoint(timeline.db, timeline.threadId) : new Map<string, string[]>();
   const onBranch = currentBranch(page, headId);
   const entries: HistoryEntry[] = [];
-  for (const [i, snapshot] of page.entries()) {
-    const id = idOf(snapshot);
-    const parent = await parentOf(snapshot);
-    const parentId = parent ? idOf(parent) : undefined;
-    const values = snapshot.values as State;
-    const parentValues = parent?.values as State | undefined;
-    const source = String(snapshot.metadata?.source ?? "");
-    const writers = writersOf(source, parent, parentValues, values);
-    const newerId = i > 0 ? idOf(page[i - 1]) : options.before;
-    const olderId = i + 1 < page.length ? idOf(page[i + 1]) : older ? idOf(older) : undefined;
+  for (const [i, header] of page.entries()) {
+    const id = header.checkpointId;
+    const { parentId } = header;
+    const record = records.get(id) as StepRecord;
+    const newerId = i > 0 ? page[i - 1].checkpointId : options.before;
+    const olderId = i + 1 < page.length ? page[i + 1].checkpointId : older?.checkpointId;
     const followsOlder = parentId === undefined || parentId === olderId;
-    const branchedFrom = writers[0] === "rollback" || !followsOlder ? parentId : undefined;
+    const branchedFrom = record.writers[0] === "rollback" || !followsOlder ? parentId : undefined;
     entries.push({
       checkpointId: id,
       shortId: shortIdOf(id, [newerId, olderId]),
       parentId,
-      step: Number(snapshot.metadata?.step ?? 0),
-      source,
-      writers,
-      at: eventTime(parentValues, values),
-      createdAt: snapshot.createdAt,
+      step: Number(header.metadata?.step ?? 0),
+      source: String(header.metadata?.source ?? ""),
+      writers: record.writers,
+      at: record.at,
+      createdAt: header.createdAt,
       tags: tags.get(id) ?? [],
-      // An input checkpoint holds the run's input as pending writes, not yet in the state.
-      summary: source === "input" ? "input: a run starts" : summariseStep(parentValues, values, writers),
-      next: [...snapshot.next],
+      summary: record.summary,
+      next: record.next,
       head: id === headId,
       onCurrentBranch: onBranch ? onBranch.has(id) : undefined,
       branchedFrom,
       branchedFromTags: branchedFrom ? (tags.get(branchedFrom) ?? []) : undefined,
     });
   }
-  return { entries, nextBefore: older && page.length > 0 ? idOf(page[page.length - 1]) : undefined };
+  return { entries, nextBefore: older && page.length > 0 ? page[page.length - 1].checkpointId : undefined };
 }
 
-function idOf(snapshot: StateSnapshot): string {
-  return checkpointIdOf(snapshot.config) as string;
-}
-
-/** The head and its ancestors within the page, when the page holds the head. */
-function currentBranch(page: readonly StateSnapshot[], headId: string | undefined): Set<string> | undefined {
-  if (!headId || !page.some((s) => idOf(s) === headId)) return undefined;
-  const parents = new Map(page.map((s) => [idOf(s), checkpointIdOf(s.parentConfig)]));
-  const branch = new Set<string>();
-  for (let id: string | undefined = headId; id && parents.has(id); id = parents.get(id)) branch.add(id);
-  return branch;
+/** Checkpoints newest first without their states: from our saver's rows, or from any saver's `list`. */
+async function headersOf(timeline: GraphTimeline, options: { limit: number; before?: string }): Promise<CheckpointHeader[]> {
+  if (timeline.saver instanceof ShopstateSaver) return timeline.saver.listHeaders(timeline.threadId, options);
+  const before = options.before ? checkpointConfig(timeline.threadId, options.before) : undefined;
+  const headers: CheckpointHeader[] = [];
+  for await (const tuple of timeline.saver.list(threadConfig(timeline.threadId), { limit: options.limit, before })) {
+    headers.push({ checkpointId: checkpointIdOf(tuple.config) as string, parentId: checkpointIdOf(tuple.parentConfig), metadata: tuple.metadata ?? ({} as CheckpointMetadata), createdAt: tuple.checkpoint.ts });
+  }
+  return headers;
 }
 
 /**
- * Who wrote a checkpoint: the parent's tasks ran and produced it. An update
- * that changes nothing is a rollback (`updateState` on a past checkpoint).
+ * The history lines of a page: stored ones (our saver keeps them beside the
+ * checkpoints), the rest computed from the states and stored for next time.
  */
-function writersOf(source: string, parent: StateSnapshot | undefined, parentValues: State | undefined, values: State): string[] {
-  if (source === "input") return ["input"];
-  // LangGraph's `__start__` task is the step that takes a run's input.
-  if (source === "loop") return parent ? parent.tasks.map((t) => (t.name === "__start__" ? "start" : t.name)) : [];
-  if (source === "update") {
-    if (!parentValues) return ["update"];
-    const diff = diffStates(parentValues, values);
-    const same = diff.entities.length === 0 && diff.events.added.length === 0 && diff.events.removed.length === 0;
-    return [same ? "rollback" : "update"];
-  }
-  return source ? [source] : [];
+async function recordsOf(timeline: GraphTimeline, page: readonly CheckpointHeader[]): Promise<Map<string, StepRecord>> {
+  const db = timeline.saver instanceof ShopstateSaver ? timeline.db : undefined;
+  const records = db ? storedSteps(db, timeline.threadId, page.map((h) => h.checkpointId)) : new Map<string, StepRecord>();
+  const missing = page.filter((h) => !records.has(h.checkpointId));
+  const computed = await computeSteps(timeline.graph, timeline.threadId, missing);
+  if (db) storeSteps(db, timeline.threadId, computed);
+  for (const [id, record] of computed) records.set(id, record);
+  return records;
 }
 
-function eventTime(parentValues: State | undefined, values: State): string | undefined {
-  const log = values.events ?? [];
-  const added = log.slice(parentValues?.events?.length ?? 0);
-  const times = (added.length > 0 ? added : log.slice(-1)).map((e) => e.at);
-  return times.length > 0 ? times.reduce((a, b) => (a > b ? a : b)) : undefined;
+/** The head and its ancestors within the page, when the page holds the head. */
+function currentBranch(page: readonly CheckpointHeader[], headId: string | undefined): Set<string> | undefined {
+  if (!headId || !page.some((h) => h.checkpointId === headId)) return undefined;
+  const parents = new Map(page.map((h) => [h.checkpointId, h.parentId]));
+  const branch = new Set<string>();
+  for (let id: string | undefined = headId; id && parents.has(id); id = parents.get(id)) branch.add(id);
+  return branch;
 }
 
 /**
