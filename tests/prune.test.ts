@@ -10,7 +10,8 @@ import { join, resolve } from "node:path";
 import type { RunnableConfig } from "@langchain/core/runnables";
 import { generateWorkload } from "../bench/generator.js";
 import { verify } from "../src/domain/verify.js";
-import { databaseBytes, ensureTagsTable } from "../src/persistence/prune.js";
+import { databaseBytes } from "../src/persistence/prune.js";
+import { ensureTagTable } from "../src/timetravel/tags.js";
 import { worldOf } from "../src/services/decisions.js";
 import type { State } from "../src/state.js";
 import { ingestLines, openStore, pruneStore, type InputLine, type StoreSession } from "../src/store.js";
@@ -36,7 +37,7 @@ const at = (session: StoreSession, id: string): RunnableConfig => ({ configurabl
 const valuesAt = async (session: StoreSession, id: string) => (await session.graph.getState(at(session, id))).values as State;
 
 function tag(session: StoreSession, label: string, checkpointId: string): void {
-  ensureTagsTable(session.db);
+  ensureTagTable(session.db);
   session.db.prepare("INSERT INTO shopstate_tags (thread_id, label, checkpoint_id, created_at) VALUES (?, ?, ?, ?)").run(session.threadId, label, checkpointId, "2026-03-01T00:00:00Z");
 }
 

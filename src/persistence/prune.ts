@@ -19,6 +19,7 @@
 import type Database from "better-sqlite3";
 import { isDeltaSnapshot, type Checkpoint } from "@langchain/langgraph-checkpoint";
 import { forgetSteps } from "../timetravel/steps.js";
+import { taggedCheckpointIds } from "../timetravel/tags.js";
 import type { StoreGraph } from "../graph.js";
 import { decodeValue } from "./codec.js";
 import type { ShopstateSaver } from "./saver.js";
@@ -41,17 +42,6 @@ export interface PruneResult {
 
 export class PruneError extends Error {
   override name = "PruneError";
-}
-
-/** The tags table another part of shopstate writes; created empty here if it is not there yet. */
-export function ensureTagsTable(db: Database.Database): void {
-  db.exec(`CREATE TABLE IF NOT EXISTS shopstate_tags (
-    thread_id TEXT NOT NULL,
-    label TEXT NOT NULL,
-    checkpoint_id TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    PRIMARY KEY (thread_id, label)
-  )`);
 }
 
 /** Bytes of the database file and its WAL, once the WAL is written back. */
@@ -84,11 +74,10 @@ function checkpointsToRemove(ids: string[], tagged: Set<string>, options: PruneO
 
 export async function pruneCheckpoints(db: Database.Database, saver: ShopstateSaver, graph: StoreGraph, threadId: string, options: PruneOptions): Promise<PruneResult> {
   saver.setup();
-  ensureTagsTable(db);
   const ns = "";
   const bytesBefore = databaseBytes(db);
   const rows = db.prepare("SELECT checkpoint_id AS id, parent_checkpoint_id AS parent FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = ? ORDER BY checkpoint_id").all(threadId, ns) as Row[];
-  const tagged = new Set((db.prepare("SELECT checkpoint_id AS id FROM shopstate_tags WHERE thread_id = ?").all(threadId) as { id: string }[]).map((t) => t.id));
+  const tagged = taggedCheckpointIds(db, threadId);
   const { remove, keptTagged } = checkpointsToRemove(
     rows.map((r) => r.id),
     tagged,
