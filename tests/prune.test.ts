@@ -3,10 +3,9 @@
  * stays loads exactly as before, read back by a fresh process-like session
  * (nothing remembered in memory).
  */
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import type { RunnableConfig } from "@langchain/core/runnables";
 import { generateWorkload } from "../bench/generator.js";
 import { verify } from "../src/domain/verify.js";
@@ -14,10 +13,10 @@ import { databaseBytes } from "../src/persistence/prune.js";
 import { ensureTagTable } from "../src/timetravel/tags.js";
 import { worldOf } from "../src/services/decisions.js";
 import type { State } from "../src/state.js";
+import { cli } from "./support/cli.js";
 import { ingestLines, openStore, pruneStore, type InputLine, type StoreSession } from "../src/store.js";
 
 const RUN = { approvalThresholdCents: 10_000, maxSteps: 2_000, batchSize: 25, source: "test" };
-const CLI = resolve(import.meta.dirname, "../bin/shopstate.js");
 const LINES: InputLine[] = generateWorkload({ events: 400, seed: 3 }).map((text, i) => ({ line: i + 1, text }));
 
 let dir: string;
@@ -140,26 +139,16 @@ describe("prune --before", () => {
 });
 
 describe("shopstate prune (CLI)", () => {
-  function runCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    return new Promise((done) => {
-      const child = spawn(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH ?? "" } });
-      let stdout = "";
-      let stderr = "";
-      child.stdout.on("data", (d) => (stdout += d));
-      child.stderr.on("data", (d) => (stderr += d));
-      child.on("close", (code) => done({ code: code ?? -1, stdout, stderr }));
-    });
-  }
 
   it("prunes with --keep-last and reports JSON; needs exactly one of the two options", async () => {
     const session = openStore(dbPath, "main");
     await ingestLines(session, LINES.slice(0, 100), RUN);
     const count = checkpointIds(session).length;
     session.close();
-    const pruned = await runCli(["prune", "--keep-last", "4", "--db", dbPath, "--json"]);
+    const pruned = await cli(["prune", "--keep-last", "4", "--db", dbPath, "--json"]);
     expect(pruned.code).toBe(0);
     expect(JSON.parse(pruned.stdout)).toMatchObject({ removed: count - 4, kept: 4, keptTagged: 0 });
-    const usage = await runCli(["prune", "--db", dbPath, "--json"]);
+    const usage = await cli(["prune", "--db", dbPath, "--json"]);
     expect(usage.code).toBe(2);
     expect(JSON.parse(usage.stderr).error.message).toMatch(/exactly one of --keep-last N and --before REF/);
   });

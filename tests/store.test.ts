@@ -1,15 +1,14 @@
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { acquireLease, LeaseBusyError } from "../src/persistence/lease.js";
 import { listStores, threadIdFor } from "../src/persistence/stores.js";
 import { buildStoreGraph } from "../src/graph.js";
 import type { State } from "../src/state.js";
+import { cli } from "./support/cli.js";
 import { finishPendingRun, ingestLines, openStore, type InputLine } from "../src/store.js";
 
 const RUN = { approvalThresholdCents: 10_000, maxSteps: 500, batchSize: 100, source: "test" };
-const CLI = resolve(import.meta.dirname, "../bin/shopstate.js");
 
 let dir: string;
 beforeEach(() => {
@@ -21,16 +20,6 @@ const line = (n: number, event: Record<string, unknown>): InputLine => ({ line: 
 const product = (id: string, sku: string, initialStock: number, reorderPoint = 1) =>
   ({ id, type: "ProductAdded", at: "2026-03-01T09:00:00Z", data: { sku, name: `Product ${sku}`, priceCents: 1000, initialStock, reorderPoint } });
 
-function runCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH ?? "" } });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("close", (code) => done({ code: code ?? -1, stdout, stderr }));
-  });
-}
 
 describe("stores", () => {
   it("derives each store's thread id as the UUIDv5 of its name and keeps the name in checkpoint metadata", async () => {
@@ -80,17 +69,17 @@ describe("one writer per store", () => {
     const b = file("b", 30);
     const c = file("c", 30);
     const results = await Promise.all([
-      runCli(["ingest", a, "--db", db, "--thread", "shared", "--wait", "60", "--json"]),
-      runCli(["ingest", b, "--db", db, "--thread", "shared", "--wait", "60", "--json"]),
-      runCli(["ingest", c, "--db", db, "--thread", "other", "--json"]),
+      cli(["ingest", a, "--db", db, "--thread", "shared", "--wait", "60", "--json"]),
+      cli(["ingest", b, "--db", db, "--thread", "shared", "--wait", "60", "--json"]),
+      cli(["ingest", c, "--db", db, "--thread", "other", "--json"]),
     ]);
     for (const r of results) expect(r.stderr).not.toMatch(/SQLITE_BUSY|database is locked/);
     expect(results.map((r) => r.code)).toEqual([0, 0, 0]);
     for (const name of ["shared", "other"]) {
-      const verify = await runCli(["verify", "--db", db, "--thread", name, "--json"]);
+      const verify = await cli(["verify", "--db", db, "--thread", name, "--json"]);
       expect(JSON.parse(verify.stdout)).toMatchObject({ ok: true });
     }
-    const state = JSON.parse((await runCli(["state", "--db", db, "--thread", "shared", "--json"])).stdout) as { orders: Record<string, unknown>; inventory: Record<string, { reserved: number }> };
+    const state = JSON.parse((await cli(["state", "--db", db, "--thread", "shared", "--json"])).stdout) as { orders: Record<string, unknown>; inventory: Record<string, { reserved: number }> };
     expect(Object.keys(state.orders)).toHaveLength(60);
     expect(state.inventory["SKU-1"].reserved).toBe(60);
   }, 120_000);

@@ -8,9 +8,8 @@
 import { HumanMessage, SystemMessage, type BaseMessage } from "@langchain/core/messages";
 import type { StoreEvent } from "../domain/events.js";
 import type { AgentName } from "../domain/proposals.js";
-import type { Order, Product, PromotionStatus, Reorder, StockLevel } from "../domain/world.js";
 import { jsonBlock } from "../llm/blocks.js";
-import type { Delivery, SalesWindow } from "../memory/context.js";
+import type { AgentContext, Delivery } from "../memory/context.js";
 import type { RecalledFact } from "../memory/facts.js";
 
 export const TRIGGER_BLOCK = "trigger_event";
@@ -20,15 +19,9 @@ export const CONTEXT_BLOCK = "context";
 export const HISTORY_IN_PROMPT = 5;
 export const NOTES_IN_PROMPT = 3;
 
-/** The context block: what the agent may know about the world for this event. */
-export interface PromptContext {
+/** The context block: what the agent may know about the world for this event (the delivery's context, history trimmed). */
+export interface PromptContext extends Omit<AgentContext, "history"> {
   agent: AgentName;
-  orders: Order[];
-  products: Product[];
-  stock: Record<string, StockLevel>;
-  promotions: Record<string, PromotionStatus>;
-  openReorders: Record<string, Reorder>;
-  recentSales: Record<string, SalesWindow>;
   history: Pick<RecalledFact, "eventId" | "kind" | "text" | "at" | "orderId">[];
   /** The agent's own latest notes (its private memory). */
   notes: string[];

@@ -19,8 +19,8 @@ export interface AgentContext {
   recentSales: Record<string, SalesWindow>;
   /**
    * The customer's facts from the knowledge store, a pool the support agent
-   * ranks against its query (`search_customer_history`). Empty until the
-   * store is wired in.
+   * ranks against its query (`search_customer_history`). Filled by the router
+   * for customer messages when the graph has a store (customer_memory.ts).
    */
   history: RecalledFact[];
 }

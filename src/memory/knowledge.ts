@@ -207,16 +207,6 @@ export interface RecallOptions {
 }
 
 /**
- * `isInBranch` for a reader whose state holds `events`, its branch's log up to
- * now: a checkpoint of an older time or of another branch lacks both the
- * future and the abandoned events, so membership is the whole test.
- */
-export function inBranchOf(events: readonly { id: string }[]): (eventId: string) => boolean {
-  const ids = new Set(events.map((e) => e.id));
-  return (eventId) => ids.has(eventId);
-}
-
-/**
  * The k facts of one customer closest to the query, best first (ties: newer
  * first). Reads every fact of the customer page by page, because a store's
  * default search limit (10) would silently drop most of a long history.
