@@ -25,7 +25,7 @@ import { lazyEmbeddings } from "./memory/customer_memory.js";
 import { routerNode } from "./routing.js";
 import { inventoryService } from "./services/inventory_service.js";
 import { orderService } from "./services/order_service.js";
-import { createStoreState, StoreState } from "./state.js";
+import { createStoreState, StoreInput, StoreState } from "./state.js";
 
 // A batch fans out one task per (event, agent) in one superstep, and LangGraph
 // adds an abort listener per task to the run's signal: raise Node's warning
@@ -43,7 +43,7 @@ export interface BuildOptions {
 
 export function buildStoreGraph({ agents = {}, embeddings, snapshotFrequency }: BuildOptions = {}) {
   const state = snapshotFrequency === undefined ? StoreState : createStoreState(snapshotFrequency);
-  return new StateGraph(state, StoreContextSchema)
+  return new StateGraph({ state, input: StoreInput, context: StoreContextSchema })
     .addNode("ingest", ingest)
     .addNode("order_service", orderService)
     .addNode("inventory_service", inventoryService)

@@ -6,6 +6,8 @@
 import { z } from "zod";
 import { isInputEvent, type StoreEvent, type StoredInputEvent, type SystemEvent } from "./domain/events.js";
 import { checkReferences, contentHash, validateInput, type KnownEntities, type RejectedInput } from "./domain/validation.js";
+import { loadConfig } from "./config.js";
+import { modelChoiceProblem, ModelChoiceError, OFFLINE_MODEL } from "./llm/model.js";
 import { eventLog, type IngestReport, type State, type Update } from "./state.js";
 
 /** Settings a run may carry: the graph's context schema, shown as a form in Studio. */
@@ -16,13 +18,24 @@ export const StoreContextSchema = z.object({
     .nonnegative()
     .optional()
     .describe("Refunds above this many cents wait for a person (default 10000). A change is recorded as a PolicyChanged event."),
+  model: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(`The agents' chat model: "${OFFLINE_MODEL}" (deterministic, no key needed) or an OpenAI model name such as "gpt-4o-mini" (needs OPENAI_API_KEY where the graph runs; without it the run fails at ingest, before changing anything). Default: OPENAI_MODEL when OPENAI_API_KEY is set, else ${OFFLINE_MODEL}.`),
 });
 export type StoreContext = z.infer<typeof StoreContextSchema>;
 
 /** Source name for inbox items that come without an origin (a server run). */
 export const INBOX_SOURCE = "inbox";
 
-export function ingest(state: State, runtime?: { context?: StoreContext }): Update {
+/** What `ingest` reads: the inbox and the entities an event may refer to. */
+export type IngestState = Pick<State, "inbox" | "inboxOrigin" | "events" | "policy" | "catalog" | "orders" | "approvals">;
+
+export function ingest(state: IngestState, runtime?: { context?: StoreContext }): Update {
+  // A model the run cannot have fails the run here, before anything changes, rather than every agent task later.
+  const modelProblem = runtime?.context?.model === undefined ? undefined : modelChoiceProblem(runtime.context.model, loadConfig());
+  if (modelProblem) throw new ModelChoiceError(modelProblem);
   const items = state.inbox ?? [];
   const origin = state.inboxOrigin ?? { source: INBOX_SOURCE };
   const log = state.events;
@@ -75,7 +88,7 @@ function policyChange(approvalThresholdCents: number, logLength: number, at: str
 }
 
 /** Entities in the store plus those this batch creates, in batch order. */
-function knownEntities(state: State): KnownEntities & { add(event: StoredInputEvent): void } {
+function knownEntities(state: IngestState): KnownEntities & { add(event: StoredInputEvent): void } {
   const skus = new Set<string>();
   const orders = new Set<string>();
   return {

@@ -278,6 +278,42 @@ export interface IngestReport {
   rejected: RejectedInput[];
 }
 
+// ---------------------------------------------------------------- input
+
+/**
+ * The inbox: anything goes in, so that `ingest` (not LangGraph's input
+ * parsing) rejects a bad event with the same reason the CLI gives.
+ */
+function inboxField() {
+  return z
+    .array(z.unknown())
+    .default(() => [])
+    .describe("Input events to ingest (SPEC §3): envelopes {id, type, at, source?, causationId?, v?, data}, or their JSON texts. Bad ones are recorded in `rejected` with a reason; the good ones are processed.")
+    .meta({
+      examples: [
+        [
+          { id: "e1", type: "ProductAdded", at: "2026-03-01T09:00:00Z", data: { sku: "SKU-MUG", name: "Mug", priceCents: 1500, initialStock: 10, reorderPoint: 2 } },
+          { id: "e2", type: "OrderPlaced", at: "2026-03-01T09:05:00Z", data: { orderId: "ORD-1", customerId: "CUST-1", lines: [{ sku: "SKU-MUG", qty: 2 }] } },
+        ],
+      ],
+    });
+}
+
+function inboxOriginField() {
+  return z
+    .object({ source: z.string(), lines: z.array(z.number().int()).optional() })
+    .nullable()
+    .default(null)
+    .describe("Optional: where the inbox items come from (a file name and each item's line), for rejection reports. Leave empty: items are then reported as inbox:1, inbox:2, ...");
+}
+
+/**
+ * The graph's input: a batch of events, and optionally where it came from.
+ * Declared apart from the state so Studio's input form shows these two
+ * fields rather than every channel (the other channels are not input).
+ */
+export const StoreInput = new StateSchema({ inbox: inboxField(), inboxOrigin: inboxOriginField() });
+
 // ---------------------------------------------------------------- the schema
 
 /**
@@ -289,13 +325,9 @@ export interface IngestReport {
 export function createStoreState(snapshotFrequency: number = DELTA_SNAPSHOT_FREQUENCY) {
   return new StateSchema({
     /** Input: events to ingest (objects, or JSON texts of them). Last write wins: `ingest` consumes it and clears it. */
-    inbox: z.array(z.unknown()).default(() => []).describe("Input events to ingest, as in SPEC §3 (objects or JSON strings)."),
+    inbox: inboxField(),
     /** Input: where the inbox came from, for rejection reports (file and line numbers). Last write wins, cleared with the inbox. */
-    inboxOrigin: z
-      .object({ source: z.string(), lines: z.array(z.number().int()).optional() })
-      .nullable()
-      .default(null)
-      .describe("Where the inbox items come from: a file name and the line number of each item."),
+    inboxOrigin: inboxOriginField(),
 
     /** The event log. Append-only, deduplicated by id (re-sending an event is a no-op); every service and the ingest node append. */
     events: new DeltaValue(z.custom<StoreEvent[]>().default(() => []), {

@@ -170,7 +170,7 @@ async function invokeGraph(session: StoreSession, input: Partial<State> | Comman
     const values = (await session.graph.invoke(input as never, {
       ...session.config,
       recursionLimit: options.maxSteps,
-      context: { approvalThresholdCents: options.approvalThresholdCents },
+      context: { approvalThresholdCents: options.approvalThresholdCents, model: undefined },
     })) as State & { __interrupt__?: unknown[] };
     return { values, stepLimitHit: false, paused: (values.__interrupt__?.length ?? 0) > 0 };
   } catch (error) {

@@ -200,7 +200,7 @@ describe("the graph's own input handling", () => {
 
   it("records a changed approval threshold as a PolicyChanged event that replays", async () => {
     const graph = compileStoreGraph({ checkpointer: new MemorySaver() });
-    const config = { configurable: { thread_id: "policy" }, recursionLimit: 200, context: { approvalThresholdCents: 500 } };
+    const config = { configurable: { thread_id: "policy" }, recursionLimit: 200, context: { approvalThresholdCents: 500, model: undefined } };
     await graph.invoke({ inbox: [product("SKU-A", 5, 1000), order("O-1", "C-1", [["SKU-A", 1]])] }, config);
     const state = (await graph.invoke({ inbox: [ev("CustomerMessage", { customerId: "C-1", text: "My Product SKU-A arrived damaged, refund please" }, 9)] }, config)) as State;
     expect(state.policy.approvalThresholdCents).toBe(500);

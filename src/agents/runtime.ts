@@ -24,7 +24,7 @@ import { isGraphBubbleUp, type RetryPolicy } from "@langchain/langgraph";
 import { loadConfig } from "../config.js";
 import type { Conflict } from "../domain/decide.js";
 import type { AgentName, Proposal } from "../domain/proposals.js";
-import { chatModelFromConfig, MODEL_TIMEOUT_MS } from "../llm/model.js";
+import { chatModelFor, MODEL_TIMEOUT_MS } from "../llm/model.js";
 import type { Delivery } from "../memory/context.js";
 import { rankByOverlap } from "../memory/rank.js";
 import { MAX_ATTEMPTS, MEMORY_CHANNEL } from "../routing.js";
@@ -125,7 +125,7 @@ export function toProposals(delivery: Delivery, drafts: readonly ProposalDraft[]
 // ---------------------------------------------------------------- the tool loop
 
 /** What the loop needs for one task. */
-interface LoopRun {
+export interface LoopRun {
   session: AgentSession;
   model: Runnable<BaseMessage[], AIMessage>;
   tools: Map<string, StructuredToolInterface>;
@@ -134,7 +134,8 @@ interface LoopRun {
   modelTimeoutMs: number;
 }
 
-interface LoopState {
+/** How far the loop has got; plain data, so a graph can carry it between a model node and a tools node. */
+export interface LoopState {
   /** The conversation with the model: prompt, its answers, the tool results. */
   messages: BaseMessage[];
   /** Tool calls made so far (valid or not). */
@@ -194,17 +195,28 @@ async function withTimeout<T>(ms: number, call: (signal: AbortSignal) => Promise
 async function toolLoop(run: LoopRun, prompt: BaseMessage[]): Promise<LoopState> {
   const state: LoopState = { messages: [...prompt], toolCalls: 0, tokens: 0 };
   for (;;) {
-    const answer = await withRetry(run.retryPolicy, () => withTimeout(run.modelTimeoutMs, (signal) => run.model.invoke(state.messages, { signal })));
-    state.tokens += answer.usage_metadata?.total_tokens ?? 0;
-    if (state.tokens > run.budget.tokens) throw new AgentBudgetError(`token budget exceeded: ${state.tokens} tokens > ${run.budget.tokens}`);
-    state.messages.push(answer);
-    if ((answer.tool_calls?.length ?? 0) + (answer.invalid_tool_calls?.length ?? 0) === 0) return state;
+    const answer = await modelTurn(run, state);
+    if (!wantsTools(answer)) return state;
     state.messages.push(...(await runTools(run, state, answer)));
   }
 }
 
+/** One model answer, retried and timed out per the run, its tokens counted against the budget; appended to `state.messages`. */
+export async function modelTurn(run: LoopRun, state: LoopState): Promise<AIMessage> {
+  const answer = await withRetry(run.retryPolicy, () => withTimeout(run.modelTimeoutMs, (signal) => run.model.invoke(state.messages, { signal })));
+  state.tokens += answer.usage_metadata?.total_tokens ?? 0;
+  if (state.tokens > run.budget.tokens) throw new AgentBudgetError(`token budget exceeded: ${state.tokens} tokens > ${run.budget.tokens}`);
+  state.messages.push(answer);
+  return answer;
+}
+
+/** The loop goes on while the model asks for tools (a malformed call is answered too, so the model can correct it). */
+export function wantsTools(answer: AIMessage): boolean {
+  return (answer.tool_calls?.length ?? 0) + (answer.invalid_tool_calls?.length ?? 0) > 0;
+}
+
 /** Runs the model's tool calls in order (so drafts come out in a deterministic order). */
-async function runTools(run: LoopRun, state: LoopState, answer: AIMessage): Promise<ToolMessage[]> {
+export async function runTools(run: LoopRun, state: LoopState, answer: AIMessage): Promise<ToolMessage[]> {
   const calls = answer.tool_calls ?? [];
   const invalid = answer.invalid_tool_calls ?? [];
   const used = state.toolCalls + calls.length + invalid.length;
@@ -266,38 +278,68 @@ async function runToolCall(run: LoopRun, call: ToolCall, index: number): Promise
 /** The customer-history search when none is injected: word overlap within the delivery's history pool. */
 export const searchDeliveryHistory: SearchHistory = (delivery, query, k) => rankByOverlap(delivery.context.history, query, k);
 
-/** The model from config, built once (ChatOpenAI with a key, the offline model without). */
-let configuredModel: BaseChatModel | undefined;
-function modelFromConfig(): BaseChatModel {
-  configuredModel ??= chatModelFromConfig(loadConfig());
-  return configuredModel;
+/** What a run may carry that the agents read: the model it chose (the graph's context, see ingest.ts). */
+export interface AgentRunContext {
+  model?: string;
 }
 
-/** Runs one delivery through the agent's tool loop and returns what it decided. */
-export async function runToolLoop(delivery: Delivery, spec: AgentSpec, deps: AgentDeps): Promise<AgentOutcome> {
-  const session = newSession(delivery, deps.searchHistory ?? searchDeliveryHistory);
+/** Models from config, built once per choice (undefined: ChatOpenAI with a key, the offline model without). */
+const configuredModels = new Map<string | undefined, BaseChatModel>();
+function modelFromConfig(choice: string | undefined): BaseChatModel {
+  let model = configuredModels.get(choice);
+  if (!model) {
+    model = chatModelFor(choice, loadConfig());
+    configuredModels.set(choice, model);
+  }
+  return model;
+}
+
+/** The model for one task: an injected one (tests) wins over the run's choice, which wins over config. */
+export function agentModel(spec: AgentSpec, deps: AgentDeps, run: AgentRunContext = {}): BaseChatModel {
+  const injected = deps.models?.[spec.agent];
+  return injected ? injected() : modelFromConfig(run.model);
+}
+
+/** Builds what one attempt needs: the session's tools bound to the task's model, budgets and retries from deps. */
+export function loopRun(spec: AgentSpec, deps: AgentDeps, session: AgentSession, runContext: AgentRunContext = {}): LoopRun {
   const tools = spec.tools(session);
-  const model = (deps.models?.[spec.agent] ?? modelFromConfig)();
+  const model = agentModel(spec, deps, runContext);
   if (typeof model.bindTools !== "function") throw new Error(`the model for ${spec.agent} (${model._llmType()}) cannot call tools: it has no bindTools`);
-  const budget = { ...DEFAULT_BUDGET, ...deps.budget };
-  const text = messageText(delivery.trigger);
-  const history = text ? await session.searchHistory(delivery, text, HISTORY_IN_PROMPT) : [];
-  const run: LoopRun = {
+  return {
     session,
     model: model.bindTools(tools) as Runnable<BaseMessage[], AIMessage>,
     tools: new Map(tools.map((t) => [t.name, t])),
-    budget,
+    budget: { ...DEFAULT_BUDGET, ...deps.budget },
     retryPolicy: { ...DEFAULT_RETRY_POLICY, ...deps.retryPolicy },
     modelTimeoutMs: deps.modelTimeoutMs ?? MODEL_TIMEOUT_MS,
   };
-  const final = await toolLoop(run, promptMessages(delivery, spec.instructions, history));
-  const answer = final.messages.at(-1) as AIMessage;
+}
+
+/** The first messages of a task: instructions, the trigger and context, and the customer history the message recalls. */
+export async function firstPrompt(session: AgentSession, spec: AgentSpec): Promise<BaseMessage[]> {
+  const { delivery } = session;
+  const text = messageText(delivery.trigger);
+  const history = text ? await session.searchHistory(delivery, text, HISTORY_IN_PROMPT) : [];
+  return promptMessages(delivery, spec.instructions, history);
+}
+
+/** What a finished loop decided: the session's drafts and tool calls, and the model's last line as the note. */
+export function outcomeOf(session: AgentSession, messages: readonly BaseMessage[]): AgentOutcome {
+  const answer = messages.at(-1) as AIMessage;
   const content = typeof answer.content === "string" ? answer.content : answer.text;
   const note = content.trim().split("\n")[0]?.slice(0, 200) || `done (${session.toolCalls.length} tool calls)`;
   // What the model wrote along the way (beside its tool calls), kept short for the agent's own memory.
-  const thoughts = final.messages.filter((m) => AIMessage.isInstance(m)).map((m) => m.text.trim()).filter((t) => t.length > 0 && t !== content.trim());
+  const thoughts = messages.filter((m) => AIMessage.isInstance(m)).map((m) => m.text.trim()).filter((t) => t.length > 0 && t !== content.trim());
   const scratchpad = thoughts.join("\n").slice(0, 500);
   return { proposals: session.drafts, note, toolCalls: session.toolCalls, conflicts: session.conflicts, ...(scratchpad ? { scratchpad } : {}) };
+}
+
+/** Runs one delivery through the agent's tool loop and returns what it decided. */
+export async function runToolLoop(delivery: Delivery, spec: AgentSpec, deps: AgentDeps, runContext: AgentRunContext = {}): Promise<AgentOutcome> {
+  const session = newSession(delivery, deps.searchHistory ?? searchDeliveryHistory);
+  const run = loopRun(spec, deps, session, runContext);
+  const final = await toolLoop(run, await firstPrompt(session, spec));
+  return outcomeOf(session, final.messages);
 }
 
 /** How much of a long text argument (a reply, a post) the agent's memory keeps: the full text is in the log. */
@@ -314,10 +356,10 @@ function briefCall(call: ToolCallRecord): ToolCallRecord {
  * into updates. `extra` adds agent-specific writes (the support transcript).
  */
 export function agentNode(spec: AgentSpec, deps: AgentDeps = {}, extra?: (delivery: Delivery, outcome: AgentOutcome) => Update) {
-  return async function agent(delivery: Delivery): Promise<Update> {
+  return async function agent(delivery: Delivery, runtime?: { context?: AgentRunContext }): Promise<Update> {
     const memoryChannel = MEMORY_CHANNEL[delivery.agent];
     try {
-      const outcome = await runToolLoop(delivery, spec, deps);
+      const outcome = await runToolLoop(delivery, spec, deps, runtime?.context);
       const proposals = toProposals(delivery, outcome.proposals);
       const note: MemoryNote = { at: delivery.trigger.at, eventId: delivery.trigger.id, note: outcome.note, ...(outcome.toolCalls.length > 0 ? { toolCalls: outcome.toolCalls.map(briefCall) } : {}), ...(outcome.scratchpad ? { scratchpad: outcome.scratchpad } : {}) };
       return {

@@ -11,9 +11,41 @@ import { OfflineChatModel } from "./offline/model.js";
 /** How long one model call may take before it counts as failed (and is retried by the agent runtime). */
 export const MODEL_TIMEOUT_MS = 30_000;
 
+/** The `model` a run may choose (its context) for the deterministic offline model. */
+export const OFFLINE_MODEL = "offline";
+
 export function chatModelFromConfig(config: Pick<Config, "openai">): BaseChatModel {
   const { apiKey, model, baseUrl } = config.openai;
   if (!apiKey) return new OfflineChatModel();
+  return openAIModel(apiKey, model, baseUrl);
+}
+
+/** A run chose a model it cannot have (an OpenAI model without a key). */
+export class ModelChoiceError extends Error {
+  override name = "ModelChoiceError";
+}
+
+/**
+ * Why a run's model choice cannot be honoured, or undefined if it can. An
+ * OpenAI model without a key is refused, not replaced by the offline model:
+ * a person who picked gpt-4o in Studio must not get the offline clerk's
+ * answers without noticing.
+ */
+export function modelChoiceProblem(choice: string | undefined, config: Pick<Config, "openai">): string | undefined {
+  if (choice === undefined || choice === OFFLINE_MODEL || config.openai.apiKey) return undefined;
+  return `context.model '${choice}' is an OpenAI model, but OPENAI_API_KEY is not set in the environment of the process running the graph; set it (for \`npm run dev\`: in .env) or choose model '${OFFLINE_MODEL}'`;
+}
+
+/** The model a run chose (`undefined`: the one from config). Throws ModelChoiceError when it cannot be had. */
+export function chatModelFor(choice: string | undefined, config: Pick<Config, "openai">): BaseChatModel {
+  if (choice === undefined) return chatModelFromConfig(config);
+  const problem = modelChoiceProblem(choice, config);
+  if (problem) throw new ModelChoiceError(problem);
+  const { apiKey, baseUrl } = config.openai;
+  return choice === OFFLINE_MODEL || !apiKey ? new OfflineChatModel() : openAIModel(apiKey, choice, baseUrl);
+}
+
+function openAIModel(apiKey: string, model: string, baseUrl: string | undefined): BaseChatModel {
   return new ChatOpenAI({
     apiKey,
     model,

@@ -47,7 +47,7 @@ export async function replayFrom(session: StoreSession, ref: string, options: Ru
     const original = originalId ? ((await session.graph.getState(checkpointConfig(session.threadId, originalId))).values as State) : undefined;
     // The run is re-decided under the policy it ran with, so a replay never records a PolicyChanged of its own.
     const threshold = (original ?? (past.values as State)).policy?.approvalThresholdCents ?? options.approvalThresholdCents;
-    const replayedValues = (await session.graph.invoke(null, { ...target.config, recursionLimit: options.maxSteps, context: { approvalThresholdCents: threshold } })) as State;
+    const replayedValues = (await session.graph.invoke(null, { ...target.config, recursionLimit: options.maxSteps, context: { approvalThresholdCents: threshold, model: undefined } })) as State;
     const replayed = checkpointIdOf((await headTuple(session))?.config) as string;
     if (!original) return { from: target.checkpointId, replayed };
     const identical = JSON.stringify(original) === JSON.stringify(replayedValues);
