@@ -1,21 +1,67 @@
 import { readFileSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 import { resolve } from "node:path";
-import { CompiledStateGraph } from "@langchain/langgraph";
+import { CompiledStateGraph, MemorySaver } from "@langchain/langgraph";
+import { z } from "zod";
+import { loadConfig } from "../src/config.js";
+import { compileStoreGraph } from "../src/graph.js";
+import { StoreContextSchema } from "../src/ingest.js";
+import { StoreInput, type State } from "../src/state.js";
 
 const root = resolve(import.meta.dirname, "..");
-const manifest = JSON.parse(readFileSync(resolve(root, "langgraph.json"), "utf8")) as { graphs: Record<string, string> };
+const manifest = JSON.parse(readFileSync(resolve(root, "langgraph.json"), "utf8")) as { $schema: string; node_version: string; env: unknown; graphs: Record<string, string> };
+
+type Described = { properties: Record<string, { description?: string }> };
 
 describe("langgraph.json", () => {
-  it("registers the store graph", () => {
-    expect(Object.keys(manifest.graphs)).toContain("store");
+  it("registers the store team and each agent as its own graph, loads .env when there is one, on Node 20", () => {
+    expect(Object.keys(manifest.graphs).sort()).toEqual(["inventory_agent", "marketing_agent", "store", "support_agent"]);
+    expect(manifest.$schema).toBe("https://langgra.ph/schema.json");
+    expect(manifest.node_version).toBe("20");
+    // A path, not an object: langgraphjs dev 1.5.1 warns and goes on when the file is missing (a fresh clone).
+    expect(manifest.env).toBe(".env");
   });
 
-  it.each(Object.entries(manifest.graphs))("entry %s resolves to an exported compiled graph without a checkpointer", async (_name, target) => {
+  it.each(Object.entries(manifest.graphs))("entry %s resolves to an exported compiled graph without a checkpointer", async (name, target) => {
     const [file, exportName] = target.split(":");
     const module = (await import(pathToFileURL(resolve(root, file)).href)) as Record<string, unknown>;
     const graph = module[exportName];
     expect(graph).toBeInstanceOf(CompiledStateGraph);
     expect((graph as CompiledStateGraph<never, never>).checkpointer).toBeFalsy();
+    expect((graph as CompiledStateGraph<never, never>).name).toBe(name);
+    // LangGraph's default of 25 steps is too few for a pasted batch or a full tool budget.
+    expect((graph as CompiledStateGraph<never, never>).config?.recursionLimit).toBeGreaterThan(25);
+  });
+});
+
+describe("the store graph's schemas, as Studio's forms show them", () => {
+  it("takes only a batch of events (and optionally its origin) as input, each field described", () => {
+    const input = StoreInput.getInputJsonSchema() as Described;
+    expect(Object.keys(input.properties).sort()).toEqual(["inbox", "inboxOrigin"]);
+    expect(input.properties.inbox.description).toMatch(/Input events to ingest/);
+    expect(input.properties.inboxOrigin.description).toMatch(/where the inbox items come from/);
+  });
+
+  it("describes the run settings: the approval threshold and the model", () => {
+    const context = z.toJSONSchema(StoreContextSchema) as Described;
+    expect(Object.keys(context.properties).sort()).toEqual(["approvalThresholdCents", "model"]);
+    expect(context.properties.approvalThresholdCents.description).toMatch(/wait for a person/);
+    expect(context.properties.model.description).toMatch(/"offline".*OpenAI model name/);
+  });
+
+  it.skipIf(loadConfig().openai.apiKey !== undefined)("a run that chooses an OpenAI model without a key fails at ingest, before anything changes; 'offline' runs", async () => {
+    const graph = compileStoreGraph({ checkpointer: new MemorySaver() });
+    const config = { configurable: { thread_id: "model" }, recursionLimit: 100 };
+    const inbox = [{ id: "e1", type: "ProductAdded", at: "2026-03-01T09:00:00Z", data: { sku: "SKU-1", name: "Mug", priceCents: 1500, initialStock: 10, reorderPoint: 2 } }];
+    await expect(graph.invoke({ inbox }, { ...config, context: { approvalThresholdCents: undefined, model: "gpt-4o" } })).rejects.toThrow(/context.model 'gpt-4o' is an OpenAI model, but OPENAI_API_KEY is not set/);
+    expect(((await graph.getState(config)).values as Partial<State>).events ?? []).toEqual([]);
+
+    const state = (await graph.invoke({ inbox }, { ...config, context: { approvalThresholdCents: undefined, model: "offline" } })) as State;
+    expect(state.inventory["SKU-1"].onHand).toBe(10);
+  });
+
+  it("refuses an empty model name (the context is validated)", async () => {
+    const graph = compileStoreGraph({ checkpointer: new MemorySaver() });
+    await expect(graph.invoke({ inbox: [] }, { configurable: { thread_id: "empty" }, context: { approvalThresholdCents: undefined, model: "" } })).rejects.toThrow(/Too small: expected string to have >=1 characters/);
   });
 });
