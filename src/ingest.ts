@@ -22,7 +22,7 @@ export const StoreContextSchema = z.object({
     .string()
     .min(1)
     .optional()
-    .describe(`The agents' chat model: "${OFFLINE_MODEL}" (deterministic, no key needed) or an OpenAI model name such as "gpt-4o-mini" (needs OPENAI_API_KEY where the graph runs; without it the run fails at ingest, before changing anything). Default: OPENAI_MODEL when OPENAI_API_KEY is set, else ${OFFLINE_MODEL}.`),
+    .describe(`The agents' chat model: "${OFFLINE_MODEL}" (deterministic, no key needed) or an OpenAI model name such as "gpt-4o-mini" (needs OPENAI_API_KEY where the graph runs; without it the run fails at its first step, before changing anything). Default: OPENAI_MODEL when OPENAI_API_KEY is set, else ${OFFLINE_MODEL}.`),
 });
 export type StoreContext = z.infer<typeof StoreContextSchema>;
 
