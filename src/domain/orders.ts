@@ -58,3 +58,54 @@ export function orderViolation(order: Order): string | undefined {
   if (order.status !== "rejected" && order.paidCents !== orderTotalCents(order.lines)) return `paidCents ${order.paidCents} is not the order total ${orderTotalCents(order.lines)}`;
   return undefined;
 }
+
+/**
+ * Whose ids a text names: every run of id characters in it ("ORD-2." and
+ * "(ORD-2)" name ORD-2), matched without regard to case as the support tools
+ * match them, against the orders given. Returns the first order id or
+ * customer id that belongs to a customer other than `customerId` (SPEC §5: a
+ * reply never contains another customer's data).
+ */
+export function foreignIdIn(text: string, customerId: string, orders: CustomerIndex): string | undefined {
+  const own = customerId.toLowerCase();
+  for (const token of text.match(/[A-Za-z0-9][A-Za-z0-9._:~@#/+-]*/g) ?? []) {
+    const id = token.replace(/[._:~@#/+-]+$/, "").toLowerCase();
+    const owner = orders.ownerOfOrder(id);
+    if (owner !== undefined && owner.toLowerCase() !== own) return token.replace(/[._:~@#/+-]+$/, "");
+    if (id !== own && orders.isCustomer(id)) return token.replace(/[._:~@#/+-]+$/, "");
+  }
+  return undefined;
+}
+
+/** Lookups by lower-cased id: the customer of an order, and whether a customer id exists. */
+export interface CustomerIndex {
+  ownerOfOrder(lowerOrderId: string): string | undefined;
+  isCustomer(lowerCustomerId: string): boolean;
+}
+
+const customerIndexes = new WeakMap<Record<string, Order>, { owners: Map<string, string>; customers: Set<string> }>();
+
+/**
+ * The index of an orders map plus orders changed on top of it. The map is
+ * immutable (a step that changes an order makes a new one), so its index is
+ * built once, on the first reply a service decides against it.
+ */
+export function customerIndex(orders: Record<string, Order>, changed: Iterable<Order | null> = []): CustomerIndex {
+  let index = customerIndexes.get(orders);
+  if (!index) {
+    index = { owners: new Map(), customers: new Set() };
+    for (const order of Object.values(orders)) {
+      index.owners.set(order.orderId.toLowerCase(), order.customerId);
+      index.customers.add(order.customerId.toLowerCase());
+    }
+    customerIndexes.set(orders, index);
+  }
+  const { owners, customers } = index;
+  const extraOwners = new Map<string, string>();
+  for (const order of changed) if (order) extraOwners.set(order.orderId.toLowerCase(), order.customerId);
+  const extraCustomers = new Set([...extraOwners.values()].map((c) => c.toLowerCase()));
+  return {
+    ownerOfOrder: (id) => extraOwners.get(id) ?? owners.get(id),
+    isCustomer: (id) => customers.has(id) || extraCustomers.has(id),
+  };
+}
