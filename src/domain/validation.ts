@@ -29,7 +29,7 @@ export type Validation = { ok: true; event: StoredInputEvent } | { ok: false; re
 /** The largest input line (or inbox item, as JSON) in UTF-8 bytes: an event is a few hundred; 64 KiB leaves room for a long message. */
 export const MAX_INPUT_BYTES = 64 * 1024;
 
-/** JSON text of an inbox item, or undefined for what JSON cannot hold (a cycle, a BigInt). */
+/** JSON text of a value, or undefined for what JSON cannot hold (a cycle, a BigInt, nesting deeper than the stack). */
 function jsonText(raw: unknown): string | undefined {
   try {
     return JSON.stringify(raw);
@@ -57,7 +57,7 @@ export function validateInput(raw: unknown, defaultSource: string): Validation {
     }
   } else {
     const text = jsonText(raw);
-    if (text === undefined) return { ok: false, reason: "not representable as JSON (a cycle or a BigInt)" };
+    if (text === undefined) return { ok: false, reason: "not representable as JSON (a cycle, a BigInt or nesting too deep)" };
     const bytes = Buffer.byteLength(text, "utf8");
     if (bytes > MAX_INPUT_BYTES) return { ok: false, reason: `event is ${bytes} bytes as JSON, over the ${MAX_INPUT_BYTES}-byte limit` };
   }
@@ -88,11 +88,16 @@ function describeIssues(error: z.ZodError): string {
     .map((issue) => {
       const path = issue.path.join(".") || "event";
       if (issue.code === "invalid_type" && issue.input === undefined) return `missing field '${path}'`;
-      if (issue.code === "invalid_type") return `${path} must be ${issue.expected === "int" ? "a whole number" : `a ${issue.expected}`} (got ${truncate(JSON.stringify(issue.input) ?? String(issue.input))})`;
+      if (issue.code === "invalid_type") return `${path} must be ${issue.expected === "int" ? "a whole number" : `${/^[aeiou]/.test(issue.expected) ? "an" : "a"} ${issue.expected}`} (got ${shown(issue.input)})`;
       if (issue.code === "unrecognized_keys") return `${path === "event" ? "" : path + ": "}unknown field(s) ${issue.keys.map((k) => `'${truncate(k)}'`).join(", ")}`;
-      return `${path} ${issue.message}${issue.input !== undefined && typeof issue.input !== "object" ? ` (got ${truncate(JSON.stringify(issue.input))})` : ""}`;
+      return `${path} ${issue.message}${issue.input !== undefined && typeof issue.input !== "object" ? ` (got ${shown(issue.input)})` : ""}`;
     })
     .join("; ");
+}
+
+/** A value as a reason quotes it: numbers as written (Infinity too), anything else as short JSON. */
+function shown(input: unknown): string {
+  return truncate(typeof input === "number" ? String(input) : jsonText(input) ?? "a value nested too deeply to show");
 }
 
 /** A piece of input as a reason quotes it: short, with invisible characters escaped. */
