@@ -89,7 +89,10 @@ function describeIssues(error: z.ZodError): string {
       const path = issue.path.join(".") || "event";
       if (issue.code === "invalid_type" && issue.input === undefined) return `missing field '${path}'`;
       if (issue.code === "invalid_type") return `${path} must be ${issue.expected === "int" ? "a whole number" : `${/^[aeiou]/.test(issue.expected) ? "an" : "a"} ${issue.expected}`} (got ${shown(issue.input)})`;
-      if (issue.code === "unrecognized_keys") return `${path === "event" ? "" : path + ": "}unknown field(s) ${issue.keys.map((k) => `'${truncate(k)}'`).join(", ")}`;
+      if (issue.code === "unrecognized_keys") {
+        const keys = issue.keys.map((k) => `'${truncate(k)}'`).join(", ");
+        return path === "event" ? `unknown field(s) ${keys} in the envelope (it has id, type, at, source, causationId, v, data)` : `${path}: unknown field(s) ${keys}`;
+      }
       return `${path} ${issue.message}${issue.input !== undefined && typeof issue.input !== "object" ? ` (got ${shown(issue.input)})` : ""}`;
     })
     .join("; ");
