@@ -406,7 +406,8 @@ function decideApproval(draft: Draft, cause: EventOf<"ApprovalDecided">, approva
 
 function decideProposal(draft: Draft, proposal: Proposal): Decision {
   const type = proposal.type as ProposalType;
-  const owner: ServiceName = OWNER[type as SystemEventType] ?? "order_service";
+  // Own keys only: a proposal typed "__proto__" or "constructor" must not find Object.prototype's members and slip past every service.
+  const owner: ServiceName = Object.hasOwn(OWNER, type) ? OWNER[type as SystemEventType] : "order_service";
   const conflict = (kind: Conflict["kind"], reason: string, entity?: string): Decision => ({
     facts: [],
     conflicts: [{ id: derivedId(proposal.id, "Conflict"), at: proposal.at, by: proposal.agent, eventId: proposal.id, eventType: proposal.type, kind, entity, reason, taskId: proposal.taskId, owner }],
