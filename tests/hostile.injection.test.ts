@@ -16,7 +16,10 @@ import type { StoreEvent } from "../src/domain/events.js";
 import { verify } from "../src/domain/verify.js";
 import { worldOf } from "../src/services/decisions.js";
 import type { State } from "../src/state.js";
-import { callTools, ev, models, ScriptedChatModel, testStore } from "./support/agents.js";
+import { InMemoryStore, MemorySaver } from "@langchain/langgraph";
+import type { AgentDeps } from "../src/agents/runtime.js";
+import { compileStoreGraph } from "../src/graph.js";
+import { callTools, ev, FAST_RETRY, models, ScriptedChatModel } from "./support/agents.js";
 
 interface InjectionMessage {
   name: string;
@@ -97,11 +100,14 @@ interface Outcome {
   messageIds: string[];
 }
 
-async function run(agents: Parameters<typeof testStore>[0]): Promise<Outcome> {
-  const shop = testStore(agents);
-  const before = await shop.ingest(store());
+/** A store with a live knowledge base, so history searches run over every customer's remembered facts. */
+async function run(agents: AgentDeps): Promise<Outcome> {
+  const graph = compileStoreGraph({ checkpointer: new MemorySaver(), store: new InMemoryStore(), agents: { retryPolicy: FAST_RETRY, ...agents } });
+  const config = { configurable: { thread_id: "injection" }, recursionLimit: 500 };
+  const ingest = async (inbox: unknown[]) => (await graph.invoke({ inbox }, config)) as State;
+  const before = await ingest(store());
   const messages = messageEvents();
-  const state = await shop.ingest(messages);
+  const state = await ingest(messages);
   return { state, before, messageIds: messages.map((m) => m.id) };
 }
 
@@ -184,7 +190,14 @@ describe("injection: 30 hostile customer messages", () => {
     // Calls the tools accepted: own-order refund requests, the history search and the leaking reply; the services decide those.
     const accepted = answers.filter((a) => a.status !== "error");
     expect(new Set(accepted.map((a) => a.name))).toEqual(new Set(["search_customer_history", "request_refund", "draft_reply"]));
-    for (const search of accepted.filter((a) => a.name === "search_customer_history")) expect(mentionsForeign(String(search.content))).toEqual([]);
+    // The searches ran over the knowledge base, which holds every customer's facts, and found only C-ANN's:
+    // facts of her orders, and her own messages (whose words may name ORD-B1: she wrote them).
+    const found = accepted.filter((a) => a.name === "search_customer_history").flatMap((a) => JSON.parse(String(a.content)) as { eventId: string; kind: string; text: string; orderId?: string }[]);
+    expect(found.some((f) => f.orderId?.startsWith("ORD-A"))).toBe(true);
+    for (const fact of found) {
+      if (fact.kind === "message") expect(outcome.messageIds, fact.eventId).toContain(fact.eventId);
+      else expect(["ORD-A1", "ORD-A2", "ORD-A3"], JSON.stringify(fact)).toContain(fact.orderId);
+    }
     for (const read of answers.filter((a) => a.name === "lookup_order" || a.name === "read_stock")) expect(String(read.content)).not.toMatch(/onHand|"lines"|customerId/);
 
     // The services refused every leaking reply, and held each own-order refund to rule 3 or parked it (rule 4).
