@@ -69,10 +69,11 @@ export function orderViolation(order: Order): string | undefined {
 export function foreignIdIn(text: string, customerId: string, orders: CustomerIndex): string | undefined {
   const own = customerId.toLowerCase();
   for (const token of text.match(/[A-Za-z0-9][A-Za-z0-9._:~@#/+-]*/g) ?? []) {
-    const id = token.replace(/[._:~@#/+-]+$/, "").toLowerCase();
-    const owner = orders.ownerOfOrder(id);
-    if (owner !== undefined && owner.toLowerCase() !== own) return token.replace(/[._:~@#/+-]+$/, "");
-    if (id !== own && orders.isCustomer(id)) return token.replace(/[._:~@#/+-]+$/, "");
+    // "ORD-2." ends a sentence: the id is what comes before the trailing punctuation.
+    const id = token.replace(/[._:~@#/+-]+$/, "");
+    const key = id.toLowerCase();
+    const owner = orders.ownerOfOrder(key);
+    if ((owner !== undefined && owner.toLowerCase() !== own) || (key !== own && orders.isCustomer(key))) return id;
   }
   return undefined;
 }
