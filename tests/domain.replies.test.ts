@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { decideAll } from "../src/domain/decide.js";
-import { customerIndex, foreignIdIn } from "../src/domain/orders.js";
+import { customerLookup, foreignIdIn } from "../src/domain/orders.js";
 import type { Proposal } from "../src/domain/proposals.js";
 import { emptyWorld, type Order, type World } from "../src/domain/world.js";
 
@@ -22,7 +22,7 @@ const order = (orderId: string, customerId: string): Order => ({
 });
 
 const world: World = { ...emptyWorld(), orders: { "ORD-1": order("ORD-1", "C-ANN"), "ORD-2": order("ORD-2", "C-BO"), "1002": order("1002", "C-BO") } };
-const index = customerIndex(world.orders);
+const index = customerLookup(world.orders);
 
 describe("foreignIdIn", () => {
   it.each([
@@ -40,7 +40,7 @@ describe("foreignIdIn", () => {
   });
 
   it("sees orders created in the same round (the draft's changes) as well as the base", () => {
-    const withNew = customerIndex(world.orders, [order("ORD-9", "C-CY"), null]);
+    const withNew = customerLookup(world.orders, [order("ORD-9", "C-CY"), null]);
     expect(foreignIdIn("ORD-9 and C-CY", "C-ANN", withNew)).toBe("ORD-9");
     expect(foreignIdIn("C-CY", "C-ANN", withNew)).toBe("C-CY");
   });

@@ -12,7 +12,7 @@
  */
 import { derivedId, isInputEvent, systemEvent, type EventOf, type OrderStatus, type StoreEvent, type StoredInputEvent, type SystemEvent, type SystemEventType } from "./events.js";
 import { applyStockDelta, initialStock, lowStockTransition, stockViolation, type StockDelta } from "./inventory.js";
-import { customerIndex, foreignIdIn, grantRefund, orderTotalCents, unitsToShip } from "./orders.js";
+import { customerLookup, foreignIdIn, grantRefund, orderTotalCents, unitsToShip } from "./orders.js";
 import { PROPOSAL_SCOPES, ProposalData, isAgentName, type Proposal, type ProposalType } from "./proposals.js";
 import { draftOf, read, write, type Approval, type Draft, type Order, type StockLevel, type World } from "./world.js";
 
@@ -448,7 +448,7 @@ function decideProposal(draft: Draft, proposal: Proposal): Decision {
       const order = reply.orderId ? read(draft, "orders", reply.orderId) : undefined;
       if (order && order.customerId !== reply.customerId) return conflict("rule", `reply to ${reply.customerId} concerns order ${order.orderId} of another customer`, `order:${order.orderId}`);
       // Whatever the model was talked into writing, a reply never names another customer or their orders.
-      const foreign = foreignIdIn(reply.text, reply.customerId, customerIndex(draft.base.orders, draft.changes.orders.values()));
+      const foreign = foreignIdIn(reply.text, reply.customerId, customerLookup(draft.base.orders, draft.changes.orders.values()));
       if (foreign !== undefined) return conflict("rule", `reply to ${reply.customerId} names ${foreign}, which belongs to another customer`, reply.orderId ? `order:${reply.orderId}` : undefined);
       emit(accepted);
       return { facts, conflicts: [] };
