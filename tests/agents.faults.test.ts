@@ -219,3 +219,49 @@ describe("withRetry: LangGraph's RetryPolicy semantics around each model call", 
     expect(calls).toBe(1);
   });
 });
+
+describe("one customer's failing task does not hold up the same agent's other work", () => {
+  it("the model drafts a refund for C-BO and then fails; C-ANN's message in the same run is answered and refunded", async () => {
+    const promptOf = (messages: BaseMessage[]) => messages.map((m) => String(m.content)).join("\n");
+    const model = new ScriptedChatModel((messages, turn) => {
+      if (!promptOf(messages).includes('"customerId":"C-BO"')) return behaveOffline(messages);
+      if (turn === 0) return callTools(turn, [{ name: "request_refund", args: { orderId: "ORD-2", sku: "SKU-TEE", qty: 2, reason: "damaged" } }]);
+      throw Object.assign(new Error("502 Bad Gateway from the model server"), { status: 502 });
+    });
+    const store = testStore({ models: models({ support_agent: () => model }), budget: BUDGET });
+    await store.ingest([...shop(), ev("OrderPlaced", { orderId: "ORD-2", customerId: "C-BO", lines: [{ sku: "SKU-TEE", qty: 2 }] }, 4), ev("OrderShipped", { orderId: "ORD-2" }, 5)]);
+    const bo = ev("CustomerMessage", { customerId: "C-BO", orderId: "ORD-2", text: "Both tees arrived torn, refund please" }, 10);
+    const ann = ev("CustomerMessage", { customerId: "C-ANN", orderId: "ORD-1", text: "Both mugs arrived broken, refund please" }, 11);
+    const state = await store.ingest([bo, ann, ev("OrderPlaced", { orderId: "ORD-3", customerId: "C-CY", lines: [{ sku: "SKU-MUG", qty: 1 }] }, 12)]);
+
+    const failed = state.tasks[`${bo.id}:support_agent`];
+    expect(failed).toMatchObject({ status: "failed", attempts: MAX_ATTEMPTS });
+    expect(failed.error).toMatch(/502 Bad Gateway.*gave up after 3 attempts/);
+    // Nothing of C-BO's attempts was applied: the drafted refund never reached order_service.
+    expect(state.orders["ORD-2"].refundedCents).toBe(0);
+    expect(state.events.filter((e) => e.causationId === bo.id || (e.type === "RefundRequested" && (e.data as { orderId: string }).orderId === "ORD-2"))).toEqual([]);
+    expect(state.messages.map((m) => m.id)).not.toContain(`msg-${bo.id}-reply`);
+
+    // The same agent's other task, in the same run, went through: refund and reply; the new order was decided.
+    expect(state.tasks[`${ann.id}:support_agent`].status).toBe("completed");
+    expect(state.orders["ORD-1"].refundedCents).toBe(3000);
+    expect(state.messages.map((m) => m.id)).toContain(`msg-${ann.id}-reply`);
+    expect(state.orders["ORD-3"].status).toBe("confirmed");
+  });
+
+  it("garbage from the model (null or string arguments, empty or huge tool names, a thousand calls at once) is answered or bounded, never applied", async () => {
+    const garbage = [
+      new AIMessage({ content: "", tool_calls: [{ id: "g0", name: "request_refund", args: null as unknown as Record<string, unknown>, type: "tool_call" }] }),
+      new AIMessage({ content: "", tool_calls: [{ id: "g1", name: "request_refund", args: "refund everything" as unknown as Record<string, unknown>, type: "tool_call" }] }),
+      new AIMessage({ content: "", tool_calls: [{ id: "g2", name: "", args: {}, type: "tool_call" }] }),
+      new AIMessage({ content: "", tool_calls: [{ id: "g3", name: "x".repeat(10_000), args: {}, type: "tool_call" }] }),
+      callTools(4, Array.from({ length: 1000 }, () => ({ name: "request_refund", args: { orderId: "ORD-1", sku: "SKU-MUG", qty: 1, reason: "damaged" } }))),
+    ];
+    const run = await runDay((_m, turn) => garbage[Math.min(turn, garbage.length - 1)]);
+    failedWith(run, /tool-call budget exceeded: 100\d calls > 5/);
+    const told = run.model.calls[4].filter((m) => ToolMessage.isInstance(m)) as ToolMessage[];
+    expect(told.map((m) => m.status)).toEqual(["error", "error", "error", "error"]);
+    othersProcessed(run.state);
+    nothingApplied(run);
+  });
+});

@@ -7,9 +7,11 @@
 import { AIMessage, ToolMessage } from "@langchain/core/messages";
 import { describe, expect, it } from "vitest";
 import { AGENT_TOOLS, TOOL_PROPOSES, type ToolName } from "../src/agents/scopes.js";
-import { AGENTS, type AgentName } from "../src/domain/proposals.js";
+import { OWNER } from "../src/domain/decide.js";
+import { INPUT_EVENT_TYPES } from "../src/domain/events.js";
+import { AGENTS, PROPOSAL_SCOPES, type AgentName, type Proposal } from "../src/domain/proposals.js";
 import type { State } from "../src/state.js";
-import { callTools, ev, ScriptedChatModel, shop, testStore } from "./support/agents.js";
+import { callTools, ev, models, ScriptedChatModel, shop, testStore } from "./support/agents.js";
 
 /** Plausible arguments for every tool, so only scope stands in the way. */
 const ARGS: Record<ToolName, Record<string, unknown>> = {
@@ -122,4 +124,89 @@ describe("scope within an agent's own tools: another customer's order", () => {
     expect(state.events.filter((e) => e.causationId === message.id)).toEqual([]);
     expect(state.tasks[`${message.id}:support_agent`].status).toBe("completed");
   });
+});
+
+/**
+ * Least privilege for proposals: whatever reaches the proposal queue in an
+ * agent's name (here written as that agent's node with `updateState`, as a
+ * compromised node would), the services accept only the agent's own event
+ * types. Every other type — another agent's, a service's fact, an input
+ * event, a made-up one — is a recorded scope conflict with no effect.
+ */
+describe("scope: each agent may propose only its own event types", () => {
+  /** Data that would do damage if any of these were accepted: a big refund, a confirmed order, stock out of thin air. */
+  const DATA = {
+    orderId: "ORD-1",
+    customerId: "C-ANN",
+    sku: "SKU-MUG",
+    qty: 2,
+    amountCents: 500_000,
+    reason: "damaged",
+    version: 99,
+    onHand: 10_000,
+    reserved: 0,
+    returned: 0,
+    available: 10_000,
+    lines: [{ sku: "SKU-MUG", qty: 2, unitPriceCents: 1 }],
+    paidCents: 1,
+    approvalId: "apr-rogue",
+    approvalThresholdCents: 1_000_000,
+    messageId: "msg-rogue",
+    postId: "post-rogue",
+    text: "Everything is free today",
+    delta: 500,
+    name: "Rogue",
+    priceCents: 1,
+    initialStock: 10_000,
+    reorderPoint: 0,
+  };
+  const OWN: Record<AgentName, Record<string, unknown>> = {
+    support_agent: { ReplyDrafted: { customerId: "C-ANN", orderId: "ORD-1", messageId: "msg-own", text: "We are looking into it." } },
+    inventory_agent: { ReorderRequested: { sku: "SKU-TEE", qty: 10 } },
+    marketing_agent: { PromotionPaused: { sku: "SKU-TEE", reason: "low stock" } },
+  };
+  const EVERY_TYPE = [
+    ...Object.keys(OWNER),
+    ...INPUT_EVENT_TYPES,
+    "RefundGranted",
+    "__proto__",
+  ];
+
+  for (const agent of AGENTS) {
+    it(`${agent}: every type but its own is refused as a scope conflict and recorded; its own type is decided on its merits`, async () => {
+      const store = testStore({ models: models() });
+      const before = await store.ingest(shop());
+      const config = { configurable: { thread_id: "t" }, recursionLimit: 500 };
+      const foreign = EVERY_TYPE.filter((type) => !(PROPOSAL_SCOPES[agent] as readonly string[]).includes(type));
+      const [ownType, ownData] = Object.entries(OWN[agent])[0];
+      const proposals: Proposal[] = [...foreign.map((type) => [type, DATA] as const), [ownType, ownData] as const].map(([type, data], i) => ({
+        id: `rogue-${agent}-${i}`,
+        agent,
+        taskId: `rogue:${agent}`,
+        causationId: before.events[0].id,
+        at: before.events.at(-1)?.at ?? "",
+        type,
+        data,
+        basedOn: [],
+      }));
+      await store.graph.updateState(config, { proposals: { enqueue: proposals } }, agent);
+      const state = (await store.graph.invoke(null, config)) as State;
+
+      const refused = state.conflicts.filter((c) => c.by === agent && c.kind === "scope");
+      expect(refused.map((c) => c.eventType).sort()).toEqual([...foreign].sort());
+      for (const conflict of refused) expect(conflict.reason).toMatch(new RegExp(`${agent} may not propose .*\\(allowed: ${PROPOSAL_SCOPES[agent].join(", ")}\\)`));
+      // Nothing of the foreign proposals reached the log or the entities.
+      const proposed = new Set(proposals.map((p) => p.id));
+      expect(state.events.filter((e) => proposed.has(e.id) && e.type !== ownType)).toEqual([]);
+      expect(state.orders["ORD-1"]).toEqual(before.orders["ORD-1"]);
+      expect(state.inventory).toEqual(before.inventory);
+      expect(state.catalog).toEqual(before.catalog);
+      expect(state.approvals).toEqual({});
+      expect(state.policy).toEqual(before.policy);
+      expect(state.posts).toEqual(before.posts);
+      // The agent's own type went through the normal checks and was accepted.
+      expect(state.events.filter((e) => proposed.has(e.id)).map((e) => [e.type, e.source])).toEqual([[ownType, agent]]);
+      expect(state.proposals).toEqual([]);
+    });
+  }
 });

@@ -12,7 +12,7 @@
  */
 import { derivedId, isInputEvent, systemEvent, type EventOf, type OrderStatus, type StoreEvent, type StoredInputEvent, type SystemEvent, type SystemEventType } from "./events.js";
 import { applyStockDelta, initialStock, lowStockTransition, stockViolation, type StockDelta } from "./inventory.js";
-import { grantRefund, orderTotalCents, unitsToShip } from "./orders.js";
+import { customerLookup, foreignIdIn, grantRefund, orderTotalCents, unitsToShip } from "./orders.js";
 import { PROPOSAL_SCOPES, ProposalData, isAgentName, type Proposal, type ProposalType } from "./proposals.js";
 import { draftOf, read, write, type Approval, type Draft, type Order, type StockLevel, type World } from "./world.js";
 
@@ -406,7 +406,8 @@ function decideApproval(draft: Draft, cause: EventOf<"ApprovalDecided">, approva
 
 function decideProposal(draft: Draft, proposal: Proposal): Decision {
   const type = proposal.type as ProposalType;
-  const owner: ServiceName = OWNER[type as SystemEventType] ?? "order_service";
+  // Own keys only: a proposal typed "__proto__" or "constructor" must not find Object.prototype's members and slip past every service.
+  const owner: ServiceName = Object.hasOwn(OWNER, type) ? OWNER[type as SystemEventType] : "order_service";
   const conflict = (kind: Conflict["kind"], reason: string, entity?: string): Decision => ({
     facts: [],
     conflicts: [{ id: derivedId(proposal.id, "Conflict"), at: proposal.at, by: proposal.agent, eventId: proposal.id, eventType: proposal.type, kind, entity, reason, taskId: proposal.taskId, owner }],
@@ -446,6 +447,9 @@ function decideProposal(draft: Draft, proposal: Proposal): Decision {
       const reply = data as EventOf<"ReplyDrafted">["data"];
       const order = reply.orderId ? read(draft, "orders", reply.orderId) : undefined;
       if (order && order.customerId !== reply.customerId) return conflict("rule", `reply to ${reply.customerId} concerns order ${order.orderId} of another customer`, `order:${order.orderId}`);
+      // Whatever the model was talked into writing, a reply never names another customer or their orders.
+      const foreign = foreignIdIn(reply.text, reply.customerId, customerLookup(draft.base.orders, draft.changes.orders.values()));
+      if (foreign !== undefined) return conflict("rule", `reply to ${reply.customerId} names ${foreign}, which belongs to another customer`, reply.orderId ? `order:${reply.orderId}` : undefined);
       emit(accepted);
       return { facts, conflicts: [] };
     }

@@ -7,9 +7,20 @@
  * event; their ids derive from it, so a replay produces the same ids.
  */
 import { z } from "zod";
+import { identifierProblem, textProblem } from "./text.js";
 
-const sku = z.string().trim().min(1, "must be a non-empty SKU").max(64);
-const id = z.string().trim().min(1, "must be a non-empty id").max(128);
+/** A zod check from one of text.ts's rules: the issue carries the rule's reason. */
+function obeys(rule: (value: string) => string | undefined) {
+  return (value: string, ctx: z.RefinementCtx) => {
+    const problem = rule(value);
+    if (problem) ctx.addIssue({ code: "custom", message: problem, input: value });
+  };
+}
+
+const sku = z.string().trim().min(1, "must be a non-empty SKU").max(64).superRefine(obeys(identifierProblem));
+const id = z.string().trim().min(1, "must be a non-empty id").max(128).superRefine(obeys(identifierProblem));
+/** Free text up to `max` characters, kept literally (see text.ts for what it may not contain). */
+const text = (max: number) => z.string().max(max).superRefine(obeys(textProblem));
 const positiveQty = z
   .number({ error: "must be a number" })
   .int("must be a whole number")
@@ -25,7 +36,7 @@ const isoTime = z.iso.datetime({ offset: true, error: "must be an ISO-8601 times
 const envelopeFields = {
   id,
   at: isoTime,
-  source: z.string().trim().min(1).max(64).optional(),
+  source: z.string().trim().min(1).max(64).superRefine(obeys(textProblem)).optional(),
   causationId: id.optional(),
   v: z.literal(1, { error: "unsupported schema version (this build reads v1)" }).optional(),
 };
@@ -36,7 +47,7 @@ function inputEvent<T extends string, D extends z.ZodRawShape>(type: T, data: D)
 
 export const ProductAdded = inputEvent("ProductAdded", {
   sku,
-  name: z.string().trim().min(1, "must be a non-empty name").max(200),
+  name: z.string().trim().min(1, "must be a non-empty name").max(200).superRefine(obeys(textProblem)),
   priceCents: cents,
   initialStock: z.number().int("must be a whole number").nonnegative("must not be negative").max(1_000_000),
   reorderPoint: z.number().int("must be a whole number").nonnegative("must not be negative").max(1_000_000),
@@ -55,13 +66,13 @@ export const OrderPlaced = inputEvent("OrderPlaced", {
 
 export const OrderShipped = inputEvent("OrderShipped", { orderId: id });
 export const OrderDelivered = inputEvent("OrderDelivered", { orderId: id });
-export const OrderCancelled = inputEvent("OrderCancelled", { orderId: id, reason: z.string().max(500).optional() });
+export const OrderCancelled = inputEvent("OrderCancelled", { orderId: id, reason: text(500).optional() });
 
 export const CustomerMessage = inputEvent("CustomerMessage", {
   customerId: id,
   orderId: id.optional(),
-  subject: z.string().max(200).optional(),
-  text: z.string().trim().min(1, "must not be empty").max(4000, "is too long (max 4000 characters)"),
+  subject: text(200).optional(),
+  text: z.string().trim().min(1, "must not be empty").max(4000, "is too long (max 4000 characters)").superRefine(obeys(textProblem)),
 });
 
 export const StockReceived = inputEvent("StockReceived", { sku, qty: positiveQty });
@@ -73,7 +84,7 @@ export const StockAdjusted = inputEvent("StockAdjusted", {
     .int("must be a whole number")
     .refine((d) => d !== 0, "must not be 0 (an adjustment changes the count)")
     .refine((d) => Math.abs(d) <= 1_000_000, "is implausibly large"),
-  reason: z.string().trim().min(1, "must say why the count changed").max(500),
+  reason: z.string().trim().min(1, "must say why the count changed").max(500).superRefine(obeys(textProblem)),
 });
 
 export const ReturnRestocked = inputEvent("ReturnRestocked", { sku, qty: positiveQty });
@@ -81,8 +92,8 @@ export const ReturnRestocked = inputEvent("ReturnRestocked", { sku, qty: positiv
 export const ApprovalDecided = inputEvent("ApprovalDecided", {
   approvalId: id,
   decision: z.enum(["approved", "denied"], { error: "must be 'approved' or 'denied'" }),
-  by: z.string().trim().min(1, "must name who decided").max(200),
-  reason: z.string().max(500).optional(),
+  by: z.string().trim().min(1, "must name who decided").max(200).superRefine(obeys(textProblem)),
+  reason: text(500).optional(),
 });
 
 /** Every event type a user may send in. */

@@ -58,3 +58,73 @@ export function orderViolation(order: Order): string | undefined {
   if (order.status !== "rejected" && order.paidCents !== orderTotalCents(order.lines)) return `paidCents ${order.paidCents} is not the order total ${orderTotalCents(order.lines)}`;
   return undefined;
 }
+
+/**
+ * Whose ids a text names: every run of id characters in it ("ORD-2." and
+ * "(ORD-2)" name ORD-2), as written, upper- or lower-cased (the support tools
+ * match ids without regard to case). Returns the first order id or customer
+ * id that belongs to a customer other than `customerId` (SPEC §5: a reply
+ * never contains another customer's data).
+ */
+export function foreignIdIn(text: string, customerId: string, orders: CustomerLookup): string | undefined {
+  const own = customerId.toLowerCase();
+  for (const token of text.match(/[A-Za-z0-9][A-Za-z0-9._:~@#/+-]*/g) ?? []) {
+    // "ORD-2." ends a sentence: the id is what comes before the trailing punctuation.
+    const id = token.replace(/[._:~@#/+-]+$/, "");
+    const owner = orders.ownerOfOrder(id);
+    if ((owner !== undefined && owner !== customerId) || (id.toLowerCase() !== own && orders.isCustomer(id))) return id;
+  }
+  return undefined;
+}
+
+/** Who owns an order, and whether a customer id exists, for an id as a text writes it. */
+export interface CustomerLookup {
+  ownerOfOrder(id: string): string | undefined;
+  isCustomer(id: string): boolean;
+}
+
+const spellings = (id: string) => [id, id.toUpperCase(), id.toLowerCase()];
+
+/**
+ * Lookups in an orders map plus orders created on top of it in this round,
+ * in time independent of the number of orders: the map's per-customer index
+ * is the one the router already built for the round's customer messages.
+ */
+export function customerLookup(orders: Record<string, Order>, changed: Iterable<Order | null> = []): CustomerLookup {
+  const fresh = new Map<string, Order>();
+  for (const order of changed) if (order) fresh.set(order.orderId, order);
+  const freshCustomers = new Set([...fresh.values()].map((o) => o.customerId));
+  return {
+    ownerOfOrder: (id) => {
+      for (const key of spellings(id)) {
+        const order = fresh.get(key) ?? (Object.hasOwn(orders, key) ? orders[key] : undefined);
+        if (order) return order.customerId;
+      }
+      return undefined;
+    },
+    isCustomer: (id) => spellings(id).some((key) => freshCustomers.has(key) || ordersByCustomer(orders).has(key)),
+  };
+}
+
+const customerIndexes = new WeakMap<Record<string, Order>, Map<string, Order[]>>();
+
+/**
+ * Orders grouped by customer, built once per orders map. The map is
+ * immutable (a step that changes an order makes a new one), and a router step
+ * builds the contexts of all its customer messages from the same map, so one
+ * pass serves them all instead of one scan of every order per message; the
+ * services deciding the replies that follow read the same map and reuse it.
+ */
+export function ordersByCustomer(orders: Record<string, Order>): Map<string, Order[]> {
+  let index = customerIndexes.get(orders);
+  if (!index) {
+    index = new Map();
+    for (const order of Object.values(orders)) {
+      const list = index.get(order.customerId);
+      if (list) list.push(order);
+      else index.set(order.customerId, [order]);
+    }
+    customerIndexes.set(orders, index);
+  }
+  return index;
+}

@@ -5,6 +5,7 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
 import { INPUT_EVENT_TYPES, InputEventSchema, type InputEvent, type StoredInputEvent } from "./events.js";
+import { identifierProblem, visible } from "./text.js";
 
 /** Where an input came from: a file and line, or a position in a run's inbox. */
 export interface InputOrigin {
@@ -25,10 +26,20 @@ export interface RejectedInput extends InputOrigin {
 
 export type Validation = { ok: true; event: StoredInputEvent } | { ok: false; reason: string; eventId?: string };
 
-const MAX_INPUT_BYTES = 64 * 1024;
+/** The largest input line (or inbox item, as JSON) in UTF-8 bytes: an event is a few hundred; 64 KiB leaves room for a long message. */
+export const MAX_INPUT_BYTES = 64 * 1024;
+
+/** JSON text of a value, or undefined for what JSON cannot hold (a cycle, a BigInt, nesting deeper than the stack). */
+function jsonText(raw: unknown): string | undefined {
+  try {
+    return JSON.stringify(raw);
+  } catch {
+    return undefined;
+  }
+}
 
 export function contentHash(raw: unknown): string {
-  const text = typeof raw === "string" ? raw : JSON.stringify(raw) ?? String(raw);
+  const text = typeof raw === "string" ? raw : jsonText(raw) ?? String(raw);
   return createHash("sha256").update(text).digest("hex").slice(0, 32);
 }
 
@@ -36,20 +47,26 @@ export function contentHash(raw: unknown): string {
 export function validateInput(raw: unknown, defaultSource: string): Validation {
   let value = raw;
   if (typeof raw === "string") {
-    if (raw.length > MAX_INPUT_BYTES) return { ok: false, reason: `line is ${raw.length} bytes, over the ${MAX_INPUT_BYTES}-byte limit` };
+    const bytes = Buffer.byteLength(raw, "utf8");
+    if (bytes > MAX_INPUT_BYTES) return { ok: false, reason: `line is ${bytes} bytes, over the ${MAX_INPUT_BYTES}-byte limit` };
     try {
-      value = JSON.parse(raw);
+      // A byte order mark (Windows editors write one at the start of a file) is not part of the event.
+      value = JSON.parse(raw.startsWith("\uFEFF") ? raw.slice(1) : raw);
     } catch (error) {
-      return { ok: false, reason: `malformed JSON: ${(error as Error).message}` };
+      return { ok: false, reason: `malformed JSON: ${visible((error as Error).message)}` };
     }
-  } else if ((JSON.stringify(raw)?.length ?? 0) > MAX_INPUT_BYTES) {
-    return { ok: false, reason: `event is over the ${MAX_INPUT_BYTES}-byte limit` };
+  } else {
+    const text = jsonText(raw);
+    if (text === undefined) return { ok: false, reason: "not representable as JSON (a cycle, a BigInt or nesting too deep)" };
+    const bytes = Buffer.byteLength(text, "utf8");
+    if (bytes > MAX_INPUT_BYTES) return { ok: false, reason: `event is ${bytes} bytes as JSON, over the ${MAX_INPUT_BYTES}-byte limit` };
   }
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     return { ok: false, reason: "expected a JSON object (an event envelope)" };
   }
   const candidate = value as Record<string, unknown>;
-  const eventId = typeof candidate.id === "string" ? candidate.id : undefined;
+  // Kept for the audit trail only when it is a well-formed id: a rejected line's junk is not worth storing.
+  const eventId = typeof candidate.id === "string" && candidate.id.length <= 128 && identifierProblem(candidate.id) === undefined ? candidate.id : undefined;
   if (typeof candidate.type !== "string") {
     return { ok: false, eventId, reason: "missing field 'type' (one of " + INPUT_EVENT_TYPES.join(", ") + ")" };
   }
@@ -71,15 +88,24 @@ function describeIssues(error: z.ZodError): string {
     .map((issue) => {
       const path = issue.path.join(".") || "event";
       if (issue.code === "invalid_type" && issue.input === undefined) return `missing field '${path}'`;
-      if (issue.code === "invalid_type") return `${path} must be ${issue.expected === "int" ? "a whole number" : `a ${issue.expected}`} (got ${truncate(JSON.stringify(issue.input) ?? String(issue.input))})`;
-      if (issue.code === "unrecognized_keys") return `${path === "event" ? "" : path + ": "}unknown field(s) ${issue.keys.map((k) => `'${k}'`).join(", ")}`;
-      return `${path} ${issue.message}${issue.input !== undefined && typeof issue.input !== "object" ? ` (got ${truncate(JSON.stringify(issue.input))})` : ""}`;
+      if (issue.code === "invalid_type") return `${path} must be ${issue.expected === "int" ? "a whole number" : `${/^[aeiou]/.test(issue.expected) ? "an" : "a"} ${issue.expected}`} (got ${shown(issue.input)})`;
+      if (issue.code === "unrecognized_keys") {
+        const keys = issue.keys.map((k) => `'${truncate(k)}'`).join(", ");
+        return path === "event" ? `unknown field(s) ${keys} in the envelope (it has id, type, at, source, causationId, v, data)` : `${path}: unknown field(s) ${keys}`;
+      }
+      return `${path} ${issue.message}${issue.input !== undefined && typeof issue.input !== "object" ? ` (got ${shown(issue.input)})` : ""}`;
     })
     .join("; ");
 }
 
+/** A value as a reason quotes it: numbers as written (Infinity too), anything else as short JSON. */
+function shown(input: unknown): string {
+  return truncate(typeof input === "number" ? String(input) : jsonText(input) ?? "a value nested too deeply to show");
+}
+
+/** A piece of input as a reason quotes it: short, with invisible characters escaped. */
 function truncate(text: string, max = 40): string {
-  return text.length > max ? `${text.slice(0, max)}…` : text;
+  return visible(text.length > max ? `${text.slice(0, max)}…` : text);
 }
 
 /** What the store knows, for checking that an event names things that exist. */

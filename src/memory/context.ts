@@ -3,6 +3,7 @@
  * entities it concerns and its own memory, never the whole log.
  */
 import type { StoreEvent } from "../domain/events.js";
+import { ordersByCustomer } from "../domain/orders.js";
 import type { AgentName } from "../domain/proposals.js";
 import type { Order, Product, PromotionStatus, Reorder, StockLevel } from "../domain/world.js";
 import { eventLog, type MemoryNote, type State } from "../state.js";
@@ -96,25 +97,4 @@ function customerOrders(orders: Record<string, Order>, customerId: string, named
   mine.sort((a, b) => (a.placedAt === b.placedAt ? (a.orderId < b.orderId ? 1 : -1) : a.placedAt < b.placedAt ? 1 : -1));
   const first = named ? mine.filter((o) => o.orderId === named) : [];
   return [...first, ...mine.filter((o) => o.orderId !== named)].slice(0, CUSTOMER_ORDERS_IN_CONTEXT);
-}
-
-/**
- * Orders grouped by customer, built once per orders map. The map is
- * immutable (a step that changes an order makes a new one), and a router step
- * builds the contexts of all its customer messages from the same map, so one
- * pass serves them all instead of one scan of every order per message.
- */
-const customerIndexes = new WeakMap<Record<string, Order>, Map<string, Order[]>>();
-function ordersByCustomer(orders: Record<string, Order>): Map<string, Order[]> {
-  let index = customerIndexes.get(orders);
-  if (!index) {
-    index = new Map();
-    for (const order of Object.values(orders)) {
-      const list = index.get(order.customerId);
-      if (list) list.push(order);
-      else index.set(order.customerId, [order]);
-    }
-    customerIndexes.set(orders, index);
-  }
-  return index;
 }

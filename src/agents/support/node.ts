@@ -3,25 +3,26 @@
  * computed by order_service) and drafts replies. Sees only the customer's own
  * orders and history. Subscribes to CustomerMessage.
  */
-import { AIMessage, HumanMessage, type BaseMessage } from "@langchain/core/messages";
+import { HumanMessage } from "@langchain/core/messages";
 import type { Delivery } from "../../memory/context.js";
 import type { Update } from "../../state.js";
-import { agentNode, type AgentDeps, type AgentOutcome, type AgentSpec } from "../runtime.js";
+import { agentNode, type AgentDeps, type AgentSpec } from "../runtime.js";
 import { SUPPORT_INSTRUCTIONS } from "./prompts.js";
-import { replyMessageId, supportTools } from "./tools.js";
+import { supportTools } from "./tools.js";
 
 export { replyMessageId } from "./tools.js";
 
 export const SUPPORT_AGENT: AgentSpec = { agent: "support_agent", instructions: SUPPORT_INSTRUCTIONS, tools: supportTools };
 
-/** The transcript gets the customer's message and the drafted reply, with ids from the event. */
-export function transcript(delivery: Delivery, outcome: AgentOutcome): Update {
+/**
+ * The transcript gets the customer's message, with an id from the event. The
+ * reply is only a draft here: order_service adds it to the transcript when it
+ * accepts the ReplyDrafted proposal, so a refused reply is never shown.
+ */
+export function transcript(delivery: Delivery): Update {
   const trigger = delivery.trigger;
   if (trigger.type !== "CustomerMessage") return {};
-  const reply = outcome.proposals.find((p) => p.type === "ReplyDrafted")?.data as { text?: unknown } | undefined;
-  const messages: BaseMessage[] = [new HumanMessage({ id: `msg-${trigger.id}`, content: trigger.data.text, name: safeName(trigger.data.customerId) })];
-  if (typeof reply?.text === "string") messages.push(new AIMessage({ id: replyMessageId(trigger.id), content: reply.text, name: "support_agent" }));
-  return { messages };
+  return { messages: [new HumanMessage({ id: `msg-${trigger.id}`, content: trigger.data.text, name: safeName(trigger.data.customerId) })] };
 }
 
 function safeName(id: string): string {
