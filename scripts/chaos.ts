@@ -3,7 +3,7 @@
  * CLI, kills it with SIGKILL at chosen moments, restarts the same command each
  * time, and compares the end with an uninterrupted run of the same commands.
  *
- *   npm run chaos -- [--events 2000] [--kills 20] [--seed 7] [--parts 4] [--keep]
+ *   npm run chaos -- [--events 2000] [--kills 20] [--seed 7] [--parts 4] [--keep] [--verbose]
  *
  * The commands: the stream cut into parts, each ingested by one `ingest`, and
  * after each part an `approve` and a `deny` of the refunds it left waiting
@@ -14,11 +14,11 @@
  * - progress: once the store has a chosen number of checkpoints (uniform over
  *   what the command will write), after a random few milliseconds more;
  * - mid-superstep: at the first moment after that point where the newest
- *   checkpoint already holds the saved writes of two or more tasks of a
- *   superstep that is still running (the agents' fan-out, usually);
+ *   checkpoint already holds the saved writes of some tasks of a superstep
+ *   that has not been checkpointed yet (the agents' fan-out, or the services);
  * - gate: an ingest killed while its run is paused at the approval gate
  *   between two batches; an approve/deny killed while its resume is running;
- * - startup: a random time in the first second (starting, opening, lease).
+ * - startup: 0.3 to 1.3 s after the start (loading, opening, lease, finishing).
  *
  * A planned kill the command finishes before is carried to the next command;
  * any left after the last one hit restarts of the last ingest (which finds
@@ -48,6 +48,7 @@ const { values: args } = parseArgs({
     seed: { type: "string", default: "7" },
     parts: { type: "string", default: "4" },
     keep: { type: "boolean", default: false },
+    verbose: { type: "boolean", default: false },
   },
 });
 const EVENTS = Number(args.events);
@@ -117,16 +118,20 @@ function watcher(db: string) {
   };
   return {
     checkpoints: () => safely((c) => (c.prepare("SELECT count(*) AS n FROM checkpoints WHERE thread_id = ?").get(THREAD_ID) as { n: number }).n, 0),
-    /** Task rows of saved writes at the newest checkpoint, and whether one of them is an interrupt. */
+    /**
+     * Tasks with saved writes at the newest checkpoint, and whether the run is
+     * at the approval gate: paused there (an interrupt at the newest checkpoint)
+     * or just resumed from it (at the one before).
+     */
     newest: () =>
       safely(
         (c) => {
-          const head = c.prepare("SELECT checkpoint_id AS id FROM checkpoints WHERE thread_id = ? ORDER BY checkpoint_id DESC LIMIT 1").get(THREAD_ID) as { id: string } | undefined;
-          if (!head) return { tasks: 0, interrupt: false };
-          const rows = c.prepare("SELECT DISTINCT task_id, channels FROM checkpoint_writes WHERE thread_id = ? AND checkpoint_id = ?").all(THREAD_ID, head.id) as { task_id: string; channels: string }[];
-          return { tasks: new Set(rows.map((r) => r.task_id)).size, interrupt: rows.some((r) => r.channels.includes("__interrupt__")) };
+          const [head, parent] = (c.prepare("SELECT checkpoint_id AS id FROM checkpoints WHERE thread_id = ? ORDER BY checkpoint_id DESC LIMIT 2").all(THREAD_ID) as { id: string }[]).map((r) => r.id);
+          if (!head) return { tasks: 0, atGate: false };
+          const rows = c.prepare("SELECT checkpoint_id AS id, task_id, channels FROM checkpoint_writes WHERE thread_id = ? AND checkpoint_id IN (?, ?)").all(THREAD_ID, head, parent ?? head) as { id: string; task_id: string; channels: string }[];
+          return { tasks: new Set(rows.filter((r) => r.id === head).map((r) => r.task_id)).size, atGate: rows.some((r) => r.channels.includes("__interrupt__")) };
         },
-        { tasks: 0, interrupt: false },
+        { tasks: 0, atGate: false },
       ),
     close: () => conn?.close(),
   };
@@ -150,43 +155,64 @@ const lastTimeOf = (part: number) => (JSON.parse(lines[Math.min((part + 1) * par
 
 const started = Date.now();
 process.stderr.write(`chaos: ${lines.length} events in ${PARTS} parts, ${KILLS} kills, seed ${SEED}; files in ${dir}\n`);
-const steps: Step[] = [];
-const refWatch = watcher(refDb);
+
+/**
+ * The uninterrupted run, one command after another; the interrupted run
+ * follows it command by command in parallel (each of its commands is known,
+ * approval ids included, once the uninterrupted run has done it).
+ */
+const steps: (Step & { part: number })[] = [];
+let referenceDone = false;
+let referenceSeconds = 0;
 let approvalsDecided = 0;
-for (let p = 0; p < PARTS; p++) {
-  const ingest = ["ingest", partFiles[p], "--json"];
-  const out = await run(ingest, refDb);
-  if (out.code !== 0) throw new Error(`the uninterrupted ingest of part ${p + 1} exited ${out.code}: ${out.stderr}`);
-  steps.push({ args: ingest, kind: "ingest", exitCode: 0, checkpointsAfter: refWatch.checkpoints() });
-  const pending = JSON.parse((await run(["approvals", "--json"], refDb)).stdout) as { id: string }[];
-  // A decision a minute after the part's last event: fixed, so both runs log the same ApprovalDecided events.
-  const at = new Date(Date.parse(lastTimeOf(p)) + 60_000).toISOString();
-  for (const [kind, ids] of [["approve", pending.filter((_, i) => i % 2 === 0)], ["deny", pending.filter((_, i) => i % 2 === 1)]] as const) {
-    if (ids.length === 0) continue;
-    const decide = [kind, ...ids.map((a) => a.id), "--by", "chaos-operator", "--reason", `part ${p + 1} reviewed`, "--decided-at", at, "--json"];
-    const decided = await run(decide, refDb);
-    if (decided.code !== 0) throw new Error(`the uninterrupted ${kind} after part ${p + 1} exited ${decided.code}: ${decided.stderr}`);
-    approvalsDecided += ids.length;
-    steps.push({ args: decide, kind, exitCode: 0, checkpointsAfter: refWatch.checkpoints() });
+let wake: () => void = () => undefined;
+const nextStep = async (i: number): Promise<(Step & { part: number }) | undefined> => {
+  while (i >= steps.length && !referenceDone) await new Promise<void>((resolve) => (wake = resolve));
+  return steps[i];
+};
+async function reference(): Promise<void> {
+  const refWatch = watcher(refDb);
+  try {
+    for (let p = 0; p < PARTS; p++) {
+      const ingest = ["ingest", partFiles[p], "--json"];
+      const out = await run(ingest, refDb);
+      if (out.code !== 0) throw new Error(`the uninterrupted ingest of part ${p + 1} exited ${out.code}: ${out.stderr}`);
+      steps.push({ args: ingest, kind: "ingest", exitCode: 0, checkpointsAfter: refWatch.checkpoints(), part: p });
+      wake();
+      const pending = JSON.parse((await run(["approvals", "--json"], refDb)).stdout) as { id: string }[];
+      // A decision a minute after the part's last event: fixed, so both runs log the same ApprovalDecided events.
+      const at = new Date(Date.parse(lastTimeOf(p)) + 60_000).toISOString();
+      for (const [kind, ids] of [["approve", pending.filter((_, i) => i % 2 === 0)], ["deny", pending.filter((_, i) => i % 2 === 1)]] as const) {
+        if (ids.length === 0) continue;
+        const decide = [kind, ...ids.map((a) => a.id), "--by", "chaos-operator", "--reason", `part ${p + 1} reviewed`, "--decided-at", at, "--json"];
+        const decided = await run(decide, refDb);
+        if (decided.code !== 0) throw new Error(`the uninterrupted ${kind} after part ${p + 1} exited ${decided.code}: ${decided.stderr}`);
+        approvalsDecided += ids.length;
+        steps.push({ args: decide, kind, exitCode: 0, checkpointsAfter: refWatch.checkpoints(), part: p });
+        wake();
+      }
+    }
+  } finally {
+    refWatch.close();
+    referenceDone = true;
+    referenceSeconds = (Date.now() - started) / 1000;
+    wake();
   }
 }
-refWatch.close();
-const referenceSeconds = (Date.now() - started) / 1000;
-process.stderr.write(`chaos: uninterrupted run: ${steps.length} commands, ${approvalsDecided} approvals decided, ${referenceSeconds.toFixed(1)} s\n`);
 
 // ---------------------------------------------------------------- the interrupted run
 
-/** Kills planned per step: spread over the ingests by their share of checkpoints, a few on decisions. */
-const kinds: KillKind[] = [];
-for (let k = 0; k < KILLS; k++) kinds.push((["progress", "mid-superstep", "mid-superstep", "gate", "startup"] as const)[k % 5]);
-const plan: KillKind[][] = steps.map(() => []);
-const decisionSteps = steps.map((s, i) => (s.kind === "ingest" ? -1 : i)).filter((i) => i >= 0);
-const ingestSteps = steps.map((s, i) => (s.kind === "ingest" ? i : -1)).filter((i) => i >= 0);
-for (const kind of kinds) {
-  // Gate kills go to decision steps half of the time (killing a resume), else to an ingest that may pause between batches.
-  const onDecision = kind === "gate" && decisionSteps.length > 0 && random() < 0.5;
-  const pool = onDecision ? decisionSteps : ingestSteps;
-  plan[pool[Math.floor(random() * pool.length)]].push(kind);
+/**
+ * Kills planned per part of the stream: most on its ingest, gate kills half
+ * of the time on its decisions (killing a resume of the gate), else on its
+ * ingest (paused at the gate between batches, or resuming).
+ */
+const plan = new Map<string, KillKind[]>();
+for (let k = 0; k < KILLS; k++) {
+  const kind = (["progress", "mid-superstep", "mid-superstep", "gate", "startup"] as const)[k % 5];
+  const part = Math.floor(random() * PARTS);
+  const slot = kind === "gate" && random() < 0.5 ? (random() < 0.5 ? "approve" : "deny") : "ingest";
+  plan.set(`${part}:${slot}`, [...(plan.get(`${part}:${slot}`) ?? []), kind]);
 }
 
 interface Kill {
@@ -197,15 +223,18 @@ interface Kill {
 const kills: Kill[] = [];
 const watch = watcher(chaosDb);
 let restarts = 0;
-let carried: KillKind[] = [];
+/** Planned kills a command finished before, for the next command of the same sort (an ingest, or a decision). */
+const carried = { ingest: [] as KillKind[], decision: [] as KillKind[] };
 
 /** Arms one kill on a running child; resolves true if it fired. */
-function arm(child: ChildProcess, kind: KillKind, step: Step, isDecision: boolean): { fired: () => boolean; stop: () => void } {
+function arm(child: ChildProcess, kind: KillKind, step: Step, isDecision: boolean): { fired: () => boolean; stop: () => void; describe: () => string } {
   const from = watch.checkpoints();
   const to = Math.max(from + 1, step.checkpointsAfter);
   // Gate kills watch for the pause from the start; the others wait for a random point of the command's progress.
-  const target = kind === "gate" && !isDecision ? from : from + 1 + Math.floor(random() * Math.max(1, to - from - 1));
-  const startupDelay = Math.floor(random() * 1000);
+  // A mid-superstep kill waits for a step after its point: the point lies in the first half, leaving steps to come.
+  const span = Math.max(1, kind === "mid-superstep" ? Math.floor((to - from) / 2) : to - from - 1);
+  const target = kind === "gate" && !isDecision ? from + 1 : from + 1 + Math.floor(random() * span);
+  const startupDelay = 300 + Math.floor(random() * 1000);
   const extraDelay = Math.floor(random() * 40);
   const startedAt = Date.now();
   let fired = false;
@@ -225,40 +254,52 @@ function arm(child: ChildProcess, kind: KillKind, step: Step, isDecision: boolea
     if (kind === "progress" || (kind === "gate" && isDecision)) {
       if (Date.now() - reachedAt >= extraDelay) kill();
     } else if (kind === "mid-superstep") {
-      if (watch.newest().tasks >= 2) kill();
-    } else if (watch.newest().interrupt) kill();
+      if (watch.newest().tasks >= 1) kill();
+    } else if (watch.newest().atGate) kill();
   }, 5);
-  return { fired: () => fired, stop: () => clearInterval(timer) };
+  const describe = () => `${kind}${kind === "startup" ? ` after ${startupDelay} ms` : ` at checkpoint ${target} (from ${from}, uninterrupted run ends at ${to})`}`;
+  return { fired: () => fired, stop: () => clearInterval(timer), describe };
 }
 
-const lastIngest = steps[ingestSteps[ingestSteps.length - 1]];
-for (let i = 0; i < steps.length || carried.length > 0; i++) {
-  if (i >= steps.length) {
-    // Kills the commands outran: the same last ingest again, killed while it starts.
-    steps.push({ ...lastIngest });
-    plan.push([]);
-    carried = carried.map(() => "startup");
-  }
-  const step = steps[i];
-  const queue = [...carried, ...plan[i]];
-  for (;;) {
-    const { child, done } = start(step.args, chaosDb);
-    const kind = queue[0];
-    const armed = kind ? arm(child, kind, step, step.kind !== "ingest") : undefined;
-    const out = await done;
-    armed?.stop();
-    if (armed?.fired() && out.signal === "SIGKILL") {
-      kills.push({ step: i, kind: queue.shift()!, atCheckpoint: watch.checkpoints() });
-      restarts++;
-      continue;
+async function interrupted(): Promise<void> {
+  for (let i = 0; ; i++) {
+    let step = await nextStep(i);
+    if (!step) {
+      const left = carried.ingest.length + carried.decision.length;
+      if (left === 0) return;
+      // Kills the commands outran: the last ingest again (it finds every event logged), killed while it starts.
+      const lastIngest = steps.filter((s) => s.kind === "ingest").at(-1)!;
+      step = { ...lastIngest };
+      steps.push(step);
+      carried.ingest = Array.from({ length: left }, () => "startup" as const);
+      carried.decision = [];
     }
-    if (out.code !== step.exitCode) throw new Error(`chaos: '${stepLabel(step)}' exited ${out.code} (uninterrupted: ${step.exitCode}) after ${kills.length} kills:\n${out.stderr}`);
-    if (/SQLITE_BUSY|database is locked/i.test(out.stderr)) throw new Error(`chaos: '${stepLabel(step)}' printed a SQLite busy error:\n${out.stderr}`);
-    // The command finished before the planned moment: the kill moves on to the next command.
-    carried = queue;
-    break;
+    const sort = step.kind === "ingest" ? "ingest" : "decision";
+    const queue = [...carried[sort], ...(plan.get(`${step.part}:${step.kind}`) ?? [])];
+    plan.delete(`${step.part}:${step.kind}`);
+    for (;;) {
+      const { child, done } = start(step.args, chaosDb);
+      const kind = queue[0];
+      const armed = kind ? arm(child, kind, step, step.kind !== "ingest") : undefined;
+      const out = await done;
+      armed?.stop();
+      if (args.verbose && armed) process.stderr.write(`chaos: ${stepLabel(step)} (part ${step.part + 1}): ${armed.fired() ? "killed" : "finished before"} ${armed.describe()}; ${watch.checkpoints()} checkpoints\n`);
+      if (armed?.fired() && out.signal === "SIGKILL") {
+        kills.push({ step: i, kind: queue.shift()!, atCheckpoint: watch.checkpoints() });
+        restarts++;
+        continue;
+      }
+      if (out.code !== step.exitCode) throw new Error(`chaos: '${stepLabel(step)}' exited ${out.code} (uninterrupted: ${step.exitCode}) after ${kills.length} kills:\n${out.stderr}`);
+      if (/SQLITE_BUSY|database is locked/i.test(out.stderr)) throw new Error(`chaos: '${stepLabel(step)}' printed a SQLite busy error:\n${out.stderr}`);
+      // The command finished before the planned moment: the kill moves on to the next command.
+      carried[sort] = queue;
+      break;
+    }
   }
 }
+
+await Promise.all([reference(), interrupted()]);
+process.stderr.write(`chaos: uninterrupted run ${referenceSeconds.toFixed(1)} s, ${approvalsDecided} approvals decided; interrupted run done\n`);
 watch.close();
 
 // ---------------------------------------------------------------- comparison

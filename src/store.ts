@@ -66,6 +66,12 @@ export interface RunOptions {
   maxSteps: number;
   /** How long to wait for another writer of the same store. */
   waitMs?: number;
+  /**
+   * When checkpoints reach the disk (LangGraph's `durability`). Default "sync":
+   * each is written before the next superstep starts, so a killed process loses
+   * at most the step in flight; the other modes are for measuring its cost.
+   */
+  durability?: "sync" | "async" | "exit";
 }
 
 export interface IngestOptions extends RunOptions {
@@ -225,9 +231,8 @@ async function invokeGraph(session: StoreSession, input: Partial<State> | Comman
   try {
     const values = (await session.graph.invoke(input as never, {
       ...session.config,
-      // Each checkpoint is on disk before the next superstep starts, so a killed
-      // process loses at most the step in flight (see README, Reliability).
-      durability: "sync",
+      // See RunOptions.durability and README, "Crashes and concurrent writers".
+      durability: options.durability ?? "sync",
       recursionLimit: options.maxSteps,
       context: { approvalThresholdCents: options.approvalThresholdCents },
     })) as State & { __interrupt__?: unknown[] };
