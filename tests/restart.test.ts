@@ -126,6 +126,9 @@ describe("the lease of a killed writer", () => {
       try {
         holdLease(s.db, s.threadId, alive.pid!, hostname());
         await expect(acquireLease(s.db, "main", s.threadId)).rejects.toThrow(LeaseBusyError);
+        // A live writer here keeps its lease past the TTL (starved of CPU, say): no second writer joins it.
+        s.db.prepare("UPDATE shopstate_leases SET expires_at = ?").run(Date.now() - 1);
+        await expect(acquireLease(s.db, "main", s.threadId)).rejects.toThrow(/its lease ran out at .+ but that process is still running\. Wait for it to finish/);
       } finally {
         alive.kill("SIGKILL");
       }

@@ -6,8 +6,9 @@
  *
  * A writer killed with SIGKILL cannot drop its lease. Rather than block a
  * restart for the rest of the TTL, a lease whose holder is a process on this
- * host that no longer exists is taken over at once; a holder on another host
- * (the file on a shared disk) is trusted until its lease expires.
+ * host that no longer exists is taken over at once, and one whose holder
+ * still runs here is never taken; a holder on another host (the file on a
+ * shared disk) is trusted until its lease expires.
  */
 import { hostname } from "node:os";
 import { randomUUID } from "node:crypto";
@@ -21,8 +22,11 @@ export class LeaseBusyError extends Error {
     readonly store: string,
     readonly holder: string,
     readonly expiresAt: string,
+    /** The lease ran out but its holder, on this host, is still running. */
+    overdue = false,
   ) {
-    super(`store '${store}' is being written by another process (${holder}); its lease runs until ${expiresAt}. Wait for it to finish, or pass --wait SECONDS to wait.`);
+    const until = overdue ? `its lease ran out at ${expiresAt} but that process is still running` : `its lease runs until ${expiresAt}`;
+    super(`store '${store}' is being written by another process (${holder}); ${until}. Wait for it to finish, or pass --wait SECONDS to wait.`);
   }
 }
 
@@ -76,11 +80,16 @@ export function processAlive(pid: number): boolean {
   }
 }
 
-/** A lease another writer still holds: unexpired, and not held by a process of this host that has died. */
+/**
+ * Whether another writer holds the lease. A holder on this host is asked
+ * directly: held while its process lives, even past the TTL (a writer starved
+ * of CPU for 15 s must not be joined by a second one), free once it is gone
+ * (killed). A holder elsewhere, or in this same process, holds it until expiry.
+ */
 function heldByOther(row: LeaseRow, me: Holder, now: number): boolean {
-  if (row.holder === me.label || row.expiresAt <= now) return false;
-  const deadOnThisHost = row.host === me.host && row.pid !== null && row.pid !== me.pid && !processAlive(row.pid);
-  return !deadOnThisHost;
+  if (row.holder === me.label) return false;
+  if (row.host === me.host && row.pid !== null && row.pid !== me.pid) return processAlive(row.pid);
+  return row.expiresAt > now;
 }
 
 function tryAcquire(db: Database.Database, threadId: string, me: Holder, now: number): { ok: true } | { ok: false; holder: string; expiresAt: number } {
@@ -107,7 +116,7 @@ export async function acquireLease(db: Database.Database, store: string, threadI
   for (;;) {
     const attempt = tryAcquire(db, threadId, me, Date.now());
     if (attempt.ok) break;
-    if (Date.now() >= deadline) throw new LeaseBusyError(store, attempt.holder, new Date(attempt.expiresAt).toISOString());
+    if (Date.now() >= deadline) throw new LeaseBusyError(store, attempt.holder, new Date(attempt.expiresAt).toISOString(), attempt.expiresAt <= Date.now());
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   const renew = setInterval(() => {
