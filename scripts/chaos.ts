@@ -203,15 +203,16 @@ async function reference(): Promise<void> {
 // ---------------------------------------------------------------- the interrupted run
 
 /**
- * Kills planned per part of the stream: most on its ingest, gate kills half
- * of the time on its decisions (killing a resume of the gate), else on its
+ * Kills planned per part of the stream: most on its ingest, every other gate
+ * kill on its decisions (killing a resume of the gate), the others on its
  * ingest (paused at the gate between batches, or resuming).
  */
 const plan = new Map<string, KillKind[]>();
 for (let k = 0; k < KILLS; k++) {
   const kind = (["progress", "mid-superstep", "mid-superstep", "gate", "startup"] as const)[k % 5];
   const part = Math.floor(random() * PARTS);
-  const slot = kind === "gate" && random() < 0.5 ? (random() < 0.5 ? "approve" : "deny") : "ingest";
+  // Every other gate kill goes to a decision (the first one included), the rest to an ingest.
+  const slot = kind === "gate" && k % 10 === 3 ? (random() < 0.5 ? "approve" : "deny") : "ingest";
   plan.set(`${part}:${slot}`, [...(plan.get(`${part}:${slot}`) ?? []), kind]);
 }
 
