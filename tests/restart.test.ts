@@ -6,12 +6,11 @@
  */
 import { spawn, spawnSync } from "node:child_process";
 import { rmSync } from "node:fs";
-import { hostname } from "node:os";
 import { join } from "node:path";
 import type Database from "better-sqlite3";
 import type { Decision } from "../src/approval_gate.js";
 import { generateWorkload } from "../bench/generator.js";
-import { acquireLease, LeaseBusyError } from "../src/persistence/lease.js";
+import { acquireLease, LeaseBusyError, thisHost } from "../src/persistence/lease.js";
 import type { State } from "../src/state.js";
 import { decideApprovals, ingestLines, openStore, type StoreSession } from "../src/store.js";
 import { tempDir } from "./support/cli.js";
@@ -114,17 +113,23 @@ describe("the lease of a killed writer", () => {
     await withSession(join(dir, "s.db"), async (s) => {
       (await acquireLease(s.db, "main", s.threadId)).release(); // creates the table
       const dead = spawnSync(process.execPath, ["-e", ""]).pid!;
-      holdLease(s.db, s.threadId, dead, hostname());
+      holdLease(s.db, s.threadId, dead, thisHost());
       const taken = await acquireLease(s.db, "main", s.threadId);
       expect(taken.holder).toContain(`pid ${process.pid} on `);
       taken.release();
+
+      // A killed writer whose pid the restarted one happens to get.
+      holdLease(s.db, s.threadId, process.pid, thisHost());
+      const reused = await acquireLease(s.db, "main", s.threadId);
+      await expect(acquireLease(s.db, "main", s.threadId)).rejects.toThrow(LeaseBusyError);
+      reused.release();
 
       holdLease(s.db, s.threadId, dead, "another-host");
       await expect(acquireLease(s.db, "main", s.threadId)).rejects.toThrow(/store 'main' is being written by another process \(pid \d+ on another-host \(test\)\)/);
 
       const alive = spawn(process.execPath, ["-e", "setTimeout(() => {}, 60000)"]);
       try {
-        holdLease(s.db, s.threadId, alive.pid!, hostname());
+        holdLease(s.db, s.threadId, alive.pid!, thisHost());
         await expect(acquireLease(s.db, "main", s.threadId)).rejects.toThrow(LeaseBusyError);
         // A live writer here keeps its lease past the TTL (starved of CPU, say): no second writer joins it.
         s.db.prepare("UPDATE shopstate_leases SET expires_at = ?").run(Date.now() - 1);

@@ -10,6 +10,7 @@
  * still runs here is never taken; a holder on another host (the file on a
  * shared disk) is trusted until its lease expires.
  */
+import { readlinkSync } from "node:fs";
 import { hostname } from "node:os";
 import { randomUUID } from "node:crypto";
 import type Database from "better-sqlite3";
@@ -70,6 +71,19 @@ function ensureLeaseTable(db: Database.Database): void {
   }
 }
 
+/**
+ * Where a pid means something: the host name, plus the pid namespace on Linux,
+ * so two containers that share a host name (host networking) and the file
+ * never judge each other's pids.
+ */
+export function thisHost(): string {
+  try {
+    return `${hostname()} ${readlinkSync("/proc/self/ns/pid")}`;
+  } catch {
+    return hostname();
+  }
+}
+
 /** Whether a process with this id exists on this machine (EPERM: it exists but is someone else's). */
 export function processAlive(pid: number): boolean {
   try {
@@ -80,15 +94,19 @@ export function processAlive(pid: number): boolean {
   }
 }
 
+/** Labels of the leases this process holds now (its pid may have belonged to a killed writer before it). */
+const heldHere = new Set<string>();
+
 /**
  * Whether another writer holds the lease. A holder on this host is asked
  * directly: held while its process lives, even past the TTL (a writer starved
  * of CPU for 15 s must not be joined by a second one), free once it is gone
- * (killed). A holder elsewhere, or in this same process, holds it until expiry.
+ * (killed; if the pid is now ours, unless this process took that lease). A
+ * holder elsewhere holds it until expiry.
  */
 function heldByOther(row: LeaseRow, me: Holder, now: number): boolean {
   if (row.holder === me.label) return false;
-  if (row.host === me.host && row.pid !== null && row.pid !== me.pid) return processAlive(row.pid);
+  if (row.host === me.host && row.pid !== null) return row.pid === me.pid ? heldHere.has(row.holder) : processAlive(row.pid);
   return row.expiresAt > now;
 }
 
@@ -110,8 +128,7 @@ function tryAcquire(db: Database.Database, threadId: string, me: Holder, now: nu
 /** Takes the store's lease, waiting up to `waitMs` for another writer to finish. */
 export async function acquireLease(db: Database.Database, store: string, threadId: string, waitMs = 0): Promise<Lease> {
   ensureLeaseTable(db);
-  const host = hostname();
-  const me: Holder = { label: `pid ${process.pid} on ${host} (${randomUUID().slice(0, 8)})`, pid: process.pid, host };
+  const me: Holder = { label: `pid ${process.pid} on ${hostname()} (${randomUUID().slice(0, 8)})`, pid: process.pid, host: thisHost() };
   const deadline = Date.now() + waitMs;
   for (;;) {
     const attempt = tryAcquire(db, threadId, me, Date.now());
@@ -127,10 +144,12 @@ export async function acquireLease(db: Database.Database, store: string, threadI
     }
   }, LEASE_TTL_MS / 3);
   renew.unref();
+  heldHere.add(me.label);
   return {
     holder: me.label,
     release() {
       clearInterval(renew);
+      heldHere.delete(me.label);
       db.prepare("DELETE FROM shopstate_leases WHERE thread_id = ? AND holder = ?").run(threadId, me.label);
     },
   };
