@@ -5,7 +5,7 @@
  * retried decision is not an error, and a dead process's lease does not block.
  */
 import { spawn, spawnSync } from "node:child_process";
-import { rmSync } from "node:fs";
+import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type Database from "better-sqlite3";
 import type { Decision } from "../src/approval_gate.js";
@@ -13,7 +13,7 @@ import { generateWorkload } from "../bench/generator.js";
 import { acquireLease, LeaseBusyError, thisHost } from "../src/persistence/lease.js";
 import type { State } from "../src/state.js";
 import { decideApprovals, ingestLines, openStore, type StoreSession } from "../src/store.js";
-import { tempDir } from "./support/cli.js";
+import { cli, parseJson, tempDir } from "./support/cli.js";
 
 const RUN = { approvalThresholdCents: 10_000, maxSteps: 500, batchSize: 100, source: "test" };
 
@@ -149,5 +149,24 @@ describe("the lease of a killed writer", () => {
       const lease = await acquireLease(s.db, "main", s.threadId);
       lease.release();
     });
+  });
+});
+
+describe("approve --decided-at", () => {
+  it("stamps the decision with the given time, so a retried command records the same event; a bad time is a usage error", async () => {
+    const db = join(dir, "cli.db");
+    const file = join(dir, "stream.jsonl");
+    writeFileSync(file, `${generateWorkload({ events: 200, seed: 7 }).join("\n")}\n`);
+    expect((await cli(["ingest", file, "--db", db, "--json"])).code).toBe(0);
+    const [first] = parseJson<{ id: string }[]>((await cli(["approvals", "--db", db, "--json"])).stdout, "approvals --json");
+    const approve = ["approve", first.id, "--by", "ops", "--decided-at", "2026-01-02T09:00:00+01:00", "--db", db, "--json"];
+    const runs = [await cli(approve), await cli(approve)];
+    expect(runs.map((r) => r.code)).toEqual([0, 0]);
+    const decisions = parseJson<{ id: string; at: string }[]>((await cli(["events", "--type", "ApprovalDecided", "--db", db, "--json"])).stdout, "events --json");
+    expect(decisions).toEqual([expect.objectContaining({ id: `decision-${first.id}`, at: "2026-01-02T08:00:00.000Z" })]);
+
+    const bad = await cli(["deny", first.id, "--decided-at", "yesterday", "--db", db]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("--decided-at must be an ISO 8601 time such as 2026-03-01T16:00:00Z, got 'yesterday'");
   });
 });
