@@ -4,10 +4,10 @@
  */
 import type Database from "better-sqlite3";
 import { Command, GraphRecursionError, type BaseCheckpointSaver, type BaseStore, type StateSnapshot } from "@langchain/langgraph";
-import { APPROVAL_GATE, decisionEvent, type Decision } from "./approval_gate.js";
+import { APPROVAL_GATE, decisionEvent, decisionEventId, type Decision } from "./approval_gate.js";
 import type { Approval } from "./domain/world.js";
 import type { RunnableConfig } from "@langchain/core/runnables";
-import type { RejectedInput } from "./domain/validation.js";
+import { validateInput, type RejectedInput } from "./domain/validation.js";
 import { compileStoreGraph, type StoreGraph } from "./graph.js";
 import { SqliteStore } from "./memory/sqlite_store.js";
 import { acquireLease } from "./persistence/lease.js";
@@ -17,7 +17,8 @@ import { openDatabase, sqliteSaver } from "./persistence/sqlite.js";
 import { findStore, forgetStore, registerStore, threadIdFor, validateStoreName } from "./persistence/stores.js";
 import { forgetSteps, recordNewSteps } from "./timetravel/steps.js";
 import { forgetTags } from "./timetravel/tags.js";
-import type { State } from "./state.js";
+import { eventLog, type State } from "./state.js";
+import type { StoreEvent } from "./domain/events.js";
 
 export class UsageError extends Error {
   override name = "UsageError";
@@ -65,6 +66,12 @@ export interface RunOptions {
   maxSteps: number;
   /** How long to wait for another writer of the same store. */
   waitMs?: number;
+  /**
+   * When checkpoints reach the disk (LangGraph's `durability`). Default "sync":
+   * each is written before the next superstep starts, so a killed process loses
+   * at most the step in flight; the other modes are for measuring its cost.
+   */
+  durability?: "sync" | "async" | "exit";
 }
 
 export interface IngestOptions extends RunOptions {
@@ -94,20 +101,38 @@ export interface IngestResult {
   checkpointId: string;
 }
 
-/** Appends input lines to the store and runs the team until quiet, batch by batch. */
+/**
+ * Appends input lines to the store and runs the team until quiet, batch by batch.
+ *
+ * Restartable: a run a killed process left unfinished is finished first from
+ * its last checkpoint (the pending writes of its finished tasks are kept; new
+ * input would make LangGraph drop them), then lines already in the log are
+ * skipped without a run. Batches are cut from the whole input before that, so
+ * a restart sends the same batches as an uninterrupted run would (a batch
+ * enters the log whole: its input checkpoint is one write).
+ */
 export async function ingestLines(session: StoreSession, lines: InputLine[], options: IngestOptions): Promise<IngestResult> {
   return withLease(session, options.waitMs, async () => {
     registerStore(session.db, session.name, options.origin);
     const result = { received: 0, accepted: 0, duplicates: 0, rejected: [] as RejectedInput[], stepLimitHit: false };
-    // A paused or interrupted run finishes first: new input would drop its pending writes.
-    result.stepLimitHit = await finishPendingRun(session, options);
+    const finished = await finishInterruptedRun(session, options);
+    result.stepLimitHit = finished.stepLimitHit;
+    const log = finished.events;
     const batches = options.batches ? options.batches(lines) : chunk(lines, options.batchSize);
     let done = 0;
-    let paused = false;
+    // A run paused at the approval gate is resumed (its approvals left pending) only when new input follows.
+    let paused = finished.paused;
     for (const batch of batches) {
-      // The previous batch may have ended at the approval gate: leave its approvals pending and go on.
+      const fresh = batch.filter((l) => !alreadyLogged(log, l.text, options.source));
+      result.received += batch.length - fresh.length;
+      result.duplicates += batch.length - fresh.length;
+      done += batch.length;
+      if (fresh.length === 0) {
+        options.onProgress?.(done, lines.length);
+        continue;
+      }
       if (paused) result.stepLimitHit ||= (await runGraph(session, LEAVE_PENDING, options)).stepLimitHit;
-      const input = { inbox: batch.map((l) => l.text), inboxOrigin: { source: options.source, lines: batch.map((l) => l.line) } };
+      const input = { inbox: fresh.map((l) => l.text), inboxOrigin: { source: options.source, lines: fresh.map((l) => l.line) } };
       const outcome = await runGraph(session, input, options);
       result.stepLimitHit ||= outcome.stepLimitHit;
       paused = outcome.paused;
@@ -118,7 +143,6 @@ export async function ingestLines(session: StoreSession, lines: InputLine[], opt
         result.duplicates += report.duplicates;
         result.rejected.push(...report.rejected);
       }
-      done += batch.length;
       options.onProgress?.(done, lines.length);
     }
     const snapshot = await session.graph.getState(session.config);
@@ -130,6 +154,21 @@ export async function ingestLines(session: StoreSession, lines: InputLine[], opt
       checkpointId: String(snapshot.config.configurable?.checkpoint_id ?? ""),
     };
   });
+}
+
+/**
+ * Whether a line is an event the log already holds, the same in type, time and
+ * data (as `ingest` judges a duplicate). Anything else, a bad line or an id
+ * reused for another event, goes to `ingest` to be decided and reported there.
+ * The log's id index makes this O(1) per line.
+ */
+function alreadyLogged(log: readonly StoreEvent[], text: string, source: string): boolean {
+  const checked = validateInput(text, source);
+  if (!checked.ok) return false;
+  const position = eventLog.positionOf(log, checked.event.id);
+  if (position < 0) return false;
+  const logged = log[position];
+  return JSON.stringify([logged.type, logged.at, logged.data]) === JSON.stringify([checked.event.type, checked.event.at, checked.event.data]);
 }
 
 /** Resuming the approval gate with no decisions: its approvals stay pending. */
@@ -147,8 +186,31 @@ export function pausedAtGate(snapshot: StateSnapshot): boolean {
  */
 export async function finishPendingRun(session: StoreSession, options: RunOptions): Promise<boolean> {
   const snapshot = await session.graph.getState(session.config);
-  if (snapshot.next.length === 0) return false;
+  if (!unfinished(snapshot)) return false;
   return (await runGraph(session, pausedAtGate(snapshot) ? LEAVE_PENDING : null, options)).stepLimitHit;
+}
+
+/**
+ * Continues a run that stopped before its end (a killed process, the step
+ * limit) from its last checkpoint, with `invoke(null)`: tasks whose writes
+ * were saved are not run again. A pause at the approval gate is left as it is.
+ */
+export async function finishInterruptedRun(session: StoreSession, options: RunOptions): Promise<{ stepLimitHit: boolean; paused: boolean; events: StoreEvent[] }> {
+  const snapshot = await session.graph.getState(session.config);
+  const values = snapshot.values as State;
+  if (!unfinished(snapshot) || pausedAtGate(snapshot)) return { stepLimitHit: false, paused: pausedAtGate(snapshot), events: values.events ?? [] };
+  const outcome = await runGraph(session, null, options);
+  return { stepLimitHit: outcome.stepLimitHit, paused: outcome.paused, events: outcome.values.events ?? [] };
+}
+
+/**
+ * Whether the head checkpoint has a superstep to finish. Not `snapshot.next`:
+ * it leaves out tasks whose writes were saved, so a process killed after every
+ * task of a step finished but before the step's checkpoint would look done,
+ * and that step's writes would never be applied (found by `npm run chaos`).
+ */
+function unfinished(snapshot: StateSnapshot): boolean {
+  return snapshot.tasks.length > 0;
 }
 
 interface RunOutcome {
@@ -169,6 +231,8 @@ async function invokeGraph(session: StoreSession, input: Partial<State> | Comman
   try {
     const values = (await session.graph.invoke(input as never, {
       ...session.config,
+      // See RunOptions.durability and README, "Crashes and concurrent writers".
+      durability: options.durability ?? "sync",
       recursionLimit: options.maxSteps,
       context: { approvalThresholdCents: options.approvalThresholdCents, model: undefined },
     })) as State & { __interrupt__?: unknown[] };
@@ -195,23 +259,34 @@ export interface DecideResult {
  */
 export async function decideApprovals(session: StoreSession, decisions: Decision[], options: RunOptions): Promise<DecideResult> {
   return withLease(session, options.waitMs, async () => {
+    // A decision command killed mid-run may have recorded some decisions already: finish its run, then judge.
+    const finished = await finishInterruptedRun(session, options);
     const snapshot = await session.graph.getState(session.config);
     const before = snapshot.values as State;
+    const toRecord: Decision[] = [];
     for (const d of decisions) {
       const approval = before.approvals?.[d.approvalId];
-      if (approval?.status === "pending") continue;
+      if (approval?.status === "pending") {
+        toRecord.push(d);
+        continue;
+      }
+      // The same decision by the same person is already in the log: a retried command, nothing to do.
+      if (approval && recordedDecision(before.events ?? [], d)) continue;
       const pending = Object.values(before.approvals ?? {}).filter((a) => a.status === "pending").map((a) => a.id);
       const why = approval ? `it was already ${approval.status}${approval.decidedBy ? ` by ${approval.decidedBy}` : ""}` : "there is no such approval";
       throw new UsageError(`cannot decide approval '${d.approvalId}': ${why} (pending: ${pending.length > 0 ? pending.join(", ") : "none"})`);
     }
+    if (toRecord.length === 0) {
+      return { approvals: decisions.map((d) => before.approvals[d.approvalId]), rejected: [], stepLimitHit: finished.stepLimitHit, resumed: false };
+    }
     const resumed = pausedAtGate(snapshot);
-    let stepLimitHit = false;
+    let stepLimitHit = finished.stepLimitHit;
     let outcome: RunOutcome;
     if (resumed) {
-      outcome = await runGraph(session, new Command({ resume: { decisions } }), options);
+      outcome = await runGraph(session, new Command({ resume: { decisions: toRecord } }), options);
     } else {
-      stepLimitHit = await finishPendingRun(session, options);
-      outcome = await runGraph(session, { inbox: decisions.map((d) => decisionEvent(d)), inboxOrigin: { source: "approval" } }, options);
+      stepLimitHit ||= await finishPendingRun(session, options);
+      outcome = await runGraph(session, { inbox: toRecord.map((d) => decisionEvent(d)), inboxOrigin: { source: "approval" } }, options);
     }
     const after = outcome.values;
     return {
@@ -221,6 +296,14 @@ export async function decideApprovals(session: StoreSession, decisions: Decision
       resumed,
     };
   });
+}
+
+/** Whether the log holds this decision (same verdict, same person) for its approval. */
+function recordedDecision(log: readonly StoreEvent[], d: Decision): boolean {
+  const position = eventLog.positionOf(log, decisionEventId(d.approvalId));
+  if (position < 0) return false;
+  const event = log[position];
+  return event.type === "ApprovalDecided" && event.data.decision === d.decision && event.data.by === d.by;
 }
 
 /** Runs `work` holding the store's write lease (one writer per store, SPEC §6). */

@@ -99,6 +99,14 @@ async function withExistingStore<T>(ctx: Context, work: (session: StoreSession) 
   });
 }
 
+/** The time a decision is stamped with: given (a decision made earlier, or a scripted one that must replay identically) or now. */
+function decisionTime(given: string | undefined): string {
+  if (given === undefined) return new Date().toISOString();
+  const time = new Date(given);
+  if (!/^\d{4}-\d{2}-\d{2}T/.test(given) || Number.isNaN(time.getTime())) throw new UsageError(`--decided-at must be an ISO 8601 time such as 2026-03-01T16:00:00Z, got '${given}'`);
+  return time.toISOString();
+}
+
 function defaultDecider(): string {
   try {
     return userInfo().username || "cli";
@@ -251,10 +259,11 @@ export function buildProgram(outcome: { exitCode: number }, json = false): Comma
     ));
 
   const decide = (verdict: Decision["decision"]) =>
-    act(async (ids: string[], options: { by?: string; reason?: string }, command: Command) => {
+    act(async (ids: string[], options: { by?: string; reason?: string; decidedAt?: string }, command: Command) => {
       const ctx = contextOf(command);
       const by = options.by ?? defaultDecider();
-      const decisions: Decision[] = [...new Set(ids)].map((approvalId) => ({ approvalId, decision: verdict, by, at: new Date().toISOString(), ...(options.reason ? { reason: options.reason } : {}) }));
+      const at = decisionTime(options.decidedAt);
+      const decisions: Decision[] = [...new Set(ids)].map((approvalId) => ({ approvalId, decision: verdict, by, at, ...(options.reason ? { reason: options.reason } : {}) }));
       const result = await withExistingStore(ctx, (session) =>
         decideApprovals(session, decisions, { approvalThresholdCents: ctx.config.approvalThresholdCents, maxSteps: ctx.config.maxSteps, waitMs: ctx.waitMs }),
       );
@@ -272,6 +281,7 @@ export function buildProgram(outcome: { exitCode: number }, json = false): Comma
     .argument("<ids...>", "approval ids (see 'shopstate approvals')")
     .option("--by <name>", "who decides (default: your user name)")
     .option("--reason <text>", "why")
+    .option("--decided-at <time>", "when it was decided (ISO 8601; default now)")
     .action(decide("approved"));
 
   program
@@ -280,6 +290,7 @@ export function buildProgram(outcome: { exitCode: number }, json = false): Comma
     .argument("<ids...>", "approval ids (see 'shopstate approvals')")
     .option("--by <name>", "who decides (default: your user name)")
     .option("--reason <text>", "why")
+    .option("--decided-at <time>", "when it was decided (ISO 8601; default now)")
     .action(decide("denied"));
 
   program

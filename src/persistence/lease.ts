@@ -1,9 +1,16 @@
 /**
  * One writer per store (SPEC §6): a lease row per thread in the same SQLite
  * file. A writer takes it in a short transaction, renews it while it works
- * and drops it when done; a crashed writer's lease simply expires. Writers of
- * different stores never wait for each other.
+ * and drops it when done; no write transaction is held across a run, so
+ * writers of different stores never wait for each other for long.
+ *
+ * A writer killed with SIGKILL cannot drop its lease. Rather than block a
+ * restart for the rest of the TTL, a lease whose holder is a process on this
+ * host that no longer exists is taken over at once, and one whose holder
+ * still runs here is never taken; a holder on another host (the file on a
+ * shared disk) is trusted until its lease expires.
  */
+import { readlinkSync } from "node:fs";
 import { hostname } from "node:os";
 import { randomUUID } from "node:crypto";
 import type Database from "better-sqlite3";
@@ -16,8 +23,11 @@ export class LeaseBusyError extends Error {
     readonly store: string,
     readonly holder: string,
     readonly expiresAt: string,
+    /** The lease ran out but its holder, on this host, is still running. */
+    overdue = false,
   ) {
-    super(`store '${store}' is being written by another process (${holder}); its lease runs until ${expiresAt}. Wait for it to finish, or pass --wait SECONDS to wait.`);
+    const until = overdue ? `its lease ran out at ${expiresAt} but that process is still running` : `its lease runs until ${expiresAt}`;
+    super(`store '${store}' is being written by another process (${holder}); ${until}. Wait for it to finish, or pass --wait SECONDS to wait.`);
   }
 }
 
@@ -26,20 +36,90 @@ export interface Lease {
   release(): void;
 }
 
+/** Who holds a lease: a readable label, and the process and host to check it is still alive. */
+interface Holder {
+  label: string;
+  pid: number;
+  host: string;
+}
+
+interface LeaseRow {
+  holder: string;
+  pid: number | null;
+  host: string | null;
+  expiresAt: number;
+}
+
 function ensureLeaseTable(db: Database.Database): void {
   db.exec(`CREATE TABLE IF NOT EXISTS shopstate_leases (
     thread_id TEXT PRIMARY KEY,
     holder TEXT NOT NULL,
-    expires_at INTEGER NOT NULL
+    expires_at INTEGER NOT NULL,
+    pid INTEGER,
+    host TEXT
   )`);
+  // Files from before the takeover of dead holders have no pid/host columns.
+  const columns = new Set((db.prepare("PRAGMA table_info(shopstate_leases)").all() as { name: string }[]).map((c) => c.name));
+  for (const [column, type] of [["pid", "INTEGER"], ["host", "TEXT"]] as const) {
+    if (columns.has(column)) continue;
+    try {
+      db.exec(`ALTER TABLE shopstate_leases ADD COLUMN ${column} ${type}`);
+    } catch (error) {
+      // Another process opening the same old file added it first.
+      if (!/duplicate column/i.test((error as Error).message)) throw error;
+    }
+  }
 }
 
-function tryAcquire(db: Database.Database, threadId: string, holder: string, now: number): { ok: true } | { ok: false; holder: string; expiresAt: number } {
+/**
+ * Where a pid means something: the host name, plus the pid namespace on Linux,
+ * so two containers that share a host name (host networking) and the file
+ * never judge each other's pids.
+ */
+export function thisHost(): string {
+  try {
+    return `${hostname()} ${readlinkSync("/proc/self/ns/pid")}`;
+  } catch {
+    return hostname();
+  }
+}
+
+/** Whether a process with this id exists on this machine (EPERM: it exists but is someone else's). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** Labels of the leases this process holds now (its pid may have belonged to a killed writer before it). */
+const heldHere = new Set<string>();
+
+/**
+ * Whether another writer holds the lease. A holder on this host is asked
+ * directly: held while its process lives, even past the TTL (a writer starved
+ * of CPU for 15 s must not be joined by a second one), free once it is gone
+ * (killed; if the pid is now ours, unless this process took that lease). A
+ * holder elsewhere holds it until expiry.
+ */
+function heldByOther(row: LeaseRow, me: Holder, now: number): boolean {
+  if (row.holder === me.label) return false;
+  if (row.host === me.host && row.pid !== null) return row.pid === me.pid ? heldHere.has(row.holder) : processAlive(row.pid);
+  return row.expiresAt > now;
+}
+
+function tryAcquire(db: Database.Database, threadId: string, me: Holder, now: number): { ok: true } | { ok: false; holder: string; expiresAt: number } {
+  // IMMEDIATE: the write lock is taken before the read, so no other writer slips in between (and busy_timeout applies).
   return db
     .transaction(() => {
-      const row = db.prepare("SELECT holder, expires_at AS expiresAt FROM shopstate_leases WHERE thread_id = ?").get(threadId) as { holder: string; expiresAt: number } | undefined;
-      if (row && row.holder !== holder && row.expiresAt > now) return { ok: false as const, ...row };
-      db.prepare("INSERT INTO shopstate_leases (thread_id, holder, expires_at) VALUES (?, ?, ?) ON CONFLICT(thread_id) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at").run(threadId, holder, now + LEASE_TTL_MS);
+      const row = db.prepare("SELECT holder, pid, host, expires_at AS expiresAt FROM shopstate_leases WHERE thread_id = ?").get(threadId) as LeaseRow | undefined;
+      if (row && heldByOther(row, me, now)) return { ok: false as const, holder: row.holder, expiresAt: row.expiresAt };
+      db.prepare(
+        `INSERT INTO shopstate_leases (thread_id, holder, expires_at, pid, host) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT(thread_id) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at, pid = excluded.pid, host = excluded.host`,
+      ).run(threadId, me.label, now + LEASE_TTL_MS, me.pid, me.host);
       return { ok: true as const };
     })
     .immediate();
@@ -48,23 +128,29 @@ function tryAcquire(db: Database.Database, threadId: string, holder: string, now
 /** Takes the store's lease, waiting up to `waitMs` for another writer to finish. */
 export async function acquireLease(db: Database.Database, store: string, threadId: string, waitMs = 0): Promise<Lease> {
   ensureLeaseTable(db);
-  const holder = `pid ${process.pid} on ${hostname()} (${randomUUID().slice(0, 8)})`;
+  const me: Holder = { label: `pid ${process.pid} on ${hostname()} (${randomUUID().slice(0, 8)})`, pid: process.pid, host: thisHost() };
   const deadline = Date.now() + waitMs;
   for (;;) {
-    const attempt = tryAcquire(db, threadId, holder, Date.now());
+    const attempt = tryAcquire(db, threadId, me, Date.now());
     if (attempt.ok) break;
-    if (Date.now() >= deadline) throw new LeaseBusyError(store, attempt.holder, new Date(attempt.expiresAt).toISOString());
+    if (Date.now() >= deadline) throw new LeaseBusyError(store, attempt.holder, new Date(attempt.expiresAt).toISOString(), attempt.expiresAt <= Date.now());
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   const renew = setInterval(() => {
-    db.prepare("UPDATE shopstate_leases SET expires_at = ? WHERE thread_id = ? AND holder = ?").run(Date.now() + LEASE_TTL_MS, threadId, holder);
+    try {
+      db.prepare("UPDATE shopstate_leases SET expires_at = ? WHERE thread_id = ? AND holder = ?").run(Date.now() + LEASE_TTL_MS, threadId, me.label);
+    } catch {
+      // A renewal that cannot get the file (busy past busy_timeout) is retried at the next tick; the TTL leaves two more.
+    }
   }, LEASE_TTL_MS / 3);
   renew.unref();
+  heldHere.add(me.label);
   return {
-    holder,
+    holder: me.label,
     release() {
       clearInterval(renew);
-      db.prepare("DELETE FROM shopstate_leases WHERE thread_id = ? AND holder = ?").run(threadId, holder);
+      heldHere.delete(me.label);
+      db.prepare("DELETE FROM shopstate_leases WHERE thread_id = ? AND holder = ?").run(threadId, me.label);
     },
   };
 }
