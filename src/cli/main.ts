@@ -12,7 +12,7 @@ import { loadConfig, ConfigError, type Config } from "../config.js";
 import { demoLines, hourlyBatches, summarise } from "../demo.js";
 import { verify } from "../domain/verify.js";
 import { LeaseBusyError } from "../persistence/lease.js";
-import { listStores } from "../persistence/stores.js";
+import { redactUrl } from "../persistence/postgres.js";
 import { worldOf } from "../services/decisions.js";
 import { diffStates, type StateDiff } from "../timetravel/diff.js";
 import { historyPage } from "../timetravel/history.js";
@@ -20,8 +20,7 @@ import { ImportVerifyError, importLog, parseEventLog } from "../timetravel/impor
 import { RefNotFoundError, resolveRef } from "../timetravel/refs.js";
 import { replayFrom } from "../timetravel/replay.js";
 import { rollback, stateAt, tagCheckpoint, type PointInTime } from "../timetravel/rollback.js";
-import { listTags } from "../timetravel/tags.js";
-import { decideApprovals, deleteStore, headValues, ingestLines, openStore, pruneStore, storeRecord, UsageError, type IngestResult, type InputLine, type StoreSession } from "../store.js";
+import { decideApprovals, deleteStore, headValues, ingestLines, openStoreAt, pruneStore, storeRecord, UsageError, type IngestResult, type InputLine, type StoreSession } from "../store.js";
 import { diffView, historyView, ingestView, stateView, type VerifyView } from "../views.js";
 import { EXIT, printError, printJson, renderApprovals, renderDecisions, renderDemo, renderDiff, renderEvents, renderHistory, renderState, renderViolations } from "./output.js";
 
@@ -36,6 +35,10 @@ interface Context {
   config: Config;
   json: boolean;
   dbPath: string;
+  /** PostgreSQL instead of the SQLite file (DATABASE_URL). */
+  databaseUrl?: string;
+  /** Where the stores are, for messages: the SQLite path or the URL without its password. */
+  where: string;
   thread: string;
   waitMs: number;
 }
@@ -45,15 +48,21 @@ function contextOf(command: Command): Context {
   const config = loadConfig();
   const waitSeconds = options.wait === undefined ? 0 : Number(options.wait);
   if (!Number.isFinite(waitSeconds) || waitSeconds < 0) throw new UsageError(`--wait must be a number of seconds, got '${options.wait}'`);
-  return { config, json: options.json ?? false, dbPath: options.db ?? config.dbPath, thread: options.thread ?? config.thread, waitMs: waitSeconds * 1000 };
+  // --db names a SQLite file: with DATABASE_URL set it would be silently ignored, so it is refused.
+  if (options.db !== undefined && config.databaseUrl !== undefined) {
+    throw new UsageError(`--db names a SQLite file, but DATABASE_URL is set (the stores are in PostgreSQL at ${redactUrl(config.databaseUrl)}); unset DATABASE_URL to use a SQLite file`);
+  }
+  const dbPath = options.db ?? config.dbPath;
+  const where = config.databaseUrl === undefined ? dbPath : redactUrl(config.databaseUrl);
+  return { config, json: options.json ?? false, dbPath, databaseUrl: config.databaseUrl, where, thread: options.thread ?? config.thread, waitMs: waitSeconds * 1000 };
 }
 
 async function withStore<T>(ctx: Context, work: (session: StoreSession) => Promise<T>): Promise<T> {
-  const session = openStore(ctx.dbPath, ctx.thread);
+  const session = await openStoreAt(ctx.databaseUrl === undefined ? { dbPath: ctx.dbPath } : { databaseUrl: ctx.databaseUrl }, ctx.thread);
   try {
     return await work(session);
   } finally {
-    session.close();
+    await session.close();
   }
 }
 
@@ -88,12 +97,12 @@ interface Shown {
 
 /** Opens a store that must already exist: a missing file or store is a usage error, and creates nothing. */
 async function withExistingStore<T>(ctx: Context, work: (session: StoreSession) => Promise<T>): Promise<T> {
-  if (!existsSync(ctx.dbPath)) throw new UsageError(`no database at ${ctx.dbPath} (run 'shopstate demo' or 'shopstate ingest FILE' first, or pass --db)`);
+  if (ctx.databaseUrl === undefined && !existsSync(ctx.dbPath)) throw new UsageError(`no database at ${ctx.dbPath} (run 'shopstate demo' or 'shopstate ingest FILE' first, or pass --db)`);
   return withStore(ctx, async (session) => {
-    if (!storeRecord(session)) {
-      const others = listStores(session.db).map((s) => s.name);
+    if (!(await storeRecord(session))) {
+      const others = (await session.meta.listStores()).map((s) => s.name);
       const hint = others.length > 0 ? `stores in it: ${others.join(", ")}` : "run 'shopstate demo' or 'shopstate ingest FILE' first";
-      throw new UsageError(`no store named '${session.name}' in ${ctx.dbPath} (${hint})`);
+      throw new UsageError(`no store named '${session.name}' in ${ctx.where} (${hint})`);
     }
     return work(session);
   });
@@ -182,7 +191,7 @@ export function buildProgram(outcome: { exitCode: number }, json = false): Comma
     .action(act(async (_options: unknown, command: Command) => {
       const ctx = contextOf(command);
       await withStore(ctx, async (session) => {
-        const existing = storeRecord(session);
+        const existing = await storeRecord(session);
         if (existing && existing.origin !== "demo") {
           throw new UsageError(`store '${session.name}' holds data that is not the demo's; run the demo into another store (--thread demo) or delete it (shopstate stores --delete ${session.name})`);
         }
@@ -193,7 +202,7 @@ export function buildProgram(outcome: { exitCode: number }, json = false): Comma
         const { values, checkpointId } = await headValues(session);
         const found = verify(worldOf(values), values.events);
         if (ctx.json) printJson({ summary: summarise(values), state: stateView(values, checkpointId), violations: found });
-        else process.stdout.write(renderDemo({ values, checkpointId, storeName: session.name, dbPath: ctx.dbPath, violations: found }));
+        else process.stdout.write(renderDemo({ values, checkpointId, storeName: session.name, dbPath: ctx.where, violations: found }));
         return found;
       });
       if (violations.length > 0) return EXIT.failure;
@@ -330,16 +339,16 @@ export function buildProgram(outcome: { exitCode: number }, json = false): Comma
       if (options.delete) {
         const name = options.delete;
         await withStore({ ...ctx, thread: name }, async (session) => {
-          if (!storeRecord(session)) throw new UsageError(`no store named '${name}' in ${ctx.dbPath}`);
+          if (!(await storeRecord(session))) throw new UsageError(`no store named '${name}' in ${ctx.where}`);
           await deleteStore(session, ctx.waitMs);
         });
         if (ctx.json) printJson({ deleted: name });
         else process.stdout.write(`deleted store '${name}'\n`);
         return;
       }
-      const stores = existsSync(ctx.dbPath) ? await withStore(ctx, async (session) => listStores(session.db)) : [];
+      const stores = ctx.databaseUrl !== undefined || existsSync(ctx.dbPath) ? await withStore(ctx, (session) => session.meta.listStores()) : [];
       if (ctx.json) printJson(stores);
-      else if (stores.length === 0) process.stdout.write(`no stores in ${ctx.dbPath}\n`);
+      else if (stores.length === 0) process.stdout.write(`no stores in ${ctx.where}\n`);
       else process.stdout.write(`${stores.map((s) => `${s.name.padEnd(20)} ${s.threadId}  ${s.checkpoints} checkpoints  created ${s.createdAt} by ${s.origin}`).join("\n")}\n`);
     }));
 
@@ -385,7 +394,7 @@ function addTimeTravelCommands(program: Command, act: <Args extends unknown[]>(a
     .action(act((label: string | undefined, options: { at?: string }, command: Command) =>
       inStore(command, async (session, ctx) => {
         if (label === undefined) {
-          const tags = listTags(session.db, session.threadId);
+          const tags = await session.meta.listTags(session.threadId);
           return print(ctx, { json: tags, text: tags.length > 0 ? tags.map((t) => `${t.label.padEnd(24)} ${t.checkpointId}  ${t.createdAt}`).join("\n") : "no tags" });
         }
         const tag = await tagCheckpoint(session, label, options.at ?? "head", ctx.waitMs);
