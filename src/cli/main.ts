@@ -12,7 +12,7 @@ import { loadConfig, ConfigError, type Config } from "../config.js";
 import { demoLines, hourlyBatches, summarise } from "../demo.js";
 import { verify } from "../domain/verify.js";
 import { LeaseBusyError } from "../persistence/lease.js";
-import { redactUrl } from "../persistence/postgres.js";
+import { connectPostgres, redactUrl } from "../persistence/postgres.js";
 import { worldOf } from "../services/decisions.js";
 import { diffStates, type StateDiff } from "../timetravel/diff.js";
 import { historyPage } from "../timetravel/history.js";
@@ -20,6 +20,8 @@ import { ImportVerifyError, importLog, parseEventLog } from "../timetravel/impor
 import { RefNotFoundError, resolveRef } from "../timetravel/refs.js";
 import { replayFrom } from "../timetravel/replay.js";
 import { rollback, stateAt, tagCheckpoint, type PointInTime } from "../timetravel/rollback.js";
+import { enqueueJobs, ensureJobTable, listJobs } from "../worker/queue.js";
+import { runWorker } from "../worker/run.js";
 import { decideApprovals, deleteStore, headValues, ingestLines, openStoreAt, pruneStore, storeRecord, UsageError, type IngestResult, type InputLine, type StoreSession } from "../store.js";
 import { diffView, historyView, ingestView, stateView, type VerifyView } from "../views.js";
 import { EXIT, printError, printJson, renderApprovals, renderDecisions, renderDemo, renderDiff, renderEvents, renderHistory, renderState, renderViolations } from "./output.js";
@@ -308,6 +310,7 @@ export function buildProgram(outcome: { exitCode: number }, json = false): Comma
     ));
 
   addTimeTravelCommands(program, act);
+  addWorkerCommands(program, act);
 
   program
     .command("prune")
@@ -446,6 +449,87 @@ function addTimeTravelCommands(program: Command, act: <Args extends unknown[]>(a
         ? `imported ${result.eventCount} events into store '${result.store}' (head ${result.checkpointId}); its log equals the file and verify passes`
         : `imported into '${result.store}' but ${result.identical ? "" : "its log differs from the file; "}${result.violations.length} violation(s):\n${renderViolations(result.violations)}`;
       return print(ctx, { json: { ...result, ok }, text, exitCode: ok ? EXIT.ok : EXIT.failure });
+    }));
+}
+
+/**
+ * enqueue, worker and jobs: shopstate's own worker processes on PostgreSQL
+ * (src/worker/). `enqueue` queues a file's lines as jobs for a store; any
+ * number of `worker` processes run them, each store's in order.
+ */
+function addWorkerCommands(program: Command, act: <Args extends unknown[]>(action: (...args: Args) => Promise<number | void>) => (...args: Args) => Promise<void>): void {
+  const postgresOf = (ctx: Context, command: string) => {
+    if (ctx.databaseUrl === undefined) throw new UsageError(`'${command}' needs PostgreSQL: the job queue and the stores of several workers live there; set DATABASE_URL=postgres://...`);
+    return connectPostgres(ctx.databaseUrl);
+  };
+
+  program
+    .command("enqueue")
+    .description("queue input events (JSON lines) as jobs for the store, for 'shopstate worker' processes (PostgreSQL)")
+    .argument("<file>", "a .jsonl file, or - for standard input")
+    .option("--batch <n>", "input lines per job (default SHOPSTATE_BATCH_SIZE)")
+    .action(act(async (file: string, options: { batch?: string }, command: Command) => {
+      const ctx = contextOf(command);
+      const batch = options.batch === undefined ? ctx.config.batchSize : Number(options.batch);
+      if (!Number.isInteger(batch) || batch < 1) throw new UsageError(`--batch must be a whole number of at least 1, got '${options.batch}'`);
+      const lines = readInput(file);
+      const batches: InputLine[][] = [];
+      for (let i = 0; i < lines.length; i += batch) batches.push(lines.slice(i, i + batch));
+      const backend = await postgresOf(ctx, "enqueue");
+      try {
+        await ensureJobTable(backend.pool);
+        const ids = await enqueueJobs(backend.pool, ctx.thread, file === "-" ? "stdin" : file, batches);
+        return print(ctx, { json: { store: ctx.thread, jobs: ids, lines: lines.length }, text: `queued ${ids.length} job(s), ${lines.length} line(s), for store '${ctx.thread}'` });
+      } finally {
+        await backend.close();
+      }
+    }));
+
+  program
+    .command("worker")
+    .description("run queued jobs (PostgreSQL): each store's jobs in order, one writer per store; stop with Ctrl-C")
+    .option("--exit-when-idle", "stop once no job is waiting")
+    .action(act(async (options: { exitWhenIdle?: boolean }, command: Command) => {
+      const ctx = contextOf(command);
+      const backend = await postgresOf(ctx, "worker");
+      const stop = new AbortController();
+      // Finish the job at hand, then stop.
+      const onSignal = () => stop.abort();
+      process.once("SIGINT", onSignal).once("SIGTERM", onSignal);
+      try {
+        const summary = await runWorker(backend, {
+          batchSize: ctx.config.batchSize,
+          approvalThresholdCents: ctx.config.approvalThresholdCents,
+          maxSteps: ctx.config.maxSteps,
+          waitMs: ctx.waitMs,
+          exitWhenIdle: options.exitWhenIdle ?? false,
+          signal: stop.signal,
+          onJob: (r) => {
+            if (ctx.json) process.stderr.write(`${JSON.stringify({ job: r })}\n`);
+            else process.stderr.write(r.ok ? `job ${r.jobId} (${r.store}): ${r.accepted} accepted, ${r.rejected} rejected; the log holds ${r.eventCount} events\n` : `job ${r.jobId} (${r.store}) failed: ${r.error}\n`);
+          },
+        });
+        return print(ctx, { json: summary, text: `${summary.worker}: ${summary.done} job(s) done, ${summary.failed} failed`, exitCode: summary.failed > 0 ? EXIT.failure : EXIT.ok });
+      } finally {
+        process.off("SIGINT", onSignal).off("SIGTERM", onSignal);
+        await backend.close();
+      }
+    }));
+
+  program
+    .command("jobs")
+    .description("the job queue (PostgreSQL): every job, oldest first, or the store's with --thread")
+    .action(act(async (_options: unknown, command: Command) => {
+      const ctx = contextOf(command);
+      const backend = await postgresOf(ctx, "jobs");
+      try {
+        await ensureJobTable(backend.pool);
+        const jobs = await listJobs(backend.pool, command.optsWithGlobals<GlobalOptions>().thread);
+        const text = jobs.length === 0 ? "no jobs" : jobs.map((j) => `${String(j.id).padStart(6)} ${j.store.padEnd(20)} ${j.status.padEnd(7)} ${j.events} line(s), ${j.attempts} attempt(s)${j.error ? `: ${j.error}` : ""}`).join("\n");
+        return print(ctx, { json: jobs, text });
+      } finally {
+        await backend.close();
+      }
     }));
 }
 
