@@ -1,7 +1,7 @@
 /**
  * Stores in PostgreSQL (DATABASE_URL) on a real, throwaway server
  * (tests/support/postgres.ts): the CLI gives the same results as on SQLite
- * for the same input, time travel and approvals included; four worker
+ * for the same input, time travel, approvals and import included; four worker
  * processes serving twenty stores at once lose nothing and leave every store
  * equal to a reference run; two processes writing one store are refused with
  * a clear message or serialised, never interleaved.
@@ -143,9 +143,15 @@ describe("the CLI on PostgreSQL", () => {
     const [eventsEndPg, eventsEndSqlite] = await both<Record<string, unknown>[]>(["events"], "events at the end");
     expect(maskDecisionTimes(eventsEndPg)).toEqual(maskDecisionTimes(eventsEndSqlite));
 
+    // import rebuilds a store from the exported log, in PostgreSQL too.
+    const exported = join(dir, "exported.json");
+    writeFileSync(exported, JSON.stringify(eventsEndPg));
+    const imported = json<{ ok: boolean; identical: boolean; eventCount: number }>(await onPg(["import", exported, "--thread", "copy", "--json"]), "import");
+    expect(imported).toMatchObject({ ok: true, identical: true, eventCount: eventsEndPg.length });
+
     const stores = json<{ name: string; checkpoints: number }[]>(await onPg(["stores", "--json"]), "stores");
-    expect(stores.map((s) => s.name)).toEqual(["main"]);
-    expect(stores[0].checkpoints).toBeGreaterThan(10);
+    expect(stores.map((s) => s.name)).toEqual(["copy", "main"]);
+    expect(stores[1].checkpoints).toBeGreaterThan(10);
     // prune is SQLite-only, and says so; --db is refused beside DATABASE_URL.
     const prune = await onPg(["prune", "--keep-last", "3"]);
     expect(prune.code).toBe(2);
