@@ -272,6 +272,57 @@ describe("several worker processes on one PostgreSQL", () => {
     for (const i of [0, 7, 19]) expect(json<{ ok: boolean }>(await cli(["verify", "--thread", `shop-${i}`, "--json"], { env }), "verify").ok).toBe(true);
   });
 
+  it("a worker killed in the middle of a job loses nothing: the job is queued again and the store's lease is free", async () => {
+    const env = { DATABASE_URL: url };
+    const store = "crash";
+    const lines = inputOf(7);
+    await ensureJobTable(backend.pool);
+    const [jobId] = await enqueueJobs(backend.pool, store, "crash.jsonl", [lines]);
+
+    // Hold the store, so the worker claims the job and then waits for the lease: a known point in the middle of the job.
+    const held = await acquirePgLease({ connectionString: url }, store, threadIdFor(store), 0);
+    const worker = spawnCli(["worker", "--wait", "120", "--json"], env);
+    const watcher = new pg.Client({ connectionString: url });
+    await watcher.connect();
+    try {
+      for (;;) {
+        const { rows } = await watcher.query("SELECT 1 FROM pg_stat_activity WHERE application_name LIKE $1", [`shopstate pid ${worker.child.pid} %`]);
+        if (rows.length > 0 || worker.child.exitCode !== null) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(worker.child.exitCode).toBeNull();
+      // While the worker holds the job, no one else can claim it.
+      expect((await watcher.query("SELECT id FROM shopstate_jobs WHERE id = $1 FOR UPDATE SKIP LOCKED", [jobId])).rows).toEqual([]);
+      worker.child.kill("SIGKILL");
+      await worker.done;
+      // The dead worker's transaction rolled back: the job is queued, untouched, and claimable again.
+      const { rows } = await watcher.query<{ status: string; attempts: number }>("SELECT status, attempts FROM shopstate_jobs WHERE id = $1", [jobId]);
+      expect(rows[0]).toEqual({ status: "queued", attempts: 0 });
+    } finally {
+      await watcher.end();
+      await held.release();
+    }
+
+    const rerun = await cli(["worker", "--exit-when-idle", "--json"], { env });
+    expect(json<{ done: number; failed: number }>(rerun, "worker").done).toBe(1);
+    const values = (await headValues(openPostgresStore(backend, store))).values as State;
+    expect(values.events.filter((e) => e.source === "generator").map((e) => e.id)).toEqual(lines.map((l) => (JSON.parse(l.text) as { id: string }).id));
+    expect(verify(worldOf(values), values.events)).toEqual([]);
+
+    // A lease whose holder's connection is gone (a killed process) is free at once: no expiry to wait out.
+    const lease = await acquirePgLease({ connectionString: url }, store, threadIdFor(store), 0);
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    try {
+      await admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1", [lease.holder.slice(0, 63)]);
+    } finally {
+      await admin.end();
+    }
+    const next = await acquirePgLease({ connectionString: url }, store, threadIdFor(store), 5_000);
+    await next.release();
+    await lease.release();
+  });
+
   it("refuses a second writer of a store with a message naming the holder, and serialises it with --wait", async () => {
     const env = { DATABASE_URL: url };
     const lines = inputOf(99);
