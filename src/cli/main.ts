@@ -21,7 +21,7 @@ import { RefNotFoundError, resolveRef } from "../timetravel/refs.js";
 import { replayFrom } from "../timetravel/replay.js";
 import { rollback, stateAt, tagCheckpoint, type PointInTime } from "../timetravel/rollback.js";
 import { enqueueJobs, ensureJobTable, listJobs } from "../worker/queue.js";
-import { runWorker } from "../worker/run.js";
+import { runWorker, WORKER_WAIT_MS } from "../worker/run.js";
 import { decideApprovals, deleteStore, headValues, ingestLines, openStoreAt, pruneStore, storeRecord, UsageError, type IngestResult, type InputLine, type StoreSession } from "../store.js";
 import { diffView, historyView, ingestView, stateView, type VerifyView } from "../views.js";
 import { EXIT, printError, printJson, renderApprovals, renderDecisions, renderDemo, renderDiff, renderEvents, renderHistory, renderState, renderViolations } from "./output.js";
@@ -487,7 +487,7 @@ function addWorkerCommands(program: Command, act: <Args extends unknown[]>(actio
 
   program
     .command("worker")
-    .description("run queued jobs (PostgreSQL): each store's jobs in order, one writer per store; stop with Ctrl-C")
+    .description("run queued jobs (PostgreSQL): each store's jobs in order, one writer per store; waits up to 60 s for another writer unless --wait says otherwise; stop with Ctrl-C")
     .option("--exit-when-idle", "stop once no job is waiting")
     .action(act(async (options: { exitWhenIdle?: boolean }, command: Command) => {
       const ctx = contextOf(command);
@@ -501,7 +501,8 @@ function addWorkerCommands(program: Command, act: <Args extends unknown[]>(actio
           batchSize: ctx.config.batchSize,
           approvalThresholdCents: ctx.config.approvalThresholdCents,
           maxSteps: ctx.config.maxSteps,
-          waitMs: ctx.waitMs,
+          // A worker waits for a person's write to the store rather than failing the job at once.
+          waitMs: command.optsWithGlobals<GlobalOptions>().wait === undefined ? WORKER_WAIT_MS : ctx.waitMs,
           exitWhenIdle: options.exitWhenIdle ?? false,
           signal: stop.signal,
           onJob: (r) => {

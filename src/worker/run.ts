@@ -10,6 +10,9 @@ import type { PostgresBackend } from "../persistence/postgres.js";
 import { ingestLines, openPostgresStore, type RunOptions, type StoreSession } from "../store.js";
 import { claimJob, ensureJobTable, queuedJobCount } from "./queue.js";
 
+/** How long a worker waits for another writer of a job's store unless told otherwise (--wait). */
+export const WORKER_WAIT_MS = 60_000;
+
 export interface WorkerOptions extends RunOptions {
   batchSize: number;
   /** Stop once no job is waiting (otherwise poll for new jobs until `signal` aborts). */
@@ -67,6 +70,8 @@ export async function runWorker(backend: PostgresBackend, options: WorkerOptions
       await claim.failed(reason);
       summary.failed += 1;
       options.onJob?.({ jobId: job.id, store: job.store, worker, ok: false, error: reason });
+      // Give the store's other writer time before the next attempt.
+      if (error instanceof LeaseBusyError) await sleep(options.pollMs ?? 200);
     }
   }
   return summary;
