@@ -13,6 +13,7 @@ import { demoLines, hourlyBatches, summarise } from "../demo.js";
 import { verify } from "../domain/verify.js";
 import { LeaseBusyError } from "../persistence/lease.js";
 import { connectPostgres, redactUrl } from "../persistence/postgres.js";
+import { validateStoreName } from "../persistence/stores.js";
 import { worldOf } from "../services/decisions.js";
 import { diffStates, type StateDiff } from "../timetravel/diff.js";
 import { historyPage } from "../timetravel/history.js";
@@ -472,6 +473,8 @@ function addWorkerCommands(program: Command, act: <Args extends unknown[]>(actio
       const ctx = contextOf(command);
       const batch = options.batch === undefined ? ctx.config.batchSize : Number(options.batch);
       if (!Number.isInteger(batch) || batch < 1) throw new UsageError(`--batch must be a whole number of at least 1, got '${options.batch}'`);
+      const badName = validateStoreName(ctx.thread);
+      if (badName) throw new UsageError(badName);
       const lines = readInput(file);
       const batches: InputLine[][] = [];
       for (let i = 0; i < lines.length; i += batch) batches.push(lines.slice(i, i + batch));

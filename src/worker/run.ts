@@ -7,7 +7,7 @@
 import { hostname } from "node:os";
 import { LeaseBusyError } from "../persistence/lease.js";
 import type { PostgresBackend } from "../persistence/postgres.js";
-import { ingestLines, openPostgresStore, type RunOptions, type StoreSession } from "../store.js";
+import { ingestLines, openPostgresStore, type RunOptions } from "../store.js";
 import { claimJob, ensureJobTable, queuedJobCount } from "./queue.js";
 
 /** How long a worker waits for another writer of a job's store unless told otherwise (--wait). */
@@ -46,8 +46,6 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 export async function runWorker(backend: PostgresBackend, options: WorkerOptions): Promise<WorkerSummary> {
   const worker = `worker pid ${process.pid} on ${hostname()}`;
   await ensureJobTable(backend.pool);
-  // One compiled graph per store this worker has served.
-  const sessions = new Map<string, StoreSession>();
   const summary: WorkerSummary = { worker, done: 0, failed: 0 };
   while (!options.signal?.aborted) {
     const claim = await claimJob(backend.pool, worker);
@@ -57,9 +55,9 @@ export async function runWorker(backend: PostgresBackend, options: WorkerOptions
       continue;
     }
     const { job } = claim;
-    let session = sessions.get(job.store);
-    if (!session) sessions.set(job.store, (session = openPostgresStore(backend, job.store)));
     try {
+      // A graph compiled per job (cheap next to the run): a long-lived worker keeps nothing per store.
+      const session = openPostgresStore(backend, job.store);
       const result = await ingestLines(session, job.lines, { ...options, source: job.source, origin: "worker" });
       await claim.done(result);
       summary.done += 1;
