@@ -15,10 +15,11 @@ import { MemorySaver, type BaseCheckpointSaver } from "@langchain/langgraph";
 import { SqliteSaver } from "@langchain/langgraph-checkpoint-sqlite";
 import { compileStoreGraph } from "../src/graph.js";
 import { KB_ITEMS_TABLE, KB_NAMESPACES_TABLE, SqliteStore } from "../src/memory/sqlite_store.js";
+import { sqliteMeta } from "../src/persistence/backend.js";
 import { openDatabase, sqliteSaver } from "../src/persistence/sqlite.js";
 import { registerStore, threadIdFor } from "../src/persistence/stores.js";
 import { WHOLE_SNAPSHOT_FREQUENCY, type State } from "../src/state.js";
-import { ingestLines, type StoreSession } from "../src/store.js";
+import { ingestLines, type SqliteStoreSession as StoreSession } from "../src/store.js";
 import { historyPage } from "../src/timetravel/history.js";
 import { rollback } from "../src/timetravel/rollback.js";
 import { stateView } from "../src/views.js";
@@ -67,7 +68,7 @@ function openSession(dir: string): StoreSession {
   // The stock savers store snapshots whole: they get LangGraph's default cadence, their best setting.
   const knowledge = new SqliteStore(db);
   const graph = compileStoreGraph({ checkpointer: saver, store: knowledge, snapshotFrequency: kind === "ours" ? undefined : WHOLE_SNAPSHOT_FREQUENCY });
-  return { name: STORE, threadId, db, saver, knowledge, graph, config: { configurable: { thread_id: threadId } }, close: () => db.close() };
+  return { name: STORE, threadId, meta: sqliteMeta(db, join(dir, "bench.db")), db, saver, knowledge, graph, config: { configurable: { thread_id: threadId } }, close: () => void db.close() };
 }
 
 /** Bytes of the checkpointer's tables and their indexes, with our stored history lines (SQLite's dbstat). */

@@ -16,11 +16,17 @@ const EnvSchema = z.object({
   OPENAI_MODEL: z.string().min(1).default("gpt-4o-mini"),
   OPENAI_BASE_URL: z.url().optional(),
   OPENAI_EMBEDDINGS_MODEL: z.string().min(1).default("text-embedding-3-small"),
+  DATABASE_URL: z
+    .string()
+    .refine((url) => /^postgres(ql)?:\/\/[^\s]+$/.test(url), "must be a PostgreSQL URL: postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE (or postgresql://...)")
+    .optional(),
 });
 
 export interface Config {
   /** SQLite file of the stores. */
   dbPath: string;
+  /** PostgreSQL holding the stores instead of the SQLite file, for several worker processes (DATABASE_URL). */
+  databaseUrl?: string;
   /** Store (thread) name used when none is given. */
   thread: string;
   /** Refunds above this many cents wait for a person (SPEC §5 rule 4). */
@@ -42,6 +48,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const e = parsed.data;
   return {
     dbPath: e.SHOPSTATE_DB,
+    databaseUrl: e.DATABASE_URL,
     thread: e.SHOPSTATE_THREAD,
     approvalThresholdCents: e.SHOPSTATE_APPROVAL_THRESHOLD_CENTS,
     maxSteps: e.SHOPSTATE_MAX_STEPS,

@@ -1,6 +1,7 @@
 /**
- * A store opened on a SQLite file: its graph, its thread, and the operations
- * the CLI (and tests) run on it. Everything that writes takes the store's lease.
+ * A store opened on a SQLite file or on PostgreSQL (DATABASE_URL): its graph,
+ * its thread, and the operations the CLI, the workers and tests run on it.
+ * Everything that writes takes the store's lease.
  */
 import type Database from "better-sqlite3";
 import { Command, GraphRecursionError, type BaseCheckpointSaver, type BaseStore, type StateSnapshot } from "@langchain/langgraph";
@@ -10,14 +11,14 @@ import type { RunnableConfig } from "@langchain/core/runnables";
 import { validateInput, type RejectedInput } from "./domain/validation.js";
 import { compileStoreGraph, type StoreGraph } from "./graph.js";
 import { SqliteStore } from "./memory/sqlite_store.js";
-import { acquireLease } from "./persistence/lease.js";
+import { sqliteMeta, type StoreMeta } from "./persistence/backend.js";
+import { connectPostgres, type PostgresBackend } from "./persistence/postgres.js";
 import { PruneError, pruneCheckpoints, type PruneOptions, type PruneResult } from "./persistence/prune.js";
 import { ShopstateSaver } from "./persistence/saver.js";
 import { openDatabase, sqliteSaver } from "./persistence/sqlite.js";
-import { findStore, forgetStore, registerStore, threadIdFor, validateStoreName } from "./persistence/stores.js";
-import { forgetSteps, recordNewSteps } from "./timetravel/steps.js";
-import { forgetTags } from "./timetravel/tags.js";
-import { eventLog, type State } from "./state.js";
+import { threadIdFor, validateStoreName, type StoreRecord } from "./persistence/stores.js";
+import { recordNewSteps } from "./timetravel/steps.js";
+import { eventLog, WHOLE_SNAPSHOT_FREQUENCY, type State } from "./state.js";
 import type { StoreEvent } from "./domain/events.js";
 
 export class UsageError extends Error {
@@ -27,17 +28,58 @@ export class UsageError extends Error {
 export interface StoreSession {
   name: string;
   threadId: string;
-  db: Database.Database;
+  /** The store registry, write lease, tags and history lines (SQLite tables or PostgreSQL ones). */
+  meta: StoreMeta;
+  /** The SQLite connection, on a store opened on a SQLite file (prune and the benchmark need it). */
+  db?: Database.Database;
   saver: BaseCheckpointSaver;
   /** The agents' knowledge store (customer facts), beside the checkpoints. */
   knowledge: BaseStore;
   graph: StoreGraph;
   /** The thread's config. The saver writes the store name into every checkpoint's metadata. */
   config: RunnableConfig;
-  close(): void;
+  close(): void | Promise<void>;
 }
 
-export function openStore(dbPath: string, name: string): StoreSession {
+/** A store opened on its SQLite file. */
+export type SqliteStoreSession = StoreSession & { db: Database.Database; close(): void };
+
+/** Where the stores live: a SQLite file, or PostgreSQL when DATABASE_URL is set. */
+export type StoreLocation = { dbPath: string; databaseUrl?: undefined } | { databaseUrl: string };
+
+/** Opens a store where the configuration says (PostgreSQL with a URL, else the SQLite file); `close` releases it all. */
+export async function openStoreAt(location: StoreLocation, name: string): Promise<StoreSession> {
+  if (location.databaseUrl === undefined) return openStore(location.dbPath, name);
+  const problem = validateStoreName(name);
+  if (problem) throw new UsageError(problem);
+  const backend = await connectPostgres(location.databaseUrl);
+  const session = openPostgresStore(backend, name);
+  return { ...session, close: () => backend.close() };
+}
+
+/**
+ * A store on a PostgreSQL connection that several stores share (a worker's):
+ * closing the session leaves the connection open.
+ */
+export function openPostgresStore(backend: PostgresBackend, name: string): StoreSession {
+  const problem = validateStoreName(name);
+  if (problem) throw new UsageError(problem);
+  const threadId = threadIdFor(name);
+  backend.saver.names.set(threadId, name);
+  return {
+    name,
+    threadId,
+    meta: backend.meta,
+    saver: backend.saver,
+    knowledge: backend.knowledge,
+    // The PostgreSQL saver stores channel values whole: snapshot delta channels at LangGraph's cadence, as on the server.
+    graph: compileStoreGraph({ checkpointer: backend.saver, store: backend.knowledge, snapshotFrequency: WHOLE_SNAPSHOT_FREQUENCY }),
+    config: { configurable: { thread_id: threadId } },
+    close: () => undefined,
+  };
+}
+
+export function openStore(dbPath: string, name: string): SqliteStoreSession {
   const problem = validateStoreName(name);
   if (problem) throw new UsageError(problem);
   const db = openDatabase(dbPath);
@@ -48,17 +90,20 @@ export function openStore(dbPath: string, name: string): StoreSession {
   return {
     name,
     threadId,
+    meta: sqliteMeta(db, dbPath),
     db,
     saver,
     knowledge,
     graph: compileStoreGraph({ checkpointer: saver, store: knowledge }),
     config: { configurable: { thread_id: threadId } },
-    close: () => db.close(),
+    close: () => {
+      db.close();
+    },
   };
 }
 
-export function storeRecord(session: StoreSession) {
-  return findStore(session.db, session.name);
+export function storeRecord(session: StoreSession): Promise<StoreRecord | undefined> {
+  return session.meta.findStore(session.name);
 }
 
 export interface RunOptions {
@@ -113,7 +158,7 @@ export interface IngestResult {
  */
 export async function ingestLines(session: StoreSession, lines: InputLine[], options: IngestOptions): Promise<IngestResult> {
   return withLease(session, options.waitMs, async () => {
-    registerStore(session.db, session.name, options.origin);
+    await session.meta.registerStore(session.name, options.origin);
     const result = { received: 0, accepted: 0, duplicates: 0, rejected: [] as RejectedInput[], stepLimitHit: false };
     const finished = await finishInterruptedRun(session, options);
     result.stepLimitHit = finished.stepLimitHit;
@@ -223,7 +268,8 @@ interface RunOutcome {
 async function runGraph(session: StoreSession, input: Partial<State> | Command | null, options: RunOptions): Promise<RunOutcome> {
   const outcome = await invokeGraph(session, input, options);
   // The run's checkpoints get their history lines now, while their states are in memory (a failed run's get them when read).
-  if (session.saver instanceof ShopstateSaver) await recordNewSteps({ ...session, saver: session.saver });
+  // (On PostgreSQL, states are not cached in memory: lines are computed when history first reads them.)
+  if (session.saver instanceof ShopstateSaver && session.db) await recordNewSteps({ ...session, db: session.db, saver: session.saver });
   return outcome;
 }
 
@@ -308,11 +354,11 @@ function recordedDecision(log: readonly StoreEvent[], d: Decision): boolean {
 
 /** Runs `work` holding the store's write lease (one writer per store, SPEC §6). */
 export async function withLease<T>(session: StoreSession, waitMs: number | undefined, work: () => Promise<T>): Promise<T> {
-  const lease = await acquireLease(session.db, session.name, session.threadId, waitMs ?? 0);
+  const lease = await session.meta.acquireLease(session.name, session.threadId, waitMs ?? 0);
   try {
     return await work();
   } finally {
-    lease.release();
+    await lease.release();
   }
 }
 
@@ -327,9 +373,9 @@ export async function deleteStore(session: StoreSession, waitMs?: number): Promi
   await withLease(session, waitMs, async () => {
     await session.saver.deleteThread(session.threadId);
   });
-  forgetStore(session.db, session.name);
-  forgetTags(session.db, session.threadId);
-  forgetSteps(session.db, session.threadId);
+  await session.meta.forgetStore(session.name);
+  await session.meta.forgetTags(session.threadId);
+  await session.meta.forgetSteps(session.threadId);
 }
 
 /** The store's state values at its head (or an empty state if it has none). */
@@ -340,11 +386,13 @@ export async function headValues(session: StoreSession): Promise<{ values: State
 
 /** Removes the store's old checkpoints (never tagged ones) and reclaims the space; see persistence/prune.ts. */
 export async function pruneStore(session: StoreSession, options: PruneOptions, waitMs?: number): Promise<PruneResult> {
-  const saver = session.saver;
-  if (!(saver instanceof ShopstateSaver)) throw new UsageError("prune works on a store opened on its SQLite file (openStore)");
+  const { saver, db } = session;
+  if (!(saver instanceof ShopstateSaver) || !db) {
+    throw new UsageError(`prune works on SQLite stores only (it rewrites our SQLite saver's snapshots); store '${session.name}' is in ${session.meta.where}`);
+  }
   return withLease(session, waitMs, async () => {
     try {
-      return await pruneCheckpoints(session.db, saver, session.graph, session.threadId, options);
+      return await pruneCheckpoints(db, saver, session.graph, session.threadId, options);
     } catch (error) {
       if (error instanceof PruneError) throw new UsageError(error.message);
       throw error;

@@ -14,7 +14,7 @@ import { ensureTagTable } from "../src/timetravel/tags.js";
 import { worldOf } from "../src/services/decisions.js";
 import type { State } from "../src/state.js";
 import { cli } from "./support/cli.js";
-import { ingestLines, openStore, pruneStore, type InputLine, type StoreSession } from "../src/store.js";
+import { ingestLines, openStore, pruneStore, type InputLine, type SqliteStoreSession as StoreSession } from "../src/store.js";
 
 const RUN = { approvalThresholdCents: 10_000, maxSteps: 2_000, batchSize: 25, source: "test" };
 const LINES: InputLine[] = generateWorkload({ events: 400, seed: 3 }).map((text, i) => ({ line: i + 1, text }));

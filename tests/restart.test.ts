@@ -12,7 +12,7 @@ import type { Decision } from "../src/approval_gate.js";
 import { generateWorkload } from "../bench/generator.js";
 import { acquireLease, LeaseBusyError, thisHost } from "../src/persistence/lease.js";
 import type { State } from "../src/state.js";
-import { decideApprovals, ingestLines, openStore, type StoreSession } from "../src/store.js";
+import { decideApprovals, ingestLines, openStore, type SqliteStoreSession as StoreSession } from "../src/store.js";
 import { cli, parseJson, tempDir } from "./support/cli.js";
 
 const RUN = { approvalThresholdCents: 10_000, maxSteps: 500, batchSize: 100, source: "test" };

@@ -13,6 +13,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { demoLines, hourlyBatches } from "../src/demo.js";
 import { verify } from "../src/domain/verify.js";
 import { compileStoreGraph } from "../src/graph.js";
+import { sqliteMeta } from "../src/persistence/backend.js";
 import { openDatabase } from "../src/persistence/sqlite.js";
 import { threadIdFor } from "../src/persistence/stores.js";
 import { worldOf } from "../src/services/decisions.js";
@@ -60,7 +61,7 @@ function memoryStore(name = "main"): StoreSession {
   const saver: BaseCheckpointSaver = new MemorySaver();
   const threadId = threadIdFor(name);
   const knowledge = new InMemoryStore();
-  return { name, threadId, db, saver, knowledge, graph: compileStoreGraph({ checkpointer: saver, store: knowledge }), config: { configurable: { thread_id: threadId } }, close: () => db.close() };
+  return { name, threadId, meta: sqliteMeta(db, "lease.db"), db, saver, knowledge, graph: compileStoreGraph({ checkpointer: saver, store: knowledge }), config: { configurable: { thread_id: threadId } }, close: () => void db.close() };
 }
 
 describe("rollback", () => {

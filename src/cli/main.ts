@@ -12,7 +12,8 @@ import { loadConfig, ConfigError, type Config } from "../config.js";
 import { demoLines, hourlyBatches, summarise } from "../demo.js";
 import { verify } from "../domain/verify.js";
 import { LeaseBusyError } from "../persistence/lease.js";
-import { listStores } from "../persistence/stores.js";
+import { connectPostgres, redactUrl } from "../persistence/postgres.js";
+import { validateStoreName } from "../persistence/stores.js";
 import { worldOf } from "../services/decisions.js";
 import { diffStates, type StateDiff } from "../timetravel/diff.js";
 import { historyPage } from "../timetravel/history.js";
@@ -20,8 +21,9 @@ import { ImportVerifyError, importLog, parseEventLog } from "../timetravel/impor
 import { RefNotFoundError, resolveRef } from "../timetravel/refs.js";
 import { replayFrom } from "../timetravel/replay.js";
 import { rollback, stateAt, tagCheckpoint, type PointInTime } from "../timetravel/rollback.js";
-import { listTags } from "../timetravel/tags.js";
-import { decideApprovals, deleteStore, headValues, ingestLines, openStore, pruneStore, storeRecord, UsageError, type IngestResult, type InputLine, type StoreSession } from "../store.js";
+import { enqueueJobs, ensureJobTable, listJobs } from "../worker/queue.js";
+import { runWorker, WORKER_WAIT_MS } from "../worker/run.js";
+import { decideApprovals, deleteStore, headValues, ingestLines, openStoreAt, pruneStore, storeRecord, UsageError, type IngestResult, type InputLine, type StoreSession } from "../store.js";
 import { diffView, historyView, ingestView, stateView, type VerifyView } from "../views.js";
 import { EXIT, printError, printJson, renderApprovals, renderDecisions, renderDemo, renderDiff, renderEvents, renderHistory, renderState, renderViolations } from "./output.js";
 
@@ -36,6 +38,10 @@ interface Context {
   config: Config;
   json: boolean;
   dbPath: string;
+  /** PostgreSQL instead of the SQLite file (DATABASE_URL). */
+  databaseUrl?: string;
+  /** Where the stores are, for messages: the SQLite path or the URL without its password. */
+  where: string;
   thread: string;
   waitMs: number;
 }
@@ -45,15 +51,21 @@ function contextOf(command: Command): Context {
   const config = loadConfig();
   const waitSeconds = options.wait === undefined ? 0 : Number(options.wait);
   if (!Number.isFinite(waitSeconds) || waitSeconds < 0) throw new UsageError(`--wait must be a number of seconds, got '${options.wait}'`);
-  return { config, json: options.json ?? false, dbPath: options.db ?? config.dbPath, thread: options.thread ?? config.thread, waitMs: waitSeconds * 1000 };
+  // --db names a SQLite file: with DATABASE_URL set it would be silently ignored, so it is refused.
+  if (options.db !== undefined && config.databaseUrl !== undefined) {
+    throw new UsageError(`--db names a SQLite file, but DATABASE_URL is set (the stores are in PostgreSQL at ${redactUrl(config.databaseUrl)}); unset DATABASE_URL to use a SQLite file`);
+  }
+  const dbPath = options.db ?? config.dbPath;
+  const where = config.databaseUrl === undefined ? dbPath : redactUrl(config.databaseUrl);
+  return { config, json: options.json ?? false, dbPath, databaseUrl: config.databaseUrl, where, thread: options.thread ?? config.thread, waitMs: waitSeconds * 1000 };
 }
 
 async function withStore<T>(ctx: Context, work: (session: StoreSession) => Promise<T>): Promise<T> {
-  const session = openStore(ctx.dbPath, ctx.thread);
+  const session = await openStoreAt(ctx.databaseUrl === undefined ? { dbPath: ctx.dbPath } : { databaseUrl: ctx.databaseUrl }, ctx.thread);
   try {
     return await work(session);
   } finally {
-    session.close();
+    await session.close();
   }
 }
 
@@ -88,12 +100,12 @@ interface Shown {
 
 /** Opens a store that must already exist: a missing file or store is a usage error, and creates nothing. */
 async function withExistingStore<T>(ctx: Context, work: (session: StoreSession) => Promise<T>): Promise<T> {
-  if (!existsSync(ctx.dbPath)) throw new UsageError(`no database at ${ctx.dbPath} (run 'shopstate demo' or 'shopstate ingest FILE' first, or pass --db)`);
+  if (ctx.databaseUrl === undefined && !existsSync(ctx.dbPath)) throw new UsageError(`no database at ${ctx.dbPath} (run 'shopstate demo' or 'shopstate ingest FILE' first, or pass --db)`);
   return withStore(ctx, async (session) => {
-    if (!storeRecord(session)) {
-      const others = listStores(session.db).map((s) => s.name);
+    if (!(await storeRecord(session))) {
+      const others = (await session.meta.listStores()).map((s) => s.name);
       const hint = others.length > 0 ? `stores in it: ${others.join(", ")}` : "run 'shopstate demo' or 'shopstate ingest FILE' first";
-      throw new UsageError(`no store named '${session.name}' in ${ctx.dbPath} (${hint})`);
+      throw new UsageError(`no store named '${session.name}' in ${ctx.where} (${hint})`);
     }
     return work(session);
   });
@@ -190,7 +202,7 @@ export function buildProgram(outcome: { exitCode: number }, json = false): Comma
     .action(act(async (_options: unknown, command: Command) => {
       const ctx = contextOf(command);
       await withStore(ctx, async (session) => {
-        const existing = storeRecord(session);
+        const existing = await storeRecord(session);
         if (existing && existing.origin !== "demo") {
           throw new UsageError(`store '${session.name}' holds data that is not the demo's; run the demo into another store (--thread demo) or delete it (shopstate stores --delete ${session.name})`);
         }
@@ -201,7 +213,7 @@ export function buildProgram(outcome: { exitCode: number }, json = false): Comma
         const { values, checkpointId } = await headValues(session);
         const found = verify(worldOf(values), values.events);
         if (ctx.json) printJson({ summary: summarise(values), state: stateView(values, checkpointId), violations: found });
-        else process.stdout.write(renderDemo({ values, checkpointId, storeName: session.name, dbPath: ctx.dbPath, violations: found }));
+        else process.stdout.write(renderDemo({ values, checkpointId, storeName: session.name, dbPath: ctx.where, violations: found }));
         return found;
       });
       if (violations.length > 0) return EXIT.failure;
@@ -310,6 +322,7 @@ export function buildProgram(outcome: { exitCode: number }, json = false): Comma
     ));
 
   addTimeTravelCommands(program, act);
+  addWorkerCommands(program, act);
 
   program
     .command("prune")
@@ -341,16 +354,16 @@ export function buildProgram(outcome: { exitCode: number }, json = false): Comma
       if (options.delete) {
         const name = options.delete;
         await withStore({ ...ctx, thread: name }, async (session) => {
-          if (!storeRecord(session)) throw new UsageError(`no store named '${name}' in ${ctx.dbPath}`);
+          if (!(await storeRecord(session))) throw new UsageError(`no store named '${name}' in ${ctx.where}`);
           await deleteStore(session, ctx.waitMs);
         });
         if (ctx.json) printJson({ deleted: name });
         else process.stdout.write(`deleted store '${name}'\n`);
         return;
       }
-      const stores = existsSync(ctx.dbPath) ? await withStore(ctx, async (session) => listStores(session.db)) : [];
+      const stores = ctx.databaseUrl !== undefined || existsSync(ctx.dbPath) ? await withStore(ctx, (session) => session.meta.listStores()) : [];
       if (ctx.json) printJson(stores);
-      else if (stores.length === 0) process.stdout.write(`no stores in ${ctx.dbPath}\n`);
+      else if (stores.length === 0) process.stdout.write(`no stores in ${ctx.where}\n`);
       else process.stdout.write(`${stores.map((s) => `${s.name.padEnd(20)} ${s.threadId}  ${s.checkpoints} checkpoints  created ${s.createdAt} by ${s.origin}`).join("\n")}\n`);
     }));
 
@@ -396,7 +409,7 @@ function addTimeTravelCommands(program: Command, act: <Args extends unknown[]>(a
     .action(act((label: string | undefined, options: { at?: string }, command: Command) =>
       inStore(command, async (session, ctx) => {
         if (label === undefined) {
-          const tags = listTags(session.db, session.threadId);
+          const tags = await session.meta.listTags(session.threadId);
           return print(ctx, { json: tags, text: tags.length > 0 ? tags.map((t) => `${t.label.padEnd(24)} ${t.checkpointId}  ${t.createdAt}`).join("\n") : "no tags" });
         }
         const tag = await tagCheckpoint(session, label, options.at ?? "head", ctx.waitMs);
@@ -448,6 +461,90 @@ function addTimeTravelCommands(program: Command, act: <Args extends unknown[]>(a
         ? `imported ${result.eventCount} events into store '${result.store}' (head ${result.checkpointId}); its log equals the file and verify passes`
         : `imported into '${result.store}' but ${result.identical ? "" : "its log differs from the file; "}${result.violations.length} violation(s):\n${renderViolations(result.violations)}`;
       return print(ctx, { json: { ...result, ok }, text, exitCode: ok ? EXIT.ok : EXIT.failure });
+    }));
+}
+
+/**
+ * enqueue, worker and jobs: shopstate's own worker processes on PostgreSQL
+ * (src/worker/). `enqueue` queues a file's lines as jobs for a store; any
+ * number of `worker` processes run them, each store's in order.
+ */
+function addWorkerCommands(program: Command, act: <Args extends unknown[]>(action: (...args: Args) => Promise<number | void>) => (...args: Args) => Promise<void>): void {
+  const postgresOf = (ctx: Context, command: string) => {
+    if (ctx.databaseUrl === undefined) throw new UsageError(`'${command}' needs PostgreSQL: the job queue and the stores of several workers live there; set DATABASE_URL=postgres://...`);
+    return connectPostgres(ctx.databaseUrl);
+  };
+
+  program
+    .command("enqueue")
+    .description("queue input events (JSON lines) as jobs for the store, for 'shopstate worker' processes (PostgreSQL)")
+    .argument("<file>", "a .jsonl file, or - for standard input")
+    .option("--batch <n>", "input lines per job (default SHOPSTATE_BATCH_SIZE)")
+    .action(act(async (file: string, options: { batch?: string }, command: Command) => {
+      const ctx = contextOf(command);
+      const batch = options.batch === undefined ? ctx.config.batchSize : Number(options.batch);
+      if (!Number.isInteger(batch) || batch < 1) throw new UsageError(`--batch must be a whole number of at least 1, got '${options.batch}'`);
+      const badName = validateStoreName(ctx.thread);
+      if (badName) throw new UsageError(badName);
+      const lines = readInput(file);
+      const batches: InputLine[][] = [];
+      for (let i = 0; i < lines.length; i += batch) batches.push(lines.slice(i, i + batch));
+      const backend = await postgresOf(ctx, "enqueue");
+      try {
+        await ensureJobTable(backend.pool);
+        const ids = await enqueueJobs(backend.pool, ctx.thread, file === "-" ? "stdin" : file, batches);
+        return print(ctx, { json: { store: ctx.thread, jobs: ids, lines: lines.length }, text: `queued ${ids.length} job(s), ${lines.length} line(s), for store '${ctx.thread}'` });
+      } finally {
+        await backend.close();
+      }
+    }));
+
+  program
+    .command("worker")
+    .description("run queued jobs (PostgreSQL): each store's jobs in order, one writer per store; waits up to 60 s for another writer unless --wait says otherwise; stop with Ctrl-C")
+    .option("--exit-when-idle", "stop once no job is waiting")
+    .action(act(async (options: { exitWhenIdle?: boolean }, command: Command) => {
+      const ctx = contextOf(command);
+      const backend = await postgresOf(ctx, "worker");
+      const stop = new AbortController();
+      // Finish the job at hand, then stop.
+      const onSignal = () => stop.abort();
+      process.once("SIGINT", onSignal).once("SIGTERM", onSignal);
+      try {
+        const summary = await runWorker(backend, {
+          batchSize: ctx.config.batchSize,
+          approvalThresholdCents: ctx.config.approvalThresholdCents,
+          maxSteps: ctx.config.maxSteps,
+          // A worker waits for a person's write to the store rather than failing the job at once.
+          waitMs: command.optsWithGlobals<GlobalOptions>().wait === undefined ? WORKER_WAIT_MS : ctx.waitMs,
+          exitWhenIdle: options.exitWhenIdle ?? false,
+          signal: stop.signal,
+          onJob: (r) => {
+            if (ctx.json) process.stderr.write(`${JSON.stringify({ job: r })}\n`);
+            else process.stderr.write(r.ok ? `job ${r.jobId} (${r.store}): ${r.accepted} accepted, ${r.rejected} rejected; the log holds ${r.eventCount} events\n` : `job ${r.jobId} (${r.store}) failed: ${r.error}\n`);
+          },
+        });
+        return print(ctx, { json: summary, text: `${summary.worker}: ${summary.done} job(s) done, ${summary.failed} failed`, exitCode: summary.failed > 0 ? EXIT.failure : EXIT.ok });
+      } finally {
+        process.off("SIGINT", onSignal).off("SIGTERM", onSignal);
+        await backend.close();
+      }
+    }));
+
+  program
+    .command("jobs")
+    .description("the job queue (PostgreSQL): every job, oldest first, or the store's with --thread")
+    .action(act(async (_options: unknown, command: Command) => {
+      const ctx = contextOf(command);
+      const backend = await postgresOf(ctx, "jobs");
+      try {
+        await ensureJobTable(backend.pool);
+        const jobs = await listJobs(backend.pool, command.optsWithGlobals<GlobalOptions>().thread);
+        const text = jobs.length === 0 ? "no jobs" : jobs.map((j) => `${String(j.id).padStart(6)} ${j.store.padEnd(20)} ${j.status.padEnd(7)} ${j.events} line(s), ${j.attempts} attempt(s)${j.error ? `: ${j.error}` : ""}`).join("\n");
+        return print(ctx, { json: jobs, text });
+      } finally {
+        await backend.close();
+      }
     }));
 }
 

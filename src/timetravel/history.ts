@@ -14,8 +14,8 @@ import type { CheckpointMetadata } from "@langchain/langgraph-checkpoint";
 import type { StoreGraph } from "../graph.js";
 import { ShopstateSaver, type CheckpointHeader } from "../persistence/saver.js";
 import { checkpointConfig, checkpointIdOf, commonPrefixLength, threadConfig, type Timeline } from "./refs.js";
-import { computeSteps, storedSteps, storeSteps, type StepRecord } from "./steps.js";
-import { tagsByCheckpoint } from "./tags.js";
+import { computeSteps, type StepRecord } from "./steps.js";
+import { tagsByCheckpoint } from "../persistence/backend.js";
 
 /** A timeline whose states can be read through the graph. */
 export interface GraphTimeline extends Timeline {
@@ -66,7 +66,7 @@ export async function historyPage(timeline: GraphTimeline, options: { limit: num
   const records = await recordsOf(timeline, page);
 
   const headId = options.before === undefined && headers.length > 0 ? headers[0].checkpointId : (await headersOf(timeline, { limit: 1 }))[0]?.checkpointId;
-  const tags = timeline.db ? tagsByCheckpoint(timeline.db, timeline.threadId) : new Map<string, string[]>();
+  const tags = timeline.meta ? await tagsByCheckpoint(timeline.meta, timeline.threadId) : new Map<string, string[]>();
   const onBranch = currentBranch(page, headId);
   const entries: HistoryEntry[] = [];
   for (const [i, header] of page.entries()) {
@@ -98,9 +98,10 @@ export async function historyPage(timeline: GraphTimeline, options: { limit: num
   return { entries, nextBefore: older && page.length > 0 ? page[page.length - 1].checkpointId : undefined };
 }
 
-/** Checkpoints newest first without their states: from our saver's rows, or from any saver's `list`. */
+/** Checkpoints newest first without their states: from our saver's rows, the backend's (PostgreSQL), or any saver's `list`. */
 async function headersOf(timeline: GraphTimeline, options: { limit: number; before?: string }): Promise<CheckpointHeader[]> {
   if (timeline.saver instanceof ShopstateSaver) return timeline.saver.listHeaders(timeline.threadId, options);
+  if (timeline.meta?.listHeaders) return timeline.meta.listHeaders(timeline.threadId, options);
   const before = options.before ? checkpointConfig(timeline.threadId, options.before) : undefined;
   const headers: CheckpointHeader[] = [];
   for await (const tuple of timeline.saver.list(threadConfig(timeline.threadId), { limit: options.limit, before })) {
@@ -110,15 +111,15 @@ async function headersOf(timeline: GraphTimeline, options: { limit: number; befo
 }
 
 /**
- * The history lines of a page: stored ones (our saver keeps them beside the
- * checkpoints), the rest computed from the states and stored for next time.
+ * The history lines of a page: stored ones (kept beside the checkpoints, in
+ * SQLite or PostgreSQL), the rest computed from the states and stored for next time.
  */
 async function recordsOf(timeline: GraphTimeline, page: readonly CheckpointHeader[]): Promise<Map<string, StepRecord>> {
-  const db = timeline.saver instanceof ShopstateSaver ? timeline.db : undefined;
-  const records = db ? storedSteps(db, timeline.threadId, page.map((h) => h.checkpointId)) : new Map<string, StepRecord>();
+  const meta = timeline.meta;
+  const records = meta ? await meta.storedSteps(timeline.threadId, page.map((h) => h.checkpointId)) : new Map<string, StepRecord>();
   const missing = page.filter((h) => !records.has(h.checkpointId));
   const computed = await computeSteps(timeline.graph, timeline.threadId, missing);
-  if (db) storeSteps(db, timeline.threadId, computed);
+  if (meta) await meta.storeSteps(timeline.threadId, computed);
   for (const [id, record] of computed) records.set(id, record);
   return records;
 }

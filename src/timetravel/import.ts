@@ -14,7 +14,6 @@ import { isInputEvent, type StoreEvent } from "../domain/events.js";
 import { validateInput } from "../domain/validation.js";
 import { replay, sortKeys, verify, type Violation } from "../domain/verify.js";
 import { AGENTS } from "../domain/proposals.js";
-import { registerStore } from "../persistence/stores.js";
 import { SERVICES_CURSOR, worldOf } from "../services/decisions.js";
 import type { State, Update } from "../state.js";
 import { UsageError, withLease, type StoreSession } from "../store.js";
@@ -86,7 +85,7 @@ export async function importLog(session: StoreSession, log: readonly StoreEvent[
     const before = verify(world, log);
     if (before.length > 0) throw new ImportVerifyError(before);
 
-    registerStore(session.db, session.name, "import");
+    await session.meta.registerStore(session.name, "import");
     const everyoneCaughtUp = Object.fromEntries([SERVICES_CURSOR, ...AGENTS].map((name) => [name, log.length]));
     const values: Update = {
       events: [...log],

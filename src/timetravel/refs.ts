@@ -10,17 +10,16 @@
  * after every hex digit and '-'): two of them mean ambiguous, none means not
  * found, and no reference ever scans the whole thread.
  */
-import type Database from "better-sqlite3";
 import type { RunnableConfig } from "@langchain/core/runnables";
 import type { BaseCheckpointSaver, CheckpointTuple } from "@langchain/langgraph-checkpoint";
+import type { StoreMeta } from "../persistence/backend.js";
 import { UsageError } from "../store.js";
-import { findTag, listTags } from "./tags.js";
 
-/** What a reference is resolved in: one store's checkpoints and, when it has a database, its tags. */
+/** What a reference is resolved in: one store's checkpoints and, when it has them, its tags (and cheap checkpoint headers). */
 export interface Timeline {
   saver: BaseCheckpointSaver;
   threadId: string;
-  db?: Database.Database;
+  meta?: StoreMeta;
 }
 
 export interface ResolvedRef {
@@ -67,10 +66,8 @@ export async function resolveRef(timeline: Timeline, ref: string): Promise<Resol
   const back = /^head(?:~(\d+))?$/i.exec(text);
   if (back) return found(await walkBack(timeline, Number(back[1] ?? 0), text));
 
-  if (timeline.db) {
-    const tag = findTag(timeline.db, timeline.threadId, text);
-    if (tag) return found(tag.checkpointId);
-  }
+  const tag = await timeline.meta?.findTag(timeline.threadId, text);
+  if (tag) return found(tag.checkpointId);
 
   const id = text.toLowerCase();
   if (FULL_ID.test(id)) {
@@ -111,19 +108,26 @@ async function walkBack(timeline: Timeline, steps: number, ref: string): Promise
 
 /** Up to `limit` checkpoint ids of the thread that start with `prefix`, newest first. */
 export async function idsWithPrefix(timeline: Timeline, prefix: string, limit: number): Promise<string[]> {
+  return (await idsBefore(timeline, prefix + AFTER_EVERY_ID_CHAR, limit)).filter((id) => id.startsWith(prefix));
+}
+
+/**
+ * Up to `limit` checkpoint ids below `before`, newest first: from the
+ * backend's headers when it has them (no states loaded, ids compared by code
+ * point whatever the database's collation), else from the saver's `list`.
+ */
+async function idsBefore(timeline: Timeline, before: string, limit: number): Promise<string[]> {
+  if (timeline.meta?.listHeaders) return (await timeline.meta.listHeaders(timeline.threadId, { limit, before })).map((h) => h.checkpointId);
   const ids: string[] = [];
-  for await (const tuple of timeline.saver.list(threadConfig(timeline.threadId), { limit, before: checkpointConfig(timeline.threadId, prefix + AFTER_EVERY_ID_CHAR) })) {
-    const id = checkpointIdOf(tuple.config) as string;
-    if (id.startsWith(prefix)) ids.push(id);
-  }
+  for await (const tuple of timeline.saver.list(threadConfig(timeline.threadId), { limit, before: checkpointConfig(timeline.threadId, before) })) ids.push(checkpointIdOf(tuple.config) as string);
   return ids;
 }
 
 /** Tags within two edits or sharing a prefix, and the ids nearest to the text in id order. */
 async function closeMatches(timeline: Timeline, text: string): Promise<string[]> {
   const matches: string[] = [];
-  if (timeline.db) {
-    for (const tag of listTags(timeline.db, timeline.threadId)) {
+  if (timeline.meta) {
+    for (const tag of await timeline.meta.listTags(timeline.threadId)) {
       const a = tag.label.toLowerCase();
       const b = text.toLowerCase();
       if (editDistance(a, b) <= 2 || (b.length >= 2 && (a.startsWith(b) || b.startsWith(a)))) matches.push(`${tag.label} (tag)`);
@@ -131,8 +135,7 @@ async function closeMatches(timeline: Timeline, text: string): Promise<string[]>
   }
   const id = text.toLowerCase();
   if (/^[0-9a-f-]+$/.test(id) && id.length >= 2) {
-    for await (const tuple of timeline.saver.list(threadConfig(timeline.threadId), { limit: 3, before: checkpointConfig(timeline.threadId, id + AFTER_EVERY_ID_CHAR) })) {
-      const candidate = checkpointIdOf(tuple.config) as string;
+    for (const candidate of await idsBefore(timeline, id + AFTER_EVERY_ID_CHAR, 3)) {
       if (commonPrefixLength(candidate, id) >= Math.min(id.length - 1, 8)) matches.push(candidate);
     }
   }

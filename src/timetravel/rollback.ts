@@ -8,7 +8,7 @@ import type { State } from "../state.js";
 import { UsageError, withLease, type StoreSession } from "../store.js";
 import type { GraphTimeline } from "./history.js";
 import { checkpointIdOf, headTuple, resolveRef, threadConfig } from "./refs.js";
-import { addTag, TagExistsError, tagLabelProblem, type Tag } from "./tags.js";
+import { TagExistsError, tagLabelProblem, type Tag } from "./tags.js";
 
 export interface RollbackResult {
   /** The checkpoint rolled back to. */
@@ -41,7 +41,7 @@ export async function tagCheckpoint(session: StoreSession, label: string, ref = 
   return withLease(session, waitMs, async () => {
     const target = await resolveRef(session, ref);
     try {
-      return addTag(session.db, session.threadId, label, target.checkpointId);
+      return await session.meta.addTag(session.threadId, label, target.checkpointId);
     } catch (error) {
       // A taken name is a usage error (exit 2), like any other bad argument.
       if (error instanceof TagExistsError) throw new UsageError(error.message);

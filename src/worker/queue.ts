@@ -1,0 +1,152 @@
+/**
+ * The job queue of shopstate's worker processes, a table in the same
+ * PostgreSQL as the stores. A job is one batch of input lines for one store.
+ *
+ * - A worker claims a job with `SELECT ... FOR UPDATE SKIP LOCKED` and keeps
+ *   the row locked, in an open transaction, while it runs it; it marks the
+ *   job done in that transaction. A worker that dies mid-job rolls back, so
+ *   the job is simply queued again; running it twice is harmless, because
+ *   ingesting events already in the log is a no-op (SPEC §3).
+ * - Jobs of one store run in the order they were queued: only a store's
+ *   oldest unfinished job can be claimed, and a failed job holds its store's
+ *   later ones back (the order of a store's input is part of its meaning).
+ *   Different stores' jobs run in parallel on different workers.
+ */
+import type pg from "pg";
+import type { InputLine } from "../store.js";
+
+export type JobStatus = "queued" | "done" | "failed";
+
+export interface Job {
+  id: number;
+  store: string;
+  source: string;
+  lines: InputLine[];
+  attempts: number;
+}
+
+export interface JobRow {
+  id: number;
+  store: string;
+  source: string;
+  status: JobStatus;
+  attempts: number;
+  worker: string | null;
+  error: string | null;
+  events: number;
+}
+
+/** Attempts before a job is marked failed (and holds its store's later jobs back). */
+export const MAX_ATTEMPTS = 3;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS shopstate_jobs (
+  id BIGSERIAL PRIMARY KEY,
+  store TEXT NOT NULL,
+  source TEXT NOT NULL,
+  lines TEXT NOT NULL,
+  status TEXT NOT NULL DEFAULT 'queued',
+  attempts INTEGER NOT NULL DEFAULT 0,
+  worker TEXT,
+  error TEXT,
+  result TEXT,
+  queued_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+  finished_at TIMESTAMPTZ
+);
+CREATE INDEX IF NOT EXISTS shopstate_jobs_open ON shopstate_jobs (store, id) WHERE status <> 'done';`;
+
+export async function ensureJobTable(db: pg.Pool | pg.PoolClient): Promise<void> {
+  await db.query(SCHEMA);
+}
+
+/** Queues batches of input lines for a store, in order, in one transaction. */
+export async function enqueueJobs(pool: pg.Pool, store: string, source: string, batches: readonly InputLine[][]): Promise<number[]> {
+  const client = await pool.connect();
+  try {
+    await client.query("BEGIN");
+    const ids: number[] = [];
+    for (const batch of batches) {
+      const { rows } = await client.query<{ id: string }>("INSERT INTO shopstate_jobs (store, source, lines) VALUES ($1, $2, $3) RETURNING id", [store, source, JSON.stringify(batch)]);
+      ids.push(Number(rows[0].id));
+    }
+    await client.query("COMMIT");
+    return ids;
+  } catch (error) {
+    await client.query("ROLLBACK").catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
+/** A claimed job: its row stays locked until `done` or `failed` ends the claim. */
+export interface Claim {
+  job: Job;
+  done(result: unknown): Promise<void>;
+  /** Gives the job back (or marks it failed after MAX_ATTEMPTS) with the reason. */
+  failed(reason: string): Promise<void>;
+}
+
+/**
+ * Claims the oldest runnable job: the oldest unfinished job of a store that
+ * no other worker holds. Undefined when there is none right now.
+ */
+export async function claimJob(pool: pg.Pool, worker: string): Promise<Claim | undefined> {
+  const client = await pool.connect();
+  let open = false;
+  try {
+    await client.query("BEGIN");
+    open = true;
+    const { rows } = await client.query<{ id: string; store: string; source: string; lines: string; attempts: number }>(
+      `SELECT j.id, j.store, j.source, j.lines, j.attempts FROM shopstate_jobs j
+       WHERE j.status = 'queued' AND j.id = (SELECT min(o.id) FROM shopstate_jobs o WHERE o.store = j.store AND o.status <> 'done')
+       ORDER BY j.id LIMIT 1 FOR UPDATE SKIP LOCKED`,
+    );
+    if (rows.length === 0) {
+      await client.query("ROLLBACK");
+      client.release();
+      return undefined;
+    }
+    const row = rows[0];
+    const job: Job = { id: Number(row.id), store: row.store, source: row.source, lines: JSON.parse(row.lines) as InputLine[], attempts: row.attempts };
+    const finish = async (sql: string, params: unknown[]) => {
+      try {
+        await client.query(sql, params);
+        await client.query("COMMIT");
+      } finally {
+        client.release();
+      }
+    };
+    return {
+      job,
+      done: (result) => finish("UPDATE shopstate_jobs SET status = 'done', attempts = attempts + 1, worker = $2, result = $3, error = NULL, finished_at = now() WHERE id = $1", [job.id, worker, JSON.stringify(result)]),
+      failed: (reason) =>
+        finish("UPDATE shopstate_jobs SET status = CASE WHEN attempts + 1 >= $3 THEN 'failed' ELSE 'queued' END, attempts = attempts + 1, worker = $2, error = $4 WHERE id = $1", [
+          job.id,
+          worker,
+          MAX_ATTEMPTS,
+          reason,
+        ]),
+    };
+  } catch (error) {
+    if (open) await client.query("ROLLBACK").catch(() => undefined);
+    client.release();
+    throw error;
+  }
+}
+
+/** Jobs waiting or running (a running job stays `queued` until its worker commits it). */
+export async function queuedJobCount(pool: pg.Pool): Promise<number> {
+  const { rows } = await pool.query<{ n: string }>("SELECT count(*) AS n FROM shopstate_jobs WHERE status = 'queued'");
+  return Number(rows[0].n);
+}
+
+/** Every job, oldest first, optionally of one store. */
+export async function listJobs(pool: pg.Pool, store?: string): Promise<JobRow[]> {
+  const { rows } = await pool.query<JobRow & { id: string; events: string }>(
+    `SELECT id, store, source, status, attempts, worker, error, json_array_length(lines::json) AS events FROM shopstate_jobs
+     WHERE $1::text IS NULL OR store = $1 ORDER BY id`,
+    [store ?? null],
+  );
+  return rows.map((r) => ({ ...r, id: Number(r.id), events: Number(r.events) }));
+}

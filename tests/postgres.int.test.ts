@@ -1,0 +1,399 @@
+/**
+ * Stores in PostgreSQL (DATABASE_URL) on a real, throwaway server
+ * (tests/support/postgres.ts): the CLI gives the same results as on SQLite
+ * for the same input, time travel, approvals and import included; four worker
+ * processes serving twenty stores at once lose nothing and leave every store
+ * equal to a reference run; two processes writing one store are refused with
+ * a clear message or serialised, never interleaved.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import pg from "pg";
+import { generateWorkload } from "../bench/generator.js";
+import { verify } from "../src/domain/verify.js";
+import { acquirePgLease } from "../src/persistence/pg_lease.js";
+import { connectPostgres, type PostgresBackend } from "../src/persistence/postgres.js";
+import { threadIdFor } from "../src/persistence/stores.js";
+import { worldOf } from "../src/services/decisions.js";
+import type { State } from "../src/state.js";
+import { headValues, ingestLines, openPostgresStore, openStore, type InputLine } from "../src/store.js";
+import { stateView } from "../src/views.js";
+import { enqueueJobs, ensureJobTable } from "../src/worker/queue.js";
+import { BIN, cleanEnv, cli, jsonLines, parseJson, ROOT, tempDir, type Run } from "./support/cli.js";
+import { startPostgres, type PostgresServer } from "./support/postgres.js";
+
+let server: PostgresServer;
+let dir: string;
+
+beforeAll(async () => {
+  server = await startPostgres();
+  dir = tempDir();
+});
+
+afterAll(() => {
+  server?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+/** The CLI on PostgreSQL (DATABASE_URL) or on a SQLite file (--db). */
+function backends(url: string, dbPath: string) {
+  const onPg = (args: string[], input?: string) => cli(args, { env: { DATABASE_URL: url }, input });
+  const onSqlite = (args: string[], input?: string) => cli(["--db", dbPath, ...args], { input });
+  return { onPg, onSqlite };
+}
+
+function json<T>(run: Run, what: string): T {
+  if (run.code !== 0) throw new Error(`${what} exited ${run.code}:\n${run.stderr}`);
+  return parseJson<T>(run.stdout, what);
+}
+
+/** A state view without what differs by nature between two stores: checkpoint ids. */
+function withoutIds(view: Record<string, unknown>): Record<string, unknown> {
+  const { checkpointId: _, ...rest } = view;
+  return rest;
+}
+
+/** A decision is stamped with the wall-clock time, and so are the events it causes: mask that time to compare two runs. */
+function maskDecisionTimes(events: Record<string, unknown>[]): Record<string, unknown>[] {
+  const decided = new Set(events.filter((e) => e.type === "ApprovalDecided").map((e) => e.at));
+  return events.map((e) => (decided.has(e.at) ? { ...e, at: "(decision time)" } : e));
+}
+
+describe("the CLI on PostgreSQL", () => {
+  it("gives the same results as on SQLite: ingest, state, events, approve, history, tag, diff, rollback, replay, verify", async () => {
+    const url = await server.createDatabase("cli");
+    const { onPg, onSqlite } = backends(url, join(dir, "cli.db"));
+    const both = async <T>(args: string[], what: string): Promise<[T, T]> => {
+      const [a, b] = await Promise.all([onPg([...args, "--json"]), onSqlite([...args, "--json"])]);
+      return [json<T>(a, `${what} on PostgreSQL`), json<T>(b, `${what} on SQLite`)];
+    };
+    const day = join(ROOT, "data", "demo-day.jsonl");
+
+    const [ingestPg, ingestSqlite] = await both<Record<string, unknown>>(["ingest", day], "ingest");
+    expect(ingestPg.pendingApprovals).toBeGreaterThan(0);
+    expect(withoutIds(ingestPg)).toEqual(withoutIds(ingestSqlite));
+
+    const [statePg, stateSqlite] = await both<Record<string, unknown>>(["state"], "state");
+    expect(withoutIds(statePg)).toEqual(withoutIds(stateSqlite));
+    const [eventsPg, eventsSqlite] = await both<Record<string, unknown>[]>(["events"], "events");
+    expect(eventsPg).toEqual(eventsSqlite);
+
+    // A large refund waits at the approval gate; approving resumes the paused run on both.
+    const [pendingPg] = await both<{ id: string }[]>(["approvals"], "approvals");
+    expect(pendingPg.length).toBeGreaterThan(0);
+    const approve = ["approve", pendingPg[0].id, "--by", "tester", "--reason", "checked"];
+    const [approvedPg, approvedSqlite] = await both<{ resumed: boolean; approvals: { status: string }[] }>(approve, "approve");
+    expect(approvedPg.resumed).toBe(true);
+    expect(approvedPg.approvals[0].status).toBe("approved");
+    expect(approvedPg.approvals.map((a) => a.status)).toEqual(approvedSqlite.approvals.map((a) => a.status));
+    const [afterPg, afterSqlite] = await both<Record<string, unknown>>(["state"], "state after approve");
+    expect(withoutIds(afterPg)).toEqual(withoutIds(afterSqlite));
+
+    // History: the same writers and summaries, newest first.
+    type History = { entries: { writers: string[]; summary: string; source: string; step: number; head: boolean; checkpointId: string; shortId: string; onCurrentBranch?: boolean }[] };
+    const [historyPg, historySqlite] = await both<History>(["history", "--limit", "12"], "history");
+    const lines = (h: History) => h.entries.map((e) => ({ writers: e.writers, summary: e.summary, source: e.source, step: e.step, head: e.head }));
+    expect(lines(historyPg)).toEqual(lines(historySqlite));
+    expect(historyPg.entries[0].head).toBe(true);
+    // A short id from history resolves on PostgreSQL too (prefix lookups compare ids by code point).
+    const short = historyPg.entries[3];
+    expect(json<{ checkpointId: string }>(await onPg(["state", "--at", short.shortId, "--json"]), "state --at shortId").checkpointId).toBe(short.checkpointId);
+
+    // Tag, a bad input, diff, rollback, verify.
+    await both(["tag", "before-oops"], "tag");
+    const oops = join(dir, "oops.jsonl");
+    writeFileSync(
+      oops,
+      [
+        { id: "oops-1", type: "StockAdjusted", at: "2026-03-01T17:00:00Z", data: { sku: "SKU-TEE", delta: -20, reason: "count typed into the wrong row" } },
+        { id: "oops-2", type: "OrderPlaced", at: "2026-03-01T17:05:00Z", data: { orderId: "ORD-2001", customerId: "C-1", lines: [{ sku: "SKU-TEE", qty: 2 }] } },
+      ]
+        .map((e) => JSON.stringify(e))
+        .join("\n"),
+    );
+    await both(["ingest", oops], "ingest oops");
+    // Replay that run from its input checkpoint: it reproduces the run's end byte for byte (a new head, same state).
+    const inputOf = async (run: (args: string[]) => Promise<Run>) =>
+      (json<History>(await run(["history", "--limit", "30", "--json"]), "history").entries.find((e) => e.source === "input" && e.onCurrentBranch) as History["entries"][number]).checkpointId;
+    const [replayPg, replaySqlite] = await Promise.all([
+      onPg(["replay", await inputOf(onPg), "--json"]).then((r) => json<{ equivalent: boolean; identical: boolean }>(r, "replay on PostgreSQL")),
+      onSqlite(["replay", await inputOf(onSqlite), "--json"]).then((r) => json<{ equivalent: boolean; identical: boolean }>(r, "replay on SQLite")),
+    ]);
+    expect(replayPg).toMatchObject({ equivalent: true, identical: true });
+    expect(replaySqlite).toMatchObject({ equivalent: true, identical: true });
+    type Diff = { entities: unknown[]; events: { added: { id: string }[] } };
+    const [diffPg, diffSqlite] = await both<Diff>(["diff", "before-oops"], "diff");
+    expect(diffPg.entities.length).toBeGreaterThan(0);
+    expect(diffPg.events.added.map((e) => e.id)).toContain("oops-1");
+    expect({ entities: diffPg.entities, events: diffPg.events.added.map((e) => e.id) }).toEqual({ entities: diffSqlite.entities, events: diffSqlite.events.added.map((e) => e.id) });
+    const [rolledPg] = await both<{ newHead: string }>(["rollback", "before-oops"], "rollback");
+    const [atTag] = await both<Record<string, unknown>>(["state", "--at", "before-oops"], "state at the tag");
+    const [rolledState, rolledSqlite] = await both<Record<string, unknown>>(["state"], "state after rollback");
+    expect(rolledState.checkpointId).toBe(rolledPg.newHead);
+    expect(withoutIds(rolledState)).toEqual(withoutIds(atTag));
+    expect(withoutIds(rolledState)).toEqual(withoutIds(rolledSqlite));
+    const [tagsPg] = await both<{ label: string }[]>(["tag"], "tag list");
+    expect(tagsPg.map((t) => t.label)).toEqual(["before-oops"]);
+    const history = json<History>(await onPg(["history", "--limit", "3", "--json"]), "history after rollback");
+    expect(history.entries[0].writers).toEqual(["rollback"]);
+
+    const [verifyPg] = await both<{ ok: boolean; eventCount: number }>(["verify"], "verify");
+    expect(verifyPg.ok).toBe(true);
+    const [eventsEndPg, eventsEndSqlite] = await both<Record<string, unknown>[]>(["events"], "events at the end");
+    expect(maskDecisionTimes(eventsEndPg)).toEqual(maskDecisionTimes(eventsEndSqlite));
+
+    // import rebuilds a store from the exported log, in PostgreSQL too.
+    const exported = join(dir, "exported.json");
+    writeFileSync(exported, JSON.stringify(eventsEndPg));
+    const imported = json<{ ok: boolean; identical: boolean; eventCount: number }>(await onPg(["import", exported, "--thread", "copy", "--json"]), "import");
+    expect(imported).toMatchObject({ ok: true, identical: true, eventCount: eventsEndPg.length });
+
+    const stores = json<{ name: string; checkpoints: number }[]>(await onPg(["stores", "--json"]), "stores");
+    expect(stores.map((s) => s.name)).toEqual(["copy", "main"]);
+    expect(stores[1].checkpoints).toBeGreaterThan(10);
+    // prune is SQLite-only, and says so; --db is refused beside DATABASE_URL.
+    const prune = await onPg(["prune", "--keep-last", "3"]);
+    expect(prune.code).toBe(2);
+    expect(prune.stderr).toMatch(/prune works on SQLite stores only/);
+    const both2 = await cli(["--db", join(dir, "x.db"), "state"], { env: { DATABASE_URL: url } });
+    expect(both2.code).toBe(2);
+    expect(both2.stderr).toMatch(/--db names a SQLite file, but DATABASE_URL is set/);
+  });
+
+  it("refuses a DATABASE_URL that is not a PostgreSQL URL, and says so", async () => {
+    const run = await cli(["state"], { env: { DATABASE_URL: "mysql://db/x" } });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/DATABASE_URL: must be a PostgreSQL URL/);
+  });
+});
+
+// ------------------------------------------------------------------ workers
+
+const STORES = 20;
+const WORKERS = 4;
+const JOB_LINES = 6;
+
+/** A store's input: a seeded workload of 30 events, small catalogue, few customers (refund talk included). */
+function inputOf(store: number): InputLine[] {
+  return generateWorkload({ events: 30, seed: 1000 + store, products: 4, customers: 6 }).map((text, i) => ({ line: i + 1, text }));
+}
+
+function jobsOf(lines: InputLine[]): InputLine[][] {
+  const batches: InputLine[][] = [];
+  for (let i = 0; i < lines.length; i += JOB_LINES) batches.push(lines.slice(i, i + JOB_LINES));
+  return batches;
+}
+
+function spawnCli(args: string[], env: Record<string, string>): { child: ChildProcess; done: Promise<Run> } {
+  const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: cleanEnv(env), stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "";
+  let stderr = "";
+  child.stdout?.setEncoding("utf8").on("data", (c: string) => (stdout += c));
+  child.stderr?.setEncoding("utf8").on("data", (c: string) => (stderr += c));
+  const done = new Promise<Run>((resolve, reject) => {
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  });
+  return { child, done };
+}
+
+describe("several worker processes on one PostgreSQL", () => {
+  let url: string;
+  let backend: PostgresBackend;
+
+  beforeAll(async () => {
+    url = await server.createDatabase("workers");
+    backend = await connectPostgres(url);
+  });
+  afterAll(async () => {
+    await backend?.close();
+  });
+
+  it(`${WORKERS} workers serving ${STORES} stores at once lose nothing, and every store equals a reference run and verifies`, async () => {
+    const env = { DATABASE_URL: url };
+    const inputs = Array.from({ length: STORES }, (_, i) => inputOf(i));
+    // Queue every store's jobs round-robin, so the workers take different stores at once and each store's jobs reach several workers.
+    const perStore = inputs.map((lines, i) => ({ store: `shop-${i}`, jobs: jobsOf(lines) }));
+    // The first store's file goes through `shopstate enqueue`; the rest are queued in-process, round-robin.
+    const firstFile = join(dir, "shop-0.jsonl");
+    writeFileSync(firstFile, inputs[0].map((l) => l.text).join("\n"));
+    const queued = json<{ jobs: number[] }>(await cli(["enqueue", firstFile, "--thread", "shop-0", "--batch", String(JOB_LINES), "--json"], { env }), "enqueue");
+    expect(queued.jobs).toHaveLength(perStore[0].jobs.length);
+    await ensureJobTable(backend.pool);
+    for (let round = 0; round < Math.max(...perStore.map((s) => s.jobs.length)); round++) {
+      for (const { store, jobs } of perStore.slice(1)) if (round < jobs.length) await enqueueJobs(backend.pool, store, `${store}.jsonl`, [jobs[round]]);
+    }
+
+    const workers = Array.from({ length: WORKERS }, () => spawnCli(["worker", "--exit-when-idle", "--wait", "120", "--json"], env));
+    // Meanwhile another writer (tag, which takes the lease) on a few stores: it waits for the worker holding the store, then goes on.
+    // A store is tagged as soon as a worker has created it.
+    const taggers = [0, 5, 10, 15].map(async (i) => {
+      while ((await backend.meta.findStore(`shop-${i}`)) === undefined) await new Promise((r) => setTimeout(r, 50));
+      return cli(["tag", `mid-${i}`, "--thread", `shop-${i}`, "--wait", "120", "--json"], { env });
+    });
+    const ran = await Promise.all(workers.map((w) => w.done));
+    const tagged = await Promise.all(taggers);
+
+    const summaries = ran.map((r) => json<{ done: number; failed: number }>(r, "worker"));
+    const reports = ran.flatMap((r) => jsonLines(r.stderr.split("\n").filter((l) => l.startsWith('{"job"')).join("\n")).map((l) => l.job as { store: string; ok: boolean; worker: string }));
+    expect(summaries.reduce((n, s) => n + s.failed, 0)).toBe(0);
+    expect(summaries.reduce((n, s) => n + s.done, 0)).toBe(perStore.reduce((n, s) => n + s.jobs.length, 0));
+    // Work was spread: more than one worker did jobs, and some store was served by several workers.
+    expect(summaries.filter((s) => s.done > 0).length).toBeGreaterThan(1);
+    const workersOf = new Map<string, Set<string>>();
+    for (const r of reports) workersOf.set(r.store, (workersOf.get(r.store) ?? new Set()).add(r.worker));
+    expect([...workersOf.values()].some((w) => w.size > 1)).toBe(true);
+    // A tag either waited for its store's worker and went on, or came first (no store is refused).
+    for (const t of tagged) expect(t.code, t.stderr).toBe(0);
+
+    const jobs = parseJson<{ status: string; attempts: number }[]>((await cli(["jobs", "--json"], { env })).stdout, "jobs");
+    expect(jobs.every((j) => j.status === "done" && j.attempts === 1)).toBe(true);
+
+    // Each store: the reference is the same jobs ingested in-process into a SQLite file, one after the other.
+    for (const [i, { store, jobs: batches }] of perStore.entries()) {
+      const reference = openStore(join(dir, "reference.db"), store);
+      try {
+        await ingestLines(reference, batches.flat(), { batchSize: JOB_LINES, approvalThresholdCents: 10_000, maxSteps: 500, source: "reference", batches: () => batches });
+        const expected = await headValues(reference);
+        const actual = await headValues(openPostgresStore(backend, store));
+        const inputIds = inputs[i].map((l) => (JSON.parse(l.text) as { id: string }).id);
+        const logIds = actual.values.events.map((e) => e.id);
+        expect(new Set(logIds).size, `${store}: an event twice`).toBe(logIds.length);
+        for (const id of inputIds) expect(logIds, `${store}: input ${id} lost`).toContain(id);
+        expect(actual.values.events, `${store}: the log differs from the reference`).toEqual(expected.values.events);
+        expect(withoutIds(stateView(actual.values, actual.checkpointId) as unknown as Record<string, unknown>)).toEqual(withoutIds(stateView(expected.values, expected.checkpointId) as unknown as Record<string, unknown>));
+        expect(verify(worldOf(actual.values), actual.values.events), `${store}: verify`).toEqual([]);
+      } finally {
+        reference.close();
+      }
+    }
+    // And `shopstate verify` as a user runs it, on a few stores.
+    for (const i of [0, 7, 19]) expect(json<{ ok: boolean }>(await cli(["verify", "--thread", `shop-${i}`, "--json"], { env }), "verify").ok).toBe(true);
+  });
+
+  it("a worker killed in the middle of a job loses nothing: the job is queued again and the store's lease is free", async () => {
+    const env = { DATABASE_URL: url };
+    const store = "crash";
+    const lines = inputOf(7);
+    await ensureJobTable(backend.pool);
+    const [jobId] = await enqueueJobs(backend.pool, store, "crash.jsonl", [lines]);
+
+    // Hold the store, so the worker claims the job and then waits for the lease: a known point in the middle of the job.
+    const held = await acquirePgLease({ connectionString: url }, store, threadIdFor(store), 0);
+    const worker = spawnCli(["worker", "--wait", "120", "--json"], env);
+    const watcher = new pg.Client({ connectionString: url });
+    await watcher.connect();
+    try {
+      for (;;) {
+        const { rows } = await watcher.query("SELECT 1 FROM pg_stat_activity WHERE application_name LIKE $1", [`shopstate pid ${worker.child.pid} %`]);
+        if (rows.length > 0 || worker.child.exitCode !== null) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(worker.child.exitCode).toBeNull();
+      // While the worker holds the job, no one else can claim it.
+      expect((await watcher.query("SELECT id FROM shopstate_jobs WHERE id = $1 FOR UPDATE SKIP LOCKED", [jobId])).rows).toEqual([]);
+      worker.child.kill("SIGKILL");
+      await worker.done;
+      // The dead worker's transaction rolled back: the job is queued, untouched, and claimable again.
+      const { rows } = await watcher.query<{ status: string; attempts: number }>("SELECT status, attempts FROM shopstate_jobs WHERE id = $1", [jobId]);
+      expect(rows[0]).toEqual({ status: "queued", attempts: 0 });
+    } finally {
+      await watcher.end();
+      await held.release();
+    }
+
+    const rerun = await cli(["worker", "--exit-when-idle", "--json"], { env });
+    expect(json<{ done: number; failed: number }>(rerun, "worker").done).toBe(1);
+    const values = (await headValues(openPostgresStore(backend, store))).values as State;
+    expect(values.events.filter((e) => e.source === "generator").map((e) => e.id)).toEqual(lines.map((l) => (JSON.parse(l.text) as { id: string }).id));
+    expect(verify(worldOf(values), values.events)).toEqual([]);
+
+    // A lease whose holder's connection is gone (a killed process) is free at once: no expiry to wait out.
+    const lease = await acquirePgLease({ connectionString: url }, store, threadIdFor(store), 0);
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    try {
+      await admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1", [lease.holder.slice(0, 63)]);
+    } finally {
+      await admin.end();
+    }
+    const next = await acquirePgLease({ connectionString: url }, store, threadIdFor(store), 5_000);
+    await next.release();
+    await lease.release();
+  });
+
+  it("refuses a second writer of a store with a message naming the holder, and serialises it with --wait", async () => {
+    const env = { DATABASE_URL: url };
+    const lines = inputOf(99);
+    const first = join(dir, "first.jsonl");
+    const second = join(dir, "second.jsonl");
+    writeFileSync(first, lines.slice(0, 15).map((l) => l.text).join("\n"));
+    writeFileSync(second, lines.slice(15).map((l) => l.text).join("\n"));
+    const store = "contended";
+
+    // This process holds the store's lease: a writer without --wait is refused at once, and told who holds it.
+    const held = await acquirePgLease({ connectionString: url }, store, threadIdFor(store), 0);
+    const refused = await cli(["ingest", first, "--thread", store, "--json"], { env });
+    expect(refused.code).toBe(1);
+    const error = (jsonLines(refused.stderr)[0] as { error: { kind: string; message: string; holder: string } }).error;
+    expect(error.kind).toBe("busy");
+    expect(error.message).toMatch(new RegExp(`store 'contended' is being written by another process \\(shopstate pid ${process.pid} on `));
+    expect(error.message).toMatch(/pass --wait SECONDS/);
+
+    // With --wait it waits: we see its lease connection asking, then let go, and it goes on.
+    const waiting = spawnCli(["ingest", first, "--thread", store, "--wait", "120", "--json"], env);
+    const watcher = new pg.Client({ connectionString: url });
+    await watcher.connect();
+    try {
+      for (;;) {
+        const { rows } = await watcher.query("SELECT 1 FROM pg_stat_activity WHERE application_name LIKE $1", [`shopstate pid ${waiting.child.pid} %`]);
+        if (rows.length > 0 || waiting.child.exitCode !== null) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    } finally {
+      await watcher.end();
+    }
+    expect(waiting.child.exitCode).toBeNull();
+    await held.release();
+    const waited = await waiting.done;
+    expect(waited.code, waited.stderr).toBe(0);
+
+    // Two writers at the same moment, without --wait: each one either ran alone or was refused with the busy message;
+    // with --wait both run, one after the other. Either way the store holds exactly the input of the runs that succeeded.
+    const racers = await Promise.all([cli(["ingest", second, "--thread", store, "--json"], { env }), cli(["ingest", second, "--thread", store, "--json"], { env })]);
+    for (const r of racers) {
+      if (r.code !== 0) {
+        expect(r.code).toBe(1);
+        expect(r.stderr).toMatch(/"kind":"busy"/);
+      }
+    }
+    expect(racers.some((r) => r.code === 0)).toBe(true);
+    const serialised = await Promise.all(
+      [0, 1].map((k) => {
+        const file = join(dir, `extra-${k}.jsonl`);
+        writeFileSync(file, JSON.stringify({ id: `extra-${k}`, type: "StockReceived", at: "2026-01-02T00:00:00Z", data: { sku: JSON.parse(lines[0].text).data.sku, qty: 5 } }));
+        return cli(["ingest", file, "--thread", store, "--wait", "120", "--json"], { env });
+      }),
+    );
+    for (const r of serialised) expect(r.code, r.stderr).toBe(0);
+
+    const values = (await headValues(openPostgresStore(backend, store))).values as State;
+    const ids = values.events.map((e) => e.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    for (const l of lines) expect(ids).toContain((JSON.parse(l.text) as { id: string }).id);
+    expect(ids).toEqual(expect.arrayContaining(["extra-0", "extra-1"]));
+    expect(verify(worldOf(values), values.events)).toEqual([]);
+    expect(json<{ ok: boolean }>(await cli(["verify", "--thread", store, "--json"], { env }), "verify").ok).toBe(true);
+  });
+});
+
+// The server's log helps when a test fails on CI.
+afterEach((context) => {
+  if (context.task.result?.state !== "fail" || !server) return;
+  try {
+    process.stderr.write(`PostgreSQL log:\n${readFileSync(server.logPath, "utf8").slice(-4000)}\n`);
+  } catch {
+    // no log to show
+  }
+});
