@@ -18,7 +18,10 @@ export interface Mark {
   /** Size of `events --json` (pretty-printed, as the CLI prints it). */
   cliJsonBytes: number;
   compactJsonBytes: number;
+  /** Process RSS after full collections: what the issue's target 5 is measured on. */
   rssMiB: number;
+  /** V8 heap in use after the same collections: the live JavaScript objects alone. */
+  heapUsedMiB: number;
 }
 
 export interface WorkerResult {

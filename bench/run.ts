@@ -57,6 +57,8 @@ const mib = (bytes: number | undefined) => (bytes === undefined ? "-" : `${(byte
 const storageRatio = (r: WorkerResult | undefined, mark: "atFirstMark" | "atEnd") => (r && r.saver !== "memory" ? r[mark].checkpointBytes / r[mark].cliJsonBytes : undefined);
 const lateOverEarly = (r: WorkerResult | undefined) => (r ? r.msPerEventLate / r.msPerEventEarly : undefined);
 const rssRatio = (r: WorkerResult | undefined) => (r ? r.atEnd.rssMiB / r.atFirstMark.rssMiB : undefined);
+/** Results written before the heap was measured have no heapUsedMiB. */
+const heapRatio = (r: WorkerResult | undefined) => (r?.atEnd.heapUsedMiB ? r.atEnd.heapUsedMiB / r.atFirstMark.heapUsedMiB : undefined);
 /** Over the events both runs ingested (MemorySaver's run is capped like the stock saver's). */
 const throughputOverMemory = (r: WorkerResult | undefined) => {
   if (!r || !memory) return undefined;
@@ -105,6 +107,9 @@ const rows: Row[] = [
   { measure: "resident memory at 1,000, MiB", value: (r) => f(r?.atFirstMark.rssMiB, 0) },
   { measure: "resident memory at the end, MiB", value: (r) => f(r?.atEnd.rssMiB, 0) },
   { measure: "5. resident memory, end / 1,000", value: (r) => f(rssRatio(r)), target: ["<= 1.5", rssRatio, 1.5] },
+  { measure: "   heap used after GC at 1,000, MiB", value: (r) => f(r?.atFirstMark.heapUsedMiB, 1) },
+  { measure: "   heap used after GC at the end, MiB", value: (r) => f(r?.atEnd.heapUsedMiB, 1) },
+  { measure: "   heap used after GC, end / 1,000", value: (r) => f(heapRatio(r)) },
 ];
 
 /** A negative limit means "at least": ">= 0.8" is stored as -0.8. */

@@ -96,7 +96,8 @@ export function evolve(draft: Draft, event: StoreEvent): void {
     case "OrderConfirmed":
     case "OrderRejected": {
       const confirmed = event.type === "OrderConfirmed";
-      const lines = confirmed ? event.data.lines.map((l) => ({ ...l, refundedQty: 0 })) : [];
+      // Literal lines, not `{ ...l, refundedQty: 0 }`: V8 gave each spread copy of an event's line a hidden class of its own.
+      const lines = confirmed ? event.data.lines.map((l) => ({ sku: l.sku, qty: l.qty, unitPriceCents: l.unitPriceCents, refundedQty: 0 })) : [];
       write(draft, "orders", event.data.orderId, {
         orderId: event.data.orderId,
         customerId: event.data.customerId,

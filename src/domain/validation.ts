@@ -78,8 +78,20 @@ export function validateInput(raw: unknown, defaultSource: string): Validation {
   return { ok: true, event: normalise(parsed.data, defaultSource) };
 }
 
+/**
+ * The stored form of a valid input: the parsed event with its time in UTC,
+ * a source and the schema version. Copied key by key, in the order a spread
+ * would give, rather than spread: V8 gave every object spread from a zod result
+ * a hidden class of its own (about 350 bytes each), which the event log keeps
+ * for every input event it holds.
+ */
 function normalise(event: InputEvent, defaultSource: string): StoredInputEvent {
-  return { ...event, at: new Date(event.at).toISOString(), source: event.source ?? defaultSource, v: 1 };
+  const stored: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(event)) stored[key] = value;
+  stored.at = new Date(event.at).toISOString();
+  stored.source = event.source ?? defaultSource;
+  stored.v = 1;
+  return stored as StoredInputEvent;
 }
 
 function describeIssues(error: z.ZodError): string {
