@@ -18,7 +18,7 @@ import { openDatabase } from "../src/persistence/sqlite.js";
 import { threadIdFor } from "../src/persistence/stores.js";
 import { worldOf } from "../src/services/decisions.js";
 import type { State } from "../src/state.js";
-import { deleteStore, ingestLines, openStore, type InputLine, type StoreSession } from "../src/store.js";
+import { decideApprovals, deleteStore, ingestLines, openStore, pausedAtGate, type InputLine, type StoreSession } from "../src/store.js";
 import { diffStates, summariseStep } from "../src/timetravel/diff.js";
 import { historyPage, shortIdOf } from "../src/timetravel/history.js";
 import { importLog, parseEventLog } from "../src/timetravel/import.js";
@@ -376,6 +376,28 @@ describe("replay", () => {
       expect(result.equivalent).toBe(true);
       expect(result.diff?.entities).toEqual([]);
       expect(JSON.stringify(replayed)).toBe(JSON.stringify(original));
+    } finally {
+      session.close();
+    }
+  });
+
+  it("a run that paused at the approval gate, later resumed by a person, replays to its pause", async () => {
+    const session = openStore(join(dir, "s.db"), "main");
+    try {
+      let hour = 0;
+      while (!pausedAtGate(await session.graph.getState(session.config))) await feedHours(session, hour, ++hour);
+      const pausedRun = (await historyPage(session, { limit: 200 })).entries.find((e) => e.source === "input");
+      const paused = await head(session);
+      const [pending] = Object.values(paused.values.approvals).filter((a) => a.status === "pending");
+      await decideApprovals(session, [{ approvalId: pending.id, decision: "approved", by: "dana" }], RUN);
+      expect((await head(session)).values.approvals[pending.id].status).toBe("approved");
+
+      const result = await replayFrom(session, pausedRun?.checkpointId ?? "", RUN);
+      // Compared with where the original paused, not with what the person's decision made of it.
+      expect(result.original).toBe(paused.id);
+      expect(result.equivalent).toBe(true);
+      expect(result.identical).toBe(true);
+      expect(pausedAtGate(await session.graph.getState(session.config))).toBe(true);
     } finally {
       session.close();
     }

@@ -6,6 +6,7 @@
  * a what-if forks at a checkpoint, feeds changed input and diffs the result
  * against the branch it left.
  */
+import { INTERRUPT } from "@langchain/langgraph";
 import type { CheckpointTuple } from "@langchain/langgraph-checkpoint";
 import type { State } from "../state.js";
 import { ingestLines, UsageError, withLease, type IngestOptions, type InputLine, type RunOptions, type StoreSession } from "../store.js";
@@ -47,7 +48,8 @@ export async function replayFrom(session: StoreSession, ref: string, options: Ru
     const original = originalId ? ((await session.graph.getState(checkpointConfig(session.threadId, originalId))).values as State) : undefined;
     // The run is re-decided under the policy it ran with, so a replay never records a PolicyChanged of its own.
     const threshold = (original ?? (past.values as State)).policy?.approvalThresholdCents ?? options.approvalThresholdCents;
-    const replayedValues = (await session.graph.invoke(null, { ...target.config, recursionLimit: options.maxSteps, context: { approvalThresholdCents: threshold, model: undefined } })) as State;
+    // A re-run that pauses at the approval gate returns its interrupt beside the values; the original's pause is compared without it.
+    const { [INTERRUPT]: _pause, ...replayedValues } = (await session.graph.invoke(null, { ...target.config, recursionLimit: options.maxSteps, context: { approvalThresholdCents: threshold, model: undefined } })) as State & { [INTERRUPT]?: unknown };
     const replayed = checkpointIdOf((await headTuple(session))?.config) as string;
     if (!original) return { from: target.checkpointId, replayed };
     const identical = JSON.stringify(original) === JSON.stringify(replayedValues);
@@ -60,21 +62,28 @@ export async function replayFrom(session: StoreSession, ref: string, options: Ru
 /**
  * The last checkpoint of the run that `checkpointId` belongs to, on the
  * head's branch: walking back from the head, the checkpoint just before the
- * next run's `input` (or the head itself). Undefined when the checkpoint is
- * not an ancestor of the head.
+ * next run's `input` (or the head itself), or the checkpoint where the run
+ * paused at the approval gate: the resume that followed (`approve`) was
+ * another run, with a person's decisions a replay cannot know. Undefined when
+ * the checkpoint is not an ancestor of the head.
  */
 async function endOfRunOnHeadBranch(session: StoreSession, checkpointId: string): Promise<string | undefined> {
   let tuple: CheckpointTuple | undefined = await headTuple(session);
   let endOfRun: string | undefined;
   while (tuple) {
     const id = checkpointIdOf(tuple.config) as string;
-    if (endOfRun === undefined) endOfRun = id;
+    if (endOfRun === undefined || pausedAt(tuple)) endOfRun = id;
     if (id === checkpointId) return endOfRun === id ? undefined : endOfRun;
     // A new run (or a rollback) starts here, so the run before it ends at the parent.
     if (tuple.metadata?.source === "input" || tuple.metadata?.source === "update") endOfRun = undefined;
     tuple = tuple.parentConfig ? await session.saver.getTuple(tuple.parentConfig) : undefined;
   }
   return undefined;
+}
+
+/** Whether a run paused at this checkpoint: a task's interrupt is stored among its writes. */
+function pausedAt(tuple: CheckpointTuple): boolean {
+  return tuple.pendingWrites?.some(([, channel]) => channel === INTERRUPT) ?? false;
 }
 
 export interface WhatIfResult {
