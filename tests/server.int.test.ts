@@ -9,7 +9,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { existsSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { join, resolve } from "node:path";
 import { Client, type ThreadState } from "@langchain/langgraph-sdk";
 import type { ApprovalRequest } from "../src/approval_gate.js";
@@ -17,19 +16,9 @@ import { demoLines } from "../src/demo.js";
 import type { State } from "../src/state.js";
 import { stateView, type StateView } from "../src/views.js";
 import { cli, parseJson, tempDir } from "./support/cli.js";
+import { freePort } from "./support/net.js";
 
 const root = resolve(import.meta.dirname, "..");
-
-function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const server = createServer();
-    server.once("error", fail);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => done(port));
-    });
-  });
-}
 
 async function waitForServer(url: string, child: ChildProcess, log: () => string): Promise<void> {
   const deadline = Date.now() + 120_000;
