@@ -19,7 +19,7 @@ import { worldOf } from "../src/services/decisions.js";
 import type { State } from "../src/state.js";
 import { headValues, ingestLines, openPostgresStore, openStore, type InputLine } from "../src/store.js";
 import { stateView } from "../src/views.js";
-import { enqueueJobs, ensureJobTable } from "../src/worker/queue.js";
+import { claimJob, enqueueJobs, ensureJobTable } from "../src/worker/queue.js";
 import { BIN, cleanEnv, cli, jsonLines, parseJson, ROOT, tempDir, type Run } from "./support/cli.js";
 import { startPostgres, type PostgresServer } from "./support/postgres.js";
 
@@ -321,6 +321,29 @@ describe("several worker processes on one PostgreSQL", () => {
     const next = await acquirePgLease({ connectionString: url }, store, threadIdFor(store), 5_000);
     await next.release();
     await lease.release();
+  });
+
+  it("a claim whose update fails gives up its connection: the pool stays usable and the job can be claimed again", async () => {
+    const pool = new pg.Pool({ connectionString: await server.createDatabase("claims"), max: 1 });
+    try {
+      await ensureJobTable(pool);
+      // A trigger refuses to mark the job done, as a failing statement would, while the connection stays up.
+      await pool.query(`CREATE FUNCTION refuse_done() RETURNS trigger AS $$ BEGIN IF NEW.status = 'done' THEN RAISE EXCEPTION 'refused'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql;
+        CREATE TRIGGER refuse_done BEFORE UPDATE ON shopstate_jobs FOR EACH ROW EXECUTE FUNCTION refuse_done()`);
+      const [id] = await enqueueJobs(pool, "claimed", "test", [[{ line: 1, text: "{}" }]]);
+      const claim = await claimJob(pool, "first worker");
+      expect(claim?.job.id).toBe(id);
+      await expect(claim?.done({})).rejects.toThrow(/refused/);
+      await expect(claim?.failed("again")).rejects.toThrow(/already ended/);
+      // The pool's only connection is not left in the aborted transaction, holding the job's row.
+      expect((await pool.query("SELECT 1 AS one")).rows).toEqual([{ one: 1 }]);
+      const again = await claimJob(pool, "second worker");
+      expect(again?.job.id).toBe(id);
+      await again?.failed("a reason quoting input with a NUL \u0000 in it");
+      expect((await pool.query("SELECT error FROM shopstate_jobs WHERE id = $1", [id])).rows[0].error).toBe("a reason quoting input with a NUL \\u0000 in it");
+    } finally {
+      await pool.end();
+    }
   });
 
   it("refuses a second writer of a store with a message naming the holder, and serialises it with --wait", async () => {
