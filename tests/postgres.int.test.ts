@@ -161,6 +161,18 @@ describe("the CLI on PostgreSQL", () => {
     expect(both2.stderr).toMatch(/--db names a SQLite file, but DATABASE_URL is set/);
   });
 
+  it("a database where the tables cannot be created: says where and why", async () => {
+    const url = await server.createDatabase("readonly");
+    const admin = new pg.Client({ connectionString: server.url });
+    await admin.connect();
+    try {
+      await admin.query("ALTER DATABASE readonly SET default_transaction_read_only = on");
+      await expect(connectPostgres(url)).rejects.toThrow(/^cannot set up shopstate's tables in PostgreSQL at postgres:\/\/.*\/readonly: .*read-only transaction/);
+    } finally {
+      await admin.end();
+    }
+  });
+
   it("refuses a DATABASE_URL that is not a PostgreSQL URL, and says so", async () => {
     const run = await cli(["state"], { env: { DATABASE_URL: "mysql://db/x" } });
     expect(run.code).toBe(2);
