@@ -267,9 +267,9 @@ interface RunOutcome {
 
 async function runGraph(session: StoreSession, input: Partial<State> | Command | null, options: RunOptions): Promise<RunOutcome> {
   const outcome = await invokeGraph(session, input, options);
-  // The run's checkpoints get their history lines now, while their states are in memory (a failed run's get them when read).
-  // (On PostgreSQL, states are not cached in memory: lines are computed when history first reads them.)
-  if (session.saver instanceof ShopstateSaver && session.db) await recordNewSteps({ ...session, db: session.db, saver: session.saver });
+  // The run's checkpoints get their history lines now, while our SQLite saver still has their states in memory (a failed
+  // run's get them when read). Other savers (PostgreSQL's) cache no states: history computes their lines on first read.
+  if (session.saver instanceof ShopstateSaver) await recordNewSteps({ ...session, saver: session.saver });
   return outcome;
 }
 
