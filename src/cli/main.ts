@@ -13,7 +13,6 @@ import { demoLines, hourlyBatches, summarise } from "../demo.js";
 import { verify } from "../domain/verify.js";
 import { LeaseBusyError } from "../persistence/lease.js";
 import { connectPostgres, redactUrl } from "../persistence/postgres.js";
-import { validateStoreName } from "../persistence/stores.js";
 import { worldOf } from "../services/decisions.js";
 import { diffStates, type StateDiff } from "../timetravel/diff.js";
 import { historyPage } from "../timetravel/history.js";
@@ -23,7 +22,7 @@ import { replayFrom } from "../timetravel/replay.js";
 import { rollback, stateAt, tagCheckpoint, type PointInTime } from "../timetravel/rollback.js";
 import { enqueueJobs, ensureJobTable, listJobs } from "../worker/queue.js";
 import { runWorker, WORKER_WAIT_MS } from "../worker/run.js";
-import { decideApprovals, deleteStore, headValues, ingestLines, openStoreAt, pruneStore, storeRecord, UsageError, type IngestResult, type InputLine, type StoreSession } from "../store.js";
+import { assertStoreName, chunk, decideApprovals, deleteStore, headValues, ingestLines, openStoreAt, pruneStore, storeRecord, UsageError, type IngestResult, type InputLine, type StoreSession } from "../store.js";
 import { diffView, historyView, ingestView, stateView, type VerifyView } from "../views.js";
 import { EXIT, printError, printJson, renderApprovals, renderDecisions, renderDemo, renderDiff, renderEvents, renderHistory, renderState, renderViolations } from "./output.js";
 
@@ -484,11 +483,9 @@ function addWorkerCommands(program: Command, act: <Args extends unknown[]>(actio
       const ctx = contextOf(command);
       const batch = options.batch === undefined ? ctx.config.batchSize : Number(options.batch);
       if (!Number.isInteger(batch) || batch < 1) throw new UsageError(`--batch must be a whole number of at least 1, got '${options.batch}'`);
-      const badName = validateStoreName(ctx.thread);
-      if (badName) throw new UsageError(badName);
+      assertStoreName(ctx.thread);
       const lines = readInput(file);
-      const batches: InputLine[][] = [];
-      for (let i = 0; i < lines.length; i += batch) batches.push(lines.slice(i, i + batch));
+      const batches = chunk(lines, batch);
       const backend = await postgresOf(ctx, "enqueue");
       try {
         await ensureJobTable(backend.pool);
