@@ -26,7 +26,7 @@ import type { Proposal } from "../domain/proposals.js";
 import type { RejectedInput } from "../domain/validation.js";
 import { commit, DEFAULT_POLICY, emptyWorld, type World } from "../domain/world.js";
 import { ingest, StoreContextSchema } from "../ingest.js";
-import { modelChoiceProblem, ModelChoiceError } from "../llm/model.js";
+import { assertModelChoice } from "../llm/model.js";
 import { buildContext, type Delivery } from "../memory/context.js";
 import { HISTORY_POOL } from "../memory/customer_memory.js";
 import { factsOf } from "../memory/knowledge.js";
@@ -171,8 +171,7 @@ type Runtime = { context?: AgentRunContext };
 
 export function buildAgentGraph(spec: AgentSpec, deps: AgentDeps = {}) {
   async function prepare(state: AgentGraphValues, runtime?: Runtime): Promise<AgentGraphUpdate> {
-    const problem = modelChoiceProblem(runtime?.context?.model, loadConfig());
-    if (problem) throw new ModelChoiceError(problem);
+    assertModelChoice(runtime?.context?.model, loadConfig());
     const built = buildWorld(state);
     const { delivery, candidates } = deliveryFor(spec, built);
     const session = newSession(delivery, deps.searchHistory ?? searchDeliveryHistory);
