@@ -93,7 +93,7 @@ export function openStore(dbPath: string, name: string): SqliteStoreSession {
   return {
     name,
     threadId,
-    meta: sqliteMeta(db, dbPath),
+    meta: sqliteMeta(db, dbPath, saver),
     db,
     saver,
     knowledge,
