@@ -1,6 +1,8 @@
 /**
  * What `history` says about each checkpoint (who wrote it, when, a one-line
- * summary, what runs next), computed once and kept in the SQLite file.
+ * summary, what runs next), computed once and kept beside the checkpoints:
+ * in the SQLite file by this module's functions, in PostgreSQL by
+ * `persistence/postgres.ts` (the same table); callers go through `StoreMeta`.
  *
  * Computing it needs the checkpoint's state and its parent's (a diff of the
  * two), which at depth means loading two cold states per line. A checkpoint
