@@ -19,7 +19,8 @@ import { worldOf } from "../src/services/decisions.js";
 import type { State } from "../src/state.js";
 import { headValues, ingestLines, openPostgresStore, openStore, type InputLine } from "../src/store.js";
 import { stateView } from "../src/views.js";
-import { claimJob, enqueueJobs, ensureJobTable } from "../src/worker/queue.js";
+import { claimJob, enqueueJobs, ensureJobTable, runnableJobCount } from "../src/worker/queue.js";
+import { runWorker } from "../src/worker/run.js";
 import { BIN, cleanEnv, cli, jsonLines, parseJson, ROOT, tempDir, type Run } from "./support/cli.js";
 import { startPostgres, type PostgresServer } from "./support/postgres.js";
 
@@ -357,6 +358,22 @@ describe("several worker processes on one PostgreSQL", () => {
       await pool.end();
     }
   });
+
+  it("a worker told to exit when idle exits while a failed job holds its store's later jobs back (they wait for a person)", async () => {
+    const held = await connectPostgres(await server.createDatabase("heldback"));
+    try {
+      await ensureJobTable(held.pool);
+      const [first, second] = await enqueueJobs(held.pool, "held", "test", [inputOf(1).slice(0, 3), inputOf(1).slice(3, 6)]);
+      await held.pool.query("UPDATE shopstate_jobs SET status = 'failed', attempts = 3, error = 'given up' WHERE id = $1", [first]);
+      expect(await runnableJobCount(held.pool)).toBe(0);
+      const summary = await runWorker(held, { batchSize: 3, approvalThresholdCents: 10_000, maxSteps: 500, exitWhenIdle: true, pollMs: 10 });
+      expect(summary).toMatchObject({ done: 0, failed: 0 });
+      const { rows } = await held.pool.query("SELECT id, status FROM shopstate_jobs ORDER BY id");
+      expect(rows.map((r) => [Number(r.id), r.status])).toEqual([[first, "failed"], [second, "queued"]]);
+    } finally {
+      await held.close();
+    }
+  }, 60_000);
 
   it("refuses a second writer of a store with a message naming the holder, and serialises it with --wait", async () => {
     const env = { DATABASE_URL: url };

@@ -143,9 +143,16 @@ export async function claimJob(pool: pg.Pool, worker: string): Promise<Claim | u
   }
 }
 
-/** Jobs waiting or running (a running job stays `queued` until its worker commits it). */
-export async function queuedJobCount(pool: pg.Pool): Promise<number> {
-  const { rows } = await pool.query<{ n: string }>("SELECT count(*) AS n FROM shopstate_jobs WHERE status = 'queued'");
+/**
+ * Jobs a worker may still run: waiting or running (a running job stays
+ * `queued` until its worker commits it), less those a failed job of their
+ * store holds back, which wait for a person, not for a worker.
+ */
+export async function runnableJobCount(pool: pg.Pool): Promise<number> {
+  const { rows } = await pool.query<{ n: string }>(
+    `SELECT count(*) AS n FROM shopstate_jobs j
+     WHERE j.status = 'queued' AND NOT EXISTS (SELECT 1 FROM shopstate_jobs f WHERE f.store = j.store AND f.status = 'failed' AND f.id < j.id)`,
+  );
   return Number(rows[0].n);
 }
 

@@ -8,14 +8,14 @@ import { hostname } from "node:os";
 import { LeaseBusyError } from "../persistence/lease.js";
 import type { PostgresBackend } from "../persistence/postgres.js";
 import { ingestLines, openPostgresStore, type IngestResult, type RunOptions } from "../store.js";
-import { claimJob, ensureJobTable, queuedJobCount } from "./queue.js";
+import { claimJob, ensureJobTable, runnableJobCount } from "./queue.js";
 
 /** How long a worker waits for another writer of a job's store unless told otherwise (--wait). */
 export const WORKER_WAIT_MS = 60_000;
 
 export interface WorkerOptions extends RunOptions {
   batchSize: number;
-  /** Stop once no job is waiting (otherwise poll for new jobs until `signal` aborts). */
+  /** Stop once no job is left that a worker could run (otherwise poll for new jobs until `signal` aborts). */
   exitWhenIdle: boolean;
   signal?: AbortSignal;
   /** How often an idle worker looks for jobs. */
@@ -50,7 +50,7 @@ export async function runWorker(backend: PostgresBackend, options: WorkerOptions
   while (!options.signal?.aborted) {
     const claim = await claimJob(backend.pool, worker);
     if (!claim) {
-      if (options.exitWhenIdle && (await queuedJobCount(backend.pool)) === 0) break;
+      if (options.exitWhenIdle && (await runnableJobCount(backend.pool)) === 0) break;
       await sleep(options.pollMs ?? 200);
       continue;
     }
