@@ -80,15 +80,16 @@ function openSession(dir: string): StoreSession {
   const dbPath = kind === "memory" ? ":memory:" : join(dir, "bench.db");
   const db = openDatabase(dbPath);
   const threadId = threadIdFor(STORE);
+  const ours = kind === "ours" ? sqliteSaver(db, new Map([[threadId, STORE]])) : undefined;
   let saver: BaseCheckpointSaver;
-  if (kind === "ours") saver = sqliteSaver(db, new Map([[threadId, STORE]]));
+  if (ours) saver = ours;
   else if (kind === "stock") saver = new SqliteSaver(db);
   else saver = new MemorySaver();
   registerStore(db, STORE, "bench");
   // The stock savers store snapshots whole: they get LangGraph's default cadence, their best setting.
   const knowledge = new SqliteStore(db);
   const graph = compileStoreGraph({ checkpointer: saver, store: knowledge, snapshotFrequency: kind === "ours" ? undefined : WHOLE_SNAPSHOT_FREQUENCY });
-  return { name: STORE, threadId, meta: sqliteMeta(db, join(dir, "bench.db")), db, saver, knowledge, graph, config: { configurable: { thread_id: threadId } }, close: () => void db.close() };
+  return { name: STORE, threadId, meta: sqliteMeta(db, join(dir, "bench.db"), ours), db, saver, knowledge, graph, config: { configurable: { thread_id: threadId } }, close: () => void db.close() };
 }
 
 /** Bytes of the checkpointer's tables and their indexes, with our stored history lines (SQLite's dbstat). */

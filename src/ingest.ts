@@ -7,7 +7,7 @@ import { z } from "zod";
 import { isInputEvent, type StoreEvent, type StoredInputEvent, type SystemEvent } from "./domain/events.js";
 import { checkReferences, contentHash, validateInput, type KnownEntities, type RejectedInput } from "./domain/validation.js";
 import { loadConfig } from "./config.js";
-import { modelChoiceProblem, ModelChoiceError, OFFLINE_MODEL } from "./llm/model.js";
+import { assertModelChoice, OFFLINE_MODEL } from "./llm/model.js";
 import { eventLog, type IngestReport, type State, type Update } from "./state.js";
 
 /** Settings a run may carry: the graph's context schema, shown as a form in Studio. */
@@ -34,8 +34,7 @@ export type IngestState = Pick<State, "inbox" | "inboxOrigin" | "events" | "poli
 
 export function ingest(state: IngestState, runtime?: { context?: StoreContext }): Update {
   // A model the run cannot have fails the run here, before anything changes, rather than every agent task later.
-  const modelProblem = runtime?.context?.model === undefined ? undefined : modelChoiceProblem(runtime.context.model, loadConfig());
-  if (modelProblem) throw new ModelChoiceError(modelProblem);
+  if (runtime?.context?.model !== undefined) assertModelChoice(runtime.context.model, loadConfig());
   const items = state.inbox ?? [];
   const origin = state.inboxOrigin ?? { source: INBOX_SOURCE };
   const log = state.events;

@@ -44,14 +44,19 @@ export interface StoreSession {
 /** A store opened on its SQLite file. */
 export type SqliteStoreSession = StoreSession & { db: Database.Database; close(): void };
 
+/** Refuses a store name that is not allowed, as a usage error saying why. */
+export function assertStoreName(name: string): void {
+  const problem = validateStoreName(name);
+  if (problem) throw new UsageError(problem);
+}
+
 /** Where the stores live: a SQLite file, or PostgreSQL when DATABASE_URL is set. */
 export type StoreLocation = { dbPath: string; databaseUrl?: undefined } | { databaseUrl: string };
 
 /** Opens a store where the configuration says (PostgreSQL with a URL, else the SQLite file); `close` releases it all. */
 export async function openStoreAt(location: StoreLocation, name: string): Promise<StoreSession> {
   if (location.databaseUrl === undefined) return openStore(location.dbPath, name);
-  const problem = validateStoreName(name);
-  if (problem) throw new UsageError(problem);
+  assertStoreName(name);
   const backend = await connectPostgres(location.databaseUrl);
   const session = openPostgresStore(backend, name);
   return { ...session, close: () => backend.close() };
@@ -62,8 +67,7 @@ export async function openStoreAt(location: StoreLocation, name: string): Promis
  * closing the session leaves the connection open.
  */
 export function openPostgresStore(backend: PostgresBackend, name: string): StoreSession {
-  const problem = validateStoreName(name);
-  if (problem) throw new UsageError(problem);
+  assertStoreName(name);
   const threadId = threadIdFor(name);
   backend.saver.names.set(threadId, name);
   return {
@@ -80,8 +84,7 @@ export function openPostgresStore(backend: PostgresBackend, name: string): Store
 }
 
 export function openStore(dbPath: string, name: string): SqliteStoreSession {
-  const problem = validateStoreName(name);
-  if (problem) throw new UsageError(problem);
+  assertStoreName(name);
   const db = openDatabase(dbPath);
   const threadId = threadIdFor(name);
   const saver = sqliteSaver(db, new Map([[threadId, name]]));
@@ -90,7 +93,7 @@ export function openStore(dbPath: string, name: string): SqliteStoreSession {
   return {
     name,
     threadId,
-    meta: sqliteMeta(db, dbPath),
+    meta: sqliteMeta(db, dbPath, saver),
     db,
     saver,
     knowledge,
@@ -267,9 +270,9 @@ interface RunOutcome {
 
 async function runGraph(session: StoreSession, input: Partial<State> | Command | null, options: RunOptions): Promise<RunOutcome> {
   const outcome = await invokeGraph(session, input, options);
-  // The run's checkpoints get their history lines now, while their states are in memory (a failed run's get them when read).
-  // (On PostgreSQL, states are not cached in memory: lines are computed when history first reads them.)
-  if (session.saver instanceof ShopstateSaver && session.db) await recordNewSteps({ ...session, db: session.db, saver: session.saver });
+  // The run's checkpoints get their history lines now, while our SQLite saver still has their states in memory (a failed
+  // run's get them when read). Other savers (PostgreSQL's) cache no states: history computes their lines on first read.
+  if (session.saver instanceof ShopstateSaver) await recordNewSteps({ ...session, saver: session.saver });
   return outcome;
 }
 
@@ -362,7 +365,8 @@ export async function withLease<T>(session: StoreSession, waitMs: number | undef
   }
 }
 
-function chunk<T>(items: T[], size: number): T[][] {
+/** Items in runs of `size`, in order (the last one shorter). */
+export function chunk<T>(items: T[], size: number): T[][] {
   const chunks: T[][] = [];
   for (let i = 0; i < items.length; i += size) chunks.push(items.slice(i, i + size));
   return chunks;

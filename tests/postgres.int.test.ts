@@ -19,7 +19,8 @@ import { worldOf } from "../src/services/decisions.js";
 import type { State } from "../src/state.js";
 import { headValues, ingestLines, openPostgresStore, openStore, type InputLine } from "../src/store.js";
 import { stateView } from "../src/views.js";
-import { enqueueJobs, ensureJobTable } from "../src/worker/queue.js";
+import { claimJob, enqueueJobs, ensureJobTable, runnableJobCount } from "../src/worker/queue.js";
+import { runWorker } from "../src/worker/run.js";
 import { BIN, cleanEnv, cli, jsonLines, parseJson, ROOT, tempDir, type Run } from "./support/cli.js";
 import { startPostgres, type PostgresServer } from "./support/postgres.js";
 
@@ -159,6 +160,18 @@ describe("the CLI on PostgreSQL", () => {
     const both2 = await cli(["--db", join(dir, "x.db"), "state"], { env: { DATABASE_URL: url } });
     expect(both2.code).toBe(2);
     expect(both2.stderr).toMatch(/--db names a SQLite file, but DATABASE_URL is set/);
+  });
+
+  it("a database where the tables cannot be created: says where and why", async () => {
+    const url = await server.createDatabase("readonly");
+    const admin = new pg.Client({ connectionString: server.url });
+    await admin.connect();
+    try {
+      await admin.query("ALTER DATABASE readonly SET default_transaction_read_only = on");
+      await expect(connectPostgres(url)).rejects.toThrow(/^cannot set up shopstate's tables in PostgreSQL at postgres:\/\/.*\/readonly: .*read-only transaction/);
+    } finally {
+      await admin.end();
+    }
   });
 
   it("refuses a DATABASE_URL that is not a PostgreSQL URL, and says so", async () => {
@@ -322,6 +335,45 @@ describe("several worker processes on one PostgreSQL", () => {
     await next.release();
     await lease.release();
   });
+
+  it("a claim whose update fails gives up its connection: the pool stays usable and the job can be claimed again", async () => {
+    const pool = new pg.Pool({ connectionString: await server.createDatabase("claims"), max: 1 });
+    try {
+      await ensureJobTable(pool);
+      // A trigger refuses to mark the job done, as a failing statement would, while the connection stays up.
+      await pool.query(`CREATE FUNCTION refuse_done() RETURNS trigger AS $$ BEGIN IF NEW.status = 'done' THEN RAISE EXCEPTION 'refused'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql;
+        CREATE TRIGGER refuse_done BEFORE UPDATE ON shopstate_jobs FOR EACH ROW EXECUTE FUNCTION refuse_done()`);
+      const [id] = await enqueueJobs(pool, "claimed", "test", [[{ line: 1, text: "{}" }]]);
+      const claim = await claimJob(pool, "first worker");
+      expect(claim?.job.id).toBe(id);
+      await expect(claim?.done({})).rejects.toThrow(/refused/);
+      await expect(claim?.failed("again")).rejects.toThrow(/already ended/);
+      // The pool's only connection is not left in the aborted transaction, holding the job's row.
+      expect((await pool.query("SELECT 1 AS one")).rows).toEqual([{ one: 1 }]);
+      const again = await claimJob(pool, "second worker");
+      expect(again?.job.id).toBe(id);
+      await again?.failed("a reason quoting input with a NUL \u0000 in it");
+      expect((await pool.query("SELECT error FROM shopstate_jobs WHERE id = $1", [id])).rows[0].error).toBe("a reason quoting input with a NUL \\u0000 in it");
+    } finally {
+      await pool.end();
+    }
+  });
+
+  it("a worker told to exit when idle exits while a failed job holds its store's later jobs back (they wait for a person)", async () => {
+    const held = await connectPostgres(await server.createDatabase("heldback"));
+    try {
+      await ensureJobTable(held.pool);
+      const [first, second] = await enqueueJobs(held.pool, "held", "test", [inputOf(1).slice(0, 3), inputOf(1).slice(3, 6)]);
+      await held.pool.query("UPDATE shopstate_jobs SET status = 'failed', attempts = 3, error = 'given up' WHERE id = $1", [first]);
+      expect(await runnableJobCount(held.pool)).toBe(0);
+      const summary = await runWorker(held, { batchSize: 3, approvalThresholdCents: 10_000, maxSteps: 500, exitWhenIdle: true, pollMs: 10 });
+      expect(summary).toMatchObject({ done: 0, failed: 0 });
+      const { rows } = await held.pool.query("SELECT id, status FROM shopstate_jobs ORDER BY id");
+      expect(rows.map((r) => [Number(r.id), r.status])).toEqual([[first, "failed"], [second, "queued"]]);
+    } finally {
+      await held.close();
+    }
+  }, 60_000);
 
   it("refuses a second writer of a store with a message naming the holder, and serialises it with --wait", async () => {
     const env = { DATABASE_URL: url };

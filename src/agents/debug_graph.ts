@@ -26,12 +26,12 @@ import type { Proposal } from "../domain/proposals.js";
 import type { RejectedInput } from "../domain/validation.js";
 import { commit, DEFAULT_POLICY, emptyWorld, type World } from "../domain/world.js";
 import { ingest, StoreContextSchema } from "../ingest.js";
-import { modelChoiceProblem, ModelChoiceError } from "../llm/model.js";
+import { assertModelChoice } from "../llm/model.js";
 import { buildContext, type Delivery } from "../memory/context.js";
 import { HISTORY_POOL } from "../memory/customer_memory.js";
 import { factsOf } from "../memory/knowledge.js";
 import { SUBSCRIPTIONS, taskIdFor } from "../routing.js";
-import { DEFAULT_BUDGET, firstPrompt, loopRun, modelTurn, outcomeOf, runTools, searchDeliveryHistory, toProposals, wantsTools, type AgentDeps, type AgentRunContext, type AgentSpec, type LoopState } from "./runtime.js";
+import { DEFAULT_BUDGET, firstPrompt, loopRun, modelTurn, outcomeOf, runTools, searchDeliveryHistory, taskErrorMessage, toProposals, wantsTools, type AgentDeps, type AgentRunContext, type AgentSpec, type LoopState } from "./runtime.js";
 import { newSession, type AgentSession, type ProposalDraft, type ToolCallRecord } from "./session.js";
 
 /** Source name of the input events in rejection reports. */
@@ -163,16 +163,14 @@ function loopOf(state: AgentGraphValues): LoopState {
 /** A failed attempt, as the store graph's agent node reports it. */
 function failure(error: unknown, loop: LoopState): AgentGraphUpdate {
   if (isGraphBubbleUp(error)) throw error;
-  const message = error instanceof Error ? `${error.name === "Error" ? "" : `${error.name}: `}${error.message}` : String(error);
-  return { status: "failed", error: message.slice(0, 500), messages: loop.messages, tokens: loop.tokens };
+  return { status: "failed", error: taskErrorMessage(error), messages: loop.messages, tokens: loop.tokens };
 }
 
 type Runtime = { context?: AgentRunContext };
 
 export function buildAgentGraph(spec: AgentSpec, deps: AgentDeps = {}) {
   async function prepare(state: AgentGraphValues, runtime?: Runtime): Promise<AgentGraphUpdate> {
-    const problem = modelChoiceProblem(runtime?.context?.model, loadConfig());
-    if (problem) throw new ModelChoiceError(problem);
+    assertModelChoice(runtime?.context?.model, loadConfig());
     const built = buildWorld(state);
     const { delivery, candidates } = deliveryFor(spec, built);
     const session = newSession(delivery, deps.searchHistory ?? searchDeliveryHistory);

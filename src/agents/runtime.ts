@@ -351,6 +351,12 @@ function briefCall(call: ToolCallRecord): ToolCallRecord {
   return { ...call, args };
 }
 
+/** Why a task failed, as its `fail` op records it: the error's class (unless plain `Error`) and message, at most 500 characters. */
+export function taskErrorMessage(error: unknown): string {
+  const message = error instanceof Error ? `${error.name === "Error" ? "" : `${error.name}: `}${error.message}` : String(error);
+  return message.slice(0, 500);
+}
+
 /**
  * The node for one agent: decides, then turns the outcome (or its failure)
  * into updates. `extra` adds agent-specific writes (the support transcript).
@@ -371,10 +377,9 @@ export function agentNode(spec: AgentSpec, deps: AgentDeps = {}, extra?: (delive
       };
     } catch (error) {
       if (isGraphBubbleUp(error)) throw error;
-      const message = error instanceof Error ? `${error.name === "Error" ? "" : `${error.name}: `}${error.message}` : String(error);
       const retry = delivery.attempt < MAX_ATTEMPTS;
       // The router words a give-up the same way when a retried task runs out of attempts.
-      const reason = `${message.slice(0, 500)}${retry ? "" : `; gave up after ${delivery.attempt} attempts`}`;
+      const reason = `${taskErrorMessage(error)}${retry ? "" : `; gave up after ${delivery.attempt} attempts`}`;
       return { tasks: [{ op: "fail", taskId: delivery.taskId, error: reason, retry }] };
     }
   };

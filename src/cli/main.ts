@@ -12,8 +12,7 @@ import { loadConfig, ConfigError, type Config } from "../config.js";
 import { demoLines, hourlyBatches, summarise } from "../demo.js";
 import { verify } from "../domain/verify.js";
 import { LeaseBusyError } from "../persistence/lease.js";
-import { connectPostgres, redactUrl } from "../persistence/postgres.js";
-import { validateStoreName } from "../persistence/stores.js";
+import { connectPostgres, redactUrl, type PostgresBackend } from "../persistence/postgres.js";
 import { worldOf } from "../services/decisions.js";
 import { diffStates, type StateDiff } from "../timetravel/diff.js";
 import { historyPage } from "../timetravel/history.js";
@@ -23,7 +22,7 @@ import { replayFrom } from "../timetravel/replay.js";
 import { rollback, stateAt, tagCheckpoint, type PointInTime } from "../timetravel/rollback.js";
 import { enqueueJobs, ensureJobTable, listJobs } from "../worker/queue.js";
 import { runWorker, WORKER_WAIT_MS } from "../worker/run.js";
-import { decideApprovals, deleteStore, headValues, ingestLines, openStoreAt, pruneStore, storeRecord, UsageError, type IngestResult, type InputLine, type StoreSession } from "../store.js";
+import { assertStoreName, chunk, decideApprovals, deleteStore, headValues, ingestLines, openStoreAt, pruneStore, storeRecord, UsageError, type IngestResult, type InputLine, type StoreSession } from "../store.js";
 import { diffView, historyView, ingestView, stateView, type VerifyView } from "../views.js";
 import { EXIT, printError, printJson, renderApprovals, renderDecisions, renderDemo, renderDiff, renderEvents, renderHistory, renderState, renderViolations } from "./output.js";
 
@@ -470,9 +469,16 @@ function addTimeTravelCommands(program: Command, act: <Args extends unknown[]>(a
  * number of `worker` processes run them, each store's in order.
  */
 function addWorkerCommands(program: Command, act: <Args extends unknown[]>(action: (...args: Args) => Promise<number | void>) => (...args: Args) => Promise<void>): void {
-  const postgresOf = (ctx: Context, command: string) => {
+  /** Runs `work` on the job queue's database (its table created on first use) and closes the connections after. */
+  const withQueue = async <T>(ctx: Context, command: string, work: (backend: PostgresBackend) => Promise<T>): Promise<T> => {
     if (ctx.databaseUrl === undefined) throw new UsageError(`'${command}' needs PostgreSQL: the job queue and the stores of several workers live there; set DATABASE_URL=postgres://...`);
-    return connectPostgres(ctx.databaseUrl);
+    const backend = await connectPostgres(ctx.databaseUrl);
+    try {
+      await ensureJobTable(backend.pool);
+      return await work(backend);
+    } finally {
+      await backend.close();
+    }
   };
 
   program
@@ -484,19 +490,11 @@ function addWorkerCommands(program: Command, act: <Args extends unknown[]>(actio
       const ctx = contextOf(command);
       const batch = options.batch === undefined ? ctx.config.batchSize : Number(options.batch);
       if (!Number.isInteger(batch) || batch < 1) throw new UsageError(`--batch must be a whole number of at least 1, got '${options.batch}'`);
-      const badName = validateStoreName(ctx.thread);
-      if (badName) throw new UsageError(badName);
+      assertStoreName(ctx.thread);
       const lines = readInput(file);
-      const batches: InputLine[][] = [];
-      for (let i = 0; i < lines.length; i += batch) batches.push(lines.slice(i, i + batch));
-      const backend = await postgresOf(ctx, "enqueue");
-      try {
-        await ensureJobTable(backend.pool);
-        const ids = await enqueueJobs(backend.pool, ctx.thread, file === "-" ? "stdin" : file, batches);
-        return print(ctx, { json: { store: ctx.thread, jobs: ids, lines: lines.length }, text: `queued ${ids.length} job(s), ${lines.length} line(s), for store '${ctx.thread}'` });
-      } finally {
-        await backend.close();
-      }
+      const batches = chunk(lines, batch);
+      const ids = await withQueue(ctx, "enqueue", (backend) => enqueueJobs(backend.pool, ctx.thread, file === "-" ? "stdin" : file, batches));
+      return print(ctx, { json: { store: ctx.thread, jobs: ids, lines: lines.length }, text: `queued ${ids.length} job(s), ${lines.length} line(s), for store '${ctx.thread}'` });
     }));
 
   program
@@ -505,13 +503,12 @@ function addWorkerCommands(program: Command, act: <Args extends unknown[]>(actio
     .option("--exit-when-idle", "stop once no job is waiting")
     .action(act(async (options: { exitWhenIdle?: boolean }, command: Command) => {
       const ctx = contextOf(command);
-      const backend = await postgresOf(ctx, "worker");
       const stop = new AbortController();
       // Finish the job at hand, then stop.
       const onSignal = () => stop.abort();
       process.once("SIGINT", onSignal).once("SIGTERM", onSignal);
       try {
-        const summary = await runWorker(backend, {
+        const summary = await withQueue(ctx, "worker", (backend) => runWorker(backend, {
           batchSize: ctx.config.batchSize,
           approvalThresholdCents: ctx.config.approvalThresholdCents,
           maxSteps: ctx.config.maxSteps,
@@ -523,11 +520,10 @@ function addWorkerCommands(program: Command, act: <Args extends unknown[]>(actio
             if (ctx.json) process.stderr.write(`${JSON.stringify({ job: r })}\n`);
             else process.stderr.write(r.ok ? `job ${r.jobId} (${r.store}): ${r.accepted} accepted, ${r.rejected} rejected; the log holds ${r.eventCount} events\n` : `job ${r.jobId} (${r.store}) failed: ${r.error}\n`);
           },
-        });
+        }));
         return print(ctx, { json: summary, text: `${summary.worker}: ${summary.done} job(s) done, ${summary.failed} failed`, exitCode: summary.failed > 0 ? EXIT.failure : EXIT.ok });
       } finally {
         process.off("SIGINT", onSignal).off("SIGTERM", onSignal);
-        await backend.close();
       }
     }));
 
@@ -536,15 +532,9 @@ function addWorkerCommands(program: Command, act: <Args extends unknown[]>(actio
     .description("the job queue (PostgreSQL): every job, oldest first, or the store's with --thread")
     .action(act(async (_options: unknown, command: Command) => {
       const ctx = contextOf(command);
-      const backend = await postgresOf(ctx, "jobs");
-      try {
-        await ensureJobTable(backend.pool);
-        const jobs = await listJobs(backend.pool, command.optsWithGlobals<GlobalOptions>().thread);
-        const text = jobs.length === 0 ? "no jobs" : jobs.map((j) => `${String(j.id).padStart(6)} ${j.store.padEnd(20)} ${j.status.padEnd(7)} ${j.events} line(s), ${j.attempts} attempt(s)${j.error ? `: ${j.error}` : ""}`).join("\n");
-        return print(ctx, { json: jobs, text });
-      } finally {
-        await backend.close();
-      }
+      const jobs = await withQueue(ctx, "jobs", (backend) => listJobs(backend.pool, command.optsWithGlobals<GlobalOptions>().thread));
+      const text = jobs.length === 0 ? "no jobs" : jobs.map((j) => `${String(j.id).padStart(6)} ${j.store.padEnd(20)} ${j.status.padEnd(7)} ${j.events} line(s), ${j.attempts} attempt(s)${j.error ? `: ${j.error}` : ""}`).join("\n");
+      return print(ctx, { json: jobs, text });
     }));
 }
 

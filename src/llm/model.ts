@@ -36,11 +36,16 @@ export function modelChoiceProblem(choice: string | undefined, config: Pick<Conf
   return `context.model '${choice}' is an OpenAI model, but OPENAI_API_KEY is not set in the environment of the process running the graph; set it (for \`npm run dev\`: in .env) or choose model '${OFFLINE_MODEL}'`;
 }
 
+/** Throws ModelChoiceError when the run's model choice cannot be honoured (see `modelChoiceProblem`). */
+export function assertModelChoice(choice: string | undefined, config: Pick<Config, "openai">): void {
+  const problem = modelChoiceProblem(choice, config);
+  if (problem) throw new ModelChoiceError(problem);
+}
+
 /** The model a run chose (`undefined`: the one from config). Throws ModelChoiceError when it cannot be had. */
 export function chatModelFor(choice: string | undefined, config: Pick<Config, "openai">): BaseChatModel {
   if (choice === undefined) return chatModelFromConfig(config);
-  const problem = modelChoiceProblem(choice, config);
-  if (problem) throw new ModelChoiceError(problem);
+  assertModelChoice(choice, config);
   const { apiKey, baseUrl } = config.openai;
   return choice === OFFLINE_MODEL || !apiKey ? new OfflineChatModel() : openAIModel(apiKey, choice, baseUrl);
 }

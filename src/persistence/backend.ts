@@ -10,7 +10,7 @@ import type { StepRecord } from "../timetravel/steps.js";
 import { forgetSteps, storedSteps, storeSteps } from "../timetravel/steps.js";
 import { addTag, findTag, forgetTags, listTags, type Tag } from "../timetravel/tags.js";
 import { acquireLease } from "./lease.js";
-import type { CheckpointHeader } from "./saver.js";
+import type { CheckpointHeader, ShopstateSaver } from "./saver.js";
 import { findStore, forgetStore, listStores, registerStore, type StoreRecord } from "./stores.js";
 
 /** A held write lease: one writer per store (SPEC §6). */
@@ -39,8 +39,11 @@ export interface StoreMeta {
   listHeaders?(threadId: string, options: { limit: number; before?: string }): Promise<CheckpointHeader[]>;
 }
 
-/** The SQLite file's tables, through the synchronous functions that own them. */
-export function sqliteMeta(db: Database.Database, where: string): StoreMeta {
+/**
+ * The SQLite file's tables, through the synchronous functions that own them;
+ * given our saver, checkpoint headers come from its rows (no states loaded).
+ */
+export function sqliteMeta(db: Database.Database, where: string, saver?: ShopstateSaver): StoreMeta {
   return {
     where,
     registerStore: async (name, origin) => registerStore(db, name, origin),
@@ -55,6 +58,7 @@ export function sqliteMeta(db: Database.Database, where: string): StoreMeta {
     storedSteps: async (threadId, ids) => storedSteps(db, threadId, ids),
     storeSteps: async (threadId, records) => storeSteps(db, threadId, records),
     forgetSteps: async (threadId) => forgetSteps(db, threadId),
+    ...(saver ? { listHeaders: async (threadId: string, options: { limit: number; before?: string }) => saver.listHeaders(threadId, options) } : {}),
   };
 }
 

@@ -22,11 +22,13 @@ export class LeaseBusyError extends Error {
   constructor(
     readonly store: string,
     readonly holder: string,
-    readonly expiresAt: string,
+    /** When the holder's lease runs out; undefined for a lock held as long as its holder's write (PostgreSQL). */
+    readonly expiresAt?: string,
     /** The lease ran out but its holder, on this host, is still running. */
     overdue = false,
   ) {
-    const until = overdue ? `its lease ran out at ${expiresAt} but that process is still running` : `its lease runs until ${expiresAt}`;
+    const until =
+      expiresAt === undefined ? "it holds the store until its write ends" : overdue ? `its lease ran out at ${expiresAt} but that process is still running` : `its lease runs until ${expiresAt}`;
     super(`store '${store}' is being written by another process (${holder}); ${until}. Wait for it to finish, or pass --wait SECONDS to wait.`);
   }
 }

@@ -20,17 +20,9 @@ export const LOCK_NAMESPACE = 0x5e0b57a7 | 0;
 /** Second key of the lock that serialises table set-up across processes. */
 export const SETUP_LOCK_KEY = 0;
 
-/** A store's lock key: 32 bits of the thread id's hash (a collision only makes two stores share a writer). */
+/** A store's lock key: 32 bits of the thread id's hash, never 0, the set-up lock's (a collision only makes two stores share a writer). */
 export function lockKeyOf(threadId: string): number {
   return createHash("sha256").update(threadId).digest().readInt32BE(0) || 1;
-}
-
-export class PgLeaseBusyError extends LeaseBusyError {
-  override name = "PgLeaseBusyError";
-  constructor(store: string, holder: string) {
-    super(store, holder, "");
-    this.message = `store '${store}' is being written by another process (${holder}); it holds the store until its write ends. Wait for it to finish, or pass --wait SECONDS to wait.`;
-  }
 }
 
 const POLL_MS = 100;
@@ -43,7 +35,8 @@ export async function acquirePgLease(connection: pg.ClientConfig, store: string,
   const holder = `shopstate pid ${process.pid} on ${hostname()} (${randomUUID().slice(0, 8)})`;
   const client = new pg.Client({ ...connection, application_name: holder.slice(0, 63) });
   await client.connect();
-  // A dropped connection loses the lock: the write must not go on believing it holds it.
+  // Without a listener a dropped connection would crash the process. Dropping it also frees the lock on the server,
+  // which this writer does not notice: its run goes on, so a second writer could then join it.
   client.on("error", () => undefined);
   const key = lockKeyOf(threadId);
   const deadline = Date.now() + waitMs;
@@ -51,7 +44,7 @@ export async function acquirePgLease(connection: pg.ClientConfig, store: string,
     for (;;) {
       const { rows } = await client.query<{ ok: boolean }>("SELECT pg_try_advisory_lock($1, $2) AS ok", [LOCK_NAMESPACE, key]);
       if (rows[0].ok) break;
-      if (Date.now() >= deadline) throw new PgLeaseBusyError(store, await holderOf(client, key));
+      if (Date.now() >= deadline) throw new LeaseBusyError(store, await holderOf(client, key));
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));
     }
   } catch (error) {

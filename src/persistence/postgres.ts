@@ -90,12 +90,13 @@ export async function connectPostgres(url: string): Promise<PostgresBackend> {
     await saver.setup();
     await knowledge.setup();
     await client.query(SCHEMA);
+    await client.query("SELECT pg_advisory_unlock($1, $2)", [LOCK_NAMESPACE, SETUP_LOCK_KEY]);
   } catch (error) {
-    client.release();
+    // Destroying the connection drops the set-up lock with it, whatever step failed.
+    client.release(error as Error);
     await Promise.all([pool.end(), knowledge.stop()]).catch(() => undefined);
-    throw error;
+    throw new Error(`cannot set up shopstate's tables in PostgreSQL at ${where}: ${(error as Error).message}`, { cause: error });
   }
-  await client.query("SELECT pg_advisory_unlock($1, $2)", [LOCK_NAMESPACE, SETUP_LOCK_KEY]);
   client.release();
   return {
     pool,

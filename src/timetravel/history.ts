@@ -12,7 +12,7 @@
  */
 import type { CheckpointMetadata } from "@langchain/langgraph-checkpoint";
 import type { StoreGraph } from "../graph.js";
-import { ShopstateSaver, type CheckpointHeader } from "../persistence/saver.js";
+import type { CheckpointHeader } from "../persistence/saver.js";
 import { checkpointConfig, checkpointIdOf, commonPrefixLength, threadConfig, type Timeline } from "./refs.js";
 import { computeSteps, type StepRecord } from "./steps.js";
 import { tagsByCheckpoint } from "../persistence/backend.js";
@@ -98,9 +98,8 @@ export async function historyPage(timeline: GraphTimeline, options: { limit: num
   return { entries, nextBefore: older && page.length > 0 ? page[page.length - 1].checkpointId : undefined };
 }
 
-/** Checkpoints newest first without their states: from our saver's rows, the backend's (PostgreSQL), or any saver's `list`. */
+/** Checkpoints newest first without their states: from the backend's rows (our SQLite saver's, PostgreSQL's), else any saver's `list`. */
 async function headersOf(timeline: GraphTimeline, options: { limit: number; before?: string }): Promise<CheckpointHeader[]> {
-  if (timeline.saver instanceof ShopstateSaver) return timeline.saver.listHeaders(timeline.threadId, options);
   if (timeline.meta?.listHeaders) return timeline.meta.listHeaders(timeline.threadId, options);
   const before = options.before ? checkpointConfig(timeline.threadId, options.before) : undefined;
   const headers: CheckpointHeader[] = [];

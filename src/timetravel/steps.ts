@@ -1,6 +1,8 @@
 /**
  * What `history` says about each checkpoint (who wrote it, when, a one-line
- * summary, what runs next), computed once and kept in the SQLite file.
+ * summary, what runs next), computed once and kept beside the checkpoints:
+ * in the SQLite file by this module's functions, in PostgreSQL by
+ * `persistence/postgres.ts` (the same table); callers go through `StoreMeta`.
  *
  * Computing it needs the checkpoint's state and its parent's (a diff of the
  * two), which at depth means loading two cold states per line. A checkpoint
@@ -17,6 +19,7 @@ import type Database from "better-sqlite3";
 import type { StateSnapshot } from "@langchain/langgraph";
 import type { StoreGraph } from "../graph.js";
 import type { State } from "../state.js";
+import type { StoreMeta } from "../persistence/backend.js";
 import type { ShopstateSaver } from "../persistence/saver.js";
 import { diffStates, summariseStep } from "./diff.js";
 
@@ -111,19 +114,19 @@ export async function computeSteps(graph: StoreGraph, threadId: string, checkpoi
  * to the first already recorded (at most `MAX_RECORDED_PER_RUN`). Their states
  * are still in the saver's memory, so this is cheap next to the run.
  */
-export async function recordNewSteps(session: { db: Database.Database; saver: ShopstateSaver; graph: StoreGraph; threadId: string }): Promise<void> {
+export async function recordNewSteps(session: { meta: StoreMeta; saver: ShopstateSaver; graph: StoreGraph; threadId: string }): Promise<void> {
   const pending: { checkpointId: string; parentId?: string }[] = [];
   let before: string | undefined;
   while (pending.length < MAX_RECORDED_PER_RUN) {
     const headers = await session.saver.listHeaders(session.threadId, { limit: HEADER_PAGE, before });
-    const known = storedSteps(session.db, session.threadId, headers.map((h) => h.checkpointId));
+    const known = await session.meta.storedSteps(session.threadId, headers.map((h) => h.checkpointId));
     const fresh = headers.findIndex((h) => known.has(h.checkpointId));
     pending.push(...headers.slice(0, fresh < 0 ? headers.length : fresh));
     if (fresh >= 0 || headers.length < HEADER_PAGE) break;
     before = headers[headers.length - 1].checkpointId;
   }
   // Oldest first: each one's parent was usually just loaded.
-  storeSteps(session.db, session.threadId, await computeSteps(session.graph, session.threadId, pending.slice(0, MAX_RECORDED_PER_RUN).reverse()));
+  await session.meta.storeSteps(session.threadId, await computeSteps(session.graph, session.threadId, pending.slice(0, MAX_RECORDED_PER_RUN).reverse()));
 }
 
 /**

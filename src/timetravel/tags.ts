@@ -1,6 +1,7 @@
 /**
  * Tags: names people give checkpoints ("before-sale", "good"), kept in the
- * same SQLite file as the checkpoints so they survive restarts. A label is
+ * same database as the checkpoints so they survive restarts (here the SQLite
+ * file's table; `persistence/postgres.ts` keeps the same one). A label is
  * unique per store (thread). The prune command reads `taggedCheckpointIds`
  * so a tagged checkpoint is never deleted.
  */

@@ -109,13 +109,20 @@ export async function claimJob(pool: pg.Pool, worker: string): Promise<Claim | u
     }
     const row = rows[0];
     const job: Job = { id: Number(row.id), store: row.store, source: row.source, lines: JSON.parse(row.lines) as InputLine[], attempts: row.attempts };
+    let ended = false;
     const finish = async (sql: string, params: unknown[]) => {
+      if (ended) throw new Error(`job ${job.id}: its claim has already ended (the connection that held it is gone)`);
+      ended = true;
       try {
         await client.query(sql, params);
         await client.query("COMMIT");
-      } finally {
-        client.release();
+      } catch (error) {
+        // The transaction is aborted and still holds the job's row: destroy the connection (the server rolls back and the
+        // job is queued again) rather than hand it back to the pool, where the next query would fail and the row stay locked.
+        client.release(error as Error);
+        throw error;
       }
+      client.release();
     };
     return {
       job,
@@ -125,7 +132,8 @@ export async function claimJob(pool: pg.Pool, worker: string): Promise<Claim | u
           job.id,
           worker,
           MAX_ATTEMPTS,
-          reason,
+          // PostgreSQL text cannot hold NUL, and an error message may quote input that does.
+          reason.replaceAll("\u0000", "\\u0000"),
         ]),
     };
   } catch (error) {
@@ -135,9 +143,16 @@ export async function claimJob(pool: pg.Pool, worker: string): Promise<Claim | u
   }
 }
 
-/** Jobs waiting or running (a running job stays `queued` until its worker commits it). */
-export async function queuedJobCount(pool: pg.Pool): Promise<number> {
-  const { rows } = await pool.query<{ n: string }>("SELECT count(*) AS n FROM shopstate_jobs WHERE status = 'queued'");
+/**
+ * Jobs a worker may still run: waiting or running (a running job stays
+ * `queued` until its worker commits it), less those a failed job of their
+ * store holds back, which wait for a person, not for a worker.
+ */
+export async function runnableJobCount(pool: pg.Pool): Promise<number> {
+  const { rows } = await pool.query<{ n: string }>(
+    `SELECT count(*) AS n FROM shopstate_jobs j
+     WHERE j.status = 'queued' AND NOT EXISTS (SELECT 1 FROM shopstate_jobs f WHERE f.store = j.store AND f.status = 'failed' AND f.id < j.id)`,
+  );
   return Number(rows[0].n);
 }
 

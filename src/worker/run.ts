@@ -7,15 +7,15 @@
 import { hostname } from "node:os";
 import { LeaseBusyError } from "../persistence/lease.js";
 import type { PostgresBackend } from "../persistence/postgres.js";
-import { ingestLines, openPostgresStore, type RunOptions } from "../store.js";
-import { claimJob, ensureJobTable, queuedJobCount } from "./queue.js";
+import { ingestLines, openPostgresStore, type IngestResult, type RunOptions } from "../store.js";
+import { claimJob, ensureJobTable, runnableJobCount } from "./queue.js";
 
 /** How long a worker waits for another writer of a job's store unless told otherwise (--wait). */
 export const WORKER_WAIT_MS = 60_000;
 
 export interface WorkerOptions extends RunOptions {
   batchSize: number;
-  /** Stop once no job is waiting (otherwise poll for new jobs until `signal` aborts). */
+  /** Stop once no job is left that a worker could run (otherwise poll for new jobs until `signal` aborts). */
   exitWhenIdle: boolean;
   signal?: AbortSignal;
   /** How often an idle worker looks for jobs. */
@@ -50,18 +50,16 @@ export async function runWorker(backend: PostgresBackend, options: WorkerOptions
   while (!options.signal?.aborted) {
     const claim = await claimJob(backend.pool, worker);
     if (!claim) {
-      if (options.exitWhenIdle && (await queuedJobCount(backend.pool)) === 0) break;
+      if (options.exitWhenIdle && (await runnableJobCount(backend.pool)) === 0) break;
       await sleep(options.pollMs ?? 200);
       continue;
     }
     const { job } = claim;
+    let result: IngestResult;
     try {
       // A graph compiled per job (cheap next to the run): a long-lived worker keeps nothing per store.
       const session = openPostgresStore(backend, job.store);
-      const result = await ingestLines(session, job.lines, { ...options, source: job.source, origin: "worker" });
-      await claim.done(result);
-      summary.done += 1;
-      options.onJob?.({ jobId: job.id, store: job.store, worker, ok: true, accepted: result.accepted, duplicates: result.duplicates, rejected: result.rejected.length, eventCount: result.eventCount });
+      result = await ingestLines(session, job.lines, { ...options, source: job.source, origin: "worker" });
     } catch (error) {
       // Another writer kept the store past --wait, or the run failed: the job goes back to the queue (failed after 3 attempts).
       const reason = error instanceof LeaseBusyError ? error.message : `${(error as Error).name}: ${(error as Error).message}`;
@@ -70,7 +68,12 @@ export async function runWorker(backend: PostgresBackend, options: WorkerOptions
       options.onJob?.({ jobId: job.id, store: job.store, worker, ok: false, error: reason });
       // Give the store's other writer time before the next attempt.
       if (error instanceof LeaseBusyError) await sleep(options.pollMs ?? 200);
+      continue;
     }
+    // Outside the try: a claim that cannot be marked done has lost its connection, and is queued again; it cannot also be failed.
+    await claim.done(result);
+    summary.done += 1;
+    options.onJob?.({ jobId: job.id, store: job.store, worker, ok: true, accepted: result.accepted, duplicates: result.duplicates, rejected: result.rejected.length, eventCount: result.eventCount });
   }
   return summary;
 }
