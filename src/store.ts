@@ -358,11 +358,20 @@ function recordedDecision(log: readonly StoreEvent[], d: Decision): boolean {
 /** Runs `work` holding the store's write lease (one writer per store, SPEC §6). */
 export async function withLease<T>(session: StoreSession, waitMs: number | undefined, work: () => Promise<T>): Promise<T> {
   const lease = await session.meta.acquireLease(session.name, session.threadId, waitMs ?? 0);
+  let result: T;
   try {
-    return await work();
-  } finally {
-    await lease.release();
+    result = await work();
+  } catch (error) {
+    // The work's error is the one to report: a release that also fails is added to it, not put in its place.
+    await Promise.resolve()
+      .then(() => lease.release())
+      .catch((releaseError: unknown) => {
+        if (error instanceof Error) error.message += ` (releasing the write lease of store '${session.name}' also failed: ${(releaseError as Error).message ?? String(releaseError)})`;
+      });
+    throw error;
   }
+  await lease.release();
+  return result;
 }
 
 /** Items in runs of `size`, in order (the last one shorter). */
@@ -374,12 +383,13 @@ export function chunk<T>(items: T[], size: number): T[][] {
 
 /** Deletes a store's checkpoints and its name. */
 export async function deleteStore(session: StoreSession, waitMs?: number): Promise<void> {
+  // All under the lease: a writer that got in between would write to a store whose name, tags or history lines are going.
   await withLease(session, waitMs, async () => {
     await session.saver.deleteThread(session.threadId);
+    await session.meta.forgetStore(session.name);
+    await session.meta.forgetTags(session.threadId);
+    await session.meta.forgetSteps(session.threadId);
   });
-  await session.meta.forgetStore(session.name);
-  await session.meta.forgetTags(session.threadId);
-  await session.meta.forgetSteps(session.threadId);
 }
 
 /** The store's state values at its head (or an empty state if it has none). */

@@ -6,7 +6,7 @@ import { listStores, threadIdFor } from "../src/persistence/stores.js";
 import { buildStoreGraph } from "../src/graph.js";
 import type { State } from "../src/state.js";
 import { cli } from "./support/cli.js";
-import { finishPendingRun, ingestLines, openStore, type InputLine } from "../src/store.js";
+import { deleteStore, finishPendingRun, ingestLines, openStore, withLease, type InputLine, type StoreSession } from "../src/store.js";
 
 const RUN = { approvalThresholdCents: 10_000, maxSteps: 500, batchSize: 100, source: "test" };
 
@@ -103,6 +103,63 @@ describe("a paused run", () => {
       expect(values.promotions["SKU-1"]).toBe("paused");
       expect(Object.values(values.tasks).every((t) => t.status === "completed")).toBe(true);
       expect(await finishPendingRun(session, RUN)).toBe(false);
+    } finally {
+      session.close();
+    }
+  });
+});
+
+describe("the write lease around a store's work", () => {
+  /** The session with its lease wrapped: `held` says whether the lease is held now; `failRelease` makes release throw. */
+  function watched(session: StoreSession, failRelease = false) {
+    const seen = { held: false, calls: [] as string[] };
+    const meta = { ...session.meta };
+    meta.acquireLease = async (store, threadId, waitMs) => {
+      const lease = await session.meta.acquireLease(store, threadId, waitMs);
+      seen.held = true;
+      return {
+        holder: lease.holder,
+        async release() {
+          seen.held = false;
+          await lease.release();
+          if (failRelease) throw new Error("the lock connection is gone");
+        },
+      };
+    };
+    for (const name of ["forgetStore", "forgetTags", "forgetSteps"] as const) {
+      const original = session.meta[name];
+      meta[name] = async (key: string) => {
+        seen.calls.push(`${name} ${seen.held ? "held" : "not held"}`);
+        await original(key);
+      };
+    }
+    return { session: { ...session, meta }, seen };
+  }
+
+  it("keeps the work's error when releasing the lease then fails too, and mentions the release failure", async () => {
+    const session = openStore(join(dir, "s.db"), "north");
+    try {
+      const { session: failing } = watched(session, true);
+      const outcome = withLease(failing, 0, async () => {
+        throw new RangeError("the work failed");
+      });
+      await expect(outcome).rejects.toThrow(RangeError);
+      await expect(outcome).rejects.toThrow(/^the work failed \(releasing the write lease of store 'north' also failed: the lock connection is gone\)$/);
+      // Work that succeeds still reports a release that fails.
+      await expect(withLease(failing, 0, async () => 1)).rejects.toThrow(/the lock connection is gone/);
+    } finally {
+      session.close();
+    }
+  });
+
+  it("deletes a store's name, tags and history lines while holding its lease", async () => {
+    const session = openStore(join(dir, "s.db"), "north");
+    try {
+      await ingestLines(session, [line(1, product("e1", "SKU-1", 5))], RUN);
+      const { session: deleting, seen } = watched(session);
+      await deleteStore(deleting);
+      expect(seen.calls).toEqual(["forgetStore held", "forgetTags held", "forgetSteps held"]);
+      expect(listStores(session.db)).toEqual([]);
     } finally {
       session.close();
     }
