@@ -19,7 +19,7 @@ import { worldOf } from "../src/services/decisions.js";
 import type { State } from "../src/state.js";
 import { headValues, ingestLines, openPostgresStore, openStore, type InputLine } from "../src/store.js";
 import { stateView } from "../src/views.js";
-import { claimJob, enqueueJobs, ensureJobTable, runnableJobCount } from "../src/worker/queue.js";
+import { claimJob, enqueueJobs, ensureJobTable, MAX_ATTEMPTS, runnableJobCount } from "../src/worker/queue.js";
 import { runWorker } from "../src/worker/run.js";
 import { BIN, cleanEnv, cli, jsonLines, parseJson, ROOT, tempDir, type Run } from "./support/cli.js";
 import { startPostgres, type PostgresServer } from "./support/postgres.js";
@@ -438,6 +438,77 @@ describe("several worker processes on one PostgreSQL", () => {
     expect(verify(worldOf(values), values.events)).toEqual([]);
     expect(json<{ ok: boolean }>(await cli(["verify", "--thread", store, "--json"], { env }), "verify").ok).toBe(true);
   });
+});
+
+describe("PostgreSQL failure paths", () => {
+  it("stores a task's writes and its task path in one transaction: a path that cannot be written leaves no writes", async () => {
+    const backend = await connectPostgres(await server.createDatabase("writes_tx"));
+    try {
+      // A trigger refuses the task path, as a crash between the two statements would leave it unwritten.
+      await backend.pool.query(`CREATE FUNCTION refuse_path() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'no path'; END $$ LANGUAGE plpgsql;
+        CREATE TRIGGER refuse_path BEFORE INSERT ON shopstate_task_paths FOR EACH ROW EXECUTE FUNCTION refuse_path()`);
+      const config = { configurable: { thread_id: "t", checkpoint_ns: "", checkpoint_id: "c1" } };
+      await expect(backend.saver.putWrites(config, [["events", { n: 1 }]], "task-1", "~__pregel_pull, support_agent")).rejects.toThrow(/no path/);
+      expect((await backend.pool.query("SELECT count(*)::int AS n FROM checkpoint_writes WHERE thread_id = 't'")).rows[0].n).toBe(0);
+      await backend.pool.query("DROP TRIGGER refuse_path ON shopstate_task_paths");
+      await backend.saver.putWrites(config, [["events", { n: 1 }]], "task-1", "~__pregel_pull, support_agent");
+      expect((await backend.pool.query("SELECT count(*)::int AS n FROM checkpoint_writes WHERE thread_id = 't'")).rows[0].n).toBe(1);
+      expect((await backend.pool.query("SELECT task_path FROM shopstate_task_paths WHERE thread_id = 't'")).rows).toEqual([{ task_path: "~__pregel_pull, support_agent" }]);
+    } finally {
+      await backend.close();
+    }
+  });
+
+  it("fails a job whose lines are not valid JSON with the reason, and claims the next one; `jobs` shows each error on one line", async () => {
+    const url = await server.createDatabase("badjobs");
+    const pool = new pg.Pool({ connectionString: url });
+    try {
+      await ensureJobTable(pool);
+      const { rows } = await pool.query<{ id: string }>("INSERT INTO shopstate_jobs (store, source, lines) VALUES ('broken', 'test', '[{\"line\": 1, ') RETURNING id");
+      const bad = Number(rows[0].id);
+      const [good] = await enqueueJobs(pool, "other", "test", [[{ line: 1, text: "{}" }]]);
+      const claim = await claimJob(pool, "a worker");
+      expect(claim?.job.id).toBe(good);
+      await claim?.failed("line one\nline two");
+      const row = (await pool.query("SELECT status, attempts, error FROM shopstate_jobs WHERE id = $1", [bad])).rows[0];
+      expect(row).toMatchObject({ status: "failed", attempts: 1 });
+      expect(row.error).toMatch(new RegExp(`^job ${bad}: its lines are not valid JSON \\(.+\\); the job cannot run`));
+      const listed = await cli(["jobs"], { env: { DATABASE_URL: url } });
+      expect(listed.code, listed.stderr).toBe(0);
+      const lines = listed.stdout.trim().split("\n");
+      expect(lines).toHaveLength(2);
+      expect(lines[1]).toContain("line one\\nline two");
+    } finally {
+      await pool.end();
+    }
+  });
+
+  it("a job whose store stays busy is queued again without using up an attempt, and runs once the store is free", async () => {
+    const busyUrl = await server.createDatabase("busyjobs");
+    const backend = await connectPostgres(busyUrl);
+    try {
+      await ensureJobTable(backend.pool);
+      const [id] = await enqueueJobs(backend.pool, "busy", "test", [inputOf(3).slice(0, 3)]);
+      const lease = await acquirePgLease({ connectionString: busyUrl }, "busy", threadIdFor("busy"), 0);
+      const stop = new AbortController();
+      let reports = 0;
+      const busy = await runWorker(backend, {
+        batchSize: 3, approvalThresholdCents: 10_000, maxSteps: 500, waitMs: 0, exitWhenIdle: false, pollMs: 10, signal: stop.signal,
+        onJob: (r) => {
+          expect(r).toMatchObject({ ok: false, retried: true });
+          if (++reports === MAX_ATTEMPTS + 1) stop.abort();
+        },
+      });
+      await lease.release();
+      expect(busy).toMatchObject({ done: 0, failed: 0 });
+      expect((await backend.pool.query("SELECT status, attempts, error FROM shopstate_jobs WHERE id = $1", [id])).rows[0]).toMatchObject({ status: "queued", attempts: 0, error: expect.stringMatching(/is being written by another process/) });
+      const free = await runWorker(backend, { batchSize: 3, approvalThresholdCents: 10_000, maxSteps: 500, exitWhenIdle: true, pollMs: 10 });
+      expect(free).toMatchObject({ done: 1, failed: 0 });
+      expect((await backend.pool.query("SELECT status, attempts FROM shopstate_jobs WHERE id = $1", [id])).rows[0]).toMatchObject({ status: "done", attempts: 1 });
+    } finally {
+      await backend.close();
+    }
+  }, 120_000);
 });
 
 // The server's log helps when a test fails on CI.

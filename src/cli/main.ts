@@ -11,6 +11,7 @@ import type { Decision } from "../approval_gate.js";
 import { loadConfig, ConfigError, type Config } from "../config.js";
 import { demoLines, hourlyBatches, summarise } from "../demo.js";
 import { verify } from "../domain/verify.js";
+import { visible } from "../domain/text.js";
 import { LeaseBusyError } from "../persistence/lease.js";
 import { connectPostgres, redactUrl, type PostgresBackend } from "../persistence/postgres.js";
 import { worldOf } from "../services/decisions.js";
@@ -500,7 +501,7 @@ function addWorkerCommands(program: Command, act: <Args extends unknown[]>(actio
   program
     .command("worker")
     .description("run queued jobs (PostgreSQL): each store's jobs in order, one writer per store; waits up to 60 s for another writer unless --wait says otherwise; stop with Ctrl-C")
-    .option("--exit-when-idle", "stop once no job is waiting")
+    .option("--exit-when-idle", "stop once no job is left that a worker could run (jobs held back by a failed job of their store wait for a person)")
     .action(act(async (options: { exitWhenIdle?: boolean }, command: Command) => {
       const ctx = contextOf(command);
       const stop = new AbortController();
@@ -518,6 +519,7 @@ function addWorkerCommands(program: Command, act: <Args extends unknown[]>(actio
           signal: stop.signal,
           onJob: (r) => {
             if (ctx.json) process.stderr.write(`${JSON.stringify({ job: r })}\n`);
+            else if (r.retried) process.stderr.write(`job ${r.jobId} (${r.store}) queued again, no attempt used: ${r.error}\n`);
             else process.stderr.write(r.ok ? `job ${r.jobId} (${r.store}): ${r.accepted} accepted, ${r.rejected} rejected; the log holds ${r.eventCount} events\n` : `job ${r.jobId} (${r.store}) failed: ${r.error}\n`);
           },
         }));
@@ -533,9 +535,14 @@ function addWorkerCommands(program: Command, act: <Args extends unknown[]>(actio
     .action(act(async (_options: unknown, command: Command) => {
       const ctx = contextOf(command);
       const jobs = await withQueue(ctx, "jobs", (backend) => listJobs(backend.pool, command.optsWithGlobals<GlobalOptions>().thread));
-      const text = jobs.length === 0 ? "no jobs" : jobs.map((j) => `${String(j.id).padStart(6)} ${j.store.padEnd(20)} ${j.status.padEnd(7)} ${j.events} line(s), ${j.attempts} attempt(s)${j.error ? `: ${j.error}` : ""}`).join("\n");
+      const text = jobs.length === 0 ? "no jobs" : jobs.map((j) => `${String(j.id).padStart(6)} ${j.store.padEnd(20)} ${j.status.padEnd(7)} ${j.events} line(s), ${j.attempts} attempt(s)${j.error ? `: ${oneLine(j.error)}` : ""}`).join("\n");
       return print(ctx, { json: jobs, text });
     }));
+}
+
+/** An error text on one line of a table: line breaks and other control characters escaped (`--json` has it whole). */
+function oneLine(text: string): string {
+  return visible(text.replaceAll("\r\n", "\\n").replaceAll("\n", "\\n").replaceAll("\r", "\\r"));
 }
 
 /** Runs the CLI and returns the exit code. */

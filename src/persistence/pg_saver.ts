@@ -21,6 +21,7 @@
 import {
   compareWritesSortKeys,
   writesSortKey,
+  WRITES_IDX_MAP,
   type ChannelVersions,
   type Checkpoint,
   type CheckpointMetadata,
@@ -60,18 +61,41 @@ export class ShopstatePostgresSaver extends PostgresSaver {
     return super.put(config, checkpoint, store ? ({ ...metadata, store } as CheckpointMetadata) : metadata, newVersions);
   }
 
+  /**
+   * The task's writes and its task path in one transaction, as the stock saver writes the writes alone: a crash between
+   * two statements would leave writes with no path, which sort first, as if they were input.
+   */
   override async putWrites(config: RunnableConfig, writes: PendingWrite[], taskId: string, taskPath = ""): Promise<void> {
-    await super.putWrites(config, writes, taskId);
     // Input and Command writes have no path and sort first, as LangGraph applies them.
-    if (taskPath === "") return;
+    if (taskPath === "") return super.putWrites(config, writes, taskId);
     const { thread_id, checkpoint_ns = "", checkpoint_id } = config.configurable ?? {};
-    await this.db.query("INSERT INTO shopstate_task_paths (thread_id, checkpoint_ns, checkpoint_id, task_id, task_path) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING", [
-      thread_id,
-      checkpoint_ns,
-      checkpoint_id,
-      taskId,
-      taskPath,
-    ]);
+    // The stock saver's statements (its own are private): special channels (errors, interrupts) replace, others are kept.
+    const upsert = writes.every((w) => w[0] in WRITES_IDX_MAP);
+    const rows = await this._dumpWrites(thread_id, checkpoint_ns, checkpoint_id, taskId, writes);
+    const client = await this.db.connect();
+    try {
+      await client.query("BEGIN");
+      for (const row of rows) {
+        await client.query(
+          `INSERT INTO checkpoint_writes (thread_id, checkpoint_ns, checkpoint_id, task_id, idx, channel, type, blob) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+           ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id, task_id, idx) DO ${upsert ? "UPDATE SET channel = EXCLUDED.channel, type = EXCLUDED.type, blob = EXCLUDED.blob" : "NOTHING"}`,
+          row,
+        );
+      }
+      await client.query("INSERT INTO shopstate_task_paths (thread_id, checkpoint_ns, checkpoint_id, task_id, task_path) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING", [
+        thread_id,
+        checkpoint_ns,
+        checkpoint_id,
+        taskId,
+        taskPath,
+      ]);
+      await client.query("COMMIT");
+    } catch (error) {
+      await client.query("ROLLBACK").catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
   }
 
   override async getTuple(config: RunnableConfig): Promise<CheckpointTuple | undefined> {

@@ -85,6 +85,20 @@ export interface Claim {
   done(result: unknown): Promise<void>;
   /** Gives the job back (or marks it failed after MAX_ATTEMPTS) with the reason. */
   failed(reason: string): Promise<void>;
+  /** Gives the job back without counting an attempt (its store was busy: the job itself did not fail). */
+  retry(reason: string): Promise<void>;
+}
+
+/** A job row's lines, or why they are not a job's lines (the row was written by something other than `enqueueJobs`). */
+function parseJobLines(text: string): InputLine[] | string {
+  let lines: unknown;
+  try {
+    lines = JSON.parse(text);
+  } catch (error) {
+    return `its lines are not valid JSON (${(error as Error).message}); the job cannot run: delete it or queue its input again`;
+  }
+  const wellFormed = Array.isArray(lines) && lines.every((l) => typeof l === "object" && l !== null && typeof (l as InputLine).text === "string" && typeof (l as InputLine).line === "number");
+  return wellFormed ? (lines as InputLine[]) : "its lines are not a list of {line, text} objects; the job cannot run: delete it or queue its input again";
 }
 
 /**
@@ -94,6 +108,7 @@ export interface Claim {
 export async function claimJob(pool: pg.Pool, worker: string): Promise<Claim | undefined> {
   const client = await pool.connect();
   let open = false;
+  let released = false;
   try {
     await client.query("BEGIN");
     open = true;
@@ -108,7 +123,17 @@ export async function claimJob(pool: pg.Pool, worker: string): Promise<Claim | u
       return undefined;
     }
     const row = rows[0];
-    const job: Job = { id: Number(row.id), store: row.store, source: row.source, lines: JSON.parse(row.lines) as InputLine[], attempts: row.attempts };
+    const lines = parseJobLines(row.lines);
+    if (typeof lines === "string") {
+      // No attempt could ever run it, and it would crash every worker that claims it: failed at once, for a person to see.
+      await client.query("UPDATE shopstate_jobs SET status = 'failed', attempts = attempts + 1, worker = $2, error = $3 WHERE id = $1", [row.id, worker, `job ${row.id}: ${lines}`]);
+      await client.query("COMMIT");
+      open = false;
+      client.release();
+      released = true;
+      return await claimJob(pool, worker);
+    }
+    const job: Job = { id: Number(row.id), store: row.store, source: row.source, lines, attempts: row.attempts };
     let ended = false;
     const finish = async (sql: string, params: unknown[]) => {
       if (ended) throw new Error(`job ${job.id}: its claim has already ended (the connection that held it is gone)`);
@@ -127,6 +152,7 @@ export async function claimJob(pool: pg.Pool, worker: string): Promise<Claim | u
     return {
       job,
       done: (result) => finish("UPDATE shopstate_jobs SET status = 'done', attempts = attempts + 1, worker = $2, result = $3, error = NULL, finished_at = now() WHERE id = $1", [job.id, worker, JSON.stringify(result)]),
+      retry: (reason) => finish("UPDATE shopstate_jobs SET worker = $2, error = $3 WHERE id = $1", [job.id, worker, reason.replaceAll("\u0000", "\\u0000")]),
       failed: (reason) =>
         finish("UPDATE shopstate_jobs SET status = CASE WHEN attempts + 1 >= $3 THEN 'failed' ELSE 'queued' END, attempts = attempts + 1, worker = $2, error = $4 WHERE id = $1", [
           job.id,
@@ -137,6 +163,7 @@ export async function claimJob(pool: pg.Pool, worker: string): Promise<Claim | u
         ]),
     };
   } catch (error) {
+    if (released) throw error;
     if (open) await client.query("ROLLBACK").catch(() => undefined);
     client.release();
     throw error;
@@ -158,10 +185,14 @@ export async function runnableJobCount(pool: pg.Pool): Promise<number> {
 
 /** Every job, oldest first, optionally of one store. */
 export async function listJobs(pool: pg.Pool, store?: string): Promise<JobRow[]> {
-  const { rows } = await pool.query<JobRow & { id: string; events: string }>(
-    `SELECT id, store, source, status, attempts, worker, error, json_array_length(lines::json) AS events FROM shopstate_jobs
+  // Lines counted here, not with json_array_length in SQL: a row whose lines are not JSON would make the whole listing fail.
+  const { rows } = await pool.query<Omit<JobRow, "id" | "events"> & { id: string; lines: string }>(
+    `SELECT id, store, source, status, attempts, worker, error, lines FROM shopstate_jobs
      WHERE $1::text IS NULL OR store = $1 ORDER BY id`,
     [store ?? null],
   );
-  return rows.map((r) => ({ ...r, id: Number(r.id), events: Number(r.events) }));
+  return rows.map(({ lines, ...r }) => {
+    const parsed = parseJobLines(lines);
+    return { ...r, id: Number(r.id), events: typeof parsed === "string" ? 0 : parsed.length };
+  });
 }

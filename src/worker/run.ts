@@ -33,6 +33,8 @@ export interface JobReport {
   rejected?: number;
   eventCount?: number;
   error?: string;
+  /** The job was given back without using an attempt (its store was busy). */
+  retried?: boolean;
 }
 
 export interface WorkerSummary {
@@ -61,13 +63,19 @@ export async function runWorker(backend: PostgresBackend, options: WorkerOptions
       const session = openPostgresStore(backend, job.store);
       result = await ingestLines(session, job.lines, { ...options, source: job.source, origin: "worker" });
     } catch (error) {
-      // Another writer kept the store past --wait, or the run failed: the job goes back to the queue (failed after 3 attempts).
-      const reason = error instanceof LeaseBusyError ? error.message : `${(error as Error).name}: ${(error as Error).message}`;
+      if (error instanceof LeaseBusyError) {
+        // Another writer kept the store past --wait: the job did not fail, so it goes back to the queue without using up an
+        // attempt (a person's long write must not fail the store's jobs), and the store's other writer gets time first.
+        await claim.retry(error.message);
+        options.onJob?.({ jobId: job.id, store: job.store, worker, ok: false, error: error.message, retried: true });
+        await sleep(options.pollMs ?? 200);
+        continue;
+      }
+      // The run failed: the job goes back to the queue (failed after 3 attempts).
+      const reason = `${(error as Error).name}: ${(error as Error).message}`;
       await claim.failed(reason);
       summary.failed += 1;
       options.onJob?.({ jobId: job.id, store: job.store, worker, ok: false, error: reason });
-      // Give the store's other writer time before the next attempt.
-      if (error instanceof LeaseBusyError) await sleep(options.pollMs ?? 200);
       continue;
     }
     // Outside the try: a claim that cannot be marked done has lost its connection, and is queued again; it cannot also be failed.
