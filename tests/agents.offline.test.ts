@@ -13,12 +13,12 @@
  * order or id and never repeats an amount from the message.
  */
 import type { BaseMessage } from "@langchain/core/messages";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { CONTEXT_BLOCK, HISTORY_IN_PROMPT, type PromptContext } from "../src/agents/prompts.js";
 import { HISTORY_RESULTS } from "../src/agents/support/tools.js";
 import { INVENTORY_AGENT } from "../src/agents/inventory/node.js";
 import { MARKETING_AGENT } from "../src/agents/marketing/node.js";
-import { runToolLoop, type AgentOutcome, type ProposalDraft } from "../src/agents/runtime.js";
+import { agentModel, cachedModelChoices, MODEL_CACHE_SIZE, runToolLoop, type AgentOutcome, type ProposalDraft } from "../src/agents/runtime.js";
 import { replyMessageId, SUPPORT_AGENT } from "../src/agents/support/node.js";
 import { OfflineChatModel } from "../src/llm/offline/model.js";
 import type { RefundReason, StoreEvent } from "../src/domain/events.js";
@@ -491,5 +491,27 @@ describe("inventory and marketing agents on the offline model", () => {
     const added = event("ProductAdded", { sku: tee.sku });
     expect((await run("marketing_agent", added, teeContext(20))).proposals.map((p) => p.type)).toEqual(["PostDrafted"]);
     expect((await run("marketing_agent", added, teeContext(1))).proposals).toEqual([]);
+  });
+});
+
+describe("models chosen by runs", () => {
+  it("keeps only the most recently used few built, however many names runs choose", () => {
+    // With a key any name is an OpenAI model; building one makes no request.
+    vi.stubEnv("OPENAI_API_KEY", "sk-test");
+    try {
+      const first = agentModel(SUPPORT_AGENT, {}, { model: "model-0" });
+      expect(agentModel(SUPPORT_AGENT, {}, { model: "model-0" })).toBe(first);
+      for (let i = 1; i < 50; i++) {
+        agentModel(SUPPORT_AGENT, {}, { model: `model-${i}` });
+        // model-0 stays in use, so it is never the one dropped.
+        expect(agentModel(SUPPORT_AGENT, {}, { model: "model-0" })).toBe(first);
+      }
+      const kept = cachedModelChoices();
+      expect(kept).toHaveLength(MODEL_CACHE_SIZE);
+      expect(kept.slice(-2)).toEqual(["model-49", "model-0"]);
+      expect(kept).not.toContain("model-1");
+    } finally {
+      vi.unstubAllEnvs();
+    }
   });
 });

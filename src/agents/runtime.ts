@@ -283,15 +283,26 @@ export interface AgentRunContext {
   model?: string;
 }
 
-/** Models from config, built once per choice (undefined: ChatOpenAI with a key, the offline model without). */
+/** How many models from config are kept built: a run may name any model, so a long-running server must not keep them all. */
+export const MODEL_CACHE_SIZE = 8;
+
+/**
+ * Models from config, built once per choice (undefined: ChatOpenAI with a key, the offline model without), the
+ * MODEL_CACHE_SIZE most recently used ones (a Map keeps insertion order: a hit moves its entry to the end).
+ */
 const configuredModels = new Map<string | undefined, BaseChatModel>();
 function modelFromConfig(choice: string | undefined): BaseChatModel {
   let model = configuredModels.get(choice);
-  if (!model) {
-    model = chatModelFor(choice, loadConfig());
-    configuredModels.set(choice, model);
-  }
+  if (model) configuredModels.delete(choice);
+  else model = chatModelFor(choice, loadConfig());
+  configuredModels.set(choice, model);
+  if (configuredModels.size > MODEL_CACHE_SIZE) configuredModels.delete(configuredModels.keys().next().value);
   return model;
+}
+
+/** The model choices kept built, least recently used first (for tests). */
+export function cachedModelChoices(): (string | undefined)[] {
+  return [...configuredModels.keys()];
 }
 
 /** The model for one task: an injected one (tests) wins over the run's choice, which wins over config. */
