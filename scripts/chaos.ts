@@ -87,8 +87,16 @@ function childEnv(): NodeJS.ProcessEnv {
   return Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith("SHOPSTATE_") && !key.startsWith("OPENAI_")));
 }
 
+/** The CLI processes running now, so a failed run can kill the other run's child instead of leaving it behind. */
+const running = new Set<ChildProcess>();
+/** Set once either run has failed: the other starts no new command. */
+let stopping = false;
+
 function start(cliArgs: string[], db: string): { child: ChildProcess; done: Promise<Outcome> } {
+  if (stopping) throw new Error("chaos: stopped after the other run failed");
   const child = spawn(process.execPath, [BIN, ...cliArgs, "--db", db, "--thread", STORE], { cwd: ROOT, env: childEnv(), stdio: ["ignore", "pipe", "pipe"] });
+  running.add(child);
+  child.on("close", () => running.delete(child));
   let stdout = "";
   let stderr = "";
   child.stdout!.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
@@ -299,7 +307,14 @@ async function interrupted(): Promise<void> {
   }
 }
 
-await Promise.all([reference(), interrupted()]);
+try {
+  await Promise.all([reference(), interrupted()]);
+} catch (error) {
+  // A run that threw leaves the other one's command running: stop it, or it outlives this script, writing its file.
+  stopping = true;
+  for (const child of running) child.kill("SIGKILL");
+  throw error;
+}
 process.stderr.write(`chaos: uninterrupted run ${referenceSeconds.toFixed(1)} s, ${approvalsDecided} approvals decided; interrupted run done\n`);
 watch.close();
 
