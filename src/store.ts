@@ -280,6 +280,8 @@ async function invokeGraph(session: StoreSession, input: Partial<State> | Comman
   try {
     const values = (await session.graph.invoke(input as never, {
       ...session.config,
+      // A lost write lease stops the run at its next step (see withLease).
+      signal: leaseLost.get(session),
       // See RunOptions.durability and README, "Crashes and concurrent writers".
       durability: options.durability ?? "sync",
       recursionLimit: options.maxSteps,
@@ -287,6 +289,8 @@ async function invokeGraph(session: StoreSession, input: Partial<State> | Comman
     })) as State & { __interrupt__?: unknown[] };
     return { values, stepLimitHit: false, paused: (values.__interrupt__?.length ?? 0) > 0 };
   } catch (error) {
+    const lost = leaseLost.get(session);
+    if (lost?.aborted) throw lost.reason;
     if (!(error instanceof GraphRecursionError)) throw error;
     return { values: (await session.graph.getState(session.config)).values as State, stepLimitHit: true, paused: false };
   }
@@ -355,13 +359,25 @@ function recordedDecision(log: readonly StoreEvent[], d: Decision): boolean {
   return event.type === "ApprovalDecided" && event.data.decision === d.decision && event.data.by === d.by;
 }
 
-/** Runs `work` holding the store's write lease (one writer per store, SPEC §6). */
-export async function withLease<T>(session: StoreSession, waitMs: number | undefined, work: () => Promise<T>): Promise<T> {
+/** The lease signal of each session's write in progress, for the graph runs in it (`invokeGraph`). */
+const leaseLost = new WeakMap<StoreSession, AbortSignal>();
+
+/**
+ * Runs `work` holding the store's write lease (one writer per store, SPEC §6). If the lease is lost meanwhile, the
+ * session's graph runs abort at their next step (work that invokes a graph itself passes `lost` as its signal) and
+ * withLease throws the LeaseLostError: what was checkpointed stays, and the next command resumes from it.
+ */
+export async function withLease<T>(session: StoreSession, waitMs: number | undefined, work: (lost: AbortSignal) => Promise<T>): Promise<T> {
   const lease = await session.meta.acquireLease(session.name, session.threadId, waitMs ?? 0);
+  leaseLost.set(session, lease.lost);
   let result: T;
   try {
-    result = await work();
-  } catch (error) {
+    result = await work(lease.lost);
+    lease.lost.throwIfAborted();
+  } catch (caught) {
+    // An abort surfaces from LangGraph as its own error: report why instead.
+    const error: unknown = lease.lost.aborted ? lease.lost.reason : caught;
+    leaseLost.delete(session);
     // The work's error is the one to report: a release that also fails is added to it, not put in its place.
     await Promise.resolve()
       .then(() => lease.release())
@@ -370,6 +386,7 @@ export async function withLease<T>(session: StoreSession, waitMs: number | undef
       });
     throw error;
   }
+  leaseLost.delete(session);
   await lease.release();
   return result;
 }

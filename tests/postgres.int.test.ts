@@ -483,6 +483,40 @@ describe("PostgreSQL failure paths", () => {
     }
   });
 
+  it("a writer whose lock connection is terminated stops at its next step with a clear error, and the next ingest resumes", async () => {
+    const lostUrl = await server.createDatabase("lostlease");
+    const backend = await connectPostgres(lostUrl);
+    const admin = new pg.Client({ connectionString: lostUrl });
+    await admin.connect();
+    const put = backend.saver.put.bind(backend.saver);
+    try {
+      const session = openPostgresStore(backend, "lost");
+      const lines = inputOf(11);
+      let puts = 0;
+      let terminated: Promise<pg.QueryResult<{ ok: boolean }>> | undefined;
+      backend.saver.put = async (...args) => {
+        const written = await put(...args);
+        // The lease's own connection (named after this process), as when the network or the server drops it.
+        if (++puts === 3) terminated = admin.query("SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE application_name LIKE $1", [`shopstate pid ${process.pid} on %`]);
+        return written;
+      };
+      await expect(ingestLines(session, lines, { approvalThresholdCents: 10_000, maxSteps: 500, batchSize: 100, source: "generator" })).rejects.toThrow(
+        /^lost the write lease of store 'lost': its lock connection to PostgreSQL (failed|ended)/,
+      );
+      expect((await terminated)?.rows).toEqual([{ ok: true }]);
+      expect((await session.graph.getState(session.config)).tasks.length).toBeGreaterThan(0);
+      backend.saver.put = put;
+      await ingestLines(session, lines, { approvalThresholdCents: 10_000, maxSteps: 500, batchSize: 100, source: "generator" });
+      const values = (await headValues(session)).values as State;
+      expect(values.events.filter((e) => e.source === "generator").map((e) => e.id)).toEqual(lines.map((l) => (JSON.parse(l.text) as { id: string }).id));
+      expect(verify(worldOf(values), values.events)).toEqual([]);
+    } finally {
+      backend.saver.put = put;
+      await admin.end();
+      await backend.close();
+    }
+  }, 120_000);
+
   it("a job whose store stays busy is queued again without using up an attempt, and runs once the store is free", async () => {
     const busyUrl = await server.createDatabase("busyjobs");
     const backend = await connectPostgres(busyUrl);

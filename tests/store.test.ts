@@ -1,12 +1,15 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { acquireLease, LeaseBusyError } from "../src/persistence/lease.js";
+import { generateWorkload } from "../bench/generator.js";
+import { verify } from "../src/domain/verify.js";
+import { acquireLease, LeaseBusyError, LeaseLostError } from "../src/persistence/lease.js";
+import { worldOf } from "../src/services/decisions.js";
 import { listStores, threadIdFor } from "../src/persistence/stores.js";
 import { buildStoreGraph } from "../src/graph.js";
 import type { State } from "../src/state.js";
 import { cli } from "./support/cli.js";
-import { deleteStore, finishPendingRun, ingestLines, openStore, withLease, type InputLine, type StoreSession } from "../src/store.js";
+import { deleteStore, finishPendingRun, headValues, ingestLines, openStore, withLease, type InputLine, type StoreSession } from "../src/store.js";
 
 const RUN = { approvalThresholdCents: 10_000, maxSteps: 500, batchSize: 100, source: "test" };
 
@@ -119,6 +122,7 @@ describe("the write lease around a store's work", () => {
       seen.held = true;
       return {
         holder: lease.holder,
+        lost: lease.lost,
         async release() {
           seen.held = false;
           await lease.release();
@@ -161,6 +165,77 @@ describe("the write lease around a store's work", () => {
       expect(seen.calls).toEqual(["forgetStore held", "forgetTags held", "forgetSteps held"]);
       expect(listStores(session.db)).toEqual([]);
     } finally {
+      session.close();
+    }
+  });
+});
+
+describe("a lost write lease", () => {
+  it("is reported on its `lost` signal when a renewal finds that another writer took the store over", async () => {
+    const session = openStore(join(dir, "s.db"), "north");
+    try {
+      const lease = await acquireLease(session.db, "north", session.threadId, 0, 10);
+      const lost = new Promise<unknown>((resolve) => lease.lost.addEventListener("abort", () => resolve(lease.lost.reason)));
+      expect(lease.lost.aborted).toBe(false);
+      session.db.prepare("UPDATE shopstate_leases SET holder = 'pid 1 on elsewhere (takeover)' WHERE thread_id = ?").run(session.threadId);
+      const reason = await lost;
+      expect(reason).toBeInstanceOf(LeaseLostError);
+      expect((reason as Error).message).toMatch(/^lost the write lease of store 'north': its row no longer names this writer \(another process took the store over\)/);
+      lease.release();
+    } finally {
+      session.close();
+    }
+  });
+
+  it("stops an ingest at its next step with a clear error; the next ingest resumes from the last checkpoint to the log of an uninterrupted run", async () => {
+    const lines = generateWorkload({ events: 30, seed: 1007, products: 4, customers: 6 }).map((text, i) => ({ line: i + 1, text }));
+    const reference = openStore(join(dir, "ref.db"), "north");
+    const session = openStore(join(dir, "s.db"), "north");
+    try {
+      let referencePuts = 0;
+      const referencePut = reference.saver.put.bind(reference.saver);
+      reference.saver.put = (...args) => {
+        referencePuts++;
+        return referencePut(...args);
+      };
+      await ingestLines(reference, lines, RUN);
+      const expected = (await headValues(reference)).values.events.map((e) => e.id);
+
+      // The lease is lost (as when a renewal fails) once the run has written 5 checkpoints.
+      const stolen = new AbortController();
+      const losing: StoreSession = {
+        ...session,
+        meta: {
+          ...session.meta,
+          acquireLease: async (store, threadId, waitMs) => {
+            const lease = await session.meta.acquireLease(store, threadId, waitMs);
+            return { holder: lease.holder, lost: stolen.signal, release: () => lease.release() };
+          },
+        },
+      };
+      let puts = 0;
+      const put = session.saver.put.bind(session.saver);
+      session.saver.put = async (...args) => {
+        const written = await put(...args);
+        if (++puts === 5) stolen.abort(new LeaseLostError("north", "it could not be renewed before it ran out (simulated)"));
+        return written;
+      };
+      const outcome = ingestLines(losing, lines, RUN);
+      await expect(outcome).rejects.toThrow(LeaseLostError);
+      await expect(outcome).rejects.toThrow(/^lost the write lease of store 'north': it could not be renewed before it ran out \(simulated\); the write stopped at its last checkpoint/);
+      // It stopped at the step after the loss, far from the run's end.
+      expect(puts).toBeLessThanOrEqual(6);
+      expect(referencePuts).toBeGreaterThan(puts + 5);
+      const stopped = await session.graph.getState(session.config);
+      expect(stopped.tasks.length).toBeGreaterThan(0);
+
+      session.saver.put = put;
+      await ingestLines(session, lines, RUN);
+      const values = (await headValues(session)).values;
+      expect(values.events.map((e) => e.id)).toEqual(expected);
+      expect(verify(worldOf(values), values.events)).toEqual([]);
+    } finally {
+      reference.close();
       session.close();
     }
   });

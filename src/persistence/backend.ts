@@ -16,6 +16,8 @@ import { findStore, forgetStore, listStores, registerStore, type StoreRecord } f
 /** A held write lease: one writer per store (SPEC §6). */
 export interface WriteLease {
   readonly holder: string;
+  /** Aborts, with a LeaseLostError as its reason, if the lease is lost while held; the holder's work must then stop. */
+  readonly lost: AbortSignal;
   release(): void | Promise<void>;
 }
 

@@ -33,8 +33,21 @@ export class LeaseBusyError extends Error {
   }
 }
 
+/** A writer's lease ran out from under it (another writer may now be in): its work must stop. */
+export class LeaseLostError extends Error {
+  override name = "LeaseLostError";
+  constructor(
+    readonly store: string,
+    why: string,
+  ) {
+    super(`lost the write lease of store '${store}': ${why}; the write stopped at its last checkpoint, and the next command resumes from there as after a crash`);
+  }
+}
+
 export interface Lease {
   readonly holder: string;
+  /** Aborts (with a LeaseLostError) if the lease is lost while held: taken over, or not renewed before it ran out. */
+  readonly lost: AbortSignal;
   release(): void;
 }
 
@@ -127,8 +140,8 @@ function tryAcquire(db: Database.Database, threadId: string, me: Holder, now: nu
     .immediate();
 }
 
-/** Takes the store's lease, waiting up to `waitMs` for another writer to finish. */
-export async function acquireLease(db: Database.Database, store: string, threadId: string, waitMs = 0): Promise<Lease> {
+/** Takes the store's lease, waiting up to `waitMs` for another writer to finish; renews it every `renewEveryMs` (tests shorten it). */
+export async function acquireLease(db: Database.Database, store: string, threadId: string, waitMs = 0, renewEveryMs = LEASE_TTL_MS / 3): Promise<Lease> {
   ensureLeaseTable(db);
   const me: Holder = { label: `pid ${process.pid} on ${hostname()} (${randomUUID().slice(0, 8)})`, pid: process.pid, host: thisHost() };
   const deadline = Date.now() + waitMs;
@@ -138,17 +151,29 @@ export async function acquireLease(db: Database.Database, store: string, threadI
     if (Date.now() >= deadline) throw new LeaseBusyError(store, attempt.holder, new Date(attempt.expiresAt).toISOString(), attempt.expiresAt <= Date.now());
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+  let expiresAt = Date.now() + LEASE_TTL_MS;
+  const lost = new AbortController();
+  const lose = (why: string) => {
+    clearInterval(renew);
+    lost.abort(new LeaseLostError(store, why));
+  };
   const renew = setInterval(() => {
+    const now = Date.now();
     try {
-      db.prepare("UPDATE shopstate_leases SET expires_at = ? WHERE thread_id = ? AND holder = ?").run(Date.now() + LEASE_TTL_MS, threadId, me.label);
-    } catch {
-      // A renewal that cannot get the file (busy past busy_timeout) is retried at the next tick; the TTL leaves two more.
+      const { changes } = db.prepare("UPDATE shopstate_leases SET expires_at = ? WHERE thread_id = ? AND holder = ?").run(now + LEASE_TTL_MS, threadId, me.label);
+      if (changes === 0) lose("its row no longer names this writer (another process took the store over)");
+      else expiresAt = now + LEASE_TTL_MS;
+    } catch (error) {
+      // A renewal that cannot get the file (busy past busy_timeout) is retried at the next tick while the lease lasts; once it
+      // has run out unrenewed, a writer on another host may take the store, so this one stops.
+      if (now >= expiresAt) lose(`it could not be renewed before it ran out (${(error as Error).message})`);
     }
-  }, LEASE_TTL_MS / 3);
+  }, renewEveryMs);
   renew.unref();
   heldHere.add(me.label);
   return {
     holder: me.label,
+    lost: lost.signal,
     release() {
       clearInterval(renew);
       heldHere.delete(me.label);

@@ -13,7 +13,7 @@ import { createHash, randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import pg from "pg";
 import type { WriteLease } from "./backend.js";
-import { LeaseBusyError } from "./lease.js";
+import { LeaseBusyError, LeaseLostError } from "./lease.js";
 
 /** First key of every shopstate advisory lock, so ours never meet another application's. */
 export const LOCK_NAMESPACE = 0x5e0b57a7 | 0;
@@ -35,9 +35,15 @@ export async function acquirePgLease(connection: pg.ClientConfig, store: string,
   const holder = `shopstate pid ${process.pid} on ${hostname()} (${randomUUID().slice(0, 8)})`;
   const client = new pg.Client({ ...connection, application_name: holder.slice(0, 63) });
   await client.connect();
-  // Without a listener a dropped connection would crash the process. Dropping it also frees the lock on the server,
-  // which this writer does not notice: its run goes on, so a second writer could then join it.
-  client.on("error", () => undefined);
+  // A dropped connection frees the lock on the server, so a second writer could join: the lease is lost and the run must
+  // stop (the error listener also keeps the error from crashing the process).
+  const lost = new AbortController();
+  let released = false;
+  const lose = (why: string) => {
+    if (!released && !lost.signal.aborted) lost.abort(new LeaseLostError(store, why));
+  };
+  client.on("error", (error) => lose(`its lock connection to PostgreSQL failed (${error.message}), which frees the lock`));
+  client.on("end", () => lose("its lock connection to PostgreSQL ended, which frees the lock"));
   const key = lockKeyOf(threadId);
   const deadline = Date.now() + waitMs;
   try {
@@ -53,7 +59,9 @@ export async function acquirePgLease(connection: pg.ClientConfig, store: string,
   }
   return {
     holder,
+    lost: lost.signal,
     async release() {
+      released = true;
       // Ending the session releases the lock, even if the unlock query fails.
       await client.query("SELECT pg_advisory_unlock($1, $2)", [LOCK_NAMESPACE, key]).catch(() => undefined);
       await client.end().catch(() => undefined);

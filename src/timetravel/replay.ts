@@ -38,7 +38,7 @@ export interface ReplayResult {
  * (nodes still to run from it): an `input` checkpoint or a step of a run.
  */
 export async function replayFrom(session: StoreSession, ref: string, options: RunOptions): Promise<ReplayResult> {
-  return withLease(session, options.waitMs, async () => {
+  return withLease(session, options.waitMs, async (lost) => {
     const target = await resolveRef(session, ref);
     const past = await session.graph.getState(target.config);
     if (past.next.length === 0) {
@@ -49,7 +49,7 @@ export async function replayFrom(session: StoreSession, ref: string, options: Ru
     // The run is re-decided under the policy it ran with, so a replay never records a PolicyChanged of its own.
     const threshold = (original ?? (past.values as State)).policy?.approvalThresholdCents ?? options.approvalThresholdCents;
     // A re-run that pauses at the approval gate returns its interrupt beside the values; the original's pause is compared without it.
-    const { [INTERRUPT]: _pause, ...replayedValues } = (await session.graph.invoke(null, { ...target.config, recursionLimit: options.maxSteps, context: { approvalThresholdCents: threshold, model: undefined } })) as State & { [INTERRUPT]?: unknown };
+    const { [INTERRUPT]: _pause, ...replayedValues } = (await session.graph.invoke(null, { ...target.config, signal: lost, recursionLimit: options.maxSteps, context: { approvalThresholdCents: threshold, model: undefined } })) as State & { [INTERRUPT]?: unknown };
     const replayed = checkpointIdOf((await headTuple(session))?.config) as string;
     if (!original) return { from: target.checkpointId, replayed };
     const identical = JSON.stringify(original) === JSON.stringify(replayedValues);
