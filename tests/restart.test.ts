@@ -10,7 +10,7 @@ import { join } from "node:path";
 import type Database from "better-sqlite3";
 import type { Decision } from "../src/approval_gate.js";
 import { generateWorkload } from "../bench/generator.js";
-import { acquireLease, LeaseBusyError, thisHost } from "../src/persistence/lease.js";
+import { acquireLease, LeaseBusyError, processStartTime, thisHost } from "../src/persistence/lease.js";
 import type { State } from "../src/state.js";
 import { decideApprovals, ingestLines, openStore, type SqliteStoreSession as StoreSession } from "../src/store.js";
 import { cli, parseJson, tempDir } from "./support/cli.js";
@@ -136,6 +136,35 @@ describe("the lease of a killed writer", () => {
         await expect(acquireLease(s.db, "main", s.threadId)).rejects.toThrow(/its lease ran out at .+ but that process is still running\. Wait for it to finish/);
       } finally {
         alive.kill("SIGKILL");
+      }
+    });
+  });
+
+  it("is taken over when its pid now belongs to a process that started at another time (the pid was reused)", async () => {
+    await withSession(join(dir, "s.db"), async (s) => {
+      (await acquireLease(s.db, "main", s.threadId)).release(); // creates the table
+      const other = spawn(process.execPath, ["-e", "setTimeout(() => {}, 60000)"]);
+      try {
+        const pid = other.pid!;
+        const started = processStartTime(pid);
+        expect(started).toMatch(/^\d+$/);
+        const holdAs = (start: string | null) =>
+          s.db
+            .prepare("INSERT OR REPLACE INTO shopstate_leases (thread_id, holder, expires_at, pid, host, started) VALUES (?, ?, ?, ?, ?, ?)")
+            .run(s.threadId, `pid ${pid} on here (test)`, Date.now() + 60_000, pid, thisHost(), start);
+        // The holder itself, or a row from before start times were recorded: still held.
+        holdAs(started!);
+        await expect(acquireLease(s.db, "main", s.threadId)).rejects.toThrow(LeaseBusyError);
+        holdAs(null);
+        await expect(acquireLease(s.db, "main", s.threadId)).rejects.toThrow(LeaseBusyError);
+        // A killed writer whose pid an unrelated long-lived process got since.
+        holdAs(String(Number(started) - 1));
+        const taken = await acquireLease(s.db, "main", s.threadId);
+        expect(taken.holder).toContain(`pid ${process.pid} on `);
+        expect(s.db.prepare("SELECT started FROM shopstate_leases").get()).toEqual({ started: processStartTime(process.pid) });
+        taken.release();
+      } finally {
+        other.kill("SIGKILL");
       }
     });
   });

@@ -6,11 +6,12 @@
  *
  * A writer killed with SIGKILL cannot drop its lease. Rather than block a
  * restart for the rest of the TTL, a lease whose holder is a process on this
- * host that no longer exists is taken over at once, and one whose holder
- * still runs here is never taken; a holder on another host (the file on a
+ * host that no longer exists is taken over at once (a pid now held by a
+ * process that started at another time than the holder counts as gone: the
+ * pid was reused), and one whose holder still runs here is never taken; a holder on another host (the file on a
  * shared disk) is trusted until its lease expires.
  */
-import { readlinkSync } from "node:fs";
+import { readFileSync, readlinkSync } from "node:fs";
 import { hostname } from "node:os";
 import { randomUUID } from "node:crypto";
 import type Database from "better-sqlite3";
@@ -51,16 +52,18 @@ export interface Lease {
   release(): void;
 }
 
-/** Who holds a lease: a readable label, and the process and host to check it is still alive. */
+/** Who holds a lease: a readable label, and the process (its id and start time) and host to check it is still alive. */
 interface Holder {
   label: string;
   pid: number;
+  started: string | undefined;
   host: string;
 }
 
 interface LeaseRow {
   holder: string;
   pid: number | null;
+  started: string | null;
   host: string | null;
   expiresAt: number;
 }
@@ -71,11 +74,12 @@ function ensureLeaseTable(db: Database.Database): void {
     holder TEXT NOT NULL,
     expires_at INTEGER NOT NULL,
     pid INTEGER,
-    host TEXT
+    host TEXT,
+    started TEXT
   )`);
-  // Files from before the takeover of dead holders have no pid/host columns.
+  // Files from before the takeover of dead holders have no pid/host columns, and older ones no start time.
   const columns = new Set((db.prepare("PRAGMA table_info(shopstate_leases)").all() as { name: string }[]).map((c) => c.name));
-  for (const [column, type] of [["pid", "INTEGER"], ["host", "TEXT"]] as const) {
+  for (const [column, type] of [["pid", "INTEGER"], ["host", "TEXT"], ["started", "TEXT"]] as const) {
     if (columns.has(column)) continue;
     try {
       db.exec(`ALTER TABLE shopstate_leases ADD COLUMN ${column} ${type}`);
@@ -109,6 +113,28 @@ export function processAlive(pid: number): boolean {
   }
 }
 
+/**
+ * When a process started, to tell it from a later one given the same pid: on Linux, field 22 of /proc/PID/stat (clock
+ * ticks after boot). Undefined where there is no /proc or no such process.
+ */
+export function processStartTime(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // Field 2, the command name, is in parentheses and may hold spaces and parentheses: count from the last ')', field 3 on.
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether the lease's holder process still runs: its pid exists and, when both start times are known, started when the holder did. */
+function holderAlive(row: LeaseRow & { pid: number }): boolean {
+  if (!processAlive(row.pid)) return false;
+  if (row.started === null) return true;
+  const started = processStartTime(row.pid);
+  return started === undefined || started === row.started;
+}
+
 /** Labels of the leases this process holds now (its pid may have belonged to a killed writer before it). */
 const heldHere = new Set<string>();
 
@@ -121,7 +147,7 @@ const heldHere = new Set<string>();
  */
 function heldByOther(row: LeaseRow, me: Holder, now: number): boolean {
   if (row.holder === me.label) return false;
-  if (row.host === me.host && row.pid !== null) return row.pid === me.pid ? heldHere.has(row.holder) : processAlive(row.pid);
+  if (row.host === me.host && row.pid !== null) return row.pid === me.pid ? heldHere.has(row.holder) : holderAlive({ ...row, pid: row.pid });
   return row.expiresAt > now;
 }
 
@@ -129,12 +155,12 @@ function tryAcquire(db: Database.Database, threadId: string, me: Holder, now: nu
   // IMMEDIATE: the write lock is taken before the read, so no other writer slips in between (and busy_timeout applies).
   return db
     .transaction(() => {
-      const row = db.prepare("SELECT holder, pid, host, expires_at AS expiresAt FROM shopstate_leases WHERE thread_id = ?").get(threadId) as LeaseRow | undefined;
+      const row = db.prepare("SELECT holder, pid, started, host, expires_at AS expiresAt FROM shopstate_leases WHERE thread_id = ?").get(threadId) as LeaseRow | undefined;
       if (row && heldByOther(row, me, now)) return { ok: false as const, holder: row.holder, expiresAt: row.expiresAt };
       db.prepare(
-        `INSERT INTO shopstate_leases (thread_id, holder, expires_at, pid, host) VALUES (?, ?, ?, ?, ?)
-         ON CONFLICT(thread_id) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at, pid = excluded.pid, host = excluded.host`,
-      ).run(threadId, me.label, now + LEASE_TTL_MS, me.pid, me.host);
+        `INSERT INTO shopstate_leases (thread_id, holder, expires_at, pid, host, started) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT(thread_id) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at, pid = excluded.pid, host = excluded.host, started = excluded.started`,
+      ).run(threadId, me.label, now + LEASE_TTL_MS, me.pid, me.host, me.started ?? null);
       return { ok: true as const };
     })
     .immediate();
@@ -143,7 +169,7 @@ function tryAcquire(db: Database.Database, threadId: string, me: Holder, now: nu
 /** Takes the store's lease, waiting up to `waitMs` for another writer to finish; renews it every `renewEveryMs` (tests shorten it). */
 export async function acquireLease(db: Database.Database, store: string, threadId: string, waitMs = 0, renewEveryMs = LEASE_TTL_MS / 3): Promise<Lease> {
   ensureLeaseTable(db);
-  const me: Holder = { label: `pid ${process.pid} on ${hostname()} (${randomUUID().slice(0, 8)})`, pid: process.pid, host: thisHost() };
+  const me: Holder = { label: `pid ${process.pid} on ${hostname()} (${randomUUID().slice(0, 8)})`, pid: process.pid, started: processStartTime(process.pid), host: thisHost() };
   const deadline = Date.now() + waitMs;
   for (;;) {
     const attempt = tryAcquire(db, threadId, me, Date.now());
