@@ -4,7 +4,7 @@
  * ones beside the log. Nothing valid is lost to a bad neighbour.
  */
 import { z } from "zod";
-import { isInputEvent, type StoreEvent, type StoredInputEvent, type SystemEvent } from "./domain/events.js";
+import { eventFingerprint, isInputEvent, type StoreEvent, type StoredInputEvent, type SystemEvent } from "./domain/events.js";
 import { checkReferences, contentHash, validateInput, type KnownEntities, type RejectedInput } from "./domain/validation.js";
 import { loadConfig } from "./config.js";
 import { assertModelChoice, OFFLINE_MODEL } from "./llm/model.js";
@@ -50,9 +50,9 @@ export function ingest(state: IngestState, runtime?: { context?: StoreContext })
     const result = validateInput(raw, origin.source);
     if (!result.ok) return reject(result.reason, result.eventId);
     const event = result.event;
-    const fingerprint = JSON.stringify([event.type, event.at, event.data]);
+    const fingerprint = eventFingerprint(event);
     const position = eventLog.positionOf(log, event.id);
-    const earlier = position >= 0 ? JSON.stringify([log[position].type, log[position].at, log[position].data]) : seenInBatch.get(event.id);
+    const earlier = position >= 0 ? eventFingerprint(log[position]) : seenInBatch.get(event.id);
     if (earlier !== undefined) {
       // Re-sending an event is a no-op; reusing its id for something else is an error.
       if (earlier === fingerprint) duplicates++;

@@ -19,7 +19,7 @@ import { openDatabase, sqliteSaver } from "./persistence/sqlite.js";
 import { threadIdFor, validateStoreName, type StoreRecord } from "./persistence/stores.js";
 import { recordNewSteps } from "./timetravel/steps.js";
 import { eventLog, WHOLE_SNAPSHOT_FREQUENCY, type State } from "./state.js";
-import type { StoreEvent } from "./domain/events.js";
+import { eventFingerprint, type StoreEvent } from "./domain/events.js";
 
 export class UsageError extends Error {
   override name = "UsageError";
@@ -214,9 +214,7 @@ function alreadyLogged(log: readonly StoreEvent[], text: string, source: string)
   const checked = validateInput(text, source);
   if (!checked.ok) return false;
   const position = eventLog.positionOf(log, checked.event.id);
-  if (position < 0) return false;
-  const logged = log[position];
-  return JSON.stringify([logged.type, logged.at, logged.data]) === JSON.stringify([checked.event.type, checked.event.at, checked.event.data]);
+  return position >= 0 && eventFingerprint(log[position]) === eventFingerprint(checked.event);
 }
 
 /** Resuming the approval gate with no decisions: its approvals stay pending. */
@@ -289,8 +287,7 @@ async function invokeGraph(session: StoreSession, input: Partial<State> | Comman
     })) as State & { __interrupt__?: unknown[] };
     return { values, stepLimitHit: false, paused: (values.__interrupt__?.length ?? 0) > 0 };
   } catch (error) {
-    const lost = leaseLost.get(session);
-    if (lost?.aborted) throw lost.reason;
+    // A lost lease's abort is reported by withLease, with why.
     if (!(error instanceof GraphRecursionError)) throw error;
     return { values: (await session.graph.getState(session.config)).values as State, stepLimitHit: true, paused: false };
   }
@@ -370,25 +367,26 @@ const leaseLost = new WeakMap<StoreSession, AbortSignal>();
 export async function withLease<T>(session: StoreSession, waitMs: number | undefined, work: (lost: AbortSignal) => Promise<T>): Promise<T> {
   const lease = await session.meta.acquireLease(session.name, session.threadId, waitMs ?? 0);
   leaseLost.set(session, lease.lost);
-  let result: T;
+  let outcome: { ok: true; value: T } | { ok: false; error: unknown };
   try {
-    result = await work(lease.lost);
+    const value = await work(lease.lost);
     lease.lost.throwIfAborted();
+    outcome = { ok: true, value };
   } catch (caught) {
     // An abort surfaces from LangGraph as its own error: report why instead.
-    const error: unknown = lease.lost.aborted ? lease.lost.reason : caught;
+    outcome = { ok: false, error: lease.lost.aborted ? lease.lost.reason : caught };
+  } finally {
     leaseLost.delete(session);
-    // The work's error is the one to report: a release that also fails is added to it, not put in its place.
-    await Promise.resolve()
-      .then(() => lease.release())
-      .catch((releaseError: unknown) => {
-        if (error instanceof Error) error.message += ` (releasing the write lease of store '${session.name}' also failed: ${(releaseError as Error).message ?? String(releaseError)})`;
-      });
-    throw error;
   }
-  leaseLost.delete(session);
-  await lease.release();
-  return result;
+  try {
+    await lease.release();
+  } catch (releaseError) {
+    if (outcome.ok) throw releaseError;
+    // The work's error is the one to report: a release that also fails is added to it, not put in its place.
+    if (outcome.error instanceof Error) outcome.error.message += ` (releasing the write lease of store '${session.name}' also failed: ${(releaseError as Error).message ?? String(releaseError)})`;
+  }
+  if (!outcome.ok) throw outcome.error;
+  return outcome.value;
 }
 
 /** Items in runs of `size`, in order (the last one shorter). */

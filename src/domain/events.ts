@@ -159,6 +159,15 @@ export type StoreEvent = StoredInputEvent | SystemEvent;
 export type StoreEventType = StoreEvent["type"];
 export type EventOf<T extends StoreEventType> = Extract<StoreEvent, { type: T }>;
 
+/**
+ * What makes two events with one id the same event: type, time and data
+ * (source and version aside). Re-sending it is a no-op; reusing its id for
+ * another fingerprint is an error.
+ */
+export function eventFingerprint(event: Pick<StoreEvent, "type" | "at" | "data">): string {
+  return JSON.stringify([event.type, event.at, event.data]);
+}
+
 export function isInputEvent(event: StoreEvent): event is StoredInputEvent {
   return (INPUT_EVENT_TYPES as string[]).includes(event.type);
 }

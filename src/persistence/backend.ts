@@ -9,17 +9,9 @@ import type Database from "better-sqlite3";
 import type { StepRecord } from "../timetravel/steps.js";
 import { forgetSteps, storedSteps, storeSteps } from "../timetravel/steps.js";
 import { addTag, findTag, forgetTags, listTags, type Tag } from "../timetravel/tags.js";
-import { acquireLease } from "./lease.js";
+import { acquireLease, type WriteLease } from "./lease.js";
 import type { CheckpointHeader, ShopstateSaver } from "./saver.js";
 import { findStore, forgetStore, listStores, registerStore, type StoreRecord } from "./stores.js";
-
-/** A held write lease: one writer per store (SPEC §6). */
-export interface WriteLease {
-  readonly holder: string;
-  /** Aborts, with a LeaseLostError as its reason, if the lease is lost while held; the holder's work must then stop. */
-  readonly lost: AbortSignal;
-  release(): void | Promise<void>;
-}
 
 export interface StoreMeta {
   /** Where the stores live, for messages: the SQLite path, or the PostgreSQL URL without its password. */

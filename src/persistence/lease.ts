@@ -45,12 +45,16 @@ export class LeaseLostError extends Error {
   }
 }
 
-export interface Lease {
+/** A held write lease, on either backend: one writer per store (SPEC §6). */
+export interface WriteLease {
   readonly holder: string;
-  /** Aborts (with a LeaseLostError) if the lease is lost while held: taken over, or not renewed before it ran out. */
+  /** Aborts, with a LeaseLostError as its reason, if the lease is lost while held; the holder's work must then stop. */
   readonly lost: AbortSignal;
-  release(): void;
+  release(): void | Promise<void>;
 }
+
+/** The SQLite lease: lost when taken over, or not renewed before it ran out; released synchronously. */
+export type Lease = WriteLease & { release(): void };
 
 /** Who holds a lease: a readable label, and the process (its id and start time) and host to check it is still alive. */
 interface Holder {

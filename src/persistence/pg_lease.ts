@@ -12,8 +12,7 @@
 import { createHash, randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import pg from "pg";
-import type { WriteLease } from "./backend.js";
-import { LeaseBusyError, LeaseLostError } from "./lease.js";
+import { LeaseBusyError, LeaseLostError, type WriteLease } from "./lease.js";
 
 /** First key of every shopstate advisory lock, so ours never meet another application's. */
 export const LOCK_NAMESPACE = 0x5e0b57a7 | 0;

@@ -63,12 +63,6 @@ export function listTags(db: Database.Database, threadId: string): Tag[] {
   return db.prepare("SELECT label, checkpoint_id AS checkpointId, created_at AS createdAt FROM shopstate_tags WHERE thread_id = ? ORDER BY created_at, label").all(threadId) as Tag[];
 }
 
-/** Labels by checkpoint id, for history. */
-export function tagsByCheckpoint(db: Database.Database, threadId: string): Map<string, string[]> {
-  const byCheckpoint = new Map<string, string[]>();
-  for (const tag of listTags(db, threadId)) byCheckpoint.set(tag.checkpointId, [...(byCheckpoint.get(tag.checkpointId) ?? []), tag.label]);
-  return byCheckpoint;
-}
 
 /** Checkpoints that must never be pruned: every tagged one of the thread. */
 export function taggedCheckpointIds(db: Database.Database, threadId: string): Set<string> {

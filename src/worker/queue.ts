@@ -101,6 +101,11 @@ function parseJobLines(text: string): InputLine[] | string {
   return wellFormed ? (lines as InputLine[]) : "its lines are not a list of {line, text} objects; the job cannot run: delete it or queue its input again";
 }
 
+/** PostgreSQL text cannot hold NUL, and an error message may quote input that does. */
+function storableText(text: string): string {
+  return text.replaceAll("\u0000", "\\u0000");
+}
+
 /**
  * Claims the oldest runnable job: the oldest unfinished job of a store that
  * no other worker holds. Undefined when there is none right now.
@@ -152,14 +157,13 @@ export async function claimJob(pool: pg.Pool, worker: string): Promise<Claim | u
     return {
       job,
       done: (result) => finish("UPDATE shopstate_jobs SET status = 'done', attempts = attempts + 1, worker = $2, result = $3, error = NULL, finished_at = now() WHERE id = $1", [job.id, worker, JSON.stringify(result)]),
-      retry: (reason) => finish("UPDATE shopstate_jobs SET worker = $2, error = $3 WHERE id = $1", [job.id, worker, reason.replaceAll("\u0000", "\\u0000")]),
+      retry: (reason) => finish("UPDATE shopstate_jobs SET worker = $2, error = $3 WHERE id = $1", [job.id, worker, storableText(reason)]),
       failed: (reason) =>
         finish("UPDATE shopstate_jobs SET status = CASE WHEN attempts + 1 >= $3 THEN 'failed' ELSE 'queued' END, attempts = attempts + 1, worker = $2, error = $4 WHERE id = $1", [
           job.id,
           worker,
           MAX_ATTEMPTS,
-          // PostgreSQL text cannot hold NUL, and an error message may quote input that does.
-          reason.replaceAll("\u0000", "\\u0000"),
+          storableText(reason),
         ]),
     };
   } catch (error) {

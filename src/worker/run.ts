@@ -8,7 +8,7 @@ import { hostname } from "node:os";
 import { LeaseBusyError } from "../persistence/lease.js";
 import type { PostgresBackend } from "../persistence/postgres.js";
 import { ingestLines, openPostgresStore, type IngestResult, type RunOptions } from "../store.js";
-import { claimJob, ensureJobTable, runnableJobCount } from "./queue.js";
+import { claimJob, runnableJobCount } from "./queue.js";
 
 /** How long a worker waits for another writer of a job's store unless told otherwise (--wait). */
 export const WORKER_WAIT_MS = 60_000;
@@ -45,9 +45,9 @@ export interface WorkerSummary {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Runs jobs until stopped (or idle, with `exitWhenIdle`); the job table must exist (`ensureJobTable`, as the CLI's commands do). */
 export async function runWorker(backend: PostgresBackend, options: WorkerOptions): Promise<WorkerSummary> {
   const worker = `worker pid ${process.pid} on ${hostname()}`;
-  await ensureJobTable(backend.pool);
   const summary: WorkerSummary = { worker, done: 0, failed: 0 };
   while (!options.signal?.aborted) {
     const claim = await claimJob(backend.pool, worker);
