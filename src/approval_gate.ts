@@ -1,5 +1,5 @@
 /**
- * Human approval (SPEC §5 rule 4). A large refund is already held as data by
+ * Human approval (docs/RULES.md, rule 4). A large refund is already held as data by
  * order_service (a pending approval); this module is how a person's decision
  * gets back in:
  *
@@ -13,11 +13,14 @@
  * - `approve` / `deny` on the CLI build the same decisions: they resume the
  *   paused run, or send the events as ordinary input when nothing is paused.
  */
-import { Command, END, interrupt } from "@langchain/langgraph";
+import { Command, END, interrupt, type LangGraphRunnableConfig } from "@langchain/langgraph";
 import { z } from "zod";
 import { contentHash } from "./domain/validation.js";
 import type { Approval } from "./domain/world.js";
-import { eventLog, type State, type Update } from "./state.js";
+import { EMPTY_LOG, type EventStore } from "./persistence/event_store.js";
+import { storeLog, type StoreLog } from "./persistence/store_log.js";
+import type { State, Update } from "./state.js";
+import { threadIdOf } from "./thread.js";
 
 export const APPROVAL_GATE = "approval_gate";
 
@@ -65,38 +68,42 @@ export function decisionEvent(decision: Partial<Record<keyof Decision, unknown>>
 }
 
 /** Pending approvals requested at or after log position `from`, oldest first. */
-export function newPendingApprovals(state: Pick<State, "approvals" | "events">, from: number): Approval[] {
-  return Object.values(state.approvals)
-    .filter((a) => a.status === "pending" && eventLog.positionOf(state.events, a.eventId) >= from)
-    .sort((a, b) => eventLog.positionOf(state.events, a.eventId) - eventLog.positionOf(state.events, b.eventId));
+export async function newPendingApprovals(state: Pick<State, "approvals">, log: StoreLog, from: number): Promise<Approval[]> {
+  const pending = Object.values(state.approvals).filter((a) => a.status === "pending");
+  const requests = await log.store.findIds(log.threadId, log.at, pending.map((a) => a.eventId));
+  const positionOf = (a: Approval) => requests.get(a.eventId)?.position ?? -1;
+  return pending.filter((a) => positionOf(a) >= from).sort((a, b) => positionOf(a) - positionOf(b));
 }
 
 /** The gate's cursor: approvals requested before it have been shown to a person. */
 const CURSOR = APPROVAL_GATE;
 
-export function approvalGate(state: State): Command<unknown, Update, "ingest" | typeof END> {
-  const pending = newPendingApprovals(state, state.cursors[CURSOR] ?? 0);
-  const seen: Update = { cursors: { [CURSOR]: state.events.length } };
-  if (pending.length === 0) return new Command({ update: seen, goto: END });
+export function approvalGateNode(events: EventStore) {
+  return async function approvalGate(state: State, config?: LangGraphRunnableConfig): Promise<Command<unknown, Update, "ingest" | typeof END>> {
+    const log = storeLog(events, threadIdOf(config), state.log ?? EMPTY_LOG);
+    const pending = await newPendingApprovals(state, log, state.cursors[CURSOR] ?? 0);
+    const seen: Update = { cursors: { [CURSOR]: log.at.length } };
+    if (pending.length === 0) return new Command({ update: seen, goto: END });
 
-  const request: ApprovalRequest = {
-    kind: "approvals",
-    message: `${pending.length} refund(s) above the approval threshold wait for a person. Resume with decisions to record them, or with nothing to leave them pending.`,
-    pendingApprovals: pending.map(({ id, orderId, customerId, sku, qty, amountCents, reason, requestedAt }) => ({ id, orderId, customerId, sku, qty, amountCents, reason, requestedAt })),
-    resumeWith: { decisions: [{ approvalId: pending[0].id, decision: "approved", by: "your name", reason: "checked the photos" }] },
+    const request: ApprovalRequest = {
+      kind: "approvals",
+      message: `${pending.length} refund(s) above the approval threshold wait for a person. Resume with decisions to record them, or with nothing to leave them pending.`,
+      pendingApprovals: pending.map(({ id, orderId, customerId, sku, qty, amountCents, reason, requestedAt }) => ({ id, orderId, customerId, sku, qty, amountCents, reason, requestedAt })),
+      resumeWith: { decisions: [{ approvalId: pending[0].id, decision: "approved", by: "your name", reason: "checked the photos" }] },
+    };
+    const resumed = readResume(interrupt(request));
+    if ("problem" in resumed) {
+      // Not shown as seen: the next run asks again.
+      const rejection = { source: GATE_SOURCE, line: 1, reason: resumed.problem, hash: contentHash(resumed.value) };
+      return new Command({ update: { rejected: [rejection], lastIngest: { received: 1, accepted: 0, duplicates: 0, rejected: [rejection] } }, goto: END });
+    }
+    if (resumed.decisions.length === 0) return new Command({ update: seen, goto: END });
+    // Decisions are input like any other: ingest validates them and the services decide them.
+    return new Command({
+      update: { ...seen, inbox: resumed.decisions.map((d) => decisionEvent(d)), inboxOrigin: { source: GATE_SOURCE } },
+      goto: "ingest",
+    });
   };
-  const resumed = readResume(interrupt(request));
-  if ("problem" in resumed) {
-    // Not shown as seen: the next run asks again.
-    const rejection = { source: GATE_SOURCE, line: 1, reason: resumed.problem, hash: contentHash(resumed.value) };
-    return new Command({ update: { rejected: [rejection], lastIngest: { received: 1, accepted: 0, duplicates: 0, rejected: [rejection] } }, goto: END });
-  }
-  if (resumed.decisions.length === 0) return new Command({ update: seen, goto: END });
-  // Decisions are input like any other: ingest validates them and the services decide them.
-  return new Command({
-    update: { ...seen, inbox: resumed.decisions.map((d) => decisionEvent(d)), inboxOrigin: { source: GATE_SOURCE } },
-    goto: "ingest",
-  });
 }
 
 /** The decisions in a resume value: a list, `{decisions: [...]}`, or nothing (none). */

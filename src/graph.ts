@@ -9,23 +9,27 @@
  * events it subscribes to; agents propose. When nothing is left the router
  * goes to `approval_gate`, which ends the run, or pauses it (interrupt) when
  * new refunds wait for a person and sends their decisions back to `ingest`.
- * Exported as a builder: the CLI compiles it with SQLite, tests with
- * MemorySaver, and the LangGraph server with its own checkpointer.
+ * Every node that reads or appends the log gets the event store here; the
+ * state carries only the pointer. Exported as a builder: the CLI compiles it
+ * with SQLite, tests with MemorySaver, and the LangGraph server with its own
+ * checkpointer.
  */
 import { setMaxListeners } from "node:events";
 import { END, START, StateGraph, type BaseCheckpointSaver, type BaseStore } from "@langchain/langgraph";
-import { approvalGate, APPROVAL_GATE } from "./approval_gate.js";
+import { approvalGateNode, APPROVAL_GATE } from "./approval_gate.js";
 import { inventoryAgentNode } from "./agents/inventory/node.js";
 import { marketingAgentNode } from "./agents/marketing/node.js";
 import type { AgentDeps } from "./agents/runtime.js";
 import { supportAgentNode } from "./agents/support/node.js";
-import { ingest, StoreContextSchema } from "./ingest.js";
+import { ingestNode, StoreContextSchema } from "./ingest.js";
 import type { FactEmbeddings } from "./memory/embeddings.js";
 import { lazyEmbeddings } from "./memory/customer_memory.js";
 import { routerNode } from "./routing.js";
-import { inventoryService } from "./services/inventory_service.js";
-import { orderService } from "./services/order_service.js";
-import { createStoreState, StoreInput, StoreState } from "./state.js";
+import type { EventStore } from "./persistence/event_store.js";
+import { memoryEventStore } from "./persistence/sqlite_event_store.js";
+import { inventoryServiceNode } from "./services/inventory_service.js";
+import { orderServiceNode } from "./services/order_service.js";
+import { StoreInput, StoreState } from "./state.js";
 
 // A batch fans out one task per (event, agent) in one superstep, and LangGraph
 // adds an abort listener per task to the run's signal: raise Node's warning
@@ -33,25 +37,27 @@ import { createStoreState, StoreInput, StoreState } from "./state.js";
 setMaxListeners(1_000);
 
 export interface BuildOptions {
+  /**
+   * The event store holding the log (a table beside the checkpoints). Default:
+   * a private in-memory one, for a graph compiled with MemorySaver in a test.
+   */
+  events?: EventStore;
   /** The agents' models, retry policy, budgets and history search (defaults from config). */
   agents?: AgentDeps;
   /** Embeddings of the customer knowledge base (default from config: OpenAI with a key, else local). */
   embeddings?: FactEmbeddings;
-  /** Delta channels' snapshot cadence; the default suits our SQLite saver (see state.ts). */
-  snapshotFrequency?: number;
 }
 
-export function buildStoreGraph({ agents = {}, embeddings, snapshotFrequency }: BuildOptions = {}) {
-  const state = snapshotFrequency === undefined ? StoreState : createStoreState(snapshotFrequency);
-  return new StateGraph({ state, input: StoreInput, context: StoreContextSchema })
-    .addNode("ingest", ingest)
-    .addNode("order_service", orderService)
-    .addNode("inventory_service", inventoryService)
-    .addNode("router", routerNode(lazyEmbeddings(embeddings)), { ends: ["support_agent", "inventory_agent", "marketing_agent", APPROVAL_GATE] })
+export function buildStoreGraph({ events = memoryEventStore(), agents = {}, embeddings }: BuildOptions = {}) {
+  return new StateGraph({ state: StoreState, input: StoreInput, context: StoreContextSchema })
+    .addNode("ingest", ingestNode(events))
+    .addNode("order_service", orderServiceNode(events))
+    .addNode("inventory_service", inventoryServiceNode(events))
+    .addNode("router", routerNode(events, lazyEmbeddings(embeddings)), { ends: ["support_agent", "inventory_agent", "marketing_agent", APPROVAL_GATE] })
     .addNode("support_agent", supportAgentNode(agents))
     .addNode("inventory_agent", inventoryAgentNode(agents))
     .addNode("marketing_agent", marketingAgentNode(agents))
-    .addNode(APPROVAL_GATE, approvalGate, { ends: ["ingest", END] })
+    .addNode(APPROVAL_GATE, approvalGateNode(events), { ends: ["ingest", END] })
     .addEdge(START, "ingest")
     .addEdge("ingest", "order_service")
     .addEdge("ingest", "inventory_service")

@@ -2,16 +2,19 @@
  * Publish/subscribe: who hears which events, what each subscriber has not
  * handled yet, and the router node that hands it out in parallel (`Send`).
  */
-import { Command, Send, type Runtime } from "@langchain/langgraph";
+import { Command, Send, type LangGraphRunnableConfig, type Runtime } from "@langchain/langgraph";
 import { APPROVAL_GATE } from "./approval_gate.js";
 import type { StoreEventType } from "./domain/events.js";
 import { AGENTS, isAgentName, type AgentName } from "./domain/proposals.js";
 import { attachHistory, knowledgeRun, lazyEmbeddings, rememberNewFacts } from "./memory/customer_memory.js";
 import type { FactEmbeddings } from "./memory/embeddings.js";
 import { buildContext, MEMORY_NOTES_IN_CONTEXT, type Delivery } from "./memory/context.js";
-import { eventLog, tasksToForget, type MemoryNote, type State, type Task, type TaskOp, type Update } from "./state.js";
+import { EMPTY_LOG, type EventStore, type LoggedEvent } from "./persistence/event_store.js";
+import { readLog, storeLog, type StoreLog } from "./persistence/store_log.js";
+import { tasksToForget, type MemoryNote, type State, type Task, type TaskOp, type Update } from "./state.js";
+import { threadIdOf } from "./thread.js";
 
-/** Event type -> the agents that handle it (SPEC §4). */
+/** Event type -> the agents that handle it (docs/architecture.md, "Who does what"). */
 export const SUBSCRIPTIONS: Record<AgentName, readonly StoreEventType[]> = {
   support_agent: ["CustomerMessage"],
   inventory_agent: ["LowStockAlert", "StockReceived"],
@@ -37,46 +40,48 @@ export interface Plan {
   cursors: Record<string, number>;
 }
 
+export type RoutingState = Pick<State, "cursors" | "tasks" | "catalog" | "inventory" | "promotions" | "reorders" | "supportMemory" | "inventoryMemory" | "marketingMemory">;
+
 /**
- * Everything to hand out now: each agent's new events since its cursor, plus
- * tasks to run again (a retry, or a task whose run was interrupted).
+ * Everything to hand out now: each agent's new events since its cursor (read
+ * from the event store by type), plus tasks to run again (a retry, or a task
+ * whose run was interrupted).
  */
-export function planDeliveries(state: Pick<State, "events" | "cursors" | "tasks" | "orders" | "catalog" | "inventory" | "promotions" | "reorders" | "supportMemory" | "inventoryMemory" | "marketingMemory">): Plan {
+export async function planDeliveries(state: RoutingState, log: StoreLog): Promise<Plan> {
   const plan: Plan = { deliveries: [], taskOps: [], cursors: {} };
-  const log = state.events;
-  const deliver = (agent: AgentName, eventIndex: number, attempt: number) => {
-    const trigger = log[eventIndex];
+  const deliver = async (agent: AgentName, trigger: LoggedEvent, attempt: number) => {
     const memory = (state[MEMORY_CHANNEL[agent]] as MemoryNote[]).slice(-MEMORY_NOTES_IN_CONTEXT);
-    plan.deliveries.push({ taskId: taskIdFor(trigger.id, agent), agent, attempt, trigger, context: buildContext(state, trigger, log), memory });
+    const context = await buildContext(state, log, trigger.event, trigger.position);
+    plan.deliveries.push({ taskId: taskIdFor(trigger.event.id, agent), agent, attempt, trigger: trigger.event, position: trigger.position, context, memory });
   };
 
-  for (const task of Object.values(state.tasks) as Task[]) {
-    // At the router nothing is executing: a running task was interrupted, a pending one awaits a retry.
-    if (task.status !== "running" && !(task.status === "pending" && task.attempts > 0)) continue;
-    const position = eventLog.positionOf(log, task.eventId);
-    if (position < 0 || !isAgentName(task.assignee)) continue;
+  // At the router nothing is executing: a running task was interrupted, a pending one awaits a retry.
+  const again = (Object.values(state.tasks) as Task[]).filter((task) => task.status === "running" || (task.status === "pending" && task.attempts > 0));
+  const triggers = await log.store.findIds(log.threadId, log.at, again.map((t) => t.eventId));
+  for (const task of again) {
+    const trigger = triggers.get(task.eventId);
+    if (!trigger || !isAgentName(task.assignee)) continue;
     if (task.attempts >= MAX_ATTEMPTS) {
       plan.taskOps.push({ op: "fail", taskId: task.taskId, error: `${task.error ?? "interrupted"}; gave up after ${task.attempts} attempts`, retry: false });
       continue;
     }
     plan.taskOps.push({ op: "start", taskId: task.taskId });
-    deliver(task.assignee, position, task.attempts + 1);
+    await deliver(task.assignee, trigger, task.attempts + 1);
   }
 
   const forget = tasksToForget(state.tasks);
   if (forget.length > 0) plan.taskOps.push({ op: "forget", taskIds: forget });
 
   for (const agent of AGENTS) {
-    const types = SUBSCRIPTIONS[agent];
     const from = state.cursors[agent] ?? 0;
-    for (let i = from; i < log.length; i++) {
-      if (!types.includes(log[i].type)) continue;
-      const taskId = taskIdFor(log[i].id, agent);
+    if (log.at.length <= from) continue;
+    for (const trigger of await readLog(log, { from, types: SUBSCRIPTIONS[agent] })) {
+      const taskId = taskIdFor(trigger.event.id, agent);
       if (state.tasks[taskId]) continue;
-      plan.taskOps.push({ op: "add", task: { taskId, eventId: log[i].id, assignee: agent } }, { op: "start", taskId });
-      deliver(agent, i, 1);
+      plan.taskOps.push({ op: "add", task: { taskId, eventId: trigger.event.id, assignee: agent } }, { op: "start", taskId });
+      await deliver(agent, trigger, 1);
     }
-    if (log.length > from) plan.cursors[agent] = log.length;
+    plan.cursors[agent] = log.at.length;
   }
   return plan;
 }
@@ -90,12 +95,13 @@ export type RouterTarget = AgentName | typeof APPROVAL_GATE;
  * fans them out in parallel, each support delivery with the customer's
  * closest facts. When no subscriber has anything left, the approval gate ends the run.
  */
-export function routerNode(embeddings: () => FactEmbeddings = lazyEmbeddings()) {
-  return async function router(state: State, runtime?: Runtime): Promise<Command<unknown, Update, RouterTarget>> {
-    const plan = planDeliveries(state);
+export function routerNode(events: EventStore, embeddings: () => FactEmbeddings = lazyEmbeddings()) {
+  return async function router(state: State, runtime?: Runtime & LangGraphRunnableConfig): Promise<Command<unknown, Update, RouterTarget>> {
+    const log = storeLog(events, threadIdOf(runtime), state.log ?? EMPTY_LOG);
+    const plan = await planDeliveries(state, log);
     const kb = knowledgeRun(runtime, embeddings);
-    const cursors = { ...plan.cursors, ...(kb ? await rememberNewFacts(state, kb) : {}) };
-    if (kb) await attachHistory(plan.deliveries, state, kb);
+    const cursors = { ...plan.cursors, ...(kb ? await rememberNewFacts(state, log, kb) : {}) };
+    if (kb) await attachHistory(plan.deliveries, log, kb);
     const update: Update = {};
     if (plan.taskOps.length > 0) update.tasks = plan.taskOps;
     if (Object.keys(cursors).length > 0) update.cursors = cursors;

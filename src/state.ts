@@ -2,11 +2,13 @@
  * The shared world state: every channel, its reducer beside it, and the
  * synchronisation strategy it relies on.
  *
- * - append-only with dedup: the event log, conflicts, rejected inputs, messages.
- *   `DeltaValue` channels, so a checkpoint stores the step's writes rather than
- *   the whole history; their reducers are batching-invariant.
- * - single writer with optimistic versions: catalog, inventory, orders,
- *   approvals, promotions, reorders, posts. Only the owning service writes
+ * - the history is not here: it lives in the event store, and `log` points
+ *   at the log each checkpoint saw (persistence/event_store.ts).
+ * - windows with dedup: recent events, conflicts, rejected inputs, messages,
+ *   posts, agents' notes. `DeltaValue` channels, so a checkpoint stores the
+ *   step's writes rather than the whole window.
+ * - single writer with optimistic versions: catalog, inventory, approvals
+ *   (pending), promotions, reorders, posts. Only the owning service writes
  *   whole-entity patches; the version check is in the service (reducers stay pure).
  * - merge for disjoint fields: cursors (each subscriber its own key, max wins),
  *   per-agent memory (each agent its own channel).
@@ -21,96 +23,58 @@ import type { Conflict } from "./domain/decide.js";
 import type { StoreEvent } from "./domain/events.js";
 import type { Proposal } from "./domain/proposals.js";
 import type { RejectedInput } from "./domain/validation.js";
-import { DEFAULT_POLICY, mergePatch, type Approval, type Order, type Policy, type Post, type Product, type PromotionStatus, type Reorder, type StockLevel } from "./domain/world.js";
+import { EMPTY_LOG, type LogPointer } from "./persistence/event_store.js";
+import { DEFAULT_POLICY, mergePatch, type Approval, type Policy, type Post, type Product, type PromotionStatus, type Reorder, type StockLevel } from "./domain/world.js";
 
-// ---------------------------------------------------------------- delta channels
-
-/**
- * A delta channel's value is stored as a snapshot at every checkpoint that
- * changes it. Our checkpointer (`persistence/saver.ts`) stores a snapshot as
- * the difference from the previous one, so this costs what the step added,
- * and loading any checkpoint never replays ancestors' writes. (LangGraph's
- * default, a whole snapshot every 100 updates, makes a long store reload and
- * re-store its whole log again and again.) On MemorySaver, which stores
- * snapshots whole, this is the ReducedValue behaviour.
- */
-export const DELTA_SNAPSHOT_FREQUENCY = 1;
+// ---------------------------------------------------------------- snapshot cadence
 
 /**
- * LangGraph's default cadence: for a checkpointer that stores snapshots whole
- * (the LangGraph server's, PostgreSQL's, the stock SQLite saver), a snapshot
- * at every change would re-store the whole log at every step.
+ * Delta channels store each step's writes, with a whole snapshot every this
+ * many updates. Every growing channel is bounded (a window, or pending items
+ * only), so a snapshot is small whichever checkpointer stores it; the cadence
+ * bounds how many ancestors a saver reads to rebuild a channel.
  */
-export const WHOLE_SNAPSHOT_FREQUENCY = 100;
+export const SNAPSHOT_FREQUENCY = 25;
 
-// ---------------------------------------------------------------- append-only logs
+// ---------------------------------------------------------------- windows
+
+/** How many of the newest events the state shows (Studio's state panel); the log itself is in the event store. */
+export const RECENT_EVENTS_WINDOW = 50;
+/** How many messages the transcript keeps; the full conversation stays in the event store. */
+export const MESSAGE_WINDOW = 100;
+/** How many conflicts the state keeps. */
+export const CONFLICT_WINDOW = 200;
+/** How many rejected inputs the state keeps (a line rejected again within the window is recorded once). */
+export const REJECTED_WINDOW = 200;
+/** How many drafted posts the state keeps; every PostDrafted stays in the event store. */
+export const POST_WINDOW = 50;
 
 /**
- * An append-only list deduplicated by key: the reducer keeps the first of
- * duplicates, and `positionOf` finds an item. Both share a per-array index, so
- * appending costs O(new items), not O(log).
+ * A list deduplicated by key and windowed to its newest `size` items. A key
+ * already in the window (or earlier in the same batch) is not added again.
  */
-export function appendOnly<T>(keyOf: (item: T) => string) {
-  /** `length` is how many items the index covers; arrays that extend one another share it. */
-  interface Index {
-    positions: Map<string, number>;
-    length: number;
-  }
-  const indexes = new WeakMap<readonly T[], Index>();
-  const build = (items: readonly T[]): Index => ({ positions: new Map(items.map((item, position) => [keyOf(item), position])), length: items.length });
-  const indexOf = (items: readonly T[]): Index => {
-    let index = indexes.get(items);
-    if (!index) {
-      index = build(items);
-      indexes.set(items, index);
-    }
-    return index;
-  };
-  /** Position of `key` in `items`, or -1. The index may cover a longer array that extends this one, so a hit is confirmed. */
-  const positionOf = (items: readonly T[], key: string): number => {
-    const position = indexOf(items).positions.get(key);
-    return position !== undefined && position < items.length && keyOf(items[position]) === key ? position : -1;
-  };
-  const reducer = (current: readonly T[] | undefined, batches: readonly (T | readonly T[])[]): T[] => {
+export function appendWindow<T>(keyOf: (item: T) => string, size: number) {
+  return (current: readonly T[] | undefined, batches: readonly (T | readonly T[])[]): T[] => {
     const base = current ?? [];
+    const seen = new Set(base.map(keyOf));
     const added: T[] = [];
-    const addedKeys = new Set<string>();
     for (const batch of batches) {
       for (const item of (Array.isArray(batch) ? batch : [batch]) as T[]) {
         const key = keyOf(item);
-        if (addedKeys.has(key) || positionOf(base, key) >= 0) continue;
-        addedKeys.add(key);
+        if (seen.has(key)) continue;
+        seen.add(key);
         added.push(item);
       }
     }
     if (added.length === 0) return base as T[];
-    const next = base.concat(added);
-    // Extend the shared index only if no other array grew from `base` first (a fork); otherwise start a new one.
-    const shared = indexOf(base);
-    const index = shared.length === base.length ? shared : build(base);
-    added.forEach((item, i) => index.positions.set(keyOf(item), base.length + i));
-    index.length = next.length;
-    indexes.set(next, index);
-    return next;
+    const all = base.concat(added);
+    return all.length > size ? all.slice(all.length - size) : all;
   };
-  /**
-   * True when `longer` is known to start with all of `shorter`: arrays share an
-   * index only when each was made by appending to the previous one (a fork
-   * starts a new index). False means unknown, not different.
-   */
-  const knownPrefix = (shorter: readonly T[], longer: readonly T[]): boolean => {
-    const index = indexes.get(shorter);
-    return index !== undefined && index === indexes.get(longer) && shorter.length <= longer.length;
-  };
-  return { reducer, positionOf, knownPrefix };
 }
 
-export const eventLog = appendOnly<StoreEvent>((e) => e.id);
-export const conflictLog = appendOnly<Conflict>((c) => c.id);
-export const rejectedLog = appendOnly<RejectedInput>((r) => r.hash);
-
-/** How many messages the transcript keeps; the full conversation stays in the event log. */
-export const MESSAGE_WINDOW = 200;
+export const appendRecentEvents = appendWindow<StoreEvent>((e) => e.id, RECENT_EVENTS_WINDOW);
+export const appendConflicts = appendWindow<Conflict>((c) => c.id, CONFLICT_WINDOW);
+export const appendRejected = appendWindow<RejectedInput>((r) => r.hash, REJECTED_WINDOW);
 
 /** Messages by id (a later write with the same id replaces it), windowed to the newest. */
 export function appendMessages(current: BaseMessage[] | undefined, batches: readonly (BaseMessage | BaseMessage[])[]): BaseMessage[] {
@@ -119,6 +83,11 @@ export function appendMessages(current: BaseMessage[] | undefined, batches: read
   for (const batch of batches) for (const message of Array.isArray(batch) ? batch : [batch]) byId.set(message.id ?? message, message);
   const all = [...byId.values()];
   return all.length > MESSAGE_WINDOW ? all.slice(all.length - MESSAGE_WINDOW) : all;
+}
+
+/** The log pointer: the last write wins (both services of a round write the same one). */
+export function movePointer(_current: LogPointer, next: LogPointer): LogPointer {
+  return next;
 }
 
 // ---------------------------------------------------------------- keyed entities
@@ -130,15 +99,25 @@ export function mergePatches<T>(current: Record<string, T> | undefined, patches:
   return mergePatch(current, Object.assign({}, ...nonEmpty) as Record<string, T | null>);
 }
 
+/** Merges patches, then keeps the newest `size` keys (a new key goes last; a replaced one keeps its place). */
+export function mergeWindowed<T>(size: number) {
+  return (current: Record<string, T> | undefined, patches: readonly Record<string, T | null>[]): Record<string, T> => {
+    const merged = mergePatches(current, patches);
+    const keys = Object.keys(merged);
+    if (keys.length <= size) return merged;
+    return Object.fromEntries(keys.slice(keys.length - size).map((k) => [k, merged[k]]));
+  };
+}
+
 /**
  * A keyed map patched with whole entities by its single writer. A delta
  * channel: a checkpoint stores the step's patches, not the whole map.
  */
-function entityMap<T>(description: string, snapshotFrequency: number) {
+function entityMap<T>(description: string, reducer: (current: Record<string, T>, patches: Record<string, T | null>[]) => Record<string, T> = mergePatches<T>) {
   return new DeltaValue(z.custom<Record<string, T>>().default(() => ({})).describe(description), {
-    snapshotFrequency,
+    snapshotFrequency: SNAPSHOT_FREQUENCY,
     inputSchema: z.custom<Record<string, T | null>>(),
-    reducer: mergePatches<T>,
+    reducer,
   });
 }
 
@@ -167,8 +146,8 @@ export type TaskOp =
   /** Drops finished tasks from state; their story stays in the event log and the checkpoints. */
   | { op: "forget"; taskIds: string[] };
 
-/** Finished tasks kept in state; the router forgets older ones. */
-export const FINISHED_TASK_WINDOW = 500;
+/** Finished tasks kept in state; the router forgets older ones (their outcome is in the event store and the checkpoints). */
+export const FINISHED_TASK_WINDOW = 100;
 
 /**
  * ADD / START / COMPLETE / FAIL / FORGET, applied in order. A plain fold over
@@ -260,9 +239,9 @@ export function appendNotes(current: MemoryNote[] | undefined, notes: MemoryNote
   return all.length > MEMORY_WINDOW ? all.slice(all.length - MEMORY_WINDOW) : all;
 }
 
-function agentMemory(agent: string, snapshotFrequency: number) {
+function agentMemory(agent: string) {
   return new DeltaValue(z.custom<MemoryNote[]>().default(() => []).describe(`Private memory of ${agent}: only its own deliveries carry it.`), {
-    snapshotFrequency,
+    snapshotFrequency: SNAPSHOT_FREQUENCY,
     inputSchema: z.custom<MemoryNote[]>(),
     reducer: (current: MemoryNote[], batches: MemoryNote[][]) => appendNotes(current, batches.flat()),
   });
@@ -317,87 +296,92 @@ export const StoreInput = new StateSchema({ inbox: inboxField(), inboxOrigin: in
 // ---------------------------------------------------------------- the schema
 
 /**
- * The schema, with delta channels snapshotting every `snapshotFrequency`
- * updates. The store uses `DELTA_SNAPSHOT_FREQUENCY`; the benchmark builds the
- * graph with LangGraph's default (100) for the stock savers, which store
- * snapshots whole.
+ * The working set. Every channel is bounded however long the store runs:
+ * - the history (every event) lives in the event store; `log` points at the
+ *   log this checkpoint saw, `recentEvents` is a window of it;
+ * - orders live in their streams in the event store (persistence/store_log.ts);
+ * - approvals hold the pending ones only, reorders the open ones;
+ * - catalog, inventory and promotions grow with the catalog, not with time;
+ * - conflicts, rejected inputs, messages, posts, finished tasks and agents'
+ *   notes are windows of their newest items (the window sizes above); what
+ *   falls out of a window never decides anything (rule checks read entities
+ *   and the event store), so replays agree whatever the windows held.
  */
-export function createStoreState(snapshotFrequency: number = DELTA_SNAPSHOT_FREQUENCY) {
-  return new StateSchema({
-    /** Input: events to ingest (objects, or JSON texts of them). Last write wins: `ingest` consumes it and clears it. */
-    inbox: inboxField(),
-    /** Input: where the inbox came from, for rejection reports (file and line numbers). Last write wins, cleared with the inbox. */
-    inboxOrigin: inboxOriginField(),
+export const StoreState = new StateSchema({
+  /** Input: events to ingest (objects, or JSON texts of them). Last write wins: `ingest` consumes it and clears it. */
+  inbox: inboxField(),
+  /** Input: where the inbox came from, for rejection reports (file and line numbers). Last write wins, cleared with the inbox. */
+  inboxOrigin: inboxOriginField(),
 
-    /** The event log. Append-only, deduplicated by id (re-sending an event is a no-op); every service and the ingest node append. */
-    events: new DeltaValue(z.custom<StoreEvent[]>().default(() => []), {
-      snapshotFrequency,
-      inputSchema: z.custom<StoreEvent[]>(),
-      reducer: eventLog.reducer,
-    }),
-    /** Products. Single writer (inventory_service), whole-entity patches. */
-    catalog: entityMap<Product>("Products by SKU (written by inventory_service).", snapshotFrequency),
-    /** Stock per SKU. Single writer (inventory_service) with optimistic versions: `version` grows with every change and proposals based on an older one are refused by the service. */
-    inventory: entityMap<StockLevel>("Stock levels by SKU (written by inventory_service).", snapshotFrequency),
-    /** Orders. Single writer (order_service) with optimistic versions, checked in the service. */
-    orders: entityMap<Order>("Orders by id (written by order_service).", snapshotFrequency),
-    /** Refunds waiting for a human decision, and their outcome. Single writer (order_service). */
-    approvals: entityMap<Approval>("Refund approvals by id (written by order_service).", snapshotFrequency),
-    /** Promotion status per SKU. Single writer (inventory_service, accepting marketing's proposals). */
-    promotions: entityMap<PromotionStatus>("Promotion status by SKU.", snapshotFrequency),
-    /** Open reorders by SKU. Single writer (inventory_service, accepting inventory_agent's proposals). */
-    reorders: entityMap<Reorder>("Open reorders by SKU.", snapshotFrequency),
-    /** Posts drafted by marketing. Single writer (inventory_service, which refuses posts for a paused promotion). */
-    posts: entityMap<Post>("Marketing posts by id.", snapshotFrequency),
-    /** The approval threshold in force. Last write wins (order_service): it is only a copy of the newest PolicyChanged event in the log. */
-    policy: z.custom<Policy>().default(() => DEFAULT_POLICY),
+  /** Where this checkpoint's log ends in the event store: `{branch, length}`. Written by whoever appends (ingest, the services); last write wins. Bounded: two numbers. */
+  log: new ReducedValue(z.custom<LogPointer>().default(() => EMPTY_LOG).describe("The log this checkpoint saw: a branch of the event store and a length."), {
+    inputSchema: z.custom<LogPointer>(),
+    reducer: movePointer,
+  }),
+  /** The newest events of the log, a window for Studio's state panel and quick looks. Bounded: RECENT_EVENTS_WINDOW. */
+  recentEvents: new DeltaValue(z.custom<StoreEvent[]>().default(() => []).describe("The newest events of the log (a window; the whole log is in the event store)."), {
+    snapshotFrequency: SNAPSHOT_FREQUENCY,
+    inputSchema: z.custom<StoreEvent[]>(),
+    reducer: appendRecentEvents,
+  }),
+  /** Products. Single writer (inventory_service), whole-entity patches. Bounded by the catalog. */
+  catalog: entityMap<Product>("Products by SKU (written by inventory_service)."),
+  /** Stock per SKU. Single writer (inventory_service) with optimistic versions: `version` grows with every change and proposals based on an older one are refused by the service. Bounded by the catalog. */
+  inventory: entityMap<StockLevel>("Stock levels by SKU (written by inventory_service)."),
+  /** Refunds waiting for a human decision. Single writer (order_service); a decided one leaves the state (its stream keeps it). Bounded: pending ones only. */
+  approvals: entityMap<Approval>("Pending refund approvals by id (written by order_service)."),
+  /** Promotion status per SKU. Single writer (inventory_service, accepting marketing's proposals). Bounded by the catalog. */
+  promotions: entityMap<PromotionStatus>("Promotion status by SKU."),
+  /** Open reorders by SKU. Single writer (inventory_service, accepting inventory_agent's proposals). Bounded: one per SKU at most (rule 7). */
+  reorders: entityMap<Reorder>("Open reorders by SKU."),
+  /** Posts drafted by marketing. Single writer (inventory_service, which refuses posts for a paused promotion). Bounded: POST_WINDOW newest. */
+  posts: entityMap<Post>("The newest marketing posts by id.", mergeWindowed<Post>(POST_WINDOW)),
+  /** The approval threshold in force. Last write wins (order_service): it is only a copy of the newest PolicyChanged event in the log. */
+  policy: z.custom<Policy>().default(() => DEFAULT_POLICY),
 
-    /** Agent tasks, one per (event, agent). ADD / START / COMPLETE / FAIL ops merged per task id: the router adds and starts, the agent completes or fails, a service asks for a retry. */
-    tasks: new DeltaValue(z.custom<Record<string, Task>>().default(() => ({})), {
-      snapshotFrequency,
-      inputSchema: z.custom<TaskOp[]>(),
-      reducer: (current: Record<string, Task>, batches: TaskOp[][]) => applyTaskOps(current, batches.flat()),
-    }),
-    /** Agent proposals waiting for the services. A queue: agents enqueue, the services dequeue what they decided (both dequeue the same ids, harmlessly). */
-    proposals: new ReducedValue(z.custom<Proposal[]>().default(() => []), {
-      inputSchema: z.custom<ProposalOp>(),
-      reducer: applyProposalOps,
-    }),
-    /** Rejected writes and proposals: who, what, why. Append-only, deduplicated by id. */
-    conflicts: new DeltaValue(z.custom<Conflict[]>().default(() => []), {
-      snapshotFrequency,
-      inputSchema: z.custom<Conflict[]>(),
-      reducer: conflictLog.reducer,
-    }),
-    /** Inputs that failed validation (not events). Append-only, deduplicated by content hash. */
-    rejected: new DeltaValue(z.custom<RejectedInput[]>().default(() => []), {
-      snapshotFrequency,
-      inputSchema: z.custom<RejectedInput[]>(),
-      reducer: rejectedLog.reducer,
-    }),
-    /** The conversation: customer messages and support replies. Append-only by message id (ids derive from events), windowed to the newest MESSAGE_WINDOW. */
-    messages: new DeltaValue(z.custom<BaseMessage[]>().default(() => []), {
-      snapshotFrequency,
-      inputSchema: z.custom<BaseMessage[]>(),
-      reducer: appendMessages,
-    }),
-    /** Per-subscriber position in the event log: events before it have been handed out. Merge of disjoint keys, and a cursor only moves forward (max wins). */
-    cursors: new DeltaValue(z.custom<Record<string, number>>().default(() => ({})), {
-      snapshotFrequency,
-      inputSchema: z.custom<Record<string, number>>(),
-      reducer: advanceCursors,
-    }),
-    /** The last ingest step's report. Last write wins: only the newest batch's report matters. */
-    lastIngest: z.custom<IngestReport | null>().default(() => null),
+  /** Agent tasks, one per (event, agent). ADD / START / COMPLETE / FAIL ops merged per task id: the router adds and starts, the agent completes or fails, a service asks for a retry. Bounded: unfinished ones plus FINISHED_TASK_WINDOW finished. */
+  tasks: new DeltaValue(z.custom<Record<string, Task>>().default(() => ({})), {
+    snapshotFrequency: SNAPSHOT_FREQUENCY,
+    inputSchema: z.custom<TaskOp[]>(),
+    reducer: (current: Record<string, Task>, batches: TaskOp[][]) => applyTaskOps(current, batches.flat()),
+  }),
+  /** Agent proposals waiting for the services. A queue: agents enqueue, the services dequeue what they decided (both dequeue the same ids, harmlessly). Bounded: one round's proposals. */
+  proposals: new ReducedValue(z.custom<Proposal[]>().default(() => []), {
+    inputSchema: z.custom<ProposalOp>(),
+    reducer: applyProposalOps,
+  }),
+  /** Rejected writes and proposals: who, what, why. Deduplicated by id. Bounded: CONFLICT_WINDOW newest. */
+  conflicts: new DeltaValue(z.custom<Conflict[]>().default(() => []), {
+    snapshotFrequency: SNAPSHOT_FREQUENCY,
+    inputSchema: z.custom<Conflict[]>(),
+    reducer: appendConflicts,
+  }),
+  /** Inputs that failed validation (not events). Deduplicated by content hash. Bounded: REJECTED_WINDOW newest. */
+  rejected: new DeltaValue(z.custom<RejectedInput[]>().default(() => []), {
+    snapshotFrequency: SNAPSHOT_FREQUENCY,
+    inputSchema: z.custom<RejectedInput[]>(),
+    reducer: appendRejected,
+  }),
+  /** The conversation: customer messages and accepted support replies. By message id (ids derive from events). Bounded: MESSAGE_WINDOW newest. */
+  messages: new DeltaValue(z.custom<BaseMessage[]>().default(() => []), {
+    snapshotFrequency: SNAPSHOT_FREQUENCY,
+    inputSchema: z.custom<BaseMessage[]>(),
+    reducer: appendMessages,
+  }),
+  /** Per-subscriber position in the log: events before it have been handed out. Merge of disjoint keys, and a cursor only moves forward (max wins). Bounded: one per subscriber. */
+  cursors: new DeltaValue(z.custom<Record<string, number>>().default(() => ({})), {
+    snapshotFrequency: SNAPSHOT_FREQUENCY,
+    inputSchema: z.custom<Record<string, number>>(),
+    reducer: advanceCursors,
+  }),
+  /** The last ingest step's report. Last write wins: only the newest batch's report matters. */
+  lastIngest: z.custom<IngestReport | null>().default(() => null),
 
-    /** Private memory of each agent: append-only notes, windowed. Only the router reads them, to put an agent's own notes in its deliveries. */
-    supportMemory: agentMemory("support_agent", snapshotFrequency),
-    inventoryMemory: agentMemory("inventory_agent", snapshotFrequency),
-    marketingMemory: agentMemory("marketing_agent", snapshotFrequency),
-  });
-}
-
-export const StoreState = createStoreState();
+  /** Private memory of each agent: notes, windowed (MEMORY_WINDOW). Only the router reads them, to put an agent's own notes in its deliveries. */
+  supportMemory: agentMemory("support_agent"),
+  inventoryMemory: agentMemory("inventory_agent"),
+  marketingMemory: agentMemory("marketing_agent"),
+});
 
 export type State = typeof StoreState.State;
 export type Update = typeof StoreState.Update;

@@ -68,13 +68,21 @@ export function orderViolation(order: Order): string | undefined {
  */
 export function foreignIdIn(text: string, customerId: string, orders: CustomerLookup): string | undefined {
   const own = customerId.toLowerCase();
-  for (const token of text.match(/[A-Za-z0-9][A-Za-z0-9._:~@#/+-]*/g) ?? []) {
-    // "ORD-2." ends a sentence: the id is what comes before the trailing punctuation.
-    const id = token.replace(/[._:~@#/+-]+$/, "");
+  for (const id of idsIn(text)) {
     const owner = orders.ownerOfOrder(id);
     if ((owner !== undefined && owner !== customerId) || (id.toLowerCase() !== own && orders.isCustomer(id))) return id;
   }
   return undefined;
+}
+
+/** Every run of id characters in a text, less trailing punctuation ("ORD-2." names ORD-2). */
+function idsIn(text: string): string[] {
+  return (text.match(/[A-Za-z0-9][A-Za-z0-9._:~@#/+-]*/g) ?? []).map((token) => token.replace(/[._:~@#/+-]+$/, ""));
+}
+
+/** Every id a text may name, in each spelling `foreignIdIn` tries: what to look up before judging a reply. */
+export function idTokens(text: string): string[] {
+  return [...new Set(idsIn(text).flatMap(spellings))];
 }
 
 /** Who owns an order, and whether a customer id exists, for an id as a text writes it. */

@@ -1,12 +1,13 @@
 /**
- * Selective context (SPEC §4): an agent sees the triggering event, the
+ * Selective context (docs/architecture.md): an agent sees the triggering event, the
  * entities it concerns and its own memory, never the whole log.
  */
 import type { StoreEvent } from "../domain/events.js";
-import { ordersByCustomer } from "../domain/orders.js";
+import { streamKey } from "../domain/streams.js";
 import type { AgentName } from "../domain/proposals.js";
 import type { Order, Product, PromotionStatus, Reorder, StockLevel } from "../domain/world.js";
-import { eventLog, type MemoryNote, type State } from "../state.js";
+import { orderById, ordersOfCustomer, readLog, type StoreLog } from "../persistence/store_log.js";
+import type { MemoryNote, State } from "../state.js";
 import type { RecalledFact } from "./facts.js";
 
 export interface AgentContext {
@@ -38,6 +39,8 @@ export interface Delivery {
   agent: AgentName;
   attempt: number;
   trigger: StoreEvent;
+  /** The trigger's position in the log. */
+  position: number;
   context: AgentContext;
   /** The newest notes of this agent's private memory (no other agent's). */
   memory: MemoryNote[];
@@ -50,16 +53,21 @@ export const RECENT_SALES_WINDOW = 500;
 /** How many memory notes travel with a delivery. */
 export const MEMORY_NOTES_IN_CONTEXT = 10;
 
-type World = Pick<State, "orders" | "catalog" | "inventory" | "promotions" | "reorders">;
+type World = Pick<State, "catalog" | "inventory" | "promotions" | "reorders">;
 
-/** `log` (the event log holding the trigger) gives the recent sales of the trigger's SKU. */
-export function buildContext(world: World, trigger: StoreEvent, log?: readonly StoreEvent[]): AgentContext {
+/**
+ * The context of one delivery: the orders it concerns (from their streams in
+ * the event store), the products and stock they name, and the recent sales of
+ * the trigger's SKU (from the SKU's stream, before the trigger's position).
+ */
+export async function buildContext(world: World, log: StoreLog, trigger: StoreEvent, position: number): Promise<AgentContext> {
   const data = trigger.data as { sku?: string; orderId?: string; customerId?: string };
   const orders: Order[] = [];
   if (trigger.type === "CustomerMessage") {
-    orders.push(...customerOrders(world.orders, trigger.data.customerId, trigger.data.orderId));
-  } else if (data.orderId && world.orders[data.orderId]) {
-    orders.push(world.orders[data.orderId]);
+    orders.push(...(await customerOrders(log, trigger.data.customerId, trigger.data.orderId)));
+  } else if (data.orderId) {
+    const order = await orderById(log, data.orderId);
+    if (order) orders.push(order);
   }
   const skus = new Set<string>(orders.flatMap((o) => o.lines.map((l) => l.sku)));
   if (data.sku) skus.add(data.sku);
@@ -70,18 +78,16 @@ export function buildContext(world: World, trigger: StoreEvent, log?: readonly S
     stock: pick(world.inventory),
     promotions: pick(world.promotions),
     openReorders: pick(world.reorders),
-    recentSales: data.sku && log ? { [data.sku]: recentSales(log, trigger.id, data.sku) } : {},
+    recentSales: data.sku ? { [data.sku]: await recentSales(log, position, data.sku) } : {},
     history: [],
   };
 }
 
-/** Confirmed units of `sku` in the window of events before `triggerId` (the whole window if it is not in `log`). */
-export function recentSales(log: readonly StoreEvent[], triggerId: string, sku: string): SalesWindow {
-  const position = eventLog.positionOf(log, triggerId);
-  const end = position < 0 ? log.length : position;
+/** Confirmed units of `sku` in the window of events before log position `before`. */
+export async function recentSales(log: StoreLog, before: number, sku: string): Promise<SalesWindow> {
+  const confirmed = await readLog(log, { stream: streamKey("sku", sku), types: ["OrderConfirmed"], from: Math.max(0, before - RECENT_SALES_WINDOW), to: before });
   const sales: SalesWindow = { units: 0, orders: 0 };
-  for (let i = Math.max(0, end - RECENT_SALES_WINDOW); i < end; i++) {
-    const event = log[i];
+  for (const { event } of confirmed) {
     if (event.type !== "OrderConfirmed") continue;
     const line = event.data.lines.find((l) => l.sku === sku);
     if (!line) continue;
@@ -92,9 +98,9 @@ export function recentSales(log: readonly StoreEvent[], triggerId: string, sku: 
 }
 
 /** The customer's newest orders, the one they named first. Never another customer's. */
-function customerOrders(orders: Record<string, Order>, customerId: string, named?: string): Order[] {
-  const mine = [...(ordersByCustomer(orders).get(customerId) ?? [])];
-  mine.sort((a, b) => (a.placedAt === b.placedAt ? (a.orderId < b.orderId ? 1 : -1) : a.placedAt < b.placedAt ? 1 : -1));
-  const first = named ? mine.filter((o) => o.orderId === named) : [];
-  return [...first, ...mine.filter((o) => o.orderId !== named)].slice(0, CUSTOMER_ORDERS_IN_CONTEXT);
+async function customerOrders(log: StoreLog, customerId: string, named?: string): Promise<Order[]> {
+  const { orders: newest } = await ordersOfCustomer(log, customerId, { limit: CUSTOMER_ORDERS_IN_CONTEXT });
+  const namedOrder = named ? (newest.find((o) => o.orderId === named) ?? (await orderById(log, named))) : undefined;
+  const first = namedOrder && namedOrder.customerId === customerId ? [namedOrder] : [];
+  return [...first, ...newest.filter((o) => o.orderId !== named)].slice(0, CUSTOMER_ORDERS_IN_CONTEXT);
 }

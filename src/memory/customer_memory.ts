@@ -13,7 +13,8 @@ import type { BaseStore } from "@langchain/langgraph";
 import { embeddingsFromConfig, type FactEmbeddings } from "./embeddings.js";
 import type { Delivery } from "./context.js";
 import { factsOf, recall, remember } from "./knowledge.js";
-import { eventLog, type State } from "../state.js";
+import { ordersById, readLog, type StoreLog } from "../persistence/store_log.js";
+import type { State } from "../state.js";
 
 /** The router's cursor for facts already remembered. */
 export const KNOWLEDGE_CURSOR = "knowledge";
@@ -35,24 +36,27 @@ export function knowledgeRun(runtime: { store?: BaseStore; configurable?: Record
 }
 
 /** Remembers the facts of events after the cursor; returns the cursor update. */
-export async function rememberNewFacts(state: Pick<State, "events" | "cursors" | "orders" | "catalog">, kb: KnowledgeRun): Promise<Record<string, number>> {
+export async function rememberNewFacts(state: Pick<State, "cursors" | "catalog">, log: StoreLog, kb: KnowledgeRun): Promise<Record<string, number>> {
   const from = state.cursors[KNOWLEDGE_CURSOR] ?? 0;
-  if (state.events.length <= from) return {};
-  await remember(kb.store, factsOf(state.events.slice(from), state), kb.embeddings, kb.scope);
-  return { [KNOWLEDGE_CURSOR]: state.events.length };
+  if (log.at.length <= from) return {};
+  const events = (await readLog(log, { from })).map((e) => e.event);
+  // Refund facts name their customer through the order: load the orders the new events name.
+  const orders = await ordersById(log, events.flatMap((e) => { const orderId = (e.data as { orderId?: unknown }).orderId; return typeof orderId === "string" ? [orderId] : []; }));
+  await remember(kb.store, factsOf(events, { orders, catalog: state.catalog }), kb.embeddings, kb.scope);
+  return { [KNOWLEDGE_CURSOR]: log.at.length };
 }
 
 /** Fills each support delivery's history pool with the customer's facts closest to the message, from this branch only. */
-export async function attachHistory(deliveries: readonly Delivery[], state: Pick<State, "events">, kb: KnowledgeRun): Promise<void> {
+export async function attachHistory(deliveries: readonly Delivery[], log: StoreLog, kb: KnowledgeRun): Promise<void> {
   for (const delivery of deliveries) {
     const trigger = delivery.trigger;
     if (trigger.type !== "CustomerMessage") continue;
-    const before = eventLog.positionOf(state.events, trigger.id);
-    const isInBranch = (eventId: string) => {
-      const position = eventLog.positionOf(state.events, eventId);
-      return position >= 0 && position < before;
+    // A fact counts when its event is in this branch's log before the message.
+    const inBranch = async (eventIds: readonly string[]) => {
+      const found = await log.store.findIds(log.threadId, { branch: log.at.branch, length: Math.min(delivery.position, log.at.length) }, eventIds);
+      return new Set(found.keys());
     };
-    delivery.context.history = await recall(kb.store, { customerId: trigger.data.customerId, query: trigger.data.text, k: HISTORY_POOL, isInBranch, embeddings: kb.embeddings, scope: kb.scope });
+    delivery.context.history = await recall(kb.store, { customerId: trigger.data.customerId, query: trigger.data.text, k: HISTORY_POOL, inBranch, embeddings: kb.embeddings, scope: kb.scope });
   }
 }
 

@@ -198,7 +198,9 @@ export interface RecallOptions {
   /** How many facts to return at most. */
   k: number;
   /** False for events not in the reader's branch of the log (abandoned after a rollback, or not yet happened). */
-  isInBranch: (eventId: string) => boolean;
+  isInBranch?: (eventId: string) => boolean;
+  /** The same question for many facts at once (the event store answers it in one query); used instead of `isInBranch` when given. */
+  inBranch?: (eventIds: readonly string[]) => Promise<ReadonlySet<string>>;
   embeddings: FactEmbeddings;
   /** The scope the facts were remembered under (see customerNamespace), if any. */
   scope?: string;
@@ -212,10 +214,12 @@ export interface RecallOptions {
  * default search limit (10) would silently drop most of a long history.
  */
 export async function recall(store: BaseStore, options: RecallOptions): Promise<RecalledFact[]> {
-  const { customerId, query, k, isInBranch, embeddings } = options;
+  const { customerId, query, k, embeddings } = options;
   if (k <= 0) return [];
   const namespace = customerNamespace(customerId, options.scope);
-  const facts = (await readFacts(store, namespace, customerId, options.pageSize ?? RECALL_PAGE_SIZE)).filter((f) => isInBranch(f.eventId));
+  const stored = await readFacts(store, namespace, customerId, options.pageSize ?? RECALL_PAGE_SIZE);
+  const inBranch = options.inBranch ? await options.inBranch(stored.map((f) => f.eventId)) : undefined;
+  const facts = stored.filter((f) => (inBranch ? inBranch.has(f.eventId) : (options.isInBranch?.(f.eventId) ?? false)));
   if (facts.length === 0) return [];
   const queryVector = await embeddings.embedQuery(query);
   const vectors = await vectorsFor(facts, embeddings, queryVector.length);
