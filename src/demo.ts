@@ -39,9 +39,9 @@ export interface ActorSummary {
 }
 
 /** What each service and agent did, counted from the log, tasks and conflicts. */
-export function summarise(values: State): ActorSummary[] {
+export function summarise(values: State, log: readonly StoreEvent[]): ActorSummary[] {
   const bySource = new Map<string, Map<string, number>>();
-  for (const event of values.events as StoreEvent[]) {
+  for (const event of log) {
     const counts = bySource.get(event.source) ?? new Map<string, number>();
     counts.set(event.type, (counts.get(event.type) ?? 0) + 1);
     bySource.set(event.source, counts);
@@ -58,10 +58,10 @@ export function summarise(values: State): ActorSummary[] {
 }
 
 /** The moments of the day worth a line: rejections, refunds, approvals, reorders, declined messages. */
-export function highlights(values: State): string[] {
+export function highlights(values: Pick<State, "tasks">, log: readonly StoreEvent[]): string[] {
   const lines: string[] = [];
-  const byId = new Map((values.events as StoreEvent[]).map((e) => [e.id, e]));
-  for (const event of values.events as StoreEvent[]) {
+  const byId = new Map(log.map((e) => [e.id, e]));
+  for (const event of log) {
     switch (event.type) {
       case "OrderRejected":
         lines.push(`order_service rejected ${event.data.orderId}: ${event.data.reason}`);

@@ -1,12 +1,12 @@
 /**
- * The documented JSON shapes of the CLI (SPEC §7), built from state values.
+ * The documented JSON shapes of the CLI (docs/cli.md), built from state values.
  * The LangGraph server's state values use the same entity shapes, so the two
  * can be compared value for value.
  */
 import type { Conflict } from "./domain/decide.js";
 import type { Violation } from "./domain/verify.js";
 import type { OrderStatus } from "./domain/events.js";
-import type { OrderLine, Policy, PromotionStatus } from "./domain/world.js";
+import type { Order, OrderLine, Policy, PromotionStatus } from "./domain/world.js";
 import type { IngestResult } from "./store.js";
 import type { StoreEvent } from "./domain/events.js";
 import type { EntityChange, StateDiff } from "./timetravel/diff.js";
@@ -28,11 +28,12 @@ export interface StateView {
   checkpointId: string;
 }
 
-export function stateView(values: Partial<State>, checkpointId: string): StateView {
+/** `orders` come from the event store (persistence/store_log.ts `allOrders`): they are not in the state. */
+export function stateView(values: Partial<State>, checkpointId: string, allOrders: Record<string, Order> = {}): StateView {
   const inventory: StateView["inventory"] = {};
   for (const [sku, s] of Object.entries(values.inventory ?? {})) inventory[sku] = { onHand: s.onHand, reserved: s.reserved, returned: s.returned, available: s.available, version: s.version };
   const orders: StateView["orders"] = {};
-  for (const [id, o] of Object.entries(values.orders ?? {})) orders[id] = { customerId: o.customerId, status: o.status, paidCents: o.paidCents, refundedCents: o.refundedCents, lines: o.lines, version: o.version };
+  for (const [id, o] of Object.entries(allOrders)) orders[id] = { customerId: o.customerId, status: o.status, paidCents: o.paidCents, refundedCents: o.refundedCents, lines: o.lines, version: o.version };
   const tasks: Record<TaskStatus, number> = { pending: 0, running: 0, completed: 0, failed: 0 };
   for (const task of Object.values(values.tasks ?? {})) tasks[task.status]++;
   return {
@@ -48,7 +49,7 @@ export function stateView(values: Partial<State>, checkpointId: string): StateVi
     posts: Object.keys(values.posts ?? {}).length,
     tasks,
     policy: values.policy ?? { approvalThresholdCents: 10_000 },
-    eventCount: values.events?.length ?? 0,
+    eventCount: values.log?.length ?? 0,
     checkpointId,
   };
 }

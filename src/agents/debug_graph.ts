@@ -25,7 +25,10 @@ import type { StoreEvent, SystemEvent } from "../domain/events.js";
 import type { Proposal } from "../domain/proposals.js";
 import type { RejectedInput } from "../domain/validation.js";
 import { commit, DEFAULT_POLICY, emptyWorld, type World } from "../domain/world.js";
-import { ingest, StoreContextSchema } from "../ingest.js";
+import { ingestBatch, StoreContextSchema } from "../ingest.js";
+import { EMPTY_LOG } from "../persistence/event_store.js";
+import { memoryEventStore } from "../persistence/sqlite_event_store.js";
+import { storeLog, type StoreLog } from "../persistence/store_log.js";
 import { assertModelChoice } from "../llm/model.js";
 import { buildContext, type Delivery } from "../memory/context.js";
 import { HISTORY_POOL } from "../memory/customer_memory.js";
@@ -46,7 +49,7 @@ function json<T>(description: string) {
   return z.any().describe(description) as unknown as z.ZodType<T | undefined>;
 }
 
-const events = () => z.array(z.unknown()).default(() => []).describe("Input events (SPEC §3, as you would ingest them) that build the world the agent sees: products, orders, messages... Bad ones are listed in `rejected`.");
+const events = () => z.array(z.unknown()).default(() => []).describe("Input events (docs/events.md, as you would ingest them) that build the world the agent sees: products, orders, messages... Bad ones are listed in `rejected`.");
 const trigger = () =>
   z
     .union([z.string().min(1), z.record(z.string(), z.unknown())])
@@ -97,6 +100,8 @@ export class AgentGraphInputError extends Error {
 interface Built {
   world: World;
   log: StoreEvent[];
+  /** The same log in a throwaway event store, for the context reads. */
+  stored: StoreLog;
   rejected: { source: string; line: number; reason: string }[];
   triggerId?: string;
 }
@@ -106,22 +111,25 @@ interface Built {
  * decided by the services' pure decider, inputs first and their facts after,
  * as one batch lands in the store's log. Other agents' proposals are not made.
  */
-export function buildWorld(input: Pick<AgentGraphValues, "events" | "trigger">): Built {
+export async function buildWorld(input: Pick<AgentGraphValues, "events" | "trigger">): Promise<Built> {
   const items = [...(input.events ?? [])];
   let triggerId = typeof input.trigger === "string" ? input.trigger : undefined;
   if (input.trigger !== undefined && typeof input.trigger === "object") {
     items.push(input.trigger);
     triggerId = typeof input.trigger.id === "string" ? input.trigger.id : "";
   }
-  const ingested = ingest({ inbox: items, inboxOrigin: { source: EVENTS_SOURCE }, events: [], policy: DEFAULT_POLICY, catalog: {}, orders: {}, approvals: {} });
-  const accepted = (ingested.events ?? []) as StoreEvent[];
+  const empty = storeLog(memoryEventStore(), "agent-debug", EMPTY_LOG);
+  const ingested = await ingestBatch({ inbox: items, inboxOrigin: { source: EVENTS_SOURCE }, log: EMPTY_LOG, policy: DEFAULT_POLICY, catalog: {}, approvals: {} }, empty);
+  const accepted = (ingested.recentEvents ?? []) as StoreEvent[];
   const { draft, facts } = decideAll(emptyWorld(), accepted.map((event) => ({ kind: "event" as const, event })));
+  const log = [...accepted, ...facts];
+  const stored = storeLog(empty.store, empty.threadId, await empty.store.append(empty.threadId, EMPTY_LOG, log));
   const rejected = ((ingested.rejected ?? []) as RejectedInput[]).map(({ source, line, reason }) => ({ source, line, reason }));
-  return { world: commit(draft), log: [...accepted, ...facts], rejected, ...(triggerId !== undefined ? { triggerId } : {}) };
+  return { world: commit(draft), log, stored, rejected, ...(triggerId !== undefined ? { triggerId } : {}) };
 }
 
 /** The delivery the router would make: the trigger, its selective context, and for support the customer's earlier facts as the history pool. */
-export function deliveryFor(spec: AgentSpec, built: Built): { delivery: Delivery; candidates: string[] } {
+export async function deliveryFor(spec: AgentSpec, built: Built): Promise<{ delivery: Delivery; candidates: string[] }> {
   const { agent } = spec;
   const { log, world, rejected } = built;
   const subscribed: readonly string[] = SUBSCRIPTIONS[agent];
@@ -136,7 +144,7 @@ export function deliveryFor(spec: AgentSpec, built: Built): { delivery: Delivery
   if (!subscribed.includes(triggerEvent.type)) {
     throw new AgentGraphInputError(`${agent}: trigger '${triggerEvent.id}' is a ${triggerEvent.type}, which ${agent} does not handle (it subscribes to ${subscribed.join(", ")}); candidates: ${candidates.join(", ") || "none"}`);
   }
-  const context = buildContext(world, triggerEvent, log);
+  const context = await buildContext(world, built.stored, triggerEvent, position);
   if (triggerEvent.type === "CustomerMessage") {
     const customerId = triggerEvent.data.customerId;
     context.history = factsOf(log.slice(0, position), world)
@@ -144,7 +152,7 @@ export function deliveryFor(spec: AgentSpec, built: Built): { delivery: Delivery
       .slice(-HISTORY_POOL)
       .map((f) => ({ ...f, score: 0 }));
   }
-  return { delivery: { taskId: taskIdFor(triggerEvent.id, agent), agent, attempt: 1, trigger: triggerEvent, context, memory: [] }, candidates };
+  return { delivery: { taskId: taskIdFor(triggerEvent.id, agent), agent, attempt: 1, trigger: triggerEvent, position, context, memory: [] }, candidates };
 }
 
 /** The tools' session as the state carries it between nodes (copied: state values are never mutated). */
@@ -171,8 +179,8 @@ type Runtime = { context?: AgentRunContext };
 export function buildAgentGraph(spec: AgentSpec, deps: AgentDeps = {}) {
   async function prepare(state: AgentGraphValues, runtime?: Runtime): Promise<AgentGraphUpdate> {
     assertModelChoice(runtime?.context?.model, loadConfig());
-    const built = buildWorld(state);
-    const { delivery, candidates } = deliveryFor(spec, built);
+    const built = await buildWorld(state);
+    const { delivery, candidates } = await deliveryFor(spec, built);
     const session = newSession(delivery, deps.searchHistory ?? searchDeliveryHistory);
     const messages = await firstPrompt(session, spec);
     return { rejected: built.rejected, candidates, triggerEvent: delivery.trigger, delivery, messages, drafts: [], toolCalls: [], conflicts: [], toolCallCount: 0, tokens: 0 };
@@ -199,12 +207,12 @@ export function buildAgentGraph(spec: AgentSpec, deps: AgentDeps = {}) {
     return { messages: loop.messages, toolCallCount: loop.toolCalls, drafts: session.drafts, toolCalls: session.toolCalls, conflicts: session.conflicts };
   }
 
-  function finish(state: AgentGraphValues): AgentGraphUpdate {
+  async function finish(state: AgentGraphValues): Promise<AgentGraphUpdate> {
     const session = sessionOf(state, deps);
     const outcome = outcomeOf(session, state.messages ?? []);
     const delivery = state.delivery as Delivery;
     const proposals = toProposals(delivery, outcome.proposals);
-    const { world } = buildWorld(state);
+    const { world } = await buildWorld(state);
     const decided = decideAll(world, proposals.map((proposal) => ({ kind: "proposal" as const, proposal })));
     const reply = proposals.find((p) => p.type === "ReplyDrafted")?.data as { text?: unknown } | undefined;
     return {

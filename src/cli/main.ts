@@ -10,11 +10,11 @@ import cliProgress from "cli-progress";
 import type { Decision } from "../approval_gate.js";
 import { loadConfig, ConfigError, type Config } from "../config.js";
 import { demoLines, hourlyBatches, summarise } from "../demo.js";
-import { verify } from "../domain/verify.js";
 import { visible } from "../domain/text.js";
 import { LeaseBusyError } from "../persistence/lease.js";
 import { connectPostgres, redactUrl, type PostgresBackend } from "../persistence/postgres.js";
-import { worldOf } from "../services/decisions.js";
+import { allOrders, readLog, wholeLog } from "../persistence/store_log.js";
+import { verifyValues } from "../app/verify.js";
 import { diffStates, type StateDiff } from "../timetravel/diff.js";
 import { historyPage } from "../timetravel/history.js";
 import { ImportVerifyError, importLog, parseEventLog } from "../timetravel/import.js";
@@ -23,7 +23,7 @@ import { replayFrom } from "../timetravel/replay.js";
 import { rollback, stateAt, tagCheckpoint, type PointInTime } from "../timetravel/rollback.js";
 import { enqueueJobs, ensureJobTable, listJobs } from "../worker/queue.js";
 import { runWorker, WORKER_WAIT_MS } from "../worker/run.js";
-import { assertStoreName, chunk, decideApprovals, deleteStore, headValues, ingestLines, openStoreAt, pruneStore, storeRecord, UsageError, type IngestResult, type InputLine, type StoreSession } from "../store.js";
+import { assertStoreName, chunk, decideApprovals, deleteStore, headValues, ingestLines, logOf, openStoreAt, pruneStore, storeRecord, UsageError, type IngestResult, type InputLine, type StoreSession } from "../store.js";
 import { diffView, historyView, ingestView, stateView, type VerifyView } from "../views.js";
 import { EXIT, printError, printJson, renderApprovals, renderDecisions, renderDemo, renderDiff, renderEvents, renderHistory, renderState, renderViolations } from "./output.js";
 
@@ -141,9 +141,9 @@ function print(ctx: Context, shown: Shown): number {
 }
 
 /** A read-only command: loads the store's state at its head (or at `--at REF`) and prints one view of it, as JSON or text. */
-async function show(command: Command, build: (point: PointInTime, session: StoreSession) => Shown): Promise<number> {
+async function show(command: Command, build: (point: PointInTime, session: StoreSession) => Shown | Promise<Shown>): Promise<number> {
   const { at } = command.opts<{ at?: string }>();
-  return inStore(command, async (session, ctx) => print(ctx, build(await stateAt(session, at), session)));
+  return inStore(command, async (session, ctx) => print(ctx, await build(await stateAt(session, at), session)));
 }
 
 const atOption = () => new Option("--at <ref>", "at a past checkpoint: full id, unique id prefix, tag or head~N");
@@ -211,9 +211,12 @@ export function buildProgram(outcome: { exitCode: number }, json = false): Comma
       const { exitCode } = await runIngest(ctx, demoLines(), "data/demo-day.jsonl", "demo", hourlyBatches);
       const violations = await withStore(ctx, async (session) => {
         const { values, checkpointId } = await headValues(session);
-        const found = verify(worldOf(values), values.events);
-        if (ctx.json) printJson({ summary: summarise(values), state: stateView(values, checkpointId), violations: found });
-        else process.stdout.write(renderDemo({ values, checkpointId, storeName: session.name, dbPath: ctx.where, violations: found }));
+        const log = logOf(session, values);
+        const events = await wholeLog(log);
+        const orders = await allOrders(log);
+        const { violations: found } = await verifyValues(session, values);
+        if (ctx.json) printJson({ summary: summarise(values, events), state: stateView(values, checkpointId, orders), violations: found });
+        else process.stdout.write(renderDemo({ values, events, orders, checkpointId, storeName: session.name, dbPath: ctx.where, violations: found }));
         return found;
       });
       if (violations.length > 0) return EXIT.failure;
@@ -241,8 +244,8 @@ export function buildProgram(outcome: { exitCode: number }, json = false): Comma
     .description("the world state")
     .addOption(atOption())
     .action(act((_options: unknown, command: Command) =>
-      show(command, ({ values, checkpointId }, session) => {
-        const view = stateView(values, checkpointId);
+      show(command, async ({ values, checkpointId }, session) => {
+        const view = stateView(values, checkpointId, await allOrders(logOf(session, values)));
         return { json: view, text: renderState(view, session.name) };
       }),
     ));
@@ -253,8 +256,8 @@ export function buildProgram(outcome: { exitCode: number }, json = false): Comma
     .addOption(new Option("--type <type>", "only events of this type"))
     .addOption(atOption())
     .action(act((options: { type?: string }, command: Command) =>
-      show(command, ({ values }) => {
-        const events = (values.events ?? []).filter((e) => !options.type || e.type === options.type);
+      show(command, async ({ values }, session) => {
+        const events = (await readLog(logOf(session, values), options.type ? { types: [options.type] } : {})).map((e) => e.event);
         return { json: events, text: events.length > 0 ? renderEvents(events) : "no events" };
       }),
     ));
@@ -307,12 +310,12 @@ export function buildProgram(outcome: { exitCode: number }, json = false): Comma
 
   program
     .command("verify")
-    .description("check every rule of SPEC §5 and replay the log; exit 1 on any violation")
+    .description("check every rule (docs/RULES.md) and replay the log; exit 1 on any violation")
     .addOption(atOption())
     .action(act((_options: unknown, command: Command) =>
-      show(command, ({ values, checkpointId }, session) => {
-        const violations = verify(worldOf(values), values.events ?? []);
-        const view: VerifyView = { ok: violations.length === 0, checkpointId, eventCount: values.events?.length ?? 0, violations };
+      show(command, async ({ values, checkpointId }, session) => {
+        const { violations, eventCount } = await verifyValues(session, values);
+        const view: VerifyView = { ok: violations.length === 0, checkpointId, eventCount, violations };
         const where = `store '${session.name}'${command.opts<{ at?: string }>().at ? ` at ${checkpointId}` : ""}`;
         const text = view.ok
           ? `OK: ${where}, ${view.eventCount} events; every rule holds and replaying the log reproduces the state.`
@@ -396,7 +399,7 @@ function addTimeTravelCommands(program: Command, act: <Args extends unknown[]>(a
       inStore(command, async (session, ctx) => {
         const a = await stateAt(session, refA);
         const b = await stateAt(session, refB ?? "head");
-        const diff = diffStates(a.values, b.values);
+        const diff = await diffStates({ values: a.values, log: logOf(session, a.values) }, { values: b.values, log: logOf(session, b.values) });
         return print(ctx, { json: diffView(a.checkpointId, b.checkpointId, diff), text: renderDiff(diff, a.checkpointId, b.checkpointId) });
       }),
     ));

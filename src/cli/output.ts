@@ -7,7 +7,7 @@ import { formatCents } from "../domain/money.js";
 import type { StoreEvent } from "../domain/events.js";
 import type { Violation } from "../domain/verify.js";
 import { highlights, summarise } from "../demo.js";
-import type { Approval } from "../domain/world.js";
+import type { Approval, Order } from "../domain/world.js";
 import type { State } from "../state.js";
 import type { StateDiff } from "../timetravel/diff.js";
 import type { HistoryPage } from "../timetravel/history.js";
@@ -89,15 +89,15 @@ export function renderViolations(violations: readonly Violation[]): string {
   return violations.map((v) => `rule ${v.rule} ${v.entity}: ${v.message}${v.eventIds.length ? ` (events: ${v.eventIds.join(", ")})` : ""}`).join("\n");
 }
 
-export function renderDemo(run: { values: State; checkpointId: string; storeName: string; dbPath: string; violations: readonly Violation[] }): string {
-  const { values, checkpointId, storeName, dbPath, violations } = run;
+export function renderDemo(run: { values: State; events: readonly StoreEvent[]; orders: Record<string, Order>; checkpointId: string; storeName: string; dbPath: string; violations: readonly Violation[] }): string {
+  const { values, events, orders, checkpointId, storeName, dbPath, violations } = run;
   const out = [`\nshopstate demo: a store day, hour by hour, into store '${storeName}' (${dbPath})\n`];
-  for (const { actor, did } of summarise(values)) out.push(`  ${actor.padEnd(18)} ${did.join(", ")}`);
+  for (const { actor, did } of summarise(values, events)) out.push(`  ${actor.padEnd(18)} ${did.join(", ")}`);
   out.push("\nHighlights:");
-  for (const line of highlights(values)) out.push(`  - ${line}`);
+  for (const line of highlights(values, events)) out.push(`  - ${line}`);
   if (values.conflicts.length > 0) out.push(`\n  ${values.conflicts.length} conflict(s) recorded: ${values.conflicts.map((c) => `${c.by}: ${c.reason}`).join("; ")}`);
-  out.push(`\n${renderState(stateView(values, checkpointId), storeName)}\n`);
-  const refunded = Object.values(values.orders).reduce((sum, o) => sum + o.refundedCents, 0);
+  out.push(`\n${renderState(stateView(values, checkpointId, orders), storeName)}\n`);
+  const refunded = Object.values(orders).reduce((sum, o) => sum + o.refundedCents, 0);
   const verdict = violations.length === 0 ? "every rule holds and the log replays to this state" : `${violations.length} violation(s):\n${renderViolations(violations)}`;
   out.push(`Refunded today: ${formatCents(refunded)}. Verify: ${verdict}`);
   const waiting = stateView(values, checkpointId).pendingApprovals.map((a) => a.id);

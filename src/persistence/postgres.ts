@@ -15,6 +15,8 @@ import type { CheckpointMetadata } from "@langchain/langgraph-checkpoint";
 import type { StepRecord } from "../timetravel/steps.js";
 import { TagExistsError, type Tag } from "../timetravel/tags.js";
 import type { StoreMeta } from "./backend.js";
+import type { EventStore } from "./event_store.js";
+import { pgEventStore } from "./pg_event_store.js";
 import { acquirePgLease, LOCK_NAMESPACE, SETUP_LOCK_KEY } from "./pg_lease.js";
 import { ShopstatePostgresSaver, TASK_PATHS_SCHEMA } from "./pg_saver.js";
 import type { CheckpointHeader } from "./saver.js";
@@ -50,6 +52,8 @@ const POOL_SIZE = 4;
 export interface PostgresBackend {
   pool: pg.Pool;
   saver: ShopstatePostgresSaver;
+  /** The event store's tables in the same database. */
+  events: EventStore;
   knowledge: PostgresStore;
   meta: StoreMeta;
   close(): Promise<void>;
@@ -101,6 +105,7 @@ export async function connectPostgres(url: string): Promise<PostgresBackend> {
   return {
     pool,
     saver,
+    events: pgEventStore(pool),
     knowledge,
     meta: postgresMeta(pool, url, where),
     close: async () => {

@@ -70,3 +70,11 @@ export async function approvalById(log: StoreLog, approvalId: string): Promise<A
 export async function streamExists(log: StoreLog, stream: string): Promise<boolean> {
   return (await readLog(log, { stream, limit: 1 })).length > 0;
 }
+
+/** The event types that change an order (what `evolve` reads for one). */
+const ORDER_FACTS = ["OrderConfirmed", "OrderRejected", "OrderStatusChanged", "RefundProcessed"] as const;
+
+/** Every order of the store at this log, folded from the order facts (read by type, not the whole log). */
+export async function allOrders(log: StoreLog): Promise<Record<string, Order>> {
+  return project((await readLog(log, { types: ORDER_FACTS })).map((e) => e.event)).orders;
+}

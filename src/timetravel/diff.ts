@@ -1,14 +1,16 @@
 /**
- * The diff engine (SPEC §6): what changed between two states, per entity,
+ * The diff engine (docs/time-travel.md): what changed between two states, per entity,
  * before -> after, plus the events one log has that the other has not.
  *
- * Pure: it compares two State values and nothing else, so the CLI's `diff`,
- * history's one-line summaries and the tests all use the same function, and
- * a saver could store a step's summary when it writes the checkpoint.
+ * It compares two checkpoints' values and reads the events between their log
+ * pointers, so the CLI's `diff`, history's one-line summaries, the console and
+ * the tests all use the same function.
  */
 import { formatCents } from "../domain/money.js";
 import type { StoreEvent } from "../domain/events.js";
-import { eventLog, type State } from "../state.js";
+import { EMPTY_LOG } from "../persistence/event_store.js";
+import { approvalById, ordersById, readLog, type StoreLog } from "../persistence/store_log.js";
+import type { State } from "../state.js";
 
 /** The collections a diff reports, in the order they are shown. */
 export const DIFF_COLLECTIONS = ["inventory", "orders", "promotions", "approvals", "tasks"] as const;
@@ -44,29 +46,51 @@ export interface StateDiff {
   events: EventsDiff;
 }
 
-type Comparable = Partial<Pick<State, DiffCollection | "events" | "inbox">>;
+type Comparable = Partial<Pick<State, "inventory" | "promotions" | "approvals" | "tasks" | "log">>;
 
-/** Everything that differs between two states, per entity, and the events in between. */
-export function diffStates(before: Comparable, after: Comparable): StateDiff {
-  const entities: EntityChange[] = [];
-  for (const collection of DIFF_COLLECTIONS) entities.push(...diffCollection(collection, before[collection] ?? {}, after[collection] ?? {}));
-  return { entities, events: diffEvents(before.events ?? [], after.events ?? []) };
+/** One side of a diff: a checkpoint's values and the store's log they point at. */
+export interface DiffSide {
+  values: Comparable;
+  log: StoreLog;
 }
 
 /**
- * Past the shared prefix, an event both sides hold is neither added nor
- * removed, even if it sits elsewhere (two writers of one step may land in
- * either order).
+ * Everything that differs between two checkpoints, per entity, and the events
+ * in between. Orders, and approvals decided in between, are not in the state:
+ * the ones the events in between name are folded from their streams at both
+ * checkpoints, so a diff shows them as before.
  */
-export function diffEvents(before: readonly StoreEvent[], after: readonly StoreEvent[]): EventsDiff {
-  const shortest = Math.min(before.length, after.length);
-  // Two versions of one branch's log (a step and its parent): no need to walk the shared part.
-  let common = eventLog.knownPrefix(before, after) || eventLog.knownPrefix(after, before) ? shortest : 0;
-  // Identity first: a log extended by the reducers shares its items with the one it extends.
-  while (common < shortest && (before[common] === after[common] || before[common].id === after[common].id)) common++;
-  const beforeIds = new Set(before.slice(common).map((e) => e.id));
-  const afterIds = new Set(after.slice(common).map((e) => e.id));
-  return { common, added: after.slice(common).filter((e) => !beforeIds.has(e.id)), removed: before.slice(common).filter((e) => !afterIds.has(e.id)) };
+export async function diffStates(before: DiffSide, after: DiffSide): Promise<StateDiff> {
+  const events = await diffEvents(before.log, after.log);
+  const named = (key: "orderId" | "approvalId") => [...new Set([...events.added, ...events.removed].flatMap((e) => { const id = (e.data as Record<string, unknown>)[key]; return typeof id === "string" ? [id] : []; }))];
+  const orderIds = named("orderId");
+  const approvalIds = named("approvalId");
+  const sideEntities = async (side: DiffSide) => {
+    const approvals: Record<string, unknown> = { ...(side.values.approvals ?? {}) };
+    for (const id of approvalIds) {
+      const approval = approvals[id] ?? (await approvalById(side.log, id));
+      if (approval) approvals[id] = approval;
+    }
+    return { orders: await ordersById(side.log, orderIds), approvals };
+  };
+  const [b, a] = [await sideEntities(before), await sideEntities(after)];
+  const collections: Record<DiffCollection, [Record<string, unknown>, Record<string, unknown>]> = {
+    inventory: [before.values.inventory ?? {}, after.values.inventory ?? {}],
+    orders: [b.orders, a.orders],
+    promotions: [before.values.promotions ?? {}, after.values.promotions ?? {}],
+    approvals: [b.approvals, a.approvals],
+    tasks: [before.values.tasks ?? {}, after.values.tasks ?? {}],
+  };
+  const entities: EntityChange[] = [];
+  for (const collection of DIFF_COLLECTIONS) entities.push(...diffCollection(collection, ...collections[collection]));
+  return { entities, events };
+}
+
+/** The events after the point where two logs part (the log is append-only, so a fork shares a prefix). */
+export async function diffEvents(before: StoreLog, after: StoreLog): Promise<EventsDiff> {
+  const common = await after.store.commonLength(after.threadId, before.at, after.at);
+  const [removed, added] = [await readLog(before, { from: common }), await readLog(after, { from: common })];
+  return { common, added: added.map((e) => e.event), removed: removed.map((e) => e.event) };
 }
 
 /**
@@ -118,8 +142,10 @@ const SUMMARY_ENTITIES = 3;
  * `inventory_service: SKU-TEE available 5→3; +2 events`.
  * `writers` are the nodes (or `input`, `rollback`, ...) that made the step.
  */
-export function summariseStep(parentValues: Comparable | undefined, values: Comparable, writers: readonly string[]): string {
-  const diff = diffStates(parentValues ?? {}, values);
+export async function summariseStep(parent: DiffSide | undefined, side: DiffSide & { values: { inbox?: unknown[] } }, writers: readonly string[]): Promise<string> {
+  const diff = await diffStates(parent ?? { values: {}, log: { ...side.log, at: EMPTY_LOG } }, side);
+  const values = side.values;
+  const parentValues = parent?.values as { inbox?: unknown[] } | undefined;
   const parts: string[] = [];
   const entityChanges = diff.entities.filter((e) => e.collection !== "tasks");
   parts.push(...entityChanges.slice(0, SUMMARY_ENTITIES).map(describeEntity));

@@ -11,6 +11,7 @@
  * the next one in the list says where it branched from.
  */
 import type { CheckpointMetadata } from "@langchain/langgraph-checkpoint";
+import type { EventStore } from "../persistence/event_store.js";
 import type { StoreGraph } from "../graph.js";
 import type { CheckpointHeader } from "../persistence/saver.js";
 import { checkpointConfig, checkpointIdOf, commonPrefixLength, threadConfig, type Timeline } from "./refs.js";
@@ -20,6 +21,8 @@ import { tagsByCheckpoint } from "../persistence/backend.js";
 /** A timeline whose states can be read through the graph. */
 export interface GraphTimeline extends Timeline {
   graph: StoreGraph;
+  /** The event store holding the store's log (history lines read the events between checkpoints). */
+  events: EventStore;
 }
 
 export interface HistoryEntry {
@@ -117,7 +120,7 @@ async function recordsOf(timeline: GraphTimeline, page: readonly CheckpointHeade
   const meta = timeline.meta;
   const records = meta ? await meta.storedSteps(timeline.threadId, page.map((h) => h.checkpointId)) : new Map<string, StepRecord>();
   const missing = page.filter((h) => !records.has(h.checkpointId));
-  const computed = await computeSteps(timeline.graph, timeline.threadId, missing);
+  const computed = await computeSteps(timeline, missing);
   if (meta) await meta.storeSteps(timeline.threadId, computed);
   for (const [id, record] of computed) records.set(id, record);
   return records;

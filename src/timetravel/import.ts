@@ -14,9 +14,12 @@ import { isInputEvent, type StoreEvent } from "../domain/events.js";
 import { validateInput } from "../domain/validation.js";
 import { replay, sortKeys, verify, type Violation } from "../domain/verify.js";
 import { AGENTS } from "../domain/proposals.js";
-import { SERVICES_CURSOR, worldOf } from "../services/decisions.js";
-import type { State, Update } from "../state.js";
-import { UsageError, withLease, type StoreSession } from "../store.js";
+import { verifyValues } from "../app/verify.js";
+import { EMPTY_LOG } from "../persistence/event_store.js";
+import { wholeLog } from "../persistence/store_log.js";
+import { SERVICES_CURSOR } from "../services/decisions.js";
+import { POST_WINDOW, RECENT_EVENTS_WINDOW, type State, type Update } from "../state.js";
+import { logOf, UsageError, withLease, type StoreSession } from "../store.js";
 import { checkpointIdOf, headTuple, threadConfig } from "./refs.js";
 
 /** A log that does not replay to a consistent store (exit 1): nothing was written. */
@@ -86,16 +89,17 @@ export async function importLog(session: StoreSession, log: readonly StoreEvent[
     if (before.length > 0) throw new ImportVerifyError(before);
 
     await session.meta.registerStore(session.name, "import");
+    const pointer = await session.events.append(session.threadId, EMPTY_LOG, log);
     const everyoneCaughtUp = Object.fromEntries([SERVICES_CURSOR, ...AGENTS].map((name) => [name, log.length]));
     const values: Update = {
-      events: [...log],
+      log: pointer,
+      recentEvents: log.slice(-RECENT_EVENTS_WINDOW),
       catalog: world.catalog,
       inventory: world.inventory,
-      orders: world.orders,
-      approvals: world.approvals,
+      approvals: Object.fromEntries(Object.entries(world.approvals).filter(([, a]) => a.status === "pending")),
       promotions: world.promotions,
       reorders: world.reorders,
-      posts: world.posts,
+      posts: Object.fromEntries(Object.entries(world.posts).slice(-POST_WINDOW)),
       policy: world.policy,
       cursors: everyoneCaughtUp,
     };
@@ -104,9 +108,10 @@ export async function importLog(session: StoreSession, log: readonly StoreEvent[
     const written = await session.graph.updateState(threadConfig(session.threadId), values, "router");
 
     const stored = (await session.graph.getState(threadConfig(session.threadId))).values as State;
-    const identical = JSON.stringify(stored.events) === JSON.stringify(log);
-    const violations = verify(worldOf(stored), stored.events);
-    return { store: session.name, eventCount: stored.events.length, checkpointId: checkpointIdOf(written) ?? "", identical, violations };
+    const storedLog = await wholeLog(logOf(session, stored));
+    const identical = JSON.stringify(storedLog) === JSON.stringify(log);
+    const { violations } = await verifyValues(session, stored);
+    return { store: session.name, eventCount: storedLog.length, checkpointId: checkpointIdOf(written) ?? "", identical, violations };
   });
 }
 

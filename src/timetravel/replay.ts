@@ -1,5 +1,5 @@
 /**
- * Replay and what-if (SPEC §6, the LangGraph way): re-run a run from one of
+ * Replay and what-if (docs/time-travel.md, the LangGraph way): re-run a run from one of
  * its past checkpoints with `invoke(null, pastConfig)`, which forks a new
  * branch from it, and compare the outcome with the original branch. With
  * nothing changed the outcome is the same state (the team is deterministic);
@@ -9,7 +9,7 @@
 import { INTERRUPT } from "@langchain/langgraph";
 import type { CheckpointTuple } from "@langchain/langgraph-checkpoint";
 import type { State } from "../state.js";
-import { ingestLines, UsageError, withLease, type IngestOptions, type InputLine, type RunOptions, type StoreSession } from "../store.js";
+import { ingestLines, logOf, UsageError, withLease, type IngestOptions, type InputLine, type RunOptions, type StoreSession } from "../store.js";
 import { diffStates, type StateDiff } from "./diff.js";
 import { checkpointConfig, checkpointIdOf, headTuple, resolveRef } from "./refs.js";
 import { rollback } from "./rollback.js";
@@ -53,7 +53,7 @@ export async function replayFrom(session: StoreSession, ref: string, options: Ru
     const replayed = checkpointIdOf((await headTuple(session))?.config) as string;
     if (!original) return { from: target.checkpointId, replayed };
     const identical = JSON.stringify(original) === JSON.stringify(replayedValues);
-    const diff = diffStates(original, replayedValues);
+    const diff = await diffStates({ values: original, log: logOf(session, original) }, { values: replayedValues, log: logOf(session, replayedValues) });
     const equivalent = diff.entities.length === 0 && diff.events.added.length === 0 && diff.events.removed.length === 0;
     return { from: target.checkpointId, original: originalId, replayed, equivalent, identical, diff };
   });
@@ -109,5 +109,5 @@ export async function whatIf(session: StoreSession, ref: string, lines: InputLin
   const { newHead } = await rollback(session, ref, options.waitMs);
   const result = await ingestLines(session, lines, options);
   const after = (await session.graph.getState(checkpointConfig(session.threadId, result.checkpointId))).values as State;
-  return { originalHead, fork: newHead, head: result.checkpointId, diff: diffStates(original, after) };
+  return { originalHead, fork: newHead, head: result.checkpointId, diff: await diffStates({ values: original, log: logOf(session, original) }, { values: after, log: logOf(session, after) }) };
 }

@@ -21,7 +21,9 @@ import type { StoreGraph } from "../graph.js";
 import type { State } from "../state.js";
 import type { StoreMeta } from "../persistence/backend.js";
 import type { ShopstateSaver } from "../persistence/saver.js";
-import { diffStates, summariseStep } from "./diff.js";
+import { EMPTY_LOG, type EventStore } from "../persistence/event_store.js";
+import { readLog, storeLog, type StoreLog } from "../persistence/store_log.js";
+import { diffStates, summariseStep, type DiffSide } from "./diff.js";
 
 /** One checkpoint's history line, less what the checkpoint row itself says (id, parent, step, source, time). */
 export interface StepRecord {
@@ -81,31 +83,38 @@ export function forgetSteps(db: Database.Database, threadId: string, checkpointI
   else db.prepare("DELETE FROM shopstate_steps WHERE thread_id = ? AND checkpoint_id IN (SELECT value FROM json_each(?))").run(threadId, JSON.stringify(checkpointIds));
 }
 
+/** Where a step's log lives: the store's event store and thread. */
+export interface StepLog {
+  events: EventStore;
+  threadId: string;
+}
+
 /** A checkpoint's record from its state snapshot and its parent's. */
-export function describeStep(snapshot: StateSnapshot, parent: StateSnapshot | undefined): StepRecord {
-  const values = snapshot.values as State;
-  const parentValues = parent?.values as State | undefined;
+export async function describeStep(snapshot: StateSnapshot, parent: StateSnapshot | undefined, where: StepLog): Promise<StepRecord> {
+  const side = (s: StateSnapshot) => ({ values: s.values as State, log: storeLog(where.events, where.threadId, (s.values as State).log ?? EMPTY_LOG) });
   const source = String(snapshot.metadata?.source ?? "");
-  const writers = writersOf(source, parent, parentValues, values);
+  const current = side(snapshot);
+  const before = parent ? side(parent) : undefined;
+  const writers = await writersOf(source, parent, before, current);
   return {
     writers,
-    at: eventTime(parentValues, values),
+    at: await eventTime(before?.log, current.log),
     // An input checkpoint holds the run's input as pending writes, not yet in the state.
-    summary: source === "input" ? "input: a run starts" : summariseStep(parentValues, values, writers),
+    summary: source === "input" ? "input: a run starts" : await summariseStep(before, current, writers),
     next: [...snapshot.next],
   };
 }
 
 /** Computes the records of checkpoints by loading their states (and their parents'), sharing loads between neighbours. */
-export async function computeSteps(graph: StoreGraph, threadId: string, checkpoints: readonly { checkpointId: string; parentId?: string }[]): Promise<Map<string, StepRecord>> {
+export async function computeSteps(session: StepLog & { graph: StoreGraph }, checkpoints: readonly { checkpointId: string; parentId?: string }[]): Promise<Map<string, StepRecord>> {
   const loaded = new Map<string, StateSnapshot>();
   const load = async (id: string) => {
     let snapshot = loaded.get(id);
-    if (!snapshot) loaded.set(id, (snapshot = await graph.getState({ configurable: { thread_id: threadId, checkpoint_ns: "", checkpoint_id: id } })));
+    if (!snapshot) loaded.set(id, (snapshot = await session.graph.getState({ configurable: { thread_id: session.threadId, checkpoint_ns: "", checkpoint_id: id } })));
     return snapshot;
   };
   const records = new Map<string, StepRecord>();
-  for (const { checkpointId, parentId } of checkpoints) records.set(checkpointId, describeStep(await load(checkpointId), parentId ? await load(parentId) : undefined));
+  for (const { checkpointId, parentId } of checkpoints) records.set(checkpointId, await describeStep(await load(checkpointId), parentId ? await load(parentId) : undefined, session));
   return records;
 }
 
@@ -114,7 +123,7 @@ export async function computeSteps(graph: StoreGraph, threadId: string, checkpoi
  * to the first already recorded (at most `MAX_RECORDED_PER_RUN`). Their states
  * are still in the saver's memory, so this is cheap next to the run.
  */
-export async function recordNewSteps(session: { meta: StoreMeta; saver: ShopstateSaver; graph: StoreGraph; threadId: string }): Promise<void> {
+export async function recordNewSteps(session: StepLog & { meta: StoreMeta; saver: ShopstateSaver; graph: StoreGraph }): Promise<void> {
   const pending: { checkpointId: string; parentId?: string }[] = [];
   let before: string | undefined;
   while (pending.length < MAX_RECORDED_PER_RUN) {
@@ -126,29 +135,30 @@ export async function recordNewSteps(session: { meta: StoreMeta; saver: Shopstat
     before = headers[headers.length - 1].checkpointId;
   }
   // Oldest first: each one's parent was usually just loaded.
-  await session.meta.storeSteps(session.threadId, await computeSteps(session.graph, session.threadId, pending.slice(0, MAX_RECORDED_PER_RUN).reverse()));
+  await session.meta.storeSteps(session.threadId, await computeSteps(session, pending.slice(0, MAX_RECORDED_PER_RUN).reverse()));
 }
 
 /**
  * Who wrote a checkpoint: the parent's tasks ran and produced it. An update
  * that changes nothing is a rollback (`updateState` on a past checkpoint).
  */
-function writersOf(source: string, parent: StateSnapshot | undefined, parentValues: State | undefined, values: State): string[] {
+async function writersOf(source: string, parent: StateSnapshot | undefined, before: DiffSide | undefined, current: DiffSide): Promise<string[]> {
   if (source === "input") return ["input"];
   // LangGraph's `__start__` task is the step that takes a run's input.
   if (source === "loop") return parent ? parent.tasks.map((t) => (t.name === "__start__" ? "start" : t.name)) : [];
   if (source === "update") {
-    if (!parentValues) return ["update"];
-    const diff = diffStates(parentValues, values);
+    if (!before) return ["update"];
+    const diff = await diffStates(before, current);
     const same = diff.entities.length === 0 && diff.events.added.length === 0 && diff.events.removed.length === 0;
     return [same ? "rollback" : "update"];
   }
   return source ? [source] : [];
 }
 
-function eventTime(parentValues: State | undefined, values: State): string | undefined {
-  const log = values.events ?? [];
-  const added = log.slice(parentValues?.events?.length ?? 0);
-  const times = (added.length > 0 ? added : log.slice(-1)).map((e) => e.at);
+/** Time of the triggering event: the newest event the step appended, else the newest in the log. */
+async function eventTime(before: StoreLog | undefined, current: StoreLog): Promise<string | undefined> {
+  const from = before && before.at.branch === current.at.branch ? Math.min(before.at.length, current.at.length) : current.at.length;
+  const added = from < current.at.length ? await readLog(current, { from }) : await readLog(current, { descending: true, limit: 1 });
+  const times = added.map((e) => e.event.at);
   return times.length > 0 ? times.reduce((a, b) => (a > b ? a : b)) : undefined;
 }
