@@ -14,6 +14,7 @@ import type { AgentName } from "../../src/domain/proposals.js";
 import { compileStoreGraph } from "../../src/graph.js";
 import { OfflineChatModel } from "../../src/llm/offline/model.js";
 import type { State } from "../../src/state.js";
+import { testLog } from "./log.js";
 
 export type Script = (messages: BaseMessage[], turn: number) => AIMessage | Promise<AIMessage>;
 
@@ -64,12 +65,14 @@ export function models(overrides: Partial<Record<AgentName, () => BaseChatModel>
   return { support_agent: offline, inventory_agent: offline, marketing_agent: offline, ...overrides };
 }
 
-/** A store on MemorySaver with injected agent dependencies. */
+/** A store on MemorySaver with injected agent dependencies; `log` reads its event store. */
 export function testStore(agents: AgentDeps) {
-  const graph = compileStoreGraph({ checkpointer: new MemorySaver(), agents: { retryPolicy: FAST_RETRY, ...agents } });
+  const log = testLog("t");
+  const graph = compileStoreGraph({ checkpointer: new MemorySaver(), events: log.events, agents: { retryPolicy: FAST_RETRY, ...agents } });
   const config = { configurable: { thread_id: "t" }, recursionLimit: 500 };
   return {
     graph,
+    log,
     ingest: async (inbox: unknown[]) => (await graph.invoke({ inbox }, config)) as State,
   };
 }
