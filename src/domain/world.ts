@@ -157,30 +157,5 @@ export function mergePatch<T>(current: Record<string, T> | undefined, patch: Rec
     if (value === null) delete next[key];
     else next[key] = value;
   }
-  if (current) patchedFrom.set(next, { base: new WeakRef(current), keys: Object.keys(patch) });
   return next;
-}
-
-/**
- * For each map `mergePatch` made: the map it copied (weakly held, so a chain
- * of versions is never kept alive by this) and the keys its patch touched.
- */
-const patchedFrom = new WeakMap<object, { base: WeakRef<object>; keys: string[] }>();
-
-/**
- * The keys in which `map` may differ from `ancestor`, when `map` was made from
- * it by `mergePatch` calls (at most `maxSteps`); undefined when that is not
- * known. Every other key holds the very same entry in both. Lets a caller
- * compare two versions of a large map in the time of what changed.
- */
-export function keysPatchedSince(map: object, ancestor: object, maxSteps = 32): Set<string> | undefined {
-  const keys = new Set<string>();
-  let current: object | undefined = map;
-  for (let step = 0; current !== ancestor; step++) {
-    const record: { base: WeakRef<object>; keys: string[] } | undefined = step < maxSteps && current ? patchedFrom.get(current) : undefined;
-    if (!record) return undefined;
-    for (const key of record.keys) keys.add(key);
-    current = record.base.deref();
-  }
-  return keys;
 }

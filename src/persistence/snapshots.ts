@@ -12,10 +12,9 @@
  * Elements are compared by identity: the new snapshot was built by the
  * reducers from the value we handed out (or were given) for the earlier one,
  * so unchanged items are the very same objects. Anything else is stored whole.
- * A map that `mergePatch` made from the earlier one is compared on the keys
- * its patches touched only (`keysPatchedSince`).
+ * Maps in the state are bounded (by the catalog, or to pending items), so a
+ * map is compared key by key.
  */
-import { keysPatchedSince } from "../domain/world.js";
 
 /** How a stored snapshot relates to the one it extends. */
 export type SnapshotDiff =
@@ -46,8 +45,6 @@ export function diffSnapshot(base: unknown, next: unknown): SnapshotDiff | undef
     return { kind: "append", drop, items: next.slice(kept) };
   }
   if (isPlainObject(base) && isPlainObject(next)) {
-    const patched = keysPatchedSince(next, base);
-    if (patched) return patchDiff(base, next, patched);
     const set: Record<string, unknown> = {};
     let changed = 0;
     for (const key of Object.keys(next)) {
@@ -61,21 +58,6 @@ export function diffSnapshot(base: unknown, next: unknown): SnapshotDiff | undef
     return { kind: "patch", set, del };
   }
   return undefined;
-}
-
-/** The diff of a map made from `base` by patches that touched only `keys`: a pass over those keys, not the map. */
-function patchDiff(base: Record<string, unknown>, next: Record<string, unknown>, keys: ReadonlySet<string>): SnapshotDiff | undefined {
-  const set: Record<string, unknown> = {};
-  const del: string[] = [];
-  for (const key of keys) {
-    const inNext = Object.prototype.hasOwnProperty.call(next, key);
-    if (inNext && (base[key] !== next[key] || !Object.prototype.hasOwnProperty.call(base, key))) set[key] = next[key];
-    else if (!inNext && Object.prototype.hasOwnProperty.call(base, key)) del.push(key);
-  }
-  const changed = Object.keys(set).length + del.length;
-  // Counting the map's keys is the one pass over it, and only when much changed.
-  if (changed > 8 && changed > Object.keys(next).length / 2 + 8) return undefined;
-  return { kind: "patch", set, del };
 }
 
 /**
