@@ -15,8 +15,11 @@ import type { CheckpointMetadata } from "@langchain/langgraph-checkpoint";
 import type { StepRecord } from "../timetravel/steps.js";
 import { TagExistsError, type Tag } from "../timetravel/tags.js";
 import type { StoreMeta } from "./backend.js";
+import type { EventStore } from "./event_store.js";
+import { pgEventStore } from "./pg_event_store.js";
 import { acquirePgLease, LOCK_NAMESPACE, SETUP_LOCK_KEY } from "./pg_lease.js";
 import { ShopstatePostgresSaver, TASK_PATHS_SCHEMA } from "./pg_saver.js";
+import { redactUrl } from "./pg_url.js";
 import type { CheckpointHeader } from "./saver.js";
 import { threadIdFor, type StoreRecord } from "./stores.js";
 
@@ -51,20 +54,13 @@ export interface PostgresBackend {
   pool: pg.Pool;
   saver: ShopstatePostgresSaver;
   knowledge: PostgresStore;
+  /** The stores' event logs (pg_event_store.ts), on the same pool. */
+  events: EventStore;
   meta: StoreMeta;
   close(): Promise<void>;
 }
 
-/** The URL without its password, for messages. */
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = "***";
-    return parsed.toString();
-  } catch {
-    return "PostgreSQL (DATABASE_URL)";
-  }
-}
+export { redactUrl };
 
 /**
  * Connects to the database and creates every table on first use. Set-up runs
@@ -102,6 +98,7 @@ export async function connectPostgres(url: string): Promise<PostgresBackend> {
     pool,
     saver,
     knowledge,
+    events: pgEventStore(pool),
     meta: postgresMeta(pool, url, where),
     close: async () => {
       await Promise.all([pool.end(), knowledge.stop()]);
