@@ -191,6 +191,9 @@ export function eventStoreContract(name: string, start: () => Promise<EventStore
       expect((await store.read(thread, fork2)).map((e) => e.event)).toEqual([main[0], own[0], deeper[0]]);
       expect((await store.read(thread, fork)).map((e) => e.event)).toEqual([main[0], ...own]);
       expect(await store.read(thread, tip)).toEqual(before);
+      // A pointer on a branch, short of its fork point, names its ancestors' prefix.
+      expect((await store.read(thread, { branch: fork2.branch, length: 1 })).map((e) => e.event)).toEqual([main[0]]);
+      expect(await store.count(thread, { branch: fork2.branch, length: 1 })).toBe(1);
 
       // The original branch goes on growing where it was.
       const more = await store.append(thread, tip, [stockReceived("SKU-MUG")]);
