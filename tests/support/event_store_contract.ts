@@ -194,6 +194,7 @@ export function eventStoreContract(name: string, start: () => Promise<EventStore
       // A pointer on a branch, short of its fork point, names its ancestors' prefix.
       expect((await store.read(thread, { branch: fork2.branch, length: 1 })).map((e) => e.event)).toEqual([main[0]]);
       expect(await store.count(thread, { branch: fork2.branch, length: 1 })).toBe(1);
+      expect((await store.findIds(thread, { branch: fork2.branch, length: 1 }, [main[0].id, own[0].id])).size).toBe(1);
 
       // The original branch goes on growing where it was.
       const more = await store.append(thread, tip, [stockReceived("SKU-MUG")]);
