@@ -126,3 +126,10 @@ export function commonPrefix(a: readonly Segment[], aLength: number, b: readonly
 export function sameEvents(stored: readonly string[], events: readonly StoreEvent[]): boolean {
   return stored.length === events.length && stored.every((body, i) => body === JSON.stringify(events[i]));
 }
+
+/** The error for an append at a pointer past its branch's last event (a log with a gap would follow). */
+export function beyondTip(threadId: string, at: LogPointer, tip: number): Error {
+  return new Error(
+    `event store: cannot append at position ${at.length} of branch ${at.branch} of thread ${threadId}: the branch ends at ${tip} (a pointer from another database, or a deleted history)`,
+  );
+}

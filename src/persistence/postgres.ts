@@ -19,6 +19,7 @@ import type { EventStore } from "./event_store.js";
 import { pgEventStore } from "./pg_event_store.js";
 import { acquirePgLease, LOCK_NAMESPACE, SETUP_LOCK_KEY } from "./pg_lease.js";
 import { ShopstatePostgresSaver, TASK_PATHS_SCHEMA } from "./pg_saver.js";
+import { redactUrl } from "./pg_url.js";
 import type { CheckpointHeader } from "./saver.js";
 import { threadIdFor, type StoreRecord } from "./stores.js";
 
@@ -59,16 +60,7 @@ export interface PostgresBackend {
   close(): Promise<void>;
 }
 
-/** The URL without its password, for messages. */
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = "***";
-    return parsed.toString();
-  } catch {
-    return "PostgreSQL (DATABASE_URL)";
-  }
-}
+export { redactUrl };
 
 /**
  * Connects to the database and creates every table on first use. Set-up runs

@@ -7,7 +7,7 @@
 import Database from "better-sqlite3";
 import type { StoreEvent } from "../domain/events.js";
 import { streamsOf } from "../domain/streams.js";
-import { commonPrefix, sameEvents, segmentsOf, type BranchRecord, type EventQuery, type EventStore, type LogPointer, type LoggedEvent, type Segment } from "./event_store.js";
+import { beyondTip, commonPrefix, sameEvents, segmentsOf, type BranchRecord, type EventQuery, type EventStore, type LogPointer, type LoggedEvent, type Segment } from "./event_store.js";
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS shopstate_branches (
@@ -87,9 +87,13 @@ export function sqliteEventStore(db: Database.Database): EventStore {
     const candidates = [start, ...[...branches.values()].filter((b) => b.parent === at.branch && b.forkAt === at.length)];
     for (const candidate of candidates) {
       const stored = selectRange.all(threadId, candidate.branch, at.length, end).map((r) => r.body);
-      if (stored.length === 0 && tipOf(threadId, candidate) === at.length) {
-        insertAll(threadId, candidate.branch, at.length, events);
-        return { branch: candidate.branch, length: end };
+      if (stored.length === 0) {
+        const tip = tipOf(threadId, candidate);
+        if (tip === at.length) {
+          insertAll(threadId, candidate.branch, at.length, events);
+          return { branch: candidate.branch, length: end };
+        }
+        if (tip < at.length) throw beyondTip(threadId, at, tip);
       }
       if (sameEvents(stored, events)) return { branch: candidate.branch, length: end };
     }
@@ -137,7 +141,17 @@ export function sqliteEventStore(db: Database.Database): EventStore {
   };
 
   return {
-    append: async (threadId, at, events) => (events.length === 0 ? at : appendTx(threadId, at, events)),
+    append: async (threadId, at, events) => {
+      if (events.length === 0) return at;
+      try {
+        // IMMEDIATE: take the write lock before reading, so another connection's append cannot slip in between (a deferred
+        // transaction that has read would fail with SQLITE_BUSY instead of waiting).
+        return appendTx.immediate(threadId, at, events);
+      } catch (error) {
+        lineage.delete(threadId); // the rolled-back transaction may have added branches to the cached records
+        throw error;
+      }
+    },
 
     read: async (threadId, at, query = {}) => {
       const found: LoggedEvent[] = [];
