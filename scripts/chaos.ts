@@ -18,6 +18,8 @@
  *   that has not been checkpointed yet (the agents' fan-out, or the services);
  * - gate: an ingest killed while its run is paused at the approval gate
  *   between two batches; an approve/deny killed while its resume is running;
+ * - after-append: a step has appended events to the event store and its
+ *   checkpoint is not written yet (more event rows, no new checkpoint);
  * - startup: 0.3 to 1.3 s after the start (loading, opening, lease, finishing).
  *
  * A planned kill the command finishes before is carried to the next command;
@@ -62,7 +64,7 @@ for (const [name, value] of Object.entries({ events: EVENTS, kills: KILLS, seed:
   }
 }
 
-type KillKind = "progress" | "mid-superstep" | "gate" | "startup";
+type KillKind = "progress" | "mid-superstep" | "after-append" | "gate" | "startup";
 interface Step {
   args: string[];
   kind: "ingest" | "approve" | "deny";
@@ -126,6 +128,8 @@ function watcher(db: string) {
   };
   return {
     checkpoints: () => safely((c) => (c.prepare("SELECT count(*) AS n FROM checkpoints WHERE thread_id = ?").get(THREAD_ID) as { n: number }).n, 0),
+    /** Rows of the store in the event store, on every branch. */
+    appended: () => safely((c) => (c.prepare("SELECT count(*) AS n FROM shopstate_events WHERE thread_id = ?").get(THREAD_ID) as { n: number }).n, 0),
     /**
      * Tasks with saved writes at the newest checkpoint, and whether the run is
      * at the approval gate: paused there (an interrupt at the newest checkpoint)
@@ -216,11 +220,13 @@ async function reference(): Promise<void> {
  * ingest (paused at the gate between batches, or resuming).
  */
 const plan = new Map<string, KillKind[]>();
+const KINDS = ["progress", "mid-superstep", "after-append", "mid-superstep", "gate", "after-append", "startup"] as const;
+let gateKills = 0;
 for (let k = 0; k < KILLS; k++) {
-  const kind = (["progress", "mid-superstep", "mid-superstep", "gate", "startup"] as const)[k % 5];
+  const kind = KINDS[k % KINDS.length];
   const part = Math.floor(random() * PARTS);
   // Every other gate kill goes to a decision (the first one included), the rest to an ingest.
-  const slot = kind === "gate" && k % 10 === 3 ? (random() < 0.5 ? "approve" : "deny") : "ingest";
+  const slot = kind === "gate" && gateKills++ % 2 === 0 ? (random() < 0.5 ? "approve" : "deny") : "ingest";
   plan.set(`${part}:${slot}`, [...(plan.get(`${part}:${slot}`) ?? []), kind]);
 }
 
@@ -248,6 +254,10 @@ function arm(child: ChildProcess, kind: KillKind, step: Step, isDecision: boolea
   const startedAt = Date.now();
   let fired = false;
   let reachedAt: number | undefined;
+  // after-append: the event-store rows when the checkpoint count last changed; more rows with no new checkpoint
+  // means a step has appended and its checkpoint is not written yet.
+  let seenCheckpoints = -1;
+  let rowsAtCheckpoint = 0;
   const kill = () => {
     if (fired || child.exitCode !== null || child.signalCode !== null) return;
     fired = true;
@@ -256,6 +266,12 @@ function arm(child: ChildProcess, kind: KillKind, step: Step, isDecision: boolea
   const timer = setInterval(() => {
     if (kind === "startup") {
       if (Date.now() - startedAt >= startupDelay) kill();
+      return;
+    }
+    if (kind === "after-append") {
+      const [checkpoints, rows] = [watch.checkpoints(), watch.appended()];
+      if (checkpoints !== seenCheckpoints) [seenCheckpoints, rowsAtCheckpoint] = [checkpoints, rows];
+      else if (checkpoints >= target && rows > rowsAtCheckpoint) kill();
       return;
     }
     if (watch.checkpoints() < target) return;
@@ -349,7 +365,7 @@ const enoughKills = kills.length === KILLS;
 const table = new Table({ head: ["measure", "value"], style: { head: [], border: [], compact: true } });
 table.push(
   ["kills survived (SIGKILL, restarted with the same command)", `${kills.length} of ${KILLS}`],
-  ["  at progress / mid-superstep / gate or resume / startup", `${killsByKind("progress")} / ${killsByKind("mid-superstep")} / ${killsByKind("gate")} / ${killsByKind("startup")}`],
+  ["  at progress / mid-superstep / after an append / gate or resume / startup", `${killsByKind("progress")} / ${killsByKind("mid-superstep")} / ${killsByKind("after-append")} / ${killsByKind("gate")} / ${killsByKind("startup")}`],
   ["restarts", restarts],
   ["commands (ingest / approve / deny; with extra restarts of the last ingest)", `${steps.filter((s) => s.kind === "ingest").length} / ${steps.filter((s) => s.kind === "approve").length} / ${steps.filter((s) => s.kind === "deny").length}`],
   ["approvals decided", approvalsDecided],

@@ -109,3 +109,18 @@ export function storeRecord(session: StoreSession): Promise<StoreRecord | undefi
 export function logOf(session: Pick<StoreSession, "events" | "threadId">, values: { log?: LogPointer }): StoreLog {
   return storeLog(session.events, session.threadId, values.log ?? EMPTY_LOG);
 }
+
+/**
+ * Refuses a store written before the event store existed (its log and orders
+ * were channels of its checkpoints): this version cannot read it, and says how
+ * to move it across (docs/upgrading.md).
+ */
+export async function assertCurrentLayout(session: StoreSession): Promise<void> {
+  const head = await session.saver.getTuple(session.config);
+  const channels = head?.checkpoint.channel_versions ?? {};
+  if (!("events" in channels) || "log" in channels) return;
+  throw new UsageError(
+    `store '${session.name}' (${session.meta.where}) was written by a shopstate older than the event store: its log is inside its checkpoints, which this version does not read. ` +
+      `Move it across: with the older version, 'shopstate events --json --thread ${session.name} > ${session.name}.json'; with this one, 'shopstate import ${session.name}.json --thread ${session.name}-v2' (docs/upgrading.md)`,
+  );
+}

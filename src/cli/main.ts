@@ -23,7 +23,7 @@ import { replayFrom } from "../timetravel/replay.js";
 import { rollback, stateAt, tagCheckpoint, type PointInTime } from "../timetravel/rollback.js";
 import { enqueueJobs, ensureJobTable, listJobs } from "../worker/queue.js";
 import { runWorker, WORKER_WAIT_MS } from "../worker/run.js";
-import { assertStoreName, chunk, decideApprovals, deleteStore, headValues, ingestLines, logOf, openStoreAt, pruneStore, storeRecord, UsageError, type IngestResult, type InputLine, type StoreSession } from "../store.js";
+import { assertCurrentLayout, assertStoreName, chunk, decideApprovals, deleteStore, headValues, ingestLines, logOf, openStoreAt, pruneStore, storeRecord, UsageError, type IngestResult, type InputLine, type StoreSession } from "../store.js";
 import { diffView, historyView, ingestView, stateView, type VerifyView } from "../views.js";
 import { EXIT, printError, printJson, renderApprovals, renderDecisions, renderDemo, renderDiff, renderEvents, renderHistory, renderState, renderViolations } from "./output.js";
 
@@ -107,6 +107,7 @@ async function withExistingStore<T>(ctx: Context, work: (session: StoreSession) 
       const hint = others.length > 0 ? `stores in it: ${others.join(", ")}` : "run 'shopstate demo' or 'shopstate ingest FILE' first";
       throw new UsageError(`no store named '${session.name}' in ${ctx.where} (${hint})`);
     }
+    await assertCurrentLayout(session);
     return work(session);
   });
 }
