@@ -12,7 +12,7 @@
 import pg from "pg";
 import { PostgresStore } from "@langchain/langgraph-checkpoint-postgres/store";
 import type { CheckpointMetadata } from "@langchain/langgraph-checkpoint";
-import type { StepRecord } from "../timetravel/steps.js";
+import type { StepRecord } from "./steps_table.js";
 import { TagExistsError, type Tag } from "../timetravel/tags.js";
 import type { StoreMeta } from "./backend.js";
 import type { EventStore } from "./event_store.js";
