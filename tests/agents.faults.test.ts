@@ -12,6 +12,8 @@ import { AgentBudgetError, withRetry } from "../src/agents/runtime.js";
 import { AGENT_TOOLS } from "../src/agents/scopes.js";
 import { OfflineChatModel } from "../src/llm/offline/model.js";
 import { MAX_ATTEMPTS } from "../src/routing.js";
+import type { StoreEvent } from "../src/domain/events.js";
+import type { Order } from "../src/domain/world.js";
 import type { State } from "../src/state.js";
 import { callTools, ev, models, ScriptedChatModel, shop, testStore, type Script } from "./support/agents.js";
 
@@ -24,6 +26,9 @@ const behaveOffline = (messages: BaseMessage[]) => offlineSupport.invoke(message
 
 interface Run {
   state: State;
+  /** The whole log and every order at the end of the run, from the event store. */
+  events: StoreEvent[];
+  orders: Record<string, Order>;
   model: ScriptedChatModel;
   messageId: string;
 }
@@ -35,7 +40,7 @@ async function runDay(script: Script, extra: { modelTimeoutMs?: number } = {}): 
   await store.ingest(shop());
   const message = ev("CustomerMessage", { customerId: "C-ANN", orderId: "ORD-1", text: "Both mugs arrived broken, refund please" }, 10);
   const state = await store.ingest([message, ev("OrderPlaced", { orderId: "ORD-2", customerId: "C-BO", lines: [{ sku: "SKU-TEE", qty: 2 }] }, 11)]);
-  return { state, model, messageId: message.id };
+  return { state, events: await store.log.eventsOf(state), orders: await store.log.ordersOf(state), model, messageId: message.id };
 }
 
 function supportTask(run: Run) {
@@ -43,8 +48,8 @@ function supportTask(run: Run) {
 }
 
 /** The same run's other work went through: ORD-2 confirmed, the low tee reordered and its promotion paused. */
-function othersProcessed(state: State) {
-  expect(state.orders["ORD-2"].status).toBe("confirmed");
+function othersProcessed({ state, orders }: Pick<Run, "state" | "orders">) {
+  expect(orders["ORD-2"].status).toBe("confirmed");
   expect(state.reorders["SKU-TEE"]).toBeDefined();
   expect(state.promotions["SKU-TEE"]).toBe("paused");
   for (const task of Object.values(state.tasks)) if (task.assignee !== "support_agent") expect(task.status, task.taskId).toBe("completed");
@@ -52,10 +57,11 @@ function othersProcessed(state: State) {
 
 /** Nothing of the failed task reached the shared state. */
 function nothingApplied(run: Run) {
-  const { state, messageId } = run;
-  expect(state.events.filter((e) => e.causationId === messageId || e.source === "support_agent")).toEqual([]);
-  expect(state.orders["ORD-1"].refundedCents).toBe(0);
+  const { state, events, orders, messageId } = run;
+  expect(events.filter((e) => e.causationId === messageId || e.source === "support_agent")).toEqual([]);
+  expect(orders["ORD-1"].refundedCents).toBe(0);
   expect(state.approvals).toEqual({});
+  expect(events.filter((e) => e.type === "ApprovalRequested")).toEqual([]);
   expect(state.proposals).toEqual([]);
   expect(state.messages.map((m) => m.id)).not.toContain(`msg-${messageId}`);
   expect(state.supportMemory.filter((n) => n.eventId === messageId)).toEqual([]);
@@ -76,7 +82,7 @@ describe("model faults are retried, then the task fails with the reason", () => 
     });
     failedWith(run, /model exploded/);
     expect(run.model.calls).toHaveLength(MAX_ATTEMPTS * MODEL_TRIES);
-    othersProcessed(run.state);
+    othersProcessed(run);
     nothingApplied(run);
   });
 
@@ -86,7 +92,7 @@ describe("model faults are retried, then the task fails with the reason", () => 
     });
     failedWith(run, /Rate limit/);
     expect(run.model.calls).toHaveLength(MAX_ATTEMPTS * MODEL_TRIES);
-    othersProcessed(run.state);
+    othersProcessed(run);
     nothingApplied(run);
   });
 
@@ -95,7 +101,7 @@ describe("model faults are retried, then the task fails with the reason", () => 
     const run = await runDay(() => new Promise<AIMessage>(() => {}), { modelTimeoutMs: 150 });
     failedWith(run, /NodeTimeoutError|timed out|timeout/i);
     expect(run.model.calls).toHaveLength(MAX_ATTEMPTS * MODEL_TRIES);
-    othersProcessed(run.state);
+    othersProcessed(run);
     nothingApplied(run);
   });
 
@@ -105,7 +111,7 @@ describe("model faults are retried, then the task fails with the reason", () => 
     });
     failedWith(run, /invalid schema/);
     expect(run.model.calls).toHaveLength(MAX_ATTEMPTS);
-    othersProcessed(run.state);
+    othersProcessed(run);
   });
 
   it("a model that spends more tokens than the budget", async () => {
@@ -117,7 +123,7 @@ describe("model faults are retried, then the task fails with the reason", () => 
     failedWith(run, /token budget exceeded/);
     // Spending is not transient: no model-level retry.
     expect(run.model.calls).toHaveLength(MAX_ATTEMPTS);
-    othersProcessed(run.state);
+    othersProcessed(run);
     nothingApplied(run);
   });
 });
@@ -131,7 +137,7 @@ describe("bad tool calls are answered with errors; a model that persists runs ou
     failedWith(run, /tool-call budget exceeded/);
     const told = run.model.calls[1].filter((m) => ToolMessage.isInstance(m)) as ToolMessage[];
     expect(String(told[0].content)).toMatch(/^error: malformed call of request_refund/);
-    othersProcessed(run.state);
+    othersProcessed(run);
     nothingApplied(run);
   });
 
@@ -142,7 +148,7 @@ describe("bad tool calls are answered with errors; a model that persists runs ou
     expect(String(told[0].content)).toMatch(/no tool named delete_database; your tools are lookup_order, search_customer_history, request_refund, draft_reply/);
     // An unknown tool is a fault, not another agent's tool: no scope conflict.
     expect(run.state.conflicts.filter((c) => c.by === "support_agent")).toEqual([]);
-    othersProcessed(run.state);
+    othersProcessed(run);
     nothingApplied(run);
   });
 
@@ -155,8 +161,8 @@ describe("bad tool calls are answered with errors; a model that persists runs ou
     expect(String(told[0].content)).toMatch(/^error: .*schema/i);
     expect(supportTask(run).status).toBe("completed");
     // The refund is the one the model asked for once corrected (both mugs), decided by order_service.
-    expect(run.state.orders["ORD-1"].refundedCents).toBe(3000);
-    othersProcessed(run.state);
+    expect(run.orders["ORD-1"].refundedCents).toBe(3000);
+    othersProcessed(run);
   });
 });
 
@@ -168,8 +174,8 @@ describe("recovery and atomicity", () => {
       return behaveOffline(messages);
     });
     expect(supportTask(run)).toMatchObject({ status: "completed", attempts: 1 });
-    expect(run.state.orders["ORD-1"].refundedCents).toBe(3000);
-    othersProcessed(run.state);
+    expect(run.orders["ORD-1"].refundedCents).toBe(3000);
+    othersProcessed(run);
   });
 
   it("a model that requests a refund and then fails: the drafted refund is not applied", async () => {
@@ -178,7 +184,7 @@ describe("recovery and atomicity", () => {
       throw new Error("connection reset");
     });
     failedWith(run, /connection reset/);
-    othersProcessed(run.state);
+    othersProcessed(run);
     nothingApplied(run);
   });
 });
@@ -233,20 +239,22 @@ describe("one customer's failing task does not hold up the same agent's other wo
     const bo = ev("CustomerMessage", { customerId: "C-BO", orderId: "ORD-2", text: "Both tees arrived torn, refund please" }, 10);
     const ann = ev("CustomerMessage", { customerId: "C-ANN", orderId: "ORD-1", text: "Both mugs arrived broken, refund please" }, 11);
     const state = await store.ingest([bo, ann, ev("OrderPlaced", { orderId: "ORD-3", customerId: "C-CY", lines: [{ sku: "SKU-MUG", qty: 1 }] }, 12)]);
+    const events = await store.log.eventsOf(state);
+    const orders = await store.log.ordersOf(state);
 
     const failed = state.tasks[`${bo.id}:support_agent`];
     expect(failed).toMatchObject({ status: "failed", attempts: MAX_ATTEMPTS });
     expect(failed.error).toMatch(/502 Bad Gateway.*gave up after 3 attempts/);
     // Nothing of C-BO's attempts was applied: the drafted refund never reached order_service.
-    expect(state.orders["ORD-2"].refundedCents).toBe(0);
-    expect(state.events.filter((e) => e.causationId === bo.id || (e.type === "RefundRequested" && (e.data as { orderId: string }).orderId === "ORD-2"))).toEqual([]);
+    expect(orders["ORD-2"].refundedCents).toBe(0);
+    expect(events.filter((e) => e.causationId === bo.id || (e.type === "RefundRequested" && (e.data as { orderId: string }).orderId === "ORD-2"))).toEqual([]);
     expect(state.messages.map((m) => m.id)).not.toContain(`msg-${bo.id}-reply`);
 
     // The same agent's other task, in the same run, went through: refund and reply; the new order was decided.
     expect(state.tasks[`${ann.id}:support_agent`].status).toBe("completed");
-    expect(state.orders["ORD-1"].refundedCents).toBe(3000);
+    expect(orders["ORD-1"].refundedCents).toBe(3000);
     expect(state.messages.map((m) => m.id)).toContain(`msg-${ann.id}-reply`);
-    expect(state.orders["ORD-3"].status).toBe("confirmed");
+    expect(orders["ORD-3"].status).toBe("confirmed");
   });
 
   it("garbage from the model (null or string arguments, empty or huge tool names, a thousand calls at once) is answered or bounded, never applied", async () => {
@@ -261,7 +269,7 @@ describe("one customer's failing task does not hold up the same agent's other wo
     failedWith(run, /tool-call budget exceeded: 100\d calls > 5/);
     const told = run.model.calls[4].filter((m) => ToolMessage.isInstance(m)) as ToolMessage[];
     expect(told.map((m) => m.status)).toEqual(["error", "error", "error", "error"]);
-    othersProcessed(run.state);
+    othersProcessed(run);
     nothingApplied(run);
   });
 });

@@ -28,6 +28,9 @@ import type { Order, OrderLine, Product } from "../src/domain/world.js";
 import { readJsonBlock } from "../src/llm/blocks.js";
 import { buildContext, CUSTOMER_ORDERS_IN_CONTEXT, type AgentContext, type Delivery } from "../src/memory/context.js";
 import type { RecalledFact } from "../src/memory/facts.js";
+import { EMPTY_LOG } from "../src/persistence/event_store.js";
+import { memoryEventStore } from "../src/persistence/sqlite_event_store.js";
+import { allOrders, storeLog, type StoreLog } from "../src/persistence/store_log.js";
 
 // ---------------------------------------------------------------------------
 // The world: C-DANA has four orders; C-EVE and C-FINN are other customers.
@@ -71,6 +74,35 @@ const OTHERS_ORDERS = [
   order("ORD-3100", "C-FINN", "shipped", "2026-03-06T10:00:00Z", 2, [[JACKET, 3]]),
 ];
 
+const STATUS_PATH: Order["status"][] = ["confirmed", "shipped", "delivered"];
+
+/**
+ * An order as the event store holds it: placed, confirmed by order_service,
+ * then its status changes up to its status (the last one at its version).
+ */
+function orderEvents(o: Order): StoreEvent[] {
+  const base = { at: o.placedAt, v: 1 } as const;
+  const placed = { ...base, id: `${o.orderId}-placed`, type: "OrderPlaced", source: "shop", data: { orderId: o.orderId, customerId: o.customerId, lines: o.lines.map((l) => ({ sku: l.sku, qty: l.qty })) } };
+  const lines = o.lines.map((l) => ({ sku: l.sku, qty: l.qty, unitPriceCents: l.unitPriceCents }));
+  const confirmed = { ...base, id: `${o.orderId}-confirmed`, type: "OrderConfirmed", source: "order_service", causationId: placed.id, data: { orderId: o.orderId, customerId: o.customerId, lines, paidCents: o.paidCents, version: 1 } };
+  const steps = STATUS_PATH.slice(1, STATUS_PATH.indexOf(o.status) + 1);
+  const changes = steps.map((to, i) => ({
+    ...base,
+    id: `${o.orderId}-${to}`,
+    type: "OrderStatusChanged",
+    source: "order_service",
+    data: { orderId: o.orderId, from: STATUS_PATH[i], to, version: i === steps.length - 1 ? o.version : i + 2 },
+  }));
+  return [placed, confirmed, ...changes] as StoreEvent[];
+}
+
+/** A store's log holding these orders, placed in the order given. */
+async function logWith(orders: readonly Order[]): Promise<StoreLog> {
+  const events = memoryEventStore();
+  const at = await events.append("offline", EMPTY_LOG, orders.flatMap(orderEvents));
+  return storeLog(events, "offline", at);
+}
+
 /** What the support agent sees for C-DANA: their orders, newest first, and only their products. */
 function danaContext(): AgentContext {
   const orders = [...MY_ORDERS].sort((a, b) => (a.placedAt < b.placedAt ? 1 : -1)).map((o) => structuredClone(o));
@@ -86,7 +118,7 @@ function customerMessage(text: string, orderId?: string, customerId = CUSTOMER):
 }
 
 function delivery(trigger: StoreEvent, context: AgentContext = danaContext()): Delivery {
-  return { taskId: `task-${trigger.id}-support_agent`, agent: "support_agent", attempt: 1, trigger, context, memory: [] };
+  return { taskId: `task-${trigger.id}-support_agent`, agent: "support_agent", attempt: 1, trigger, position: 0, context, memory: [] };
 }
 
 // ---------------------------------------------------------------------------
@@ -323,16 +355,15 @@ describe("support agent (offline model): customer messages in varied wording", (
 });
 
 describe("support agent (offline model): context and determinism", () => {
-  it("the test context is what buildContext gives C-DANA: own orders newest first, own products only", () => {
-    const world = {
-      orders: Object.fromEntries([...MY_ORDERS, ...OTHERS_ORDERS].map((o) => [o.orderId, o])),
-      catalog: Object.fromEntries(CATALOG.map((p) => [p.sku, p])),
-      inventory: {},
-      promotions: {},
-      reorders: {},
-    };
+  it("the test context is what buildContext gives C-DANA: own orders newest first, own products only", async () => {
+    const placed = [...MY_ORDERS, ...OTHERS_ORDERS].sort((a, b) => (a.placedAt < b.placedAt ? -1 : 1));
+    const log = await logWith(placed);
+    // The fixture's orders are what the event store folds from their streams.
+    expect(await allOrders(log)).toEqual(Object.fromEntries(placed.map((o) => [o.orderId, o])));
+    const world = { catalog: Object.fromEntries(CATALOG.map((p) => [p.sku, p])), inventory: {}, promotions: {}, reorders: {} };
     for (const named of [undefined, "ORD-2999"]) {
-      const context = buildContext(world, customerMessage("where is my order?", named));
+      const context = await buildContext(world, log, customerMessage("where is my order?", named), log.at.length);
+      expect(context.orders).toEqual(danaContext().orders);
       expect(context.orders.map((o) => o.orderId)).toEqual(danaContext().orders.map((o) => o.orderId));
       expect(context.products.map((p) => p.sku).sort()).toEqual(danaContext().products.map((p) => p.sku).sort());
     }
@@ -407,21 +438,23 @@ describe("support agent: tools and selective context", () => {
   });
 
   it("keeps the prompt the same size as a customer's history grows to thousands of orders and facts", async () => {
-    const world = (n: number) => {
-      const orders: Record<string, Order> = {};
-      for (let i = 0; i < n; i++) {
-        const placedAt = new Date(Date.UTC(2020, 0, 1) + i * 3_600_000).toISOString();
-        orders[`ORD-${10_000 + i}`] = order(`ORD-${10_000 + i}`, CUSTOMER, "delivered", placedAt, 3, [[i % 2 ? MUG : TEE, 1 + (i % 3)]]);
-      }
-      return { orders, catalog: Object.fromEntries(CATALOG.map((p) => [p.sku, p])), inventory: {}, promotions: {}, reorders: {} };
-    };
+    const world = { catalog: Object.fromEntries(CATALOG.map((p) => [p.sku, p])), inventory: {}, promotions: {}, reorders: {} };
+    /** A log of n delivered orders of C-DANA, oldest first. */
+    const history = (n: number) =>
+      logWith(
+        Array.from({ length: n }, (_, i) => {
+          const placedAt = new Date(Date.UTC(2020, 0, 1) + i * 3_600_000).toISOString();
+          return order(`ORD-${10_000 + i}`, CUSTOMER, "delivered", placedAt, 3, [[i % 2 ? MUG : TEE, 1 + (i % 3)]]);
+        }),
+      );
     const facts = (n: number): RecalledFact[] =>
       Array.from({ length: n }, (_, i) => ({ eventId: `f-${i}`, customerId: CUSTOMER, kind: "order" as const, text: `Order ORD-${10_000 + i}: ${1 + (i % 3)} x ${i % 2 ? "Ceramic Mug" : "Organic Cotton Tee"}, delivered`, at: new Date(Date.UTC(2020, 0, 1) + i * 3_600_000).toISOString(), orderId: `ORD-${10_000 + i}`, score: 0 }));
 
     const largest: Record<number, number> = {};
     for (const n of [20, 200, 5_000]) {
       const trigger = customerMessage("One of the mugs from my last order arrived cracked, refund please");
-      const context = { ...buildContext(world(n), trigger), history: facts(n) };
+      const log = await history(n);
+      const context = { ...(await buildContext(world, log, trigger, log.at.length)), history: facts(n) };
       const model = new MeasuredModel();
       const outcome = await runToolLoop(delivery(trigger, context), SUPPORT_AGENT, { models: { support_agent: () => model } });
       expect(outcome.proposals.map((p) => p.type)).toEqual(["RefundRequested", "ReplyDrafted"]);
@@ -457,7 +490,7 @@ describe("inventory and marketing agents on the offline model", () => {
   });
   const run = (agent: Delivery["agent"], trigger: StoreEvent, context: AgentContext) => {
     const spec = agent === "inventory_agent" ? INVENTORY_AGENT : MARKETING_AGENT;
-    return runToolLoop({ taskId: `${trigger.id}:${agent}`, agent, attempt: 1, trigger, context, memory: [] }, spec, { models: { [agent]: () => new OfflineChatModel() } });
+    return runToolLoop({ taskId: `${trigger.id}:${agent}`, agent, attempt: 1, trigger, position: 0, context, memory: [] }, spec, { models: { [agent]: () => new OfflineChatModel() } });
   };
   const low = event("LowStockAlert", { sku: tee.sku, available: 2, reorderPoint: 3 });
 

@@ -100,14 +100,15 @@ describe("support agent over ChatOpenAI and a local OpenAI-compatible server", (
     const message = ev("CustomerMessage", { customerId: "C-ANN", text: "Both mugs from my last order arrived broken :(" }, 10);
     messageId = message.id;
     state = await store.ingest([message]);
+    const events = await store.log.eventsOf(state);
 
     const task = state.tasks[`${messageId}:support_agent`];
     expect(task).toMatchObject({ status: "completed", attempts: 1, result: "refund requested for 2 mugs of ORD-1; reply drafted" });
-    const refund = state.events.find((e) => e.type === "RefundRequested" && e.causationId === messageId);
+    const refund = events.find((e) => e.type === "RefundRequested" && e.causationId === messageId);
     expect(refund).toMatchObject({ id: `${messageId}>RefundRequested`, source: "support_agent", data: { orderId: "ORD-1", sku: "SKU-MUG", qty: 2, reason: "damaged" } });
     // The amount is order_service's: two mugs at 15.00.
-    expect(state.events.find((e) => e.type === "RefundProcessed" && e.causationId === refund!.id)).toMatchObject({ data: { amountCents: 3000 } });
-    expect(state.orders["ORD-1"].refundedCents).toBe(3000);
+    expect(events.find((e) => e.type === "RefundProcessed" && e.causationId === refund!.id)).toMatchObject({ data: { amountCents: 3000 } });
+    expect((await store.log.ordersOf(state))["ORD-1"].refundedCents).toBe(3000);
     const reply = state.messages.find((m) => m.id === `msg-${messageId}-reply`);
     expect(reply?.content).toBe(REPLY);
     // The agent's private memory: its tool calls and what it wrote along the way.
@@ -166,7 +167,7 @@ describe("ChatOpenAI against a server that never answers", () => {
       const model = () => chatModelFromConfig(loadConfig({ OPENAI_API_KEY: "test", OPENAI_MODEL: "gpt-test", OPENAI_BASE_URL: baseUrl }));
       const trigger = { id: "evt-hang", type: "CustomerMessage", at: "2026-03-01T10:00:00Z", source: "email", v: 1, data: { customerId: "C-ANN", text: "Where is my order?" } } as const;
       const context = { orders: [], products: [], stock: {}, promotions: {}, openReorders: {}, recentSales: {}, history: [] };
-      const delivery = { taskId: "evt-hang:support_agent", agent: "support_agent" as const, attempt: 1, trigger, context, memory: [] };
+      const delivery = { taskId: "evt-hang:support_agent", agent: "support_agent" as const, attempt: 1, trigger, position: 0, context, memory: [] };
       await expect(runToolLoop(delivery, SUPPORT_AGENT, { models: { support_agent: model }, retryPolicy: FAST_RETRY, modelTimeoutMs: 200 })).rejects.toThrow(/timed out after 200 ms/);
       expect(requests).toBe(FAST_RETRY.maxAttempts);
       // The abort reached the HTTP request: no connection is left hanging.

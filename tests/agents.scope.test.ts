@@ -10,6 +10,8 @@ import { AGENT_TOOLS, TOOL_PROPOSES, type ToolName } from "../src/agents/scopes.
 import { OWNER } from "../src/domain/decide.js";
 import { INPUT_EVENT_TYPES } from "../src/domain/events.js";
 import { AGENTS, PROPOSAL_SCOPES, type AgentName, type Proposal } from "../src/domain/proposals.js";
+import type { StoreEvent } from "../src/domain/events.js";
+import type { Order } from "../src/domain/world.js";
 import type { State } from "../src/state.js";
 import { callTools, ev, models, ScriptedChatModel, shop, testStore } from "./support/agents.js";
 
@@ -42,6 +44,8 @@ describe("scope: hostile models call every other agent's tool", () => {
   const hostiles = Object.fromEntries(AGENTS.map((a) => [a, hostile(a)])) as Record<AgentName, ScriptedChatModel>;
   let state: State;
   let before: State;
+  let events: StoreEvent[];
+  let orders: Record<string, Order>;
 
   it("runs a day in which every agent is hostile", async () => {
     const store = testStore({ models: { support_agent: () => hostiles.support_agent, inventory_agent: () => hostiles.inventory_agent, marketing_agent: () => hostiles.marketing_agent } });
@@ -51,7 +55,9 @@ describe("scope: hostile models call every other agent's tool", () => {
       ev("OrderPlaced", { orderId: "ORD-2", customerId: "C-BO", lines: [{ sku: "SKU-TEE", qty: 2 }] }, 10),
       ev("CustomerMessage", { customerId: "C-ANN", orderId: "ORD-1", text: "Both mugs arrived broken, refund please" }, 11),
     ]);
-    expect(state.events.some((e) => e.type === "LowStockAlert")).toBe(true);
+    events = await store.log.eventsOf(state);
+    orders = await store.log.ordersOf(state);
+    expect(events.some((e) => e.type === "LowStockAlert")).toBe(true);
     for (const agent of AGENTS) expect(hostiles[agent].calls.length, `${agent} ran`).toBeGreaterThan(0);
   });
 
@@ -91,9 +97,10 @@ describe("scope: hostile models call every other agent's tool", () => {
   });
 
   it("has no effect: no agent event in the log, nothing refunded, reordered, posted, paused or replied", () => {
-    expect(state.events.filter((e) => (AGENTS as readonly string[]).includes(e.source ?? ""))).toEqual([]);
-    expect(state.orders["ORD-1"].refundedCents).toBe(0);
+    expect(events.filter((e) => (AGENTS as readonly string[]).includes(e.source ?? ""))).toEqual([]);
+    expect(orders["ORD-1"].refundedCents).toBe(0);
     expect(state.approvals).toEqual({});
+    expect(events.filter((e) => e.type === "ApprovalRequested")).toEqual([]);
     expect(state.reorders).toEqual({});
     expect(state.posts).toEqual({});
     expect(state.promotions).toEqual(before.promotions);
@@ -120,8 +127,8 @@ describe("scope within an agent's own tools: another customer's order", () => {
 
     const results = model.calls[1].filter((m) => ToolMessage.isInstance(m)) as ToolMessage[];
     expect(results.map((r) => String(r.content))).toEqual(Array(3).fill("error: order ORD-2 is not among this customer's orders"));
-    expect(state.orders["ORD-2"].refundedCents).toBe(0);
-    expect(state.events.filter((e) => e.causationId === message.id)).toEqual([]);
+    expect((await store.log.ordersOf(state))["ORD-2"].refundedCents).toBe(0);
+    expect((await store.log.eventsOf(state)).filter((e) => e.causationId === message.id)).toEqual([]);
     expect(state.tasks[`${message.id}:support_agent`].status).toBe("completed");
   });
 });
@@ -176,6 +183,7 @@ describe("scope: each agent may propose only its own event types", () => {
     it(`${agent}: every type but its own is refused as a scope conflict and recorded; its own type is decided on its merits`, async () => {
       const store = testStore({ models: models() });
       const before = await store.ingest(shop());
+      const eventsBefore = await store.log.eventsOf(before);
       const config = { configurable: { thread_id: "t" }, recursionLimit: 500 };
       const foreign = EVERY_TYPE.filter((type) => !(PROPOSAL_SCOPES[agent] as readonly string[]).includes(type));
       const [ownType, ownData] = Object.entries(OWN[agent])[0];
@@ -183,8 +191,8 @@ describe("scope: each agent may propose only its own event types", () => {
         id: `rogue-${agent}-${i}`,
         agent,
         taskId: `rogue:${agent}`,
-        causationId: before.events[0].id,
-        at: before.events.at(-1)?.at ?? "",
+        causationId: eventsBefore[0].id,
+        at: eventsBefore.at(-1)?.at ?? "",
         type,
         data,
         basedOn: [],
@@ -197,15 +205,17 @@ describe("scope: each agent may propose only its own event types", () => {
       for (const conflict of refused) expect(conflict.reason).toMatch(new RegExp(`${agent} may not propose .*\\(allowed: ${PROPOSAL_SCOPES[agent].join(", ")}\\)`));
       // Nothing of the foreign proposals reached the log or the entities.
       const proposed = new Set(proposals.map((p) => p.id));
-      expect(state.events.filter((e) => proposed.has(e.id) && e.type !== ownType)).toEqual([]);
-      expect(state.orders["ORD-1"]).toEqual(before.orders["ORD-1"]);
+      const events = await store.log.eventsOf(state);
+      expect(events.filter((e) => proposed.has(e.id) && e.type !== ownType)).toEqual([]);
+      expect((await store.log.ordersOf(state))["ORD-1"]).toEqual((await store.log.ordersOf(before))["ORD-1"]);
       expect(state.inventory).toEqual(before.inventory);
       expect(state.catalog).toEqual(before.catalog);
       expect(state.approvals).toEqual({});
+      expect(events.filter((e) => e.type === "ApprovalRequested" || e.type === "ApprovalDecided")).toEqual([]);
       expect(state.policy).toEqual(before.policy);
       expect(state.posts).toEqual(before.posts);
       // The agent's own type went through the normal checks and was accepted.
-      expect(state.events.filter((e) => proposed.has(e.id)).map((e) => [e.type, e.source])).toEqual([[ownType, agent]]);
+      expect(events.filter((e) => proposed.has(e.id)).map((e) => [e.type, e.source])).toEqual([[ownType, agent]]);
       expect(state.proposals).toEqual([]);
     });
   }

@@ -11,9 +11,10 @@ import { describe, expect, it } from "vitest";
 import { checkReferences, contentHash, MAX_INPUT_BYTES, validateInput } from "../src/domain/validation.js";
 import { textProblem } from "../src/domain/text.js";
 import { verify } from "../src/domain/verify.js";
+import { worldAt } from "../src/app/verify.js";
 import { compileStoreGraph } from "../src/graph.js";
-import { worldOf } from "../src/services/decisions.js";
 import type { State } from "../src/state.js";
+import { testLog } from "./support/log.js";
 
 /** A reason names a field, the line, or the JSON problem, so a person knows what to fix. */
 const EXPLAINED = /\b(id|type|at|source|causationId|v|data(\.[\w.]+)?)\b|malformed JSON|JSON object|byte|JSON/;
@@ -252,8 +253,9 @@ describe("fuzzing whole sequences through the graph", () => {
     await fc.assert(
       fc.asyncProperty(fc.array(stepArb, { minLength: 5, maxLength: 40 }).map((steps) => [...OPENING, ...steps]), fc.array(fc.integer({ min: 1, max: 15 }), { minLength: 1, maxLength: 4 }), async (steps, cuts) => {
         runs++;
-        const graph = compileStoreGraph({ checkpointer: new MemorySaver() });
-        const config = { configurable: { thread_id: "fuzz" }, recursionLimit: 500 };
+        const log = testLog("fuzz");
+        const graph = compileStoreGraph({ checkpointer: new MemorySaver(), events: log.events });
+        const config = { configurable: { thread_id: log.threadId }, recursionLimit: 500 };
         const texts = steps.map(lineOf);
         let state: State | undefined;
         for (let start = 0, cut = 0; start < texts.length; cut++) {
@@ -265,10 +267,11 @@ describe("fuzzing whole sequences through the graph", () => {
           const snapshot = await graph.getState(config);
           if (snapshot.next.length > 0) await graph.invoke(new Command({ resume: { decisions: [] } }), config);
           state = (await graph.invoke({ inbox: batch, inboxOrigin: origin }, config)) as State;
-          expect(verify(worldOf(state), state.events)).toEqual([]);
+          const events = await log.eventsOf(state);
+          expect(verify(worldAt(state, events), events)).toEqual([]);
         }
         const final = state as State;
-        const logged = new Set(final.events.map((e) => e.id));
+        const logged = new Set((await log.eventsOf(final)).map((e) => e.id));
         // The same bad line is recorded once (by content hash), at its first line.
         const rejected = new Map(final.rejected.map((r) => [r.hash, r.reason]));
         texts.forEach((text, i) => {

@@ -8,11 +8,13 @@
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { worldAt } from "../src/app/verify.js";
 import type { StoreEvent } from "../src/domain/events.js";
 import { verify } from "../src/domain/verify.js";
-import { worldOf } from "../src/services/decisions.js";
+import type { Order } from "../src/domain/world.js";
+import { allOrders, wholeLog } from "../src/persistence/store_log.js";
 import type { State } from "../src/state.js";
-import { headValues, ingestLines, openStore, type IngestResult, type InputLine } from "../src/store.js";
+import { headValues, ingestLines, logOf, openStore, type IngestResult, type InputLine } from "../src/store.js";
 import { cli, parseJson, tempDir } from "./support/cli.js";
 
 type Expectation =
@@ -57,8 +59,15 @@ function idOf(text: string): string {
 
 const RUN = { approvalThresholdCents: 10_000, maxSteps: 500, batchSize: 1_000 };
 
-/** Checks every case against what an ingest reported and the state it left. */
-function checkCases(rejectedAt: (line: number) => { reason: string } | undefined, values: State, duplicates: number) {
+/** What an ingest left: the state's conflicts, and the log and orders from the event store. */
+interface Outcome {
+  conflicts: State["conflicts"];
+  events: StoreEvent[];
+  orders: Record<string, Order>;
+}
+
+/** Checks every case against what an ingest reported and the state and log it left. */
+function checkCases(rejectedAt: (line: number) => { reason: string } | undefined, outcome: Outcome, duplicates: number) {
   const outcomes: string[] = [];
   for (const c of placed) {
     const where = `${c.category} / ${c.name} (line ${c.last.line})`;
@@ -74,20 +83,20 @@ function checkCases(rejectedAt: (line: number) => { reason: string } | undefined
     expect.soft(rejection, `${where}: should not be rejected`).toBeUndefined();
     const id = idOf(c.last.text);
     if ("event" in e) {
-      const answer = values.events.find((ev) => ev.type === e.event && ev.causationId === id) as (StoreEvent & { data: { reason?: string } }) | undefined;
+      const answer = outcome.events.find((ev) => ev.type === e.event && ev.causationId === id) as (StoreEvent & { data: { reason?: string } }) | undefined;
       expect.soft(answer, `${where}: ${e.event}`).toBeDefined();
       if (e.because) expect.soft(answer?.data.reason, where).toMatch(new RegExp(e.because, "u"));
     } else if ("conflict" in e) {
-      const conflict = values.conflicts.find((k) => k.eventId === id);
+      const conflict = outcome.conflicts.find((k) => k.eventId === id);
       expect.soft(conflict, `${where}: a recorded conflict`).toBeDefined();
       expect.soft(conflict?.reason, where).toMatch(new RegExp(e.conflict, "u"));
-      expect.soft(values.events.filter((ev) => ev.causationId === id), `${where}: no effect`).toEqual([]);
+      expect.soft(outcome.events.filter((ev) => ev.causationId === id), `${where}: no effect`).toEqual([]);
     } else if ("accepted" in e) {
-      expect.soft(values.events.some((ev) => ev.id === id), `${where}: appended`).toBe(true);
+      expect.soft(outcome.events.some((ev) => ev.id === id), `${where}: appended`).toBe(true);
     } else if ("duplicate" in e) {
-      expect.soft(values.events.filter((ev) => ev.id === id), `${where}: once in the log`).toHaveLength(1);
+      expect.soft(outcome.events.filter((ev) => ev.id === id), `${where}: once in the log`).toHaveLength(1);
     } else {
-      expect.soft(values.orders[e.refunded.orderId].refundedCents, where).toBe(e.refunded.cents);
+      expect.soft(outcome.orders[e.refunded.orderId].refundedCents, where).toBe(e.refunded.cents);
     }
     outcomes.push(Object.keys(e)[0]);
   }
@@ -106,6 +115,8 @@ describe("hostile input corpus", () => {
     const dir = tempDir();
     let result: IngestResult;
     let values: State;
+    let events: StoreEvent[];
+    let orders: Record<string, Order>;
 
     beforeAll(async () => {
       const session = openStore(join(dir, "s.db"), "main");
@@ -114,6 +125,8 @@ describe("hostile input corpus", () => {
         expect(prelude.rejected).toEqual([]);
         result = await ingestLines(session, corpusLines, { ...RUN, source: "hostile.jsonl" });
         values = (await headValues(session)).values;
+        events = await wholeLog(logOf(session, values));
+        orders = await allOrders(logOf(session, values));
       } finally {
         session.close();
       }
@@ -122,7 +135,7 @@ describe("hostile input corpus", () => {
 
     it("every case ends as expected: rejected with its reason, or refused by a rule, or kept", () => {
       const byLine = new Map(result.rejected.map((r) => [r.line, r]));
-      const outcomes = checkCases((line) => byLine.get(line), values, result.duplicates);
+      const outcomes = checkCases((line) => byLine.get(line), { conflicts: values.conflicts, events, orders }, result.duplicates);
       // Exactly the bad lines were rejected, and each once.
       expect(result.rejected.map((r) => r.line).sort((a, b) => a - b)).toEqual(badCases.map((c) => c.last.line));
       const counts = outcomes.reduce<Record<string, number>>((n, o) => ({ ...n, [o]: (n[o] ?? 0) + 1 }), {});
@@ -139,7 +152,7 @@ describe("hostile input corpus", () => {
     });
 
     it("the store still obeys every rule of SPEC §5 and replays", () => {
-      expect(verify(worldOf(values), values.events)).toEqual([]);
+      expect(verify(worldAt(values, events), events)).toEqual([]);
     });
   });
 
@@ -167,9 +180,9 @@ describe("hostile input corpus", () => {
       }
       expect([...reported.keys()].sort((a, b) => a - b)).toEqual(badCases.map((c) => c.last.line));
 
-      const shown = parseJson<Pick<State, "orders" | "conflicts" | "rejected">>((await cli(["state", "--json", "--db", db], { env })).stdout, "state --json");
+      const shown = parseJson<Pick<Outcome, "orders" | "conflicts"> & Pick<State, "rejected">>((await cli(["state", "--json", "--db", db], { env })).stdout, "state --json");
       const events = parseJson<StoreEvent[]>((await cli(["events", "--json", "--db", db], { env })).stdout, "events --json");
-      checkCases((line) => reported.get(line), { ...shown, events } as State, 1);
+      checkCases((line) => reported.get(line), { ...shown, events }, 1);
       expect(shown.rejected.filter((r) => r.source === corpusFile)).toHaveLength(badCases.length);
 
       // Ingesting the same file again changes nothing: every valid line is now a duplicate, every bad one is rejected again.

@@ -8,11 +8,16 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { existsSync, writeFileSync } from "node:fs";
+import { existsSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { Client, type ThreadState } from "@langchain/langgraph-sdk";
 import type { ApprovalRequest } from "../src/approval_gate.js";
 import { demoLines } from "../src/demo.js";
+import type { StoreEvent } from "../src/domain/events.js";
+import { EMPTY_LOG, type EventStore } from "../src/persistence/event_store.js";
+import { openDatabase } from "../src/persistence/sqlite.js";
+import { sqliteEventStore } from "../src/persistence/sqlite_event_store.js";
+import { allOrders, storeLog, wholeLog, type StoreLog } from "../src/persistence/store_log.js";
 import type { State } from "../src/state.js";
 import { stateView, type StateView } from "../src/views.js";
 import { cli, parseJson, tempDir } from "./support/cli.js";
@@ -38,13 +43,25 @@ let server: ChildProcess;
 let client: Client;
 let url: string;
 let serverLog = "";
+/** The server's event store: a SQLite file of its own (SHOPSTATE_DB), read here beside it. */
+const serverDir = tempDir();
+const serverDb = join(serverDir, "server.db");
+let serverEvents: EventStore | undefined;
+
+/** The log a server thread's state points at, in the server's event store. */
+function logAt(state: Pick<ThreadState<State>, "values" | "checkpoint">): StoreLog {
+  serverEvents ??= sqliteEventStore(openDatabase(serverDb));
+  return storeLog(serverEvents, String(state.checkpoint.thread_id), state.values?.log ?? EMPTY_LOG);
+}
+
+const eventsOf = (state: Pick<ThreadState<State>, "values" | "checkpoint">): Promise<StoreEvent[]> => wholeLog(logAt(state));
 
 beforeAll(async () => {
   const port = await freePort();
   // No OPENAI_API_KEY: the agents run offline, as the CLI's below.
   server = spawn(process.execPath, [resolve(root, "node_modules/@langchain/langgraph-cli/dist/cli/cli.mjs"), "dev", "--no-browser", "--no-reload", "--host", "127.0.0.1", "--port", String(port)], {
     cwd: root,
-    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? root, LANGGRAPH_CLI_NO_ANALYTICS: "1" },
+    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? root, LANGGRAPH_CLI_NO_ANALYTICS: "1", SHOPSTATE_DB: serverDb },
     stdio: ["ignore", "pipe", "pipe"],
     // Its own process group, so the server's workers stop with it.
     detached: true,
@@ -57,10 +74,12 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  if (!server?.pid || server.exitCode !== null) return;
-  const exited = new Promise((done) => server.once("exit", done));
-  process.kill(-server.pid, "SIGTERM");
-  await exited;
+  if (server?.pid && server.exitCode === null) {
+    const exited = new Promise((done) => server.once("exit", done));
+    process.kill(-server.pid, "SIGTERM");
+    await exited;
+  }
+  rmSync(serverDir, { recursive: true, force: true });
 });
 
 /** The state as `state --json` shows it, minus what names the store rather than the world (checkpoint id, file name of a rejected line). */
@@ -69,7 +88,8 @@ function comparable(view: StateView) {
   return { ...world, rejected: rejected.map(({ line, reason }) => ({ line, reason })) };
 }
 
-const serverView = (state: ThreadState<State>) => comparable(stateView(state.values, state.checkpoint.checkpoint_id ?? ""));
+/** A server thread's state as `state --json` shows it: orders folded from the server's event store, as the CLI folds them from its own. */
+const serverView = async (state: ThreadState<State>) => comparable(stateView(state.values, state.checkpoint.checkpoint_id ?? "", await allOrders(logAt(state))));
 
 describe("the server", () => {
   it("prints the Studio URL for its address, and starts without a .env file (a fresh clone)", () => {
@@ -135,8 +155,9 @@ describe("the store graph on the server, step by step beside the CLI", () => {
     expect(nodes.at(-1)).toBe("approval_gate");
 
     const state = await client.threads.getState<State>(threadId);
-    expect(serverView(state)).toEqual(await cliView());
-    expect(state.values.orders["ORD-1011"].status).toBe("rejected");
+    const view = await serverView(state);
+    expect(view).toEqual(await cliView());
+    expect(view.orders["ORD-1011"].status).toBe("rejected");
     // Bad lines: the same line numbers and the same reasons as the CLI gave.
     expect(state.values.rejected.map(({ source, line, reason }) => ({ source, line, reason }))).toEqual(cliRejected.map(({ line, reason }) => ({ source: "inbox", line, reason })));
     expect(cliRejected.map((r) => r.line)).toEqual([31, 32]);
@@ -150,7 +171,8 @@ describe("the store graph on the server, step by step beside the CLI", () => {
     // The input checkpoint holds the state before the run; the next one holds the batch, waiting for ingest.
     const input = history.findIndex((h) => h.metadata?.source === "input");
     expect(input).toBeGreaterThan(0);
-    expect(history[input].values.events ?? []).toEqual([]);
+    expect(history[input].values.log ?? EMPTY_LOG).toEqual(EMPTY_LOG);
+    expect(await eventsOf(history[input])).toEqual([]);
     expect(history[input - 1].next).toEqual(["ingest"]);
     expect(history[input - 1].values.inbox).toHaveLength(batch1.length);
     afterBatch1 = state.checkpoint.checkpoint_id as string;
@@ -166,7 +188,7 @@ describe("the store graph on the server, step by step beside the CLI", () => {
     expect(paused.next).toEqual(["approval_gate"]);
     const request = paused.tasks[0].interrupts[0].value as ApprovalRequest;
     expect(request.pendingApprovals).toEqual([expect.objectContaining({ orderId: "ORD-1005", sku: "SKU-JACKET", amountCents: 12900 })]);
-    expect(serverView(paused)).toEqual(await cliView());
+    expect(await serverView(paused)).toEqual(await cliView());
 
     const approvalId = request.pendingApprovals[0].id;
     await shopstate("approve", approvalId, "--by", "studio-test", "--reason", "photos checked");
@@ -175,9 +197,10 @@ describe("the store graph on the server, step by step beside the CLI", () => {
     const resumed = await client.threads.getState<State>(threadId);
     expect(resumed.next).toEqual([]);
     expect(stateView(resumed.values, "").pendingApprovals).toEqual([]);
-    expect(resumed.values.orders["ORD-1005"].refundedCents).toBe(12900);
-    expect(resumed.values.events.filter((e) => e.type === "ApprovalDecided").map((e) => e.data)).toEqual([{ approvalId, decision: "approved", by: "studio-test", reason: "photos checked" }]);
-    expect(serverView(resumed)).toEqual(await cliView());
+    const view = await serverView(resumed);
+    expect(view.orders["ORD-1005"].refundedCents).toBe(12900);
+    expect((await eventsOf(resumed)).filter((e) => e.type === "ApprovalDecided").map((e) => e.data)).toEqual([{ approvalId, decision: "approved", by: "studio-test", reason: "photos checked" }]);
+    expect(view).toEqual(await cliView());
   });
 
   it("forks from a past checkpoint through the state endpoint and runs on the fork, as `rollback` and `ingest` do", async () => {
@@ -190,27 +213,28 @@ describe("the store graph on the server, step by step beside the CLI", () => {
     // The server answers {checkpoint: {thread_id, checkpoint_id, ...}} (the SDK 1.15 types say {configurable}).
     expect(head.checkpoint.checkpoint_id).toBe((forked as unknown as { checkpoint: { checkpoint_id: string } }).checkpoint.checkpoint_id);
     expect(head.parent_checkpoint?.checkpoint_id).toBe(afterBatch1);
-    expect(serverView(head)).toEqual(serverView(before));
-    expect(serverView(head)).toEqual(await cliView());
+    expect(await serverView(head)).toEqual(await serverView(before));
+    expect(await serverView(head)).toEqual(await cliView());
 
     await shopstate("ingest", file("batch3.jsonl", batch3));
     await client.runs.wait(threadId, "store", { input: { inbox: batch3 } });
     const after = await client.threads.getState<State>(threadId);
-    expect(serverView(after)).toEqual(await cliView());
+    expect(await serverView(after)).toEqual(await cliView());
     // The fork has batch 1 and the restock, not the rest of the day (that branch is still in the history).
-    const ids = after.values.events.map((e) => e.id);
+    const ids = (await eventsOf(after)).map((e) => e.id);
     expect(ids).toContain("fork-1");
     expect(ids).not.toContain("evt-043");
     expect(after.values.inventory["SKU-TEE"].onHand).toBe(before.values.inventory["SKU-TEE"].onHand + 12);
     const history = await client.threads.getHistory<State>(threadId, { limit: 200 });
-    expect(history.some((h) => h.values.events?.some((e) => e.id === "evt-043"))).toBe(true);
+    const holdsDayRest = await Promise.all(history.map(async (h) => (await eventsOf(h)).some((e) => e.id === "evt-043")));
+    expect(holdsDayRest.some(Boolean)).toBe(true);
   });
 
   it("runs with the context a run or an assistant carries: a lower approval threshold; an OpenAI model without a key is refused with the reason", async () => {
     const product = { id: "p1", type: "ProductAdded", at: "2026-03-01T09:00:00Z", data: { sku: "SKU-1", name: "Mug", priceCents: 1500, initialStock: 10, reorderPoint: 2 } };
     const refused = (await client.threads.create({ threadId: randomUUID() })).thread_id;
     await expect(client.runs.wait(refused, "store", { input: { inbox: [product] }, context: { model: "gpt-4o" } })).rejects.toThrow(/context.model 'gpt-4o' is an OpenAI model, but OPENAI_API_KEY is not set/);
-    expect((await client.threads.getState<State>(refused)).values.events ?? []).toEqual([]);
+    expect(await eventsOf(await client.threads.getState<State>(refused))).toEqual([]);
 
     const strict = await client.assistants.create({ graphId: "store", context: { approvalThresholdCents: 1000, model: "offline" } });
     const thread = (await client.threads.create({ threadId: randomUUID() })).thread_id;

@@ -96,14 +96,34 @@ export async function ingestLines(session: StoreSession, lines: InputLine[], opt
   });
 }
 
-/** A line's JSON value, or its text when it is not JSON or too long (ingest rejects it with the reason). */
+/**
+ * Deeper than this, a line goes to the graph as its text: the checkpointer's
+ * serializer recurses once per level, and 20,000 nested arrays overflow its
+ * stack (tests/hostile.inputs.test.ts). `ingest` parses the text and rejects
+ * it with the same reason. A valid event nests four levels.
+ */
+const MAX_INBOX_DEPTH = 32;
+
+/** A line's JSON value, or its text when it is not JSON, too long, a JSON string or too deep (ingest rejects it with the reason). */
 function parseLine(text: string): unknown {
   if (Buffer.byteLength(text, "utf8") > MAX_INPUT_BYTES) return text;
   try {
-    return JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text) as unknown;
+    const value = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text) as unknown;
+    // A JSON string would read as a line's text in the inbox; a deep value would overflow the serializer.
+    return typeof value === "string" || nestedDeeperThan(value, MAX_INBOX_DEPTH) ? text : value;
   } catch {
     return text;
   }
+}
+
+/** Whether a JSON value has more than `limit` levels of arrays and objects (level by level, without recursion). */
+function nestedDeeperThan(value: unknown, limit: number): boolean {
+  let level: unknown[] = [value];
+  for (let depth = 0; level.length > 0; depth++) {
+    if (depth > limit) return true;
+    level = level.flatMap((v) => (v !== null && typeof v === "object" ? Object.values(v) : []));
+  }
+  return false;
 }
 
 function idOf(value: unknown): string | undefined {
