@@ -14,6 +14,12 @@ export default tseslint.config(
       "no-restricted-properties": ["error", { object: "process", property: "env", message: "Read configuration through src/config.ts." }],
     },
   },
+  {
+    // Type-aware: a promise nobody awaits loses its error and its ordering (the review found several by hand).
+    files: ["src/**/*.ts", "graphs/**/*.ts", "tests/**/*.ts", "bench/**/*.ts", "scripts/**/*.ts"],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: { "@typescript-eslint/no-floating-promises": "error" },
+  },
   { files: ["bin/**/*.js", "scripts/**/*.mjs", "*.js"], languageOptions: { globals: globals.node } },
   { files: ["src/config.ts", "tests/**", "bench/**", "scripts/**"], rules: { "no-restricted-properties": "off" } },
 );

@@ -82,7 +82,9 @@ export function summariseReport(label, report, exitCode = 0) {
   }
   if ((report.success === false || exitCode !== 0) && counted === 0 && report.numTotalTests !== 0) {
     out.failed += 1;
-    out.problems.push(`${label}: vitest ${exitCode !== 0 ? `exited ${exitCode}` : "reported a failure"} with no failed test in its report (an unhandled error; the log above has it)`);
+    out.problems.push(
+      `${label}: vitest ${exitCode !== 0 ? `exited ${exitCode}` : "reported a failure"} with no failed test in its report (an unhandled error; the log above has it)`,
+    );
   }
   return out;
 }

@@ -150,8 +150,8 @@ describe("deciding from the CLI's store operations (SQLite)", () => {
     path = join(dir, "s.db");
     session = openStore(path, "shop");
   });
-  afterEach(() => {
-    session.close();
+  afterEach(async () => {
+    await session.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -163,7 +163,7 @@ describe("deciding from the CLI's store operations (SQLite)", () => {
   it("resumes the paused run after a process restart (a new connection to the same file)", async () => {
     await ingestLines(session, lines([...twoJacketOrders(), damaged("C-ANN", "O-1", 10)]), { ...RUN, batchSize: 100, source: "t" });
     const [id] = await pendingIds(session);
-    session.close();
+    await session.close();
 
     session = openStore(path, "shop");
     expect(pausedAtGate(await session.graph.getState(session.config))).toBe(true);

@@ -408,7 +408,7 @@ describe("verify on a corrupted store", () => {
       expect(stock).toBeDefined();
       await session.graph.updateState(session.config, { inventory: { "SKU-X": { ...stock, reserved: stock.onHand + 5, available: -5 } } }, "inventory_service");
     } finally {
-      session.close();
+      await session.close();
     }
     const run = await cli(["verify", "--db", db]);
     expect(run.code, run.stdout + run.stderr).toBe(1);

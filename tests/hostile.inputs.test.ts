@@ -115,7 +115,7 @@ describe("hostile input corpus", () => {
         result = await ingestLines(session, corpusLines, { ...RUN, source: "hostile.jsonl" });
         values = (await headValues(session)).values;
       } finally {
-        session.close();
+        await session.close();
       }
     });
     afterAll(() => rmSync(dir, { recursive: true, force: true }));

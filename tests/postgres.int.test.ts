@@ -278,7 +278,7 @@ describe("several worker processes on one PostgreSQL", () => {
         expect(withoutIds(stateView(actual.values, actual.checkpointId) as unknown as Record<string, unknown>)).toEqual(withoutIds(stateView(expected.values, expected.checkpointId) as unknown as Record<string, unknown>));
         expect(verify(worldOf(actual.values), actual.values.events), `${store}: verify`).toEqual([]);
       } finally {
-        reference.close();
+        await reference.close();
       }
     }
     // And `shopstate verify` as a user runs it, on a few stores.

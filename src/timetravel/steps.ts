@@ -19,7 +19,6 @@ import type Database from "better-sqlite3";
 import type { StateSnapshot } from "@langchain/langgraph";
 import type { StoreGraph } from "../graph.js";
 import type { State } from "../state.js";
-import type { StoreMeta } from "../persistence/backend.js";
 import type { ShopstateSaver } from "../persistence/saver.js";
 import { diffStates, summariseStep } from "./diff.js";
 
@@ -109,12 +108,18 @@ export async function computeSteps(graph: StoreGraph, threadId: string, checkpoi
   return records;
 }
 
+/** The part of a backend's `StoreMeta` that holds step records (named here, so this module does not import the backends that import it). */
+export interface StepTable {
+  storedSteps(threadId: string, checkpointIds: readonly string[]): Promise<Map<string, StepRecord>>;
+  storeSteps(threadId: string, records: ReadonlyMap<string, StepRecord>): Promise<void>;
+}
+
 /**
  * Records the lines of the checkpoints a run just wrote: the newest ones back
  * to the first already recorded (at most `MAX_RECORDED_PER_RUN`). Their states
  * are still in the saver's memory, so this is cheap next to the run.
  */
-export async function recordNewSteps(session: { meta: StoreMeta; saver: ShopstateSaver; graph: StoreGraph; threadId: string }): Promise<void> {
+export async function recordNewSteps(session: { meta: StepTable; saver: ShopstateSaver; graph: StoreGraph; threadId: string }): Promise<void> {
   const pending: { checkpointId: string; parentId?: string }[] = [];
   let before: string | undefined;
   while (pending.length < MAX_RECORDED_PER_RUN) {
