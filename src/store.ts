@@ -12,7 +12,7 @@ import { validateInput, type RejectedInput } from "./domain/validation.js";
 import { compileStoreGraph, type StoreGraph } from "./graph.js";
 import { SqliteStore } from "./memory/sqlite_store.js";
 import { sqliteMeta, type StoreMeta } from "./persistence/backend.js";
-import { connectPostgres, type PostgresBackend } from "./persistence/postgres.js";
+import type { PostgresBackend } from "./persistence/postgres.js";
 import { PruneError, pruneCheckpoints, type PruneOptions, type PruneResult } from "./persistence/prune.js";
 import { ShopstateSaver } from "./persistence/saver.js";
 import { openDatabase, sqliteSaver } from "./persistence/sqlite.js";
@@ -57,6 +57,8 @@ export type StoreLocation = { dbPath: string; databaseUrl?: undefined } | { data
 export async function openStoreAt(location: StoreLocation, name: string): Promise<StoreSession> {
   if (location.databaseUrl === undefined) return openStore(location.dbPath, name);
   assertStoreName(name);
+  // Loaded here: a SQLite process does not load the PostgreSQL client.
+  const { connectPostgres } = await import("./persistence/postgres.js");
   const backend = await connectPostgres(location.databaseUrl);
   const session = openPostgresStore(backend, name);
   return { ...session, close: () => backend.close() };

@@ -19,6 +19,9 @@ import { acquirePgLease, LOCK_NAMESPACE, SETUP_LOCK_KEY } from "./pg_lease.js";
 import { ShopstatePostgresSaver, TASK_PATHS_SCHEMA } from "./pg_saver.js";
 import type { CheckpointHeader } from "./saver.js";
 import { threadIdFor, type StoreRecord } from "./stores.js";
+import { redactUrl } from "./url.js";
+
+export { redactUrl };
 
 // "C" collation wherever we order or compare text: checkpoint ids and labels
 // sort by code point, as in SQLite, whatever the database's locale.
@@ -53,17 +56,6 @@ export interface PostgresBackend {
   knowledge: PostgresStore;
   meta: StoreMeta;
   close(): Promise<void>;
-}
-
-/** The URL without its password, for messages. */
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = "***";
-    return parsed.toString();
-  } catch {
-    return "PostgreSQL (DATABASE_URL)";
-  }
 }
 
 /**
