@@ -1,5 +1,5 @@
 /**
- * Human approval (SPEC §5 rule 4, issue #3 item 5): the approval gate pauses
+ * Human approval (docs/RULES.md rule 4, issue #3 item 5): the approval gate pauses
  * a run with interrupt() when new large refunds wait; a person's decisions are
  * ApprovalDecided events, by resuming the pause or as ordinary input; a pause
  * never loses anything and never stalls the rest of the store.

@@ -95,7 +95,7 @@ function checkCases(rejectedAt: (line: number) => { reason: string } | undefined
   return outcomes;
 }
 
-describe("hostile input corpus", () => {
+describe("rule 13: the hostile input corpus", () => {
   it("has at least 60 bad inputs, each with its expected outcome, in every category the issue names", () => {
     expect(badCases.length).toBeGreaterThanOrEqual(60);
     expect(new Set(placed.map((c) => c.category)).size).toBeGreaterThanOrEqual(9);
@@ -138,7 +138,7 @@ describe("hostile input corpus", () => {
       expect(recorded.map((r) => r.line).sort((a, b) => a - b)).toEqual(badCases.map((c) => c.last.line));
     });
 
-    it("the store still obeys every rule of SPEC §5 and replays", () => {
+    it("the store still obeys every rule of docs/RULES.md and replays", () => {
       expect(verify(worldOf(values), values.events)).toEqual([]);
     });
   });

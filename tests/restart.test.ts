@@ -103,7 +103,7 @@ describe("a retried decision", () => {
   });
 });
 
-describe("the lease of a killed writer", () => {
+describe("rule 14: the lease of a killed writer", () => {
   const holdLease = (db: Database.Database, threadId: string, pid: number, host: string) =>
     db
       .prepare("INSERT OR REPLACE INTO shopstate_leases (thread_id, holder, expires_at, pid, host) VALUES (?, ?, ?, ?, ?)")

@@ -46,7 +46,7 @@ function json<T>(description: string) {
   return z.any().describe(description) as unknown as z.ZodType<T | undefined>;
 }
 
-const events = () => z.array(z.unknown()).default(() => []).describe("Input events (SPEC §3, as you would ingest them) that build the world the agent sees: products, orders, messages... Bad ones are listed in `rejected`.");
+const events = () => z.array(z.unknown()).default(() => []).describe("Input events (docs/events.md, as you would ingest them) that build the world the agent sees: products, orders, messages... Bad ones are listed in `rejected`.");
 const trigger = () =>
   z
     .union([z.string().min(1), z.record(z.string(), z.unknown())])

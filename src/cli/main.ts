@@ -1,5 +1,5 @@
 /**
- * The `shopstate` command line (SPEC §7). Thin: parses, calls the store
+ * The `shopstate` command line (docs/cli.md). Thin: parses, calls the store
  * operations, prints. Exit codes: 0 ok, 1 failure or verify violation,
  * 2 bad input or usage, 3 step limit hit.
  */
@@ -313,7 +313,7 @@ export function buildProgram(outcome: { exitCode: number }, json = false): Comma
 
   program
     .command("verify")
-    .description("check every rule of SPEC §5 and replay the log; exit 1 on any violation")
+    .description("check every rule of docs/RULES.md and replay the log; exit 1 on any violation")
     .addOption(atOption())
     .action(act((_options: unknown, command: Command) =>
       show(command, ({ values, checkpointId }, session) => {
@@ -376,7 +376,7 @@ export function buildProgram(outcome: { exitCode: number }, json = false): Comma
   return program;
 }
 
-/** history, diff, tag, rollback, replay and import (SPEC §6): the store's timeline. */
+/** history, diff, tag, rollback, replay and import (docs/time-travel.md): the store's timeline. */
 function addTimeTravelCommands(program: Command, act: <Args extends unknown[]>(action: (...args: Args) => Promise<number | void>) => (...args: Args) => Promise<void>): void {
   program
     .command("history")
