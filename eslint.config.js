@@ -4,7 +4,7 @@ import globals from "globals";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/", ".shopstate/", ".langgraph_api/", "bench/results/", "scratch/"] },
+  { ignores: ["node_modules/", "dist/", ".shopstate/", ".langgraph_api/", "bench/results/", "scratch/"] },
   eslint.configs.recommended,
   ...tseslint.configs.recommended,
   {
