@@ -281,7 +281,7 @@ function inboxField() {
   return z
     .array(z.unknown())
     .default(() => [])
-    .describe("Input events to ingest (SPEC §3): envelopes {id, type, at, source?, causationId?, v?, data}, or their JSON texts. Bad ones are recorded in `rejected` with a reason; the good ones are processed.")
+    .describe("Input events to ingest (docs/events.md): envelopes {id, type, at, source?, causationId?, v?, data}, or their JSON texts. Bad ones are recorded in `rejected` with a reason; the good ones are processed.")
     .meta({
       examples: [
         [

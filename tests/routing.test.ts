@@ -52,7 +52,7 @@ function stateWith(partial: Partial<State>): State {
 }
 
 describe("subscriptions", () => {
-  it("are those of SPEC §4", () => {
+  it("are those docs/architecture.md lists", () => {
     expect(SUBSCRIPTIONS).toEqual({
       support_agent: ["CustomerMessage"],
       inventory_agent: ["LowStockAlert", "StockReceived"],

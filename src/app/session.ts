@@ -11,7 +11,7 @@ import { compileStoreGraph, type StoreGraph } from "../graph.js";
 import { SqliteStore } from "../memory/sqlite_store.js";
 import { sqliteMeta, type StoreMeta } from "../persistence/backend.js";
 import { EMPTY_LOG, type EventStore, type LogPointer } from "../persistence/event_store.js";
-import { connectPostgres, type PostgresBackend } from "../persistence/postgres.js";
+import type { PostgresBackend } from "../persistence/postgres.js";
 import { openDatabase, sqliteSaver } from "../persistence/sqlite.js";
 import { sqliteEventStore } from "../persistence/sqlite_event_store.js";
 import { storeLog, type StoreLog } from "../persistence/store_log.js";
@@ -51,6 +51,8 @@ export type StoreLocation = { dbPath: string; databaseUrl?: undefined } | { data
 export async function openStoreAt(location: StoreLocation, name: string): Promise<StoreSession> {
   if (location.databaseUrl === undefined) return openStore(location.dbPath, name);
   assertStoreName(name);
+  // Loaded here: a process on a SQLite file does not load the PostgreSQL client.
+  const { connectPostgres } = await import("../persistence/postgres.js");
   const backend = await connectPostgres(location.databaseUrl);
   const session = openPostgresStore(backend, name);
   return { ...session, close: () => backend.close() };

@@ -19,9 +19,11 @@ import type { EventStore } from "./event_store.js";
 import { pgEventStore } from "./pg_event_store.js";
 import { acquirePgLease, LOCK_NAMESPACE, SETUP_LOCK_KEY } from "./pg_lease.js";
 import { ShopstatePostgresSaver, TASK_PATHS_SCHEMA } from "./pg_saver.js";
-import { redactUrl } from "./pg_url.js";
 import type { CheckpointHeader } from "./saver.js";
 import { threadIdFor, type StoreRecord } from "./stores.js";
+import { redactUrl } from "./url.js";
+
+export { redactUrl };
 
 // "C" collation wherever we order or compare text: checkpoint ids and labels
 // sort by code point, as in SQLite, whatever the database's locale.
@@ -59,8 +61,6 @@ export interface PostgresBackend {
   meta: StoreMeta;
   close(): Promise<void>;
 }
-
-export { redactUrl };
 
 /**
  * Connects to the database and creates every table on first use. Set-up runs

@@ -1,5 +1,5 @@
 /**
- * References to checkpoints (SPEC §6): a full id, a unique id prefix, a tag,
+ * References to checkpoints (docs/time-travel.md): a full id, a unique id prefix, a tag,
  * `head`, or `head~N` (N steps back along the parent chain from the current
  * head, so after a rollback it follows the new branch).
  *
