@@ -53,6 +53,16 @@ export function sqliteEventStore(db: Database.Database): EventStore {
   const insertEvent = db.prepare("INSERT INTO shopstate_events (thread_id, branch, position, id, type, body) VALUES (?, ?, ?, ?, ?, ?)");
   const insertStream = db.prepare("INSERT INTO shopstate_streams (thread_id, stream, branch, position) VALUES (?, ?, ?, ?)");
   const selectTip = db.prepare<[string, number], { tip: number | null }>("SELECT MAX(position) + 1 AS tip FROM shopstate_events WHERE thread_id = ? AND branch = ?");
+  // Read statements vary with the query's filters: each text is prepared once.
+  const prepared = new Map<string, Database.Statement<unknown[]>>();
+  const statement = (sql: string): Database.Statement<unknown[]> => {
+    let found = prepared.get(sql);
+    if (!found) prepared.set(sql, (found = db.prepare<unknown[]>(sql)));
+    return found;
+  };
+  const selectIds = db.prepare<[string, string], Row & { id: string; branch: number }>(
+    "SELECT e.id, e.branch, e.position, e.body FROM json_each(?) j JOIN shopstate_events e ON e.thread_id = ? AND e.id = j.value",
+  );
   const selectRange = db.prepare<[string, number, number, number], Row>("SELECT position, body FROM shopstate_events WHERE thread_id = ? AND branch = ? AND position >= ? AND position < ? ORDER BY position");
 
   /** The thread's branch records; re-read when a pointer names one not seen yet (records never change once written). */
@@ -127,7 +137,7 @@ export function sqliteEventStore(db: Database.Database): EventStore {
       sql += " LIMIT ?";
       params.push(limit);
     }
-    return db.prepare<unknown[], Row>(sql).all(...params);
+    return statement(sql).all(...params) as Row[];
   };
 
   /** The query's segments, clipped to [from, to), in reading order. */
@@ -169,9 +179,7 @@ export function sqliteEventStore(db: Database.Database): EventStore {
       const parts = segments(threadId, at);
       for (let i = 0; i < ids.length; i += ID_CHUNK) {
         const chunk = ids.slice(i, i + ID_CHUNK);
-        const rows = db
-          .prepare<unknown[], Row & { id: string; branch: number }>(`SELECT id, branch, position, body FROM shopstate_events WHERE thread_id = ? AND id IN (${chunk.map(() => "?").join(",")})`)
-          .all(threadId, ...chunk);
+        const rows = selectIds.all(JSON.stringify(chunk), threadId);
         for (const row of rows) {
           if (parts.some((s) => s.branch === row.branch && row.position >= s.from && row.position < s.to)) found.set(row.id, { position: row.position, event: JSON.parse(row.body) as StoreEvent });
         }
@@ -184,10 +192,12 @@ export function sqliteEventStore(db: Database.Database): EventStore {
       const parts = segments(threadId, at);
       for (let i = 0; i < streams.length && parts.length > 0; i += ID_CHUNK) {
         const chunk = streams.slice(i, i + ID_CHUNK);
-        const inSegments = parts.map(() => "(branch = ? AND position >= ? AND position < ?)").join(" OR ");
-        const rows = db
-          .prepare<unknown[], { stream: string }>(`SELECT DISTINCT stream FROM shopstate_streams WHERE thread_id = ? AND stream IN (${chunk.map(() => "?").join(",")}) AND (${inSegments})`)
-          .all(threadId, ...chunk, ...parts.flatMap((s) => [s.branch, s.from, s.to]));
+        const inSegments = parts.map(() => "(s.branch = ? AND s.position >= ? AND s.position < ?)").join(" OR ");
+        const rows = statement(`SELECT DISTINCT s.stream FROM json_each(?) j JOIN shopstate_streams s ON s.thread_id = ? AND s.stream = j.value WHERE ${inSegments}`).all(
+          JSON.stringify(chunk),
+          threadId,
+          ...parts.flatMap((s) => [s.branch, s.from, s.to]),
+        ) as { stream: string }[];
         for (const row of rows) found.add(row.stream);
       }
       return found;
@@ -207,7 +217,7 @@ export function sqliteEventStore(db: Database.Database): EventStore {
           if (query.types) sql += ` AND type IN (${query.types.map(() => "?").join(",")})`;
         }
         if (query.types) params.push(...query.types);
-        total += db.prepare<unknown[], { n: number }>(sql).get(...params)?.n ?? 0;
+        total += (statement(sql).get(...params) as { n: number } | undefined)?.n ?? 0;
       }
       return total;
     },
