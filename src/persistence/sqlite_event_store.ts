@@ -61,7 +61,7 @@ export function sqliteEventStore(db: Database.Database): EventStore {
     return found;
   };
   const selectIds = db.prepare<[string, string], Row & { id: string; branch: number }>(
-    "SELECT e.id, e.branch, e.position, e.body FROM json_each(?) j JOIN shopstate_events e ON e.thread_id = ? AND e.id = j.value",
+    "SELECT e.id, e.branch, e.position, e.body FROM json_each(?) j CROSS JOIN shopstate_events e ON e.thread_id = ? AND e.id = j.value",
   );
   const selectRange = db.prepare<[string, number, number, number], Row>("SELECT position, body FROM shopstate_events WHERE thread_id = ? AND branch = ? AND position >= ? AND position < ? ORDER BY position");
 
@@ -128,7 +128,7 @@ export function sqliteEventStore(db: Database.Database): EventStore {
       }
       sql += ` ORDER BY s.position ${order}`;
     } else if (query.types) {
-      sql = `SELECT position, body FROM shopstate_events WHERE thread_id = ? AND branch = ? AND position >= ? AND position < ? AND type IN (${query.types.map(() => "?").join(",")}) ORDER BY position ${order}`;
+      sql = `SELECT position, body FROM shopstate_events INDEXED BY shopstate_events_type WHERE thread_id = ? AND branch = ? AND position >= ? AND position < ? AND type IN (${query.types.map(() => "?").join(",")}) ORDER BY position ${order}`;
       params.push(...query.types);
     } else {
       sql = `SELECT position, body FROM shopstate_events WHERE thread_id = ? AND branch = ? AND position >= ? AND position < ? ORDER BY position ${order}`;
@@ -193,7 +193,7 @@ export function sqliteEventStore(db: Database.Database): EventStore {
       for (let i = 0; i < streams.length && parts.length > 0; i += ID_CHUNK) {
         const chunk = streams.slice(i, i + ID_CHUNK);
         const inSegments = parts.map(() => "(s.branch = ? AND s.position >= ? AND s.position < ?)").join(" OR ");
-        const rows = statement(`SELECT DISTINCT s.stream FROM json_each(?) j JOIN shopstate_streams s ON s.thread_id = ? AND s.stream = j.value WHERE ${inSegments}`).all(
+        const rows = statement(`SELECT DISTINCT s.stream FROM json_each(?) j CROSS JOIN shopstate_streams s ON s.thread_id = ? AND s.stream = j.value WHERE ${inSegments}`).all(
           JSON.stringify(chunk),
           threadId,
           ...parts.flatMap((s) => [s.branch, s.from, s.to]),
@@ -213,7 +213,7 @@ export function sqliteEventStore(db: Database.Database): EventStore {
           params.push(query.stream);
           if (query.types) sql += ` AND e.type IN (${query.types.map(() => "?").join(",")})`;
         } else {
-          sql = "SELECT COUNT(*) AS n FROM shopstate_events WHERE thread_id = ? AND branch = ? AND position >= ? AND position < ?";
+          sql = `SELECT COUNT(*) AS n FROM shopstate_events${query.types ? " INDEXED BY shopstate_events_type" : ""} WHERE thread_id = ? AND branch = ? AND position >= ? AND position < ?`;
           if (query.types) sql += ` AND type IN (${query.types.map(() => "?").join(",")})`;
         }
         if (query.types) params.push(...query.types);
