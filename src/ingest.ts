@@ -9,6 +9,7 @@ import { checkReferences, contentHash, validateInput, type KnownEntities, type R
 import { loadConfig } from "./config.js";
 import { assertModelChoice, OFFLINE_MODEL } from "./llm/model.js";
 import type { LangGraphRunnableConfig } from "@langchain/langgraph";
+import { DEFAULT_APPROVAL_THRESHOLD_CENTS } from "./domain/rules.js";
 import { streamKey } from "./domain/streams.js";
 import { EMPTY_LOG, type EventStore } from "./persistence/event_store.js";
 import { storeLog, streamExists, type StoreLog } from "./persistence/store_log.js";
@@ -22,7 +23,7 @@ export const StoreContextSchema = z.object({
     .int()
     .nonnegative()
     .optional()
-    .describe("Refunds above this many cents wait for a person (default 10000). A change is recorded as a PolicyChanged event."),
+    .describe(`Refunds above this many cents wait for a person (default ${DEFAULT_APPROVAL_THRESHOLD_CENTS}). A change is recorded as a PolicyChanged event.`),
   model: z
     .string()
     .min(1)

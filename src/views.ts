@@ -6,7 +6,7 @@
 import type { Conflict } from "./domain/decide.js";
 import type { Violation } from "./domain/verify.js";
 import type { OrderStatus } from "./domain/events.js";
-import type { Order, OrderLine, Policy, PromotionStatus } from "./domain/world.js";
+import { DEFAULT_POLICY, type Order, type OrderLine, type Policy, type PromotionStatus } from "./domain/world.js";
 import type { IngestResult } from "./app/ingest.js";
 import type { StoreEvent } from "./domain/events.js";
 import type { EntityChange, StateDiff } from "./timetravel/diff.js";
@@ -48,7 +48,7 @@ export function stateView(values: Partial<State>, checkpointId: string, allOrder
     openReorders: Object.fromEntries(Object.entries(values.reorders ?? {}).map(([sku, r]) => [sku, { qty: r.qty, eventId: r.eventId }])),
     posts: Object.keys(values.posts ?? {}).length,
     tasks,
-    policy: values.policy ?? { approvalThresholdCents: 10_000 },
+    policy: values.policy ?? DEFAULT_POLICY,
     eventCount: values.log?.length ?? 0,
     checkpointId,
   };
