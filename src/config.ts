@@ -16,6 +16,10 @@ const EnvSchema = z.object({
   OPENAI_MODEL: z.string().min(1).default("gpt-4o-mini"),
   OPENAI_BASE_URL: z.url().optional(),
   OPENAI_EMBEDDINGS_MODEL: z.string().min(1).default("text-embedding-3-small"),
+  LANGSMITH_API_KEY: z.string().min(1).optional(),
+  LANGSMITH_TRACING: z.enum(["true", "false"], { error: "must be 'true' or 'false'" }).optional(),
+  LANGSMITH_ENDPOINT: z.url().optional(),
+  LANGSMITH_PROJECT: z.string().min(1).optional(),
   DATABASE_URL: z
     .string()
     .refine((url) => /^postgres(ql)?:\/\/[^\s]+$/.test(url), "must be a PostgreSQL URL: postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE (or postgresql://...)")
@@ -37,7 +41,15 @@ export interface Config {
   batchSize: number;
   /** `embeddingsModel` ranks the customer knowledge base when a key is set (memory/embeddings.ts). */
   openai: { apiKey?: string; model: string; baseUrl?: string; embeddingsModel: string };
+  /**
+   * LangSmith (docs/eval.md): with a key, `shopstate eval` records an experiment; with
+   * `tracing` too, every run is traced. Without a key nothing leaves the machine.
+   */
+  langsmith: { apiKey?: string; tracing: boolean; endpoint: string; project?: string };
 }
+
+/** Where LangSmith is when LANGSMITH_ENDPOINT does not say. */
+export const LANGSMITH_DEFAULT_ENDPOINT = "https://api.smith.langchain.com";
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   const parsed = EnvSchema.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== "")));
@@ -54,6 +66,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     maxSteps: e.SHOPSTATE_MAX_STEPS,
     batchSize: e.SHOPSTATE_BATCH_SIZE,
     openai: { apiKey: e.OPENAI_API_KEY, model: e.OPENAI_MODEL, baseUrl: e.OPENAI_BASE_URL, embeddingsModel: e.OPENAI_EMBEDDINGS_MODEL },
+    langsmith: { apiKey: e.LANGSMITH_API_KEY, tracing: e.LANGSMITH_TRACING === "true" && e.LANGSMITH_API_KEY !== undefined, endpoint: e.LANGSMITH_ENDPOINT ?? LANGSMITH_DEFAULT_ENDPOINT, project: e.LANGSMITH_PROJECT },
   };
 }
 

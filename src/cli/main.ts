@@ -25,6 +25,8 @@ import { enqueueJobs, ensureJobTable, listJobs } from "../worker/queue.js";
 import { runWorker, WORKER_WAIT_MS } from "../worker/run.js";
 import { assertStoreName, chunk, decideApprovals, deleteStore, headValues, ingestLines, openStoreAt, pruneStore, storeRecord, UsageError, type IngestResult, type InputLine, type StoreSession } from "../store.js";
 import { diffView, historyView, ingestView, stateView, type VerifyView } from "../views.js";
+import { guardTraces } from "../tracing/guard.js";
+import { addEvalCommand } from "./eval.js";
 import { EXIT, printError, printJson, renderApprovals, renderDecisions, renderDemo, renderDiff, renderEvents, renderHistory, renderState, renderViolations } from "./output.js";
 
 interface GlobalOptions {
@@ -323,6 +325,7 @@ export function buildProgram(outcome: { exitCode: number }, json = false): Comma
 
   addTimeTravelCommands(program, act);
   addWorkerCommands(program, act);
+  addEvalCommand(program, act);
 
   program
     .command("prune")
@@ -545,8 +548,23 @@ function oneLine(text: string): string {
   return visible(text.replaceAll("\r\n", "\\n").replaceAll("\n", "\\n").replaceAll("\r", "\\r"));
 }
 
-/** Runs the CLI and returns the exit code. */
+/** Runs the CLI and returns the exit code; traces still being sent get a bounded wait and, if they fail, one line. */
 export async function main(argv: string[]): Promise<number> {
+  let traces: ReturnType<typeof guardTraces> | undefined;
+  try {
+    traces = guardTraces(loadConfig());
+  } catch {
+    // A bad environment is reported by the command itself.
+  }
+  try {
+    return await runCommand(argv);
+  } finally {
+    const failure = await traces?.finish();
+    if (failure) process.stderr.write(`shopstate: ${failure}\n`);
+  }
+}
+
+async function runCommand(argv: string[]): Promise<number> {
   const json = argv.includes("--json");
   const outcome = { exitCode: EXIT.ok as number };
   const program = buildProgram(outcome, json);
