@@ -132,6 +132,8 @@ export interface LoopRun {
   budget: AgentBudget;
   retryPolicy: RetryPolicy;
   modelTimeoutMs: number;
+  /** What every model call carries for tracing (LangSmith makes metadata and tags searchable). */
+  trace: { metadata: Record<string, string | number>; tags: string[] };
 }
 
 /** How far the loop has got; plain data, so a graph can carry it between a model node and a tools node. */
@@ -203,7 +205,7 @@ async function toolLoop(run: LoopRun, prompt: BaseMessage[]): Promise<LoopState>
 
 /** One model answer, retried and timed out per the run, its tokens counted against the budget; appended to `state.messages`. */
 export async function modelTurn(run: LoopRun, state: LoopState): Promise<AIMessage> {
-  const answer = await withRetry(run.retryPolicy, () => withTimeout(run.modelTimeoutMs, (signal) => run.model.invoke(state.messages, { signal })));
+  const answer = await withRetry(run.retryPolicy, () => withTimeout(run.modelTimeoutMs, (signal) => run.model.invoke(state.messages, { signal, ...run.trace })));
   state.tokens += answer.usage_metadata?.total_tokens ?? 0;
   if (state.tokens > run.budget.tokens) throw new AgentBudgetError(`token budget exceeded: ${state.tokens} tokens > ${run.budget.tokens}`);
   state.messages.push(answer);
@@ -283,6 +285,15 @@ export interface AgentRunContext {
   model?: string;
 }
 
+/** The metadata and tags of a task's model calls: which store, agent, task and triggering event (docs/eval.md). */
+export function traceOf(delivery: Delivery, store: string | undefined): LoopRun["trace"] {
+  const { agent, taskId, trigger, attempt } = delivery;
+  return {
+    metadata: { ...(store ? { store } : {}), agent, task_id: taskId, trigger_event_id: trigger.id, trigger_event_type: trigger.type, attempt },
+    tags: [agent, `event:${trigger.type}`],
+  };
+}
+
 /** How many models from config are kept built: a run may name any model, so a long-running server must not keep them all. */
 export const MODEL_CACHE_SIZE = 8;
 
@@ -312,7 +323,7 @@ export function agentModel(spec: AgentSpec, deps: AgentDeps, run: AgentRunContex
 }
 
 /** Builds what one attempt needs: the session's tools bound to the task's model, budgets and retries from deps. */
-export function loopRun(spec: AgentSpec, deps: AgentDeps, session: AgentSession, runContext: AgentRunContext = {}): LoopRun {
+export function loopRun(spec: AgentSpec, deps: AgentDeps, session: AgentSession, runContext: AgentRunContext = {}, store?: string): LoopRun {
   const tools = spec.tools(session);
   const model = agentModel(spec, deps, runContext);
   if (typeof model.bindTools !== "function") throw new Error(`the model for ${spec.agent} (${model._llmType()}) cannot call tools: it has no bindTools`);
@@ -323,6 +334,7 @@ export function loopRun(spec: AgentSpec, deps: AgentDeps, session: AgentSession,
     budget: { ...DEFAULT_BUDGET, ...deps.budget },
     retryPolicy: { ...DEFAULT_RETRY_POLICY, ...deps.retryPolicy },
     modelTimeoutMs: deps.modelTimeoutMs ?? MODEL_TIMEOUT_MS,
+    trace: traceOf(session.delivery, store),
   };
 }
 
@@ -346,9 +358,9 @@ export function outcomeOf(session: AgentSession, messages: readonly BaseMessage[
 }
 
 /** Runs one delivery through the agent's tool loop and returns what it decided. */
-export async function runToolLoop(delivery: Delivery, spec: AgentSpec, deps: AgentDeps, runContext: AgentRunContext = {}): Promise<AgentOutcome> {
+export async function runToolLoop(delivery: Delivery, spec: AgentSpec, deps: AgentDeps, runContext: AgentRunContext = {}, store?: string): Promise<AgentOutcome> {
   const session = newSession(delivery, deps.searchHistory ?? searchDeliveryHistory);
-  const run = loopRun(spec, deps, session, runContext);
+  const run = loopRun(spec, deps, session, runContext, store);
   const final = await toolLoop(run, await firstPrompt(session, spec));
   return outcomeOf(session, final.messages);
 }
@@ -373,10 +385,11 @@ export function taskErrorMessage(error: unknown): string {
  * into updates. `extra` adds agent-specific writes (the support transcript).
  */
 export function agentNode(spec: AgentSpec, deps: AgentDeps = {}, extra?: (delivery: Delivery, outcome: AgentOutcome) => Update) {
-  return async function agent(delivery: Delivery, runtime?: { context?: AgentRunContext }): Promise<Update> {
+  return async function agent(delivery: Delivery, runtime?: { context?: AgentRunContext; configurable?: object }): Promise<Update> {
     const memoryChannel = MEMORY_CHANNEL[delivery.agent];
+    const store = (runtime?.configurable as { thread_id?: unknown } | undefined)?.thread_id;
     try {
-      const outcome = await runToolLoop(delivery, spec, deps, runtime?.context);
+      const outcome = await runToolLoop(delivery, spec, deps, runtime?.context, typeof store === "string" ? store : undefined);
       const proposals = toProposals(delivery, outcome.proposals);
       const note: MemoryNote = { at: delivery.trigger.at, eventId: delivery.trigger.id, note: outcome.note, ...(outcome.toolCalls.length > 0 ? { toolCalls: outcome.toolCalls.map(briefCall) } : {}), ...(outcome.scratchpad ? { scratchpad: outcome.scratchpad } : {}) };
       return {
