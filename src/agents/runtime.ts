@@ -31,6 +31,7 @@ import { MAX_ATTEMPTS, MEMORY_CHANNEL } from "../routing.js";
 import type { MemoryNote, Update } from "../state.js";
 import { HISTORY_IN_PROMPT, messageText, promptMessages } from "./prompts.js";
 import { TOOL_PROPOSES, toolOwner, type ToolName } from "./scopes.js";
+import { storeOrderReader, type CustomerOrders } from "./support/orders.js";
 import { newSession, recordDraft, type AgentSession, type ProposalDraft, type SearchHistory, type ToolCallRecord } from "./session.js";
 
 export type { ProposalDraft } from "./session.js";
@@ -285,6 +286,12 @@ export interface AgentRunContext {
   model?: string;
 }
 
+/** Where a task runs: its store (for tracing) and the store's orders (for paging a customer's older ones). */
+export interface TaskEnv {
+  store?: string;
+  customerOrders?: CustomerOrders;
+}
+
 /** The metadata and tags of a task's model calls: which store, agent, task and triggering event (docs/eval.md). */
 export function traceOf(delivery: Delivery, store: string | undefined): LoopRun["trace"] {
   const { agent, taskId, trigger, attempt } = delivery;
@@ -358,9 +365,9 @@ export function outcomeOf(session: AgentSession, messages: readonly BaseMessage[
 }
 
 /** Runs one delivery through the agent's tool loop and returns what it decided. */
-export async function runToolLoop(delivery: Delivery, spec: AgentSpec, deps: AgentDeps, runContext: AgentRunContext = {}, store?: string): Promise<AgentOutcome> {
-  const session = newSession(delivery, deps.searchHistory ?? searchDeliveryHistory);
-  const run = loopRun(spec, deps, session, runContext, store);
+export async function runToolLoop(delivery: Delivery, spec: AgentSpec, deps: AgentDeps, runContext: AgentRunContext = {}, env: TaskEnv = {}): Promise<AgentOutcome> {
+  const session = newSession(delivery, deps.searchHistory ?? searchDeliveryHistory, env.customerOrders);
+  const run = loopRun(spec, deps, session, runContext, env.store);
   const final = await toolLoop(run, await firstPrompt(session, spec));
   return outcomeOf(session, final.messages);
 }
@@ -387,9 +394,11 @@ export function taskErrorMessage(error: unknown): string {
 export function agentNode(spec: AgentSpec, deps: AgentDeps = {}, extra?: (delivery: Delivery, outcome: AgentOutcome) => Update) {
   return async function agent(delivery: Delivery, runtime?: { context?: AgentRunContext; configurable?: object }): Promise<Update> {
     const memoryChannel = MEMORY_CHANNEL[delivery.agent];
-    const store = (runtime?.configurable as { thread_id?: unknown } | undefined)?.thread_id;
+    const configurable = runtime?.configurable as Record<string, unknown> | undefined;
+    const store = configurable?.thread_id;
+    const env: TaskEnv = { ...(typeof store === "string" ? { store } : {}), ...(delivery.agent === "support_agent" ? { customerOrders: storeOrderReader(configurable) } : {}) };
     try {
-      const outcome = await runToolLoop(delivery, spec, deps, runtime?.context, typeof store === "string" ? store : undefined);
+      const outcome = await runToolLoop(delivery, spec, deps, runtime?.context, env);
       const proposals = toProposals(delivery, outcome.proposals);
       const note: MemoryNote = { at: delivery.trigger.at, eventId: delivery.trigger.id, note: outcome.note, ...(outcome.toolCalls.length > 0 ? { toolCalls: outcome.toolCalls.map(briefCall) } : {}), ...(outcome.scratchpad ? { scratchpad: outcome.scratchpad } : {}) };
       return {

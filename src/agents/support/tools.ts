@@ -17,9 +17,16 @@ export function replyMessageId(triggerId: string): string {
   return `msg-${triggerId}-reply`;
 }
 
-/** The customer's own order with this id (any case), or a refusal that does not say whose it is. */
-function ownOrder(session: AgentSession, orderId: string): Order {
-  const order = session.delivery.context.orders.find((o) => o.orderId.toLowerCase() === orderId.trim().toLowerCase());
+/** How many orders one page of `list_customer_orders` holds at most. */
+export const ORDERS_PER_PAGE = 20;
+
+/**
+ * The customer's own order with this id (any case): one of the delivery's,
+ * else an older one of theirs; or a refusal that does not say whose it is.
+ */
+async function ownOrder(session: AgentSession, orderId: string): Promise<Order> {
+  const wanted = orderId.trim().toLowerCase();
+  const order = session.delivery.context.orders.find((o) => o.orderId.toLowerCase() === wanted) ?? (await session.customerOrders.get(customerMessage(session).customerId, orderId));
   if (!order) throw new ToolRefusal(`order ${orderId} is not among this customer's orders`);
   return order;
 }
@@ -35,14 +42,32 @@ export function supportTools(session: AgentSession) {
   const nameOf = (sku: string) => products.find((p) => p.sku === sku)?.name ?? sku;
 
   const lookupOrder = tool(
-    ({ orderId }) => {
-      const order = ownOrder(session, orderId);
+    async ({ orderId }) => {
+      const order = await ownOrder(session, orderId);
       return JSON.stringify({ order, products: order.lines.map((l) => ({ sku: l.sku, name: nameOf(l.sku) })) });
     },
     {
       name: "lookup_order",
       description: "Look up one of the customer's orders: status, lines (SKU, quantity, unit price, units already refunded) and version.",
       schema: z.object({ orderId: z.string().min(1).describe("The order id, e.g. ORD-1001") }),
+    },
+  );
+
+  const listOrders = tool(
+    async ({ before, limit }) => {
+      const { customerId } = customerMessage(session);
+      const orders = await session.customerOrders.page(customerId, { ...(before ? { before } : {}), limit: limit ?? ORDERS_PER_PAGE });
+      const next = orders.length === (limit ?? ORDERS_PER_PAGE) ? orders.at(-1)?.orderId : undefined;
+      const page = orders.map(({ orderId, status, placedAt, lines }) => ({ orderId, status, placedAt, lines: lines.map(({ sku, qty, refundedQty }) => ({ sku, name: nameOf(sku), qty, refundedQty })) }));
+      return JSON.stringify({ orders: page, next: next ?? null });
+    },
+    {
+      name: "list_customer_orders",
+      description: `Page through this customer's orders, newest first (the context holds only the newest few). Give 'before' (an order id, e.g. the oldest one you have) to get older ones; 'next' is the cursor for the page after, null at the end.`,
+      schema: z.object({
+        before: z.string().min(1).optional().describe("Only orders older than this order id of the customer's"),
+        limit: z.number().int().min(1).max(ORDERS_PER_PAGE).optional().describe(`Orders per page (at most ${ORDERS_PER_PAGE})`),
+      }),
     },
   );
 
@@ -59,9 +84,9 @@ export function supportTools(session: AgentSession) {
   );
 
   const requestRefund = tool(
-    ({ orderId, sku, qty, reason }) => {
+    async ({ orderId, sku, qty, reason }) => {
       const { text } = customerMessage(session);
-      const order = ownOrder(session, orderId);
+      const order = await ownOrder(session, orderId);
       const line = order.lines.find((l) => l.sku.toLowerCase() === sku.trim().toLowerCase());
       if (!line) throw new ToolRefusal(`order ${order.orderId} has no line for ${sku} (lines: ${order.lines.map((l) => l.sku).join(", ")})`);
       recordDraft(session, {
@@ -85,9 +110,9 @@ export function supportTools(session: AgentSession) {
   );
 
   const draftReply = tool(
-    ({ text, orderId }) => {
+    async ({ text, orderId }) => {
       const { customerId } = customerMessage(session);
-      const order = orderId === undefined ? undefined : ownOrder(session, orderId);
+      const order = orderId === undefined ? undefined : await ownOrder(session, orderId);
       recordDraft(
         session,
         { type: "ReplyDrafted", data: { customerId, ...(order ? { orderId: order.orderId } : {}), messageId: replyMessageId(session.delivery.trigger.id), text } },
@@ -105,5 +130,5 @@ export function supportTools(session: AgentSession) {
     },
   );
 
-  return [lookupOrder, searchHistory, requestRefund, draftReply];
+  return [lookupOrder, listOrders, searchHistory, requestRefund, draftReply];
 }
