@@ -5,7 +5,7 @@
  * orders move to per-order event streams, `storeOrderReader` is the one
  * function to re-point.
  */
-import type { Order } from "../../domain/world.js";
+import type { Order, Product } from "../../domain/world.js";
 
 /** Where LangGraph puts a task's channel reader in its config (`CONFIG_KEY_READ`, not exported by the package). */
 const CONFIG_KEY_READ = "__pregel_read";
@@ -21,6 +21,8 @@ export interface CustomerOrders {
   page(customerId: string, page: OrderPage): Order[] | Promise<Order[]>;
   /** The customer's order with this id (any case), or undefined if there is none or it is not theirs. */
   get(customerId: string, orderId: string): Order | undefined | Promise<Order | undefined>;
+  /** The catalogue entries of these SKUs (the names an older order's lines need). */
+  products(skus: readonly string[]): Product[] | Promise<Product[]>;
 }
 
 /** Newest first: later `placedAt`, then the larger id (the order the delivery's context uses). */
@@ -39,8 +41,9 @@ export function ordersOfCustomer(orders: Iterable<Order>, customerId: string, { 
 }
 
 /** Orders held in memory (tests, and the delivery's own orders when no store is at hand). */
-export function ordersIn(orders: readonly Order[]): CustomerOrders {
+export function ordersIn(orders: readonly Order[], catalog: readonly Product[] = []): CustomerOrders {
   return {
+    products: (skus) => catalog.filter((p) => skus.includes(p.sku)),
     page: (customerId, page) => ordersOfCustomer(orders, customerId, page),
     get: (customerId, orderId) => orders.find((o) => o.customerId === customerId && o.orderId.toLowerCase() === orderId.trim().toLowerCase()),
   };
@@ -55,7 +58,9 @@ export function storeOrderReader(configurable: Record<string, unknown> | undefin
   const read = configurable?.[CONFIG_KEY_READ];
   if (typeof read !== "function") return undefined;
   const orders = (): Record<string, Order> => (read("orders", false) as Record<string, Order> | undefined) ?? {};
+  const catalog = (): Record<string, Product> => (read("catalog", false) as Record<string, Product> | undefined) ?? {};
   return {
+    products: (skus) => skus.map((sku) => catalog()[sku]).filter((p): p is Product => p !== undefined),
     page: (customerId, page) => ordersOfCustomer(Object.values(orders()), customerId, page),
     get: (customerId, orderId) => {
       const all = orders();

@@ -39,11 +39,18 @@ function customerMessage(session: AgentSession): { customerId: string; text: str
 
 export function supportTools(session: AgentSession) {
   const { products } = session.delivery.context;
-  const nameOf = (sku: string) => products.find((p) => p.sku === sku)?.name ?? sku;
+  /** Names of the SKUs: the delivery's products, else the catalogue's (an older order's products are not in the context). */
+  const namesOf = async (skus: readonly string[]) => {
+    const known = new Map(products.map((p) => [p.sku, p.name]));
+    const rest = skus.filter((s) => !known.has(s));
+    if (rest.length > 0) for (const p of await session.customerOrders.products(rest)) known.set(p.sku, p.name);
+    return (sku: string) => known.get(sku) ?? sku;
+  };
 
   const lookupOrder = tool(
     async ({ orderId }) => {
       const order = await ownOrder(session, orderId);
+      const nameOf = await namesOf(order.lines.map((l) => l.sku));
       return JSON.stringify({ order, products: order.lines.map((l) => ({ sku: l.sku, name: nameOf(l.sku) })) });
     },
     {
@@ -58,7 +65,8 @@ export function supportTools(session: AgentSession) {
       const { customerId } = customerMessage(session);
       const orders = await session.customerOrders.page(customerId, { ...(before ? { before } : {}), limit: limit ?? ORDERS_PER_PAGE });
       const next = orders.length === (limit ?? ORDERS_PER_PAGE) ? orders.at(-1)?.orderId : undefined;
-      const page = orders.map(({ orderId, status, placedAt, lines }) => ({ orderId, status, placedAt, lines: lines.map(({ sku, qty, refundedQty }) => ({ sku, name: nameOf(sku), qty, refundedQty })) }));
+      const nameOf = await namesOf([...new Set(orders.flatMap((o) => o.lines.map((l) => l.sku)))]);
+      const page = orders.map((o) => ({ ...o, lines: o.lines.map((l) => ({ ...l, name: nameOf(l.sku) })) }));
       return JSON.stringify({ orders: page, next: next ?? null });
     },
     {
@@ -89,10 +97,13 @@ export function supportTools(session: AgentSession) {
       const order = await ownOrder(session, orderId);
       const line = order.lines.find((l) => l.sku.toLowerCase() === sku.trim().toLowerCase());
       if (!line) throw new ToolRefusal(`order ${order.orderId} has no line for ${sku} (lines: ${order.lines.map((l) => l.sku).join(", ")})`);
+      // The task's first refund of an order carries the version it saw; a second line of that order cannot (the first
+      // one changes the version), and rule 3 still caps it against the order as it then is.
+      const earlier = session.drafts.some((d) => d.type === "RefundRequested" && (d.data as { orderId?: string }).orderId === order.orderId);
       recordDraft(session, {
         type: "RefundRequested",
         data: { orderId: order.orderId, sku: line.sku, qty, reason, note: text.slice(0, 200) },
-        basedOn: [{ entity: `order:${order.orderId}`, version: order.version }],
+        basedOn: earlier ? [] : [{ entity: `order:${order.orderId}`, version: order.version }],
       });
       const refundable = Math.max(0, line.qty - line.refundedQty);
       return `requested: refund of ${qty} x ${line.sku} on ${order.orderId} (${reason}). order_service computes the amount (at most ${formatCents(Math.min(qty, refundable) * line.unitPriceCents)}) and refunds above the approval threshold wait for a person.`;
