@@ -6,7 +6,8 @@ import Table from "cli-table3";
 import type { Command } from "commander";
 import { loadConfig } from "../config.js";
 import { visible } from "../domain/text.js";
-import { EVAL_AGENTS, type EvalAgent } from "../eval/corpus.js";
+import { CorpusError, EVAL_AGENTS, type EvalAgent } from "../eval/corpus.js";
+import { ModelChoiceError } from "../llm/model.js";
 import { runEval, type EvalReport } from "../eval/index.js";
 import type { PartScore } from "../eval/score.js";
 import { UsageError } from "../store.js";
@@ -17,6 +18,7 @@ interface EvalCommandOptions {
   agents?: string;
   minScore?: string;
   limit?: string;
+  corpus?: string;
 }
 
 export function addEvalCommand(program: Command, act: <Args extends unknown[]>(action: (...args: Args) => Promise<number | void>) => (...args: Args) => Promise<void>): void {
@@ -27,10 +29,15 @@ export function addEvalCommand(program: Command, act: <Args extends unknown[]>(a
     .option("--agents <list>", `comma-separated: ${EVAL_AGENTS.join(",")} (default: all)`)
     .option("--min-score <x>", "exit 1 when the overall score (0..1) is below this")
     .option("--limit <n>", "only the first N chosen cases")
+    .option("--corpus <dir>", "a corpus directory holding corpus/{tuning,heldout}.jsonl and worlds/*.jsonl (default: the bundled eval/)")
     .action(act(async (options: EvalCommandOptions, command: Command) => {
       const json = command.optsWithGlobals<{ json?: boolean }>().json ?? false;
       const minScore = options.minScore === undefined ? undefined : fraction(options.minScore);
-      const report = await runEval(loadConfig(), { model: options.model, agents: agentList(options.agents), limit: count(options.limit) });
+      const report = await runEval(loadConfig(), { model: options.model, agents: agentList(options.agents), limit: count(options.limit), ...(options.corpus ? { corpusDir: options.corpus } : {}) }).catch((error: unknown) => {
+        // A corpus that does not parse and a model that cannot be had are the user's input, not a failure of the run.
+        if (error instanceof CorpusError || error instanceof ModelChoiceError) throw new UsageError(error.message);
+        throw error;
+      });
       const below = minScore !== undefined && report.scores.overall.score < minScore;
       if (json) printJson({ ...report, minScore: minScore ?? null, passed: !below && report.scores.overall.violations === 0 });
       else process.stdout.write(renderEval(report, minScore));

@@ -23,11 +23,11 @@ export interface RunOptions {
   input?: string;
 }
 
-/** The environment without any shopstate or OpenAI settings of the developer's shell. */
+/** The environment without any shopstate, OpenAI or LangSmith settings of the developer's shell. */
 export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) {
-    if (!key.startsWith("SHOPSTATE_") && !key.startsWith("OPENAI_")) env[key] = value;
+    if (!["SHOPSTATE_", "OPENAI_", "LANGSMITH_", "LANGCHAIN_"].some((prefix) => key.startsWith(prefix))) env[key] = value;
   }
   return { ...env, ...extra };
 }

@@ -165,7 +165,7 @@ export function findOrderIds(text: string, prefixes: ReadonlySet<string> = new S
   const ids = new Set<string>();
   for (const match of text.matchAll(/\b([A-Z]{1,5})-([A-Z]*\d[\w-]*)\b/gi)) if (prefixes.has(match[1].toUpperCase())) ids.add(match[0]);
   // A look-alike (a Cyrillic "О" in "ОRD-B1") names an order too: ids are ASCII, so it is never one of theirs.
-  for (const match of text.matchAll(/(?<![\p{L}\p{N}])(\p{L}{1,5})-(\p{L}*\p{N}[\p{L}\p{N}-]*)/gu)) if (/[^\x00-\x7F]/.test(match[0]) && /[A-Za-z]/.test(match[1])) ids.add(match[0]);
+  for (const match of text.matchAll(/(?<![\p{L}\p{N}])(\p{L}{1,5})-(\p{L}*\p{N}[\p{L}\p{N}-]*)/gu)) if (/[^\x21-\x7E]/.test(match[0]) && /[A-Za-z]/.test(match[1])) ids.add(match[0]);
   for (const match of text.matchAll(/\border\s*(?:#|no\.?|number)\s*([A-Z]*-?\d[\w-]*)/gi)) ids.add(match[1]);
   for (const match of text.matchAll(/\border\s+([A-Z]{1,5}-\d[\w-]*|\d{3,})\b/gi)) ids.add(match[1]);
   return [...ids];
