@@ -286,17 +286,19 @@ export interface AgentRunContext {
   model?: string;
 }
 
-/** Where a task runs: its store (for tracing) and the store's orders (for paging a customer's older ones). */
+/** What a task reads beyond its delivery: the store's orders (for paging a customer's older ones). */
 export interface TaskEnv {
-  store?: string;
   customerOrders?: CustomerOrders;
 }
 
-/** The metadata and tags of a task's model calls: which store, agent, task and triggering event (docs/eval.md). */
-export function traceOf(delivery: Delivery, store: string | undefined): LoopRun["trace"] {
+/**
+ * The metadata and tags of a task's model calls: which agent, task and triggering event (docs/eval.md). The
+ * store comes from the run's own metadata (the CLI and the eval set it), which child runs inherit.
+ */
+export function traceOf(delivery: Delivery): LoopRun["trace"] {
   const { agent, taskId, trigger, attempt } = delivery;
   return {
-    metadata: { ...(store ? { store } : {}), agent, task_id: taskId, trigger_event_id: trigger.id, trigger_event_type: trigger.type, attempt },
+    metadata: { agent, task_id: taskId, trigger_event_id: trigger.id, trigger_event_type: trigger.type, attempt },
     tags: [agent, `event:${trigger.type}`],
   };
 }
@@ -330,7 +332,7 @@ export function agentModel(spec: AgentSpec, deps: AgentDeps, run: AgentRunContex
 }
 
 /** Builds what one attempt needs: the session's tools bound to the task's model, budgets and retries from deps. */
-export function loopRun(spec: AgentSpec, deps: AgentDeps, session: AgentSession, runContext: AgentRunContext = {}, store?: string): LoopRun {
+export function loopRun(spec: AgentSpec, deps: AgentDeps, session: AgentSession, runContext: AgentRunContext = {}): LoopRun {
   const tools = spec.tools(session);
   const model = agentModel(spec, deps, runContext);
   if (typeof model.bindTools !== "function") throw new Error(`the model for ${spec.agent} (${model._llmType()}) cannot call tools: it has no bindTools`);
@@ -341,7 +343,7 @@ export function loopRun(spec: AgentSpec, deps: AgentDeps, session: AgentSession,
     budget: { ...DEFAULT_BUDGET, ...deps.budget },
     retryPolicy: { ...DEFAULT_RETRY_POLICY, ...deps.retryPolicy },
     modelTimeoutMs: deps.modelTimeoutMs ?? MODEL_TIMEOUT_MS,
-    trace: traceOf(session.delivery, store),
+    trace: traceOf(session.delivery),
   };
 }
 
@@ -367,7 +369,7 @@ export function outcomeOf(session: AgentSession, messages: readonly BaseMessage[
 /** Runs one delivery through the agent's tool loop and returns what it decided. */
 export async function runToolLoop(delivery: Delivery, spec: AgentSpec, deps: AgentDeps, runContext: AgentRunContext = {}, env: TaskEnv = {}): Promise<AgentOutcome> {
   const session = newSession(delivery, deps.searchHistory ?? searchDeliveryHistory, env.customerOrders);
-  const run = loopRun(spec, deps, session, runContext, env.store);
+  const run = loopRun(spec, deps, session, runContext);
   const final = await toolLoop(run, await firstPrompt(session, spec));
   return outcomeOf(session, final.messages);
 }
@@ -395,8 +397,7 @@ export function agentNode(spec: AgentSpec, deps: AgentDeps = {}, extra?: (delive
   return async function agent(delivery: Delivery, runtime?: { context?: AgentRunContext; configurable?: object }): Promise<Update> {
     const memoryChannel = MEMORY_CHANNEL[delivery.agent];
     const configurable = runtime?.configurable as Record<string, unknown> | undefined;
-    const store = configurable?.thread_id;
-    const env: TaskEnv = { ...(typeof store === "string" ? { store } : {}), ...(delivery.agent === "support_agent" ? { customerOrders: storeOrderReader(configurable) } : {}) };
+    const env: TaskEnv = delivery.agent === "support_agent" ? { customerOrders: storeOrderReader(configurable) } : {};
     try {
       const outcome = await runToolLoop(delivery, spec, deps, runtime?.context, env);
       const proposals = toProposals(delivery, outcome.proposals);

@@ -28,6 +28,6 @@ export function openEvalStore(agents: AgentDeps, storeName = "eval"): EvalStore 
   const graph = compileStoreGraph({ checkpointer: new MemorySaver(), agents });
   return {
     ingest: async (inbox, options = {}) =>
-      (await graph.invoke({ inbox: [...inbox] }, { configurable: { thread_id: storeName }, recursionLimit: EVAL_RECURSION_LIMIT, ...options })) as State,
+      (await graph.invoke({ inbox: [...inbox] }, { configurable: { thread_id: storeName }, recursionLimit: EVAL_RECURSION_LIMIT, ...options, metadata: { store: storeName, ...options.metadata } })) as State,
   };
 }

@@ -34,13 +34,19 @@ export interface TraceGuard {
 }
 
 const NO_TRACING: TraceGuard = { failure: undefined, finish: async () => undefined };
+const answeredLocally = () => new Response("{}", { status: 200, headers: { "content-type": "application/json" } });
 
-/** Installs the guard when a LangSmith key is set (without one, nothing is sent and there is nothing to guard). */
+/**
+ * Installs the guard. Without a key nothing may leave the machine: the SDK would still trace when
+ * LANGSMITH_TRACING is on, so every LangSmith request is answered locally.
+ */
 export function guardTraces(config: Pick<Config, "langsmith">, fetchImpl: typeof fetch = fetch): TraceGuard {
   const { apiKey, tracing, endpoint } = config.langsmith;
-  if (!apiKey) return NO_TRACING;
+  if (!apiKey) {
+    if (tracing) overrideFetchImplementation(async () => answeredLocally());
+    return NO_TRACING;
+  }
   let failure: string | undefined;
-  const answeredLocally = () => new Response("{}", { status: 200, headers: { "content-type": "application/json" } });
 
   overrideFetchImplementation(async (input: string | URL | Request, init?: RequestInit) => {
     const url = typeof input === "string" ? input : input instanceof URL ? input.href : input.url;
@@ -93,5 +99,6 @@ function describe(error: unknown): string {
   const cause = (error as { cause?: unknown }).cause;
   const code = cause instanceof Error ? ((cause as { code?: string }).code ?? cause.message) : undefined;
   if (error.name === "TimeoutError") return `no answer within ${TRACE_UPLOAD_TIMEOUT_MS} ms`;
-  return code ? `${error.message}: ${code}` : error.message;
+  // fetch says only "fetch failed"; the cause says why (ECONNREFUSED, ENOTFOUND, ...).
+  return code ?? error.message;
 }

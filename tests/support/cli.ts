@@ -21,6 +21,8 @@ export interface Run {
 export interface RunOptions {
   env?: Record<string, string>;
   input?: string;
+  /** How long the command may run before it is killed (default 60 s; a busy machine needs more for a long command). */
+  timeoutMs?: number;
 }
 
 /** The environment without any shopstate, OpenAI or LangSmith settings of the developer's shell. */
@@ -34,7 +36,7 @@ export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv 
 
 export function cli(args: string[], options: RunOptions = {}): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: cleanEnv(options.env), timeout: 60_000 });
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: cleanEnv(options.env), timeout: options.timeoutMs ?? 60_000 });
     let stdout = "";
     let stderr = "";
     child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
