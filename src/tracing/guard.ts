@@ -23,8 +23,8 @@ export const TRACE_UPLOAD_TIMEOUT_MS = 5_000;
 /** How long the CLI waits at exit for traces still being sent. */
 export const TRACE_FLUSH_TIMEOUT_MS = 5_000;
 
-/** Trace uploads (and the SDK's look-up of the server's limits before the first one). */
-const TRACE_PATHS = /\/(runs(\/multipart|\/batch)?|info)\/?$/;
+/** Trace uploads, batched or one run at a time (and the SDK's look-up of the server's limits before the first one). */
+const TRACE_PATHS = /\/(runs(\/multipart|\/batch|\/[0-9a-f-]{36})?|info)\/?$/;
 
 export interface TraceGuard {
   /** Why traces could not be sent (the first failure), or undefined while all is well. */
