@@ -8,7 +8,7 @@ import { loadConfig } from "../config.js";
 import { visible } from "../domain/text.js";
 import { CorpusError, EVAL_AGENTS, type EvalAgent } from "../eval/corpus.js";
 import { ModelChoiceError } from "../llm/model.js";
-import { runEval, type EvalReport } from "../eval/index.js";
+import type { EvalReport } from "../eval/index.js";
 import type { PartScore } from "../eval/score.js";
 import { UsageError } from "../store.js";
 import { EXIT, printJson } from "./output.js";
@@ -33,6 +33,8 @@ export function addEvalCommand(program: Command, act: <Args extends unknown[]>(a
     .action(act(async (options: EvalCommandOptions, command: Command) => {
       const json = command.optsWithGlobals<{ json?: boolean }>().json ?? false;
       const minScore = options.minScore === undefined ? undefined : fraction(options.minScore);
+      // Loaded when asked for: the eval (and LangSmith's evaluation API) stays out of every other command's start-up.
+      const { runEval } = await import("../eval/index.js");
       const report = await runEval(loadConfig(), { model: options.model, agents: agentList(options.agents), limit: count(options.limit), ...(options.corpus ? { corpusDir: options.corpus } : {}) }).catch((error: unknown) => {
         // A corpus that does not parse and a model that cannot be had are the user's input, not a failure of the run.
         if (error instanceof CorpusError || error instanceof ModelChoiceError) throw new UsageError(error.message);

@@ -8,7 +8,6 @@ import type { BaseChatModel } from "@langchain/core/language_models/chat_models"
 import type { Config } from "../config.js";
 import { chatModelFor, OFFLINE_MODEL } from "../llm/model.js";
 import { loadCorpus, selectCases, type EvalAgent, type EvalCase } from "./corpus.js";
-import { runExperiment } from "./langsmith.js";
 import { runCase } from "./run.js";
 import { summarise, type CaseResult, type Scores } from "./score.js";
 
@@ -49,6 +48,7 @@ export async function runEval(config: Config, options: EvalOptions = {}): Promis
 
   const { apiKey, endpoint } = config.langsmith;
   if (apiKey) {
+    const { runExperiment } = await import("./langsmith.js");
     const { results, experiment } = await runExperiment(corpus.cases, cases, runOne, { apiKey, endpoint, experimentPrefix: `shopstate-${model}`, metadata: { model, agents: options.agents?.join(",") ?? "all" } });
     return { model, scores: summarise(results), cases: results, experiment };
   }
