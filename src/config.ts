@@ -17,6 +17,15 @@ const EnvSchema = z.object({
   OPENAI_MODEL: z.string().min(1).default("gpt-4o-mini"),
   OPENAI_BASE_URL: z.url().optional(),
   OPENAI_EMBEDDINGS_MODEL: z.string().min(1).default("text-embedding-3-small"),
+  // The LangSmith SDK's own variables, and the LANGCHAIN_ names it still honours.
+  LANGSMITH_API_KEY: z.string().min(1).optional(),
+  LANGCHAIN_API_KEY: z.string().min(1).optional(),
+  LANGSMITH_TRACING: z.string().optional(),
+  LANGSMITH_TRACING_V2: z.string().optional(),
+  LANGCHAIN_TRACING_V2: z.string().optional(),
+  LANGSMITH_ENDPOINT: z.url().optional(),
+  LANGCHAIN_ENDPOINT: z.url().optional(),
+  LANGSMITH_PROJECT: z.string().min(1).optional(),
   DATABASE_URL: z
     .string()
     .refine((url) => /^postgres(ql)?:\/\/[^\s]+$/.test(url), "must be a PostgreSQL URL: postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE (or postgresql://...)")
@@ -38,7 +47,15 @@ export interface Config {
   batchSize: number;
   /** `embeddingsModel` ranks the customer knowledge base when a key is set (memory/embeddings.ts). */
   openai: { apiKey?: string; model: string; baseUrl?: string; embeddingsModel: string };
+  /**
+   * LangSmith (docs/eval.md): with a key, `shopstate eval` records an experiment; with
+   * `tracing` too, every run is traced. Without a key nothing leaves the machine.
+   */
+  langsmith: { apiKey?: string; tracing: boolean; endpoint: string; project?: string };
 }
+
+/** Where LangSmith is when LANGSMITH_ENDPOINT does not say. */
+export const LANGSMITH_DEFAULT_ENDPOINT = "https://api.smith.langchain.com";
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   const parsed = EnvSchema.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== "")));
@@ -55,6 +72,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     maxSteps: e.SHOPSTATE_MAX_STEPS,
     batchSize: e.SHOPSTATE_BATCH_SIZE,
     openai: { apiKey: e.OPENAI_API_KEY, model: e.OPENAI_MODEL, baseUrl: e.OPENAI_BASE_URL, embeddingsModel: e.OPENAI_EMBEDDINGS_MODEL },
+    langsmith: {
+      apiKey: e.LANGSMITH_API_KEY ?? e.LANGCHAIN_API_KEY,
+      tracing: [e.LANGSMITH_TRACING, e.LANGSMITH_TRACING_V2, e.LANGCHAIN_TRACING_V2].some((v) => v === "true"),
+      endpoint: e.LANGSMITH_ENDPOINT ?? e.LANGCHAIN_ENDPOINT ?? LANGSMITH_DEFAULT_ENDPOINT,
+      project: e.LANGSMITH_PROJECT,
+    },
   };
 }
 

@@ -54,7 +54,7 @@ export function buildStoreGraph({ events = memoryEventStore(), agents = {}, embe
     .addNode("order_service", orderServiceNode(events))
     .addNode("inventory_service", inventoryServiceNode(events))
     .addNode("router", routerNode(events, lazyEmbeddings(embeddings)), { ends: ["support_agent", "inventory_agent", "marketing_agent", APPROVAL_GATE] })
-    .addNode("support_agent", supportAgentNode(agents))
+    .addNode("support_agent", supportAgentNode({ events, ...agents }))
     .addNode("inventory_agent", inventoryAgentNode(agents))
     .addNode("marketing_agent", marketingAgentNode(agents))
     .addNode(APPROVAL_GATE, approvalGateNode(events), { ends: ["ingest", END] })

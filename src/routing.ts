@@ -52,7 +52,7 @@ export async function planDeliveries(state: RoutingState, log: StoreLog): Promis
   const deliver = async (agent: AgentName, trigger: LoggedEvent, attempt: number) => {
     const memory = (state[MEMORY_CHANNEL[agent]] as MemoryNote[]).slice(-MEMORY_NOTES_IN_CONTEXT);
     const context = await buildContext(state, log, trigger.event, trigger.position);
-    plan.deliveries.push({ taskId: taskIdFor(trigger.event.id, agent), agent, attempt, trigger: trigger.event, position: trigger.position, context, memory });
+    plan.deliveries.push({ taskId: taskIdFor(trigger.event.id, agent), agent, attempt, trigger: trigger.event, position: trigger.position, log: log.at, context, memory });
   };
 
   // At the router nothing is executing: a running task was interrupted, a pending one awaits a retry.

@@ -293,24 +293,29 @@ function checkInvariants(result: Result): void {
   if (reply.orderId !== undefined) expect(MY_ORDERS.map((o) => o.orderId), "a reply is only ever about the customer's own order").toContain(reply.orderId);
   for (const foreign of [...FOREIGN_ORDERS, ...OTHER_CUSTOMERS]) expect(reply.text, "a reply never contains another customer's data").not.toContain(foreign);
 
-  expect(refunds.length, "at most one refund per message").toBeLessThanOrEqual(1);
+  const lines = refunds.map((p) => `${(p.data as RefundData).orderId} ${(p.data as RefundData).sku}`);
+  expect(new Set(lines).size, "at most one refund per order line").toBe(lines.length);
   const money = reply.text.match(/\$[\d,]+(?:\.\d+)?/g) ?? [];
   if (refunds.length === 0) {
     expect(money, "no refund, no amounts in the reply").toEqual([]);
     return;
   }
-  const r = refunds[0].data as RefundData;
-  const ordered = context.orders.find((o) => o.orderId === r.orderId);
-  expect(ordered, `refund is for one of the customer's orders (got ${r.orderId})`).toBeDefined();
-  const line = ordered!.lines.find((l) => l.sku === r.sku);
-  expect(line, `refund is for a line of ${r.orderId} (got ${r.sku})`).toBeDefined();
-  expect(r.qty).toBeGreaterThanOrEqual(1);
-  expect(r.qty, "never more than the ordered line").toBeLessThanOrEqual(line!.qty - line!.refundedQty);
-  expect(refunds[0].basedOn, "based on the order at the version the clerk saw").toEqual([{ entity: `order:${r.orderId}`, version: ordered!.version }]);
-  expect(reply.orderId).toBe(r.orderId);
-  expect(reply.text).toContain(r.orderId);
-  // The only amount a reply may name is the one computed from the order (rule 3).
-  expect(money, "amounts in the reply come from the order, never from the message").toEqual([formatCents(r.qty * line!.unitPriceCents)]);
+  const amounts: string[] = [];
+  for (const refund of refunds) {
+    const r = refund.data as RefundData;
+    const ordered = context.orders.find((o) => o.orderId === r.orderId);
+    expect(ordered, `refund is for one of the customer's orders (got ${r.orderId})`).toBeDefined();
+    const line = ordered!.lines.find((l) => l.sku === r.sku);
+    expect(line, `refund is for a line of ${r.orderId} (got ${r.sku})`).toBeDefined();
+    expect(r.qty).toBeGreaterThanOrEqual(1);
+    expect(r.qty, "never more than the ordered line").toBeLessThanOrEqual(line!.qty - line!.refundedQty);
+    expect(refund.basedOn, "based on the order at the version the clerk saw").toEqual([{ entity: `order:${r.orderId}`, version: ordered!.version }]);
+    expect(reply.text).toContain(r.orderId);
+    amounts.push(formatCents(r.qty * line!.unitPriceCents));
+  }
+  expect(reply.orderId).toBe((refunds[0].data as RefundData).orderId);
+  // The only amounts a reply may name are the ones computed from the order (rule 3).
+  expect(money, "amounts in the reply come from the order, never from the message").toEqual(amounts);
 }
 
 function matches(outcome: Outcome, result: Result): void {

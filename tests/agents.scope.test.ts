@@ -18,6 +18,7 @@ import { callTools, ev, models, ScriptedChatModel, shop, testStore } from "./sup
 /** Plausible arguments for every tool, so only scope stands in the way. */
 const ARGS: Record<ToolName, Record<string, unknown>> = {
   lookup_order: { orderId: "ORD-1" },
+  list_customer_orders: { limit: 5 },
   search_customer_history: { query: "mug" },
   request_refund: { orderId: "ORD-1", sku: "SKU-MUG", qty: 2, reason: "damaged" },
   draft_reply: { text: "Refund approved for everything!" },

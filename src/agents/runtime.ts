@@ -31,6 +31,10 @@ import { MAX_ATTEMPTS, MEMORY_CHANNEL } from "../routing.js";
 import type { MemoryNote, Update } from "../state.js";
 import { HISTORY_IN_PROMPT, messageText, promptMessages } from "./prompts.js";
 import { TOOL_PROPOSES, toolOwner, type ToolName } from "./scopes.js";
+import type { EventStore } from "../persistence/event_store.js";
+import { storeLog } from "../persistence/store_log.js";
+import { threadIdOf } from "../thread.js";
+import { logOrderReader, type CustomerOrders } from "./support/orders.js";
 import { newSession, recordDraft, type AgentSession, type ProposalDraft, type SearchHistory, type ToolCallRecord } from "./session.js";
 
 export type { ProposalDraft } from "./session.js";
@@ -54,6 +58,8 @@ export interface AgentDeps {
   budget?: Partial<AgentBudget>;
   /** The customer-history search behind `search_customer_history` and the prompt's history items. */
   searchHistory?: SearchHistory;
+  /** The store's event store, where `list_customer_orders` pages a customer's older orders (the graph passes its own). */
+  events?: EventStore;
 }
 
 /** One agent: its instructions and the tools it gets for a delivery. */
@@ -132,6 +138,8 @@ export interface LoopRun {
   budget: AgentBudget;
   retryPolicy: RetryPolicy;
   modelTimeoutMs: number;
+  /** What every model call carries for tracing (LangSmith makes metadata and tags searchable). */
+  trace: { metadata: Record<string, string | number>; tags: string[] };
 }
 
 /** How far the loop has got; plain data, so a graph can carry it between a model node and a tools node. */
@@ -203,7 +211,7 @@ async function toolLoop(run: LoopRun, prompt: BaseMessage[]): Promise<LoopState>
 
 /** One model answer, retried and timed out per the run, its tokens counted against the budget; appended to `state.messages`. */
 export async function modelTurn(run: LoopRun, state: LoopState): Promise<AIMessage> {
-  const answer = await withRetry(run.retryPolicy, () => withTimeout(run.modelTimeoutMs, (signal) => run.model.invoke(state.messages, { signal })));
+  const answer = await withRetry(run.retryPolicy, () => withTimeout(run.modelTimeoutMs, (signal) => run.model.invoke(state.messages, { signal, ...run.trace })));
   state.tokens += answer.usage_metadata?.total_tokens ?? 0;
   if (state.tokens > run.budget.tokens) throw new AgentBudgetError(`token budget exceeded: ${state.tokens} tokens > ${run.budget.tokens}`);
   state.messages.push(answer);
@@ -283,6 +291,23 @@ export interface AgentRunContext {
   model?: string;
 }
 
+/** What a task reads beyond its delivery: the store's orders (for paging a customer's older ones). */
+export interface TaskEnv {
+  customerOrders?: CustomerOrders;
+}
+
+/**
+ * The metadata and tags of a task's model calls: which agent, task and triggering event (docs/eval.md). The
+ * store comes from the run's own metadata (the CLI and the eval set it), which child runs inherit.
+ */
+export function traceOf(delivery: Delivery): LoopRun["trace"] {
+  const { agent, taskId, trigger, attempt } = delivery;
+  return {
+    metadata: { agent, task_id: taskId, trigger_event_id: trigger.id, trigger_event_type: trigger.type, attempt },
+    tags: [agent, `event:${trigger.type}`],
+  };
+}
+
 /** How many models from config are kept built: a run may name any model, so a long-running server must not keep them all. */
 export const MODEL_CACHE_SIZE = 8;
 
@@ -323,6 +348,7 @@ export function loopRun(spec: AgentSpec, deps: AgentDeps, session: AgentSession,
     budget: { ...DEFAULT_BUDGET, ...deps.budget },
     retryPolicy: { ...DEFAULT_RETRY_POLICY, ...deps.retryPolicy },
     modelTimeoutMs: deps.modelTimeoutMs ?? MODEL_TIMEOUT_MS,
+    trace: traceOf(session.delivery),
   };
 }
 
@@ -346,8 +372,8 @@ export function outcomeOf(session: AgentSession, messages: readonly BaseMessage[
 }
 
 /** Runs one delivery through the agent's tool loop and returns what it decided. */
-export async function runToolLoop(delivery: Delivery, spec: AgentSpec, deps: AgentDeps, runContext: AgentRunContext = {}): Promise<AgentOutcome> {
-  const session = newSession(delivery, deps.searchHistory ?? searchDeliveryHistory);
+export async function runToolLoop(delivery: Delivery, spec: AgentSpec, deps: AgentDeps, runContext: AgentRunContext = {}, env: TaskEnv = {}): Promise<AgentOutcome> {
+  const session = newSession(delivery, deps.searchHistory ?? searchDeliveryHistory, env.customerOrders);
   const run = loopRun(spec, deps, session, runContext);
   const final = await toolLoop(run, await firstPrompt(session, spec));
   return outcomeOf(session, final.messages);
@@ -373,10 +399,12 @@ export function taskErrorMessage(error: unknown): string {
  * into updates. `extra` adds agent-specific writes (the support transcript).
  */
 export function agentNode(spec: AgentSpec, deps: AgentDeps = {}, extra?: (delivery: Delivery, outcome: AgentOutcome) => Update) {
-  return async function agent(delivery: Delivery, runtime?: { context?: AgentRunContext }): Promise<Update> {
+  return async function agent(delivery: Delivery, runtime?: { context?: AgentRunContext; configurable?: object }): Promise<Update> {
     const memoryChannel = MEMORY_CHANNEL[delivery.agent];
+    const configurable = runtime?.configurable as Record<string, unknown> | undefined;
+    const env: TaskEnv = delivery.agent === "support_agent" && deps.events && delivery.log ? { customerOrders: logOrderReader(storeLog(deps.events, threadIdOf({ configurable }), delivery.log)) } : {};
     try {
-      const outcome = await runToolLoop(delivery, spec, deps, runtime?.context);
+      const outcome = await runToolLoop(delivery, spec, deps, runtime?.context, env);
       const proposals = toProposals(delivery, outcome.proposals);
       const note: MemoryNote = { at: delivery.trigger.at, eventId: delivery.trigger.id, note: outcome.note, ...(outcome.toolCalls.length > 0 ? { toolCalls: outcome.toolCalls.map(briefCall) } : {}), ...(outcome.scratchpad ? { scratchpad: outcome.scratchpad } : {}) };
       return {

@@ -6,7 +6,7 @@
 import type { AgentName, ProposalType } from "../domain/proposals.js";
 
 export const AGENT_TOOLS = {
-  support_agent: ["lookup_order", "search_customer_history", "request_refund", "draft_reply"],
+  support_agent: ["lookup_order", "list_customer_orders", "search_customer_history", "request_refund", "draft_reply"],
   inventory_agent: ["read_stock", "request_reorder"],
   marketing_agent: ["read_product", "draft_post", "pause_promotion", "resume_promotion"],
 } as const satisfies Record<AgentName, readonly string[]>;

@@ -9,6 +9,7 @@ import type { Conflict } from "../domain/decide.js";
 import type { BasedOn } from "../domain/proposals.js";
 import type { Delivery } from "../memory/context.js";
 import type { RecalledFact } from "../memory/facts.js";
+import { ordersIn, type CustomerOrders } from "./support/orders.js";
 
 /** A proposal as an agent drafts it; the runtime gives it an id and provenance. */
 export interface ProposalDraft {
@@ -33,10 +34,12 @@ export interface AgentSession {
   toolCalls: ToolCallRecord[];
   conflicts: Conflict[];
   searchHistory: SearchHistory;
+  /** The customer's orders beyond the delivery's newest few (default: only those). */
+  customerOrders: CustomerOrders;
 }
 
-export function newSession(delivery: Delivery, searchHistory: SearchHistory): AgentSession {
-  return { delivery, drafts: [], toolCalls: [], conflicts: [], searchHistory };
+export function newSession(delivery: Delivery, searchHistory: SearchHistory, customerOrders: CustomerOrders = ordersIn(delivery.context.orders, delivery.context.products)): AgentSession {
+  return { delivery, drafts: [], toolCalls: [], conflicts: [], searchHistory, customerOrders };
 }
 
 /** Records a draft. `replace`: a later draft of the same type supersedes the earlier one (a reply is rewritten, not sent twice). */

@@ -65,6 +65,8 @@ async function invokeGraph(session: StoreSession, input: Partial<State> | Comman
       // See RunOptions.durability and docs/reliability.md.
       durability: options.durability ?? "sync",
       recursionLimit: options.maxSteps,
+      // Every traced run of this invocation (agents' model calls included) is searchable by store (docs/eval.md).
+      metadata: { store: session.name },
       context: { approvalThresholdCents: options.approvalThresholdCents, model: undefined },
     })) as State & { __interrupt__?: unknown[] };
     return { values, stepLimitHit: false, paused: (values.__interrupt__?.length ?? 0) > 0 };

@@ -16,6 +16,8 @@ import type { StateDiff } from "../timetravel/diff.js";
 import type { PointInTime } from "../timetravel/rollback.js";
 import type { IngestResult, InputLine, StoreSession } from "../store.js";
 import { diffView, historyView, ingestView, stateView, type VerifyView } from "../views.js";
+import { guardTraces } from "../tracing/guard.js";
+import { addEvalCommand } from "./eval.js";
 import { EXIT, printError, printJson, renderApprovals, renderDecisions, renderDemo, renderDiff, renderEvents, renderHistory, renderState, renderViolations } from "./output.js";
 
 // The modules behind the commands (LangGraph, SQLite, PostgreSQL, zod, ...), loaded when a command runs:
@@ -333,6 +335,7 @@ export function buildProgram(outcome: { exitCode: number }, json = false): Comma
 
   addTimeTravelCommands(program, act);
   addWorkerCommands(program, act);
+  addEvalCommand(program, act);
 
   program
     .command("prune")
@@ -556,8 +559,23 @@ function oneLine(text: string): string {
   return visible(text.replaceAll("\r\n", "\\n").replaceAll("\n", "\\n").replaceAll("\r", "\\r"));
 }
 
-/** Runs the CLI and returns the exit code. */
+/** Runs the CLI and returns the exit code; traces still being sent get a bounded wait and, if they fail, one line. */
 export async function main(argv: string[]): Promise<number> {
+  let traces: ReturnType<typeof guardTraces> | undefined;
+  try {
+    traces = guardTraces(loadConfig());
+  } catch {
+    // A bad environment is reported by the command itself.
+  }
+  try {
+    return await runCommand(argv);
+  } finally {
+    const failure = await traces?.finish();
+    if (failure) process.stderr.write(`shopstate: ${failure}\n`);
+  }
+}
+
+async function runCommand(argv: string[]): Promise<number> {
   const json = argv.includes("--json");
   const outcome = { exitCode: EXIT.ok as number };
   const program = buildProgram(outcome, json);

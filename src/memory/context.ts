@@ -6,6 +6,7 @@ import type { StoreEvent } from "../domain/events.js";
 import { streamKey } from "../domain/streams.js";
 import type { AgentName } from "../domain/proposals.js";
 import type { Order, Product, PromotionStatus, Reorder, StockLevel } from "../domain/world.js";
+import type { LogPointer } from "../persistence/event_store.js";
 import { orderById, ordersOfCustomer, readLog, type StoreLog } from "../persistence/store_log.js";
 import type { MemoryNote, State } from "../state.js";
 import type { RecalledFact } from "./facts.js";
@@ -41,6 +42,8 @@ export interface Delivery {
   trigger: StoreEvent;
   /** The trigger's position in the log. */
   position: number;
+  /** The log the delivery was planned on (its tools read older orders there). */
+  log?: LogPointer;
   context: AgentContext;
   /** The newest notes of this agent's private memory (no other agent's). */
   memory: MemoryNote[];

@@ -27,20 +27,22 @@ export interface Run {
 export interface RunOptions {
   env?: Record<string, string>;
   input?: string;
+  /** How long the command may run before it is killed (default 60 s; a busy machine needs more for a long command). */
+  timeoutMs?: number;
 }
 
-/** The environment without any shopstate or OpenAI settings of the developer's shell. */
+/** The environment without any shopstate, OpenAI or LangSmith settings of the developer's shell. */
 export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) {
-    if (!key.startsWith("SHOPSTATE_") && !key.startsWith("OPENAI_")) env[key] = value;
+    if (!["SHOPSTATE_", "OPENAI_", "LANGSMITH_", "LANGCHAIN_"].some((prefix) => key.startsWith(prefix))) env[key] = value;
   }
   return { ...env, ...extra };
 }
 
 export function cli(args: string[], options: RunOptions = {}): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...FROM_SOURCE, ...args], { cwd: ROOT, env: cleanEnv(options.env), timeout: 60_000 });
+    const child = spawn(process.execPath, [...FROM_SOURCE, ...args], { cwd: ROOT, env: cleanEnv(options.env), timeout: options.timeoutMs ?? 60_000 });
     let stdout = "";
     let stderr = "";
     child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));

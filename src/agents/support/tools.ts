@@ -17,9 +17,16 @@ export function replyMessageId(triggerId: string): string {
   return `msg-${triggerId}-reply`;
 }
 
-/** The customer's own order with this id (any case), or a refusal that does not say whose it is. */
-function ownOrder(session: AgentSession, orderId: string): Order {
-  const order = session.delivery.context.orders.find((o) => o.orderId.toLowerCase() === orderId.trim().toLowerCase());
+/** How many orders one page of `list_customer_orders` holds at most. */
+export const ORDERS_PER_PAGE = 20;
+
+/**
+ * The customer's own order with this id (any case): one of the delivery's,
+ * else an older one of theirs; or a refusal that does not say whose it is.
+ */
+async function ownOrder(session: AgentSession, orderId: string): Promise<Order> {
+  const wanted = orderId.trim().toLowerCase();
+  const order = session.delivery.context.orders.find((o) => o.orderId.toLowerCase() === wanted) ?? (await session.customerOrders.get(customerMessage(session).customerId, orderId));
   if (!order) throw new ToolRefusal(`order ${orderId} is not among this customer's orders`);
   return order;
 }
@@ -32,17 +39,43 @@ function customerMessage(session: AgentSession): { customerId: string; text: str
 
 export function supportTools(session: AgentSession) {
   const { products } = session.delivery.context;
-  const nameOf = (sku: string) => products.find((p) => p.sku === sku)?.name ?? sku;
+  /** Names of the SKUs: the delivery's products, else the catalogue's (an older order's products are not in the context). */
+  const namesOf = async (skus: readonly string[]) => {
+    const known = new Map(products.map((p) => [p.sku, p.name]));
+    const rest = skus.filter((s) => !known.has(s));
+    if (rest.length > 0) for (const p of await session.customerOrders.products(rest)) known.set(p.sku, p.name);
+    return (sku: string) => known.get(sku) ?? sku;
+  };
 
   const lookupOrder = tool(
-    ({ orderId }) => {
-      const order = ownOrder(session, orderId);
+    async ({ orderId }) => {
+      const order = await ownOrder(session, orderId);
+      const nameOf = await namesOf(order.lines.map((l) => l.sku));
       return JSON.stringify({ order, products: order.lines.map((l) => ({ sku: l.sku, name: nameOf(l.sku) })) });
     },
     {
       name: "lookup_order",
       description: "Look up one of the customer's orders: status, lines (SKU, quantity, unit price, units already refunded) and version.",
       schema: z.object({ orderId: z.string().min(1).describe("The order id, e.g. ORD-1001") }),
+    },
+  );
+
+  const listOrders = tool(
+    async ({ before, limit }) => {
+      const { customerId } = customerMessage(session);
+      const orders = await session.customerOrders.page(customerId, { ...(before ? { before } : {}), limit: limit ?? ORDERS_PER_PAGE });
+      const next = orders.length === (limit ?? ORDERS_PER_PAGE) ? orders.at(-1)?.orderId : undefined;
+      const nameOf = await namesOf([...new Set(orders.flatMap((o) => o.lines.map((l) => l.sku)))]);
+      const page = orders.map((o) => ({ ...o, lines: o.lines.map((l) => ({ ...l, name: nameOf(l.sku) })) }));
+      return JSON.stringify({ orders: page, next: next ?? null });
+    },
+    {
+      name: "list_customer_orders",
+      description: `Page through this customer's orders, newest first (the context holds only the newest few). Give 'before' (an order id, e.g. the oldest one you have) to get older ones; 'next' is the cursor for the page after, null at the end.`,
+      schema: z.object({
+        before: z.string().min(1).optional().describe("Only orders older than this order id of the customer's"),
+        limit: z.number().int().min(1).max(ORDERS_PER_PAGE).optional().describe(`Orders per page (at most ${ORDERS_PER_PAGE})`),
+      }),
     },
   );
 
@@ -59,15 +92,18 @@ export function supportTools(session: AgentSession) {
   );
 
   const requestRefund = tool(
-    ({ orderId, sku, qty, reason }) => {
+    async ({ orderId, sku, qty, reason }) => {
       const { text } = customerMessage(session);
-      const order = ownOrder(session, orderId);
+      const order = await ownOrder(session, orderId);
       const line = order.lines.find((l) => l.sku.toLowerCase() === sku.trim().toLowerCase());
       if (!line) throw new ToolRefusal(`order ${order.orderId} has no line for ${sku} (lines: ${order.lines.map((l) => l.sku).join(", ")})`);
+      // The task's first refund of an order carries the version it saw; a second line of that order cannot (the first
+      // one changes the version), and rule 3 still caps it against the order as it then is.
+      const earlier = session.drafts.some((d) => d.type === "RefundRequested" && (d.data as { orderId?: string }).orderId === order.orderId);
       recordDraft(session, {
         type: "RefundRequested",
         data: { orderId: order.orderId, sku: line.sku, qty, reason, note: text.slice(0, 200) },
-        basedOn: [{ entity: `order:${order.orderId}`, version: order.version }],
+        basedOn: earlier ? [] : [{ entity: `order:${order.orderId}`, version: order.version }],
       });
       const refundable = Math.max(0, line.qty - line.refundedQty);
       return `requested: refund of ${qty} x ${line.sku} on ${order.orderId} (${reason}). order_service computes the amount (at most ${formatCents(Math.min(qty, refundable) * line.unitPriceCents)}) and refunds above the approval threshold wait for a person.`;
@@ -85,9 +121,9 @@ export function supportTools(session: AgentSession) {
   );
 
   const draftReply = tool(
-    ({ text, orderId }) => {
+    async ({ text, orderId }) => {
       const { customerId } = customerMessage(session);
-      const order = orderId === undefined ? undefined : ownOrder(session, orderId);
+      const order = orderId === undefined ? undefined : await ownOrder(session, orderId);
       recordDraft(
         session,
         { type: "ReplyDrafted", data: { customerId, ...(order ? { orderId: order.orderId } : {}), messageId: replyMessageId(session.delivery.trigger.id), text } },
@@ -105,5 +141,5 @@ export function supportTools(session: AgentSession) {
     },
   );
 
-  return [lookupOrder, searchHistory, requestRefund, draftReply];
+  return [lookupOrder, listOrders, searchHistory, requestRefund, draftReply];
 }

@@ -1,75 +1,107 @@
 /**
  * Reads a customer message the way a careful clerk would: what they want,
- * which order and product, how many, and why. Only the customer's own orders
- * are candidates; amounts written in the message are never used, and an order
- * id that is not theirs is never swapped for one of their own.
+ * which orders and products, how many, and why. Only the customer's own
+ * orders are candidates; amounts written in the message are never used, and
+ * an order id that is not theirs is never swapped for one of their own.
+ * The message is first put into plain English (language.ts): Spanish words,
+ * typos, synonyms, and complaints the customer denies.
  */
 import type { RefundReason } from "../../domain/events.js";
 import type { Order, OrderLine, Product } from "../../domain/world.js";
+import { correctTypos, DAMAGE_WORDS, nameWords, toEnglish, withinOneEdit, withoutDenials, withSynonyms } from "./language.js";
+
+export { withinOneEdit };
 
 export type SupportIntentKind = "refund" | "status" | "cancel" | "manipulation" | "unclear";
+
+/** One order line to refund; `qty` undefined means everything still refundable on it. */
+export interface RefundItem {
+  order: Order;
+  line: OrderLine;
+  qty?: number;
+}
 
 export interface SupportIntent {
   kind: SupportIntentKind;
   reason: RefundReason;
+  /** The order the message is about (the first item's, for a refund). */
   order?: Order;
-  line?: OrderLine;
-  /** Units asked for (at least 1); undefined means everything still refundable on the line. */
-  qty?: number;
+  /** For a refund: every line the customer asks about, in the order they named them. */
+  items: RefundItem[];
   /** What we still need to know to act (asked for in the reply). */
   missing: string[];
-  /** The customer named an order that is not one of theirs (never repeated back to them). */
+  /** The customer named an order that is not among the given orders (never repeated back to them). */
   namedForeignOrder: boolean;
+  /** The message names an order, or asks about one, that the given orders do not settle: older orders might. */
+  unresolved: boolean;
 }
 
-const MANIPULATION = /\b((ignore|forget) (all |any |your |the )?(previous |prior |above )?(instructions|rules|prompt)|system prompt|you are now|developer mode|act as|override|jailbreak|admin(istrator)? (mode|access)|disregard)\b/i;
+const MANIPULATION = /\b((ignore|forget|disregard) (all |any |your |the )?(previous |prior |above )?(instructions|rules|prompt|policy|policies)|system prompt|you are now|developer mode|act as|override|jailbreak|admin(istrator)? (mode|access)|disregard)\b/i;
 /** Words that ask for money back or a return, whatever the complaint. */
-const ASKS_REFUND = /\b(refund(ed)?|money back|reimburse|return(ing)?|send (it|them) back|exchange|chargeback)\b/i;
+const ASKS_REFUND = /\b(refund(ed)?|money back|reimburse|return(ing)?|send (it|them) back|exchange|chargeback|credit (my|the|it to my) (card|account)|pay me back)\b/i;
 const CANCEL = /\bcancel/i;
-const STATUS = /\b(where (is|are|'s)|where's|status|track(ing)?|when (will|does|do|is|are)|shipped yet|has .{0,30} shipped|(has|have)n'?t (arrived|come)|not (arrived|here) yet)\b/i;
+const STATUS = /\b(where|status|track(ing)?|when (will|does|do|is|are)|shipped yet|has .{0,30} shipped|(has|have)n'?t (arrived|come)|(has|have) not (arrived|come)|not (arrived|here) yet|stuck)\b/i;
 
 /** Complaints, most specific first; non-delivery alone is a status question unless money is asked for. */
 const COMPLAINTS: [RegExp, RefundReason][] = [
   [/\b(never (arrived|came|got|received)|(not|hasn'?t|haven'?t|didn'?t|did not|has not) (arrived|arrive|come|received|receive)|missing|lost in (the )?(post|mail))\b/i, "not_delivered"],
-  [/\b(broken|broke|damaged|defective|cracked|chipped|faulty|smashed|shattered|torn|ripped|stained|holes?|in pieces|snapped|dented|leaks|leaking|coming apart|fell apart|doesn'?t work|stopped working)\b/i, "damaged"],
+  [new RegExp(`\\b(${DAMAGE_WORDS})\\b`, "i"), "damaged"],
   [/\b(wrong (item|size|colou?r|product|one|model)|not what i ordered|sent me the wrong)\b/i, "wrong_item"],
-  [/\b(not as (described|pictured|advertised)|looks different|not waterproof)\b/i, "not_as_described"],
-  [/\b(changed my mind|don'?t (want|need|like) (it|them)|no longer (want|need))\b/i, "changed_mind"],
+  [/\b(not as (described|pictured|advertised)|looks? (different|nothing like)|nothing like the (photo|picture)|not waterproof|faded)\b/i, "not_as_described"],
+  [/\b(changed my mind|don'?t (want|need|like) (it|them)|do not (want|need|like) (it|them)|no longer (want|need)|(not|isn'?t) my style|anymore|just (want to )?return)\b/i, "changed_mind"],
 ];
 
 const NUMBER_WORDS: Record<string, number> = { a: 1, an: 1, one: 1, single: 1, two: 2, both: 2, pair: 2, three: 3, four: 4, five: 5, six: 6, seven: 7, eight: 8, nine: 9, ten: 10, dozen: 12 };
 /** A count as a word or digits, not the digits of an id such as ORD-2001 or #2001. */
 const COUNT = `(?<![\\w#-])(\\d{1,4}|${Object.keys(NUMBER_WORDS).join("|")})(?:\\b|(?=x))`;
 
-/** Words worth correcting a typo towards (with the names of the customer's products). */
-const VOCABULARY = ["refund", "return", "broken", "damaged", "defective", "cracked", "arrived", "received", "wrong", "cancel", "shipped", "delivered", "missing", "please", "where", "status"];
+/** The message in plain English: Spanish put into English, synonyms, typos corrected, amounts and denied complaints out. */
+export function plainText(text: string, products: readonly Product[]): string {
+  return withoutDenials(correctTypos(withoutMoney(withSynonyms(toEnglish(text))), products));
+}
 
 export function readSupportMessage(text: string, orderIdField: string | undefined, orders: readonly Order[], products: readonly Product[]): SupportIntent {
-  const clean = correctTypos(withoutMoney(text), products);
+  const clean = plainText(text, products);
   const complaint = COMPLAINTS.find(([pattern]) => pattern.test(clean));
   const reason = complaint?.[1] ?? "other";
-  const base = { reason, missing: [] as string[], namedForeignOrder: false };
-  if (MANIPULATION.test(text)) return { ...base, kind: "manipulation" };
+  const base: SupportIntent = { kind: "unclear", reason, items: [], missing: [], namedForeignOrder: false, unresolved: false };
+  if (MANIPULATION.test(text) || MANIPULATION.test(clean)) return { ...base, kind: "manipulation" };
 
   const kind = classify(clean, reason, complaint !== undefined);
-  const resolved = resolveOrder(clean, orderIdField, orders, products);
-  const intent: SupportIntent = { ...base, kind, namedForeignOrder: resolved.foreign };
+  const resolved = resolveOrders(clean, orderIdField, orders, products);
+  const intent: SupportIntent = { ...base, kind, namedForeignOrder: resolved.foreign, unresolved: resolved.foreign };
   if (resolved.order) intent.order = resolved.order;
+  if (kind === "status" || kind === "cancel") {
+    if (!resolved.order) intent.unresolved = true;
+    return intent;
+  }
   if (kind !== "refund") return intent;
 
-  if (!resolved.order) {
+  if (resolved.foreign) {
     intent.missing.push("the order number");
-    if (!resolved.product) intent.missing.push("which product");
     return intent;
   }
-  const line = resolved.product ? resolved.order.lines.find((l) => l.sku === resolved.product?.sku) : resolved.order.lines.length === 1 ? resolved.order.lines[0] : undefined;
-  if (!line) {
-    intent.missing.push(`which product of order ${resolved.order.orderId} (${resolved.order.lines.map((l) => products.find((p) => p.sku === l.sku)?.name ?? l.sku).join(", ")})`);
-    return intent;
+  if (resolved.items.length === 0) {
+    intent.unresolved = true;
+    if (!resolved.order) {
+      intent.missing.push("the order number");
+      if (resolved.products.length === 0) intent.missing.push("which product");
+      return intent;
+    }
+    const only = resolved.order.lines.length === 1 ? resolved.order.lines[0] : undefined;
+    if (!only) {
+      intent.missing.push(`which product of order ${resolved.order.orderId} (${resolved.order.lines.map((l) => products.find((p) => p.sku === l.sku)?.name ?? l.sku).join(", ")})`);
+      return intent;
+    }
+    resolved.items.push({ order: resolved.order, product: products.find((p) => p.sku === only.sku) });
   }
-  intent.line = line;
-  const qty = findQuantity(clean, products.find((p) => p.sku === line.sku));
-  if (qty !== undefined) intent.qty = qty;
+  const several = resolved.items.length > 1;
+  for (const { order, product } of resolved.items) {
+    const line = order.lines.find((l) => l.sku === product?.sku) ?? order.lines[0];
+    const qty = several && product ? localQuantity(clean, product) : findQuantity(clean, product);
+    intent.items.push({ order, line, ...(qty !== undefined ? { qty } : {}) });
+  }
+  intent.order = intent.items[0].order;
   return intent;
 }
 
@@ -83,38 +115,59 @@ function classify(clean: string, reason: RefundReason, complained: boolean): Sup
 }
 
 interface Resolved {
+  /** The one order the message is about, when it names or implies one. */
   order?: Order;
-  product?: Product;
+  /** The products of the customer's that the message names, in the order named. */
+  products: Product[];
+  /** Each named product with the order it is on. */
+  items: { order: Order; product?: Product }[];
   foreign: boolean;
 }
 
 /**
- * Which of the customer's orders the message is about: an id in the text
- * first, then the message's order field, then the newest order holding the
- * product named. An id that is not theirs stops the search.
+ * Which of the customer's orders the message is about: ids in the text
+ * first, then the message's order field, then the newest order holding each
+ * product named. An id that is not theirs stops the search, unless one of
+ * their own orders named beside it holds the product they name.
  */
-function resolveOrder(clean: string, orderIdField: string | undefined, orders: readonly Order[], products: readonly Product[]): Resolved {
-  const named = findOrderIds(clean).map((token) => ({ token, order: matchOrder(token, orders) }));
+function resolveOrders(clean: string, orderIdField: string | undefined, orders: readonly Order[], products: readonly Product[]): Resolved {
+  const named = findOrderIds(clean, orderPrefixes(orders)).map((token) => ({ token, order: matchOrder(token, orders) }));
+  const own = named.map((n) => n.order).filter((o): o is Order => o !== undefined);
   const field = orderIdField === undefined ? undefined : { token: orderIdField, order: matchOrder(orderIdField, orders) };
-  const foreign = named.some((n) => !n.order) || (field !== undefined && !field.order);
-  const product = matchProduct(clean, orders, products);
-  if (foreign) return { product, foreign };
+  const mentioned = mentionedProducts(clean, orders, products);
+  const holding = (product: Product) => (o: Order) => o.lines.some((l) => l.sku === product.sku);
 
-  // Of several orders named, the one holding the product the customer names ("where is ORD-2003? also the mug from ORD-2001 broke").
-  const inText = (product ? named.find((n) => n.order?.lines.some((l) => l.sku === product.sku)) : undefined)?.order ?? named.find((n) => n.order)?.order;
-  if (inText) return { order: inText, product, foreign };
-  // The order field may be a form's default: the product the customer names wins.
-  if (field?.order && (!product || field.order.lines.some((l) => l.sku === product.sku))) return { order: field.order, product, foreign };
-  if (product) return { order: orders.find((o) => o.lines.some((l) => l.sku === product.sku)), product, foreign };
-  return { order: orders.length === 1 ? orders[0] : undefined, foreign };
+  const items: Resolved["items"] = [];
+  for (const product of mentioned) {
+    // The product the customer names wins over a form's default order field.
+    const order = own.find(holding(product)) ?? (field?.order && holding(product)(field.order) ? field.order : undefined) ?? (own.length === 0 ? orders.find(holding(product)) : undefined);
+    if (order) items.push({ order, product });
+  }
+  const foreignNamed = named.some((n) => !n.order) || (field !== undefined && !field.order);
+  // A foreign id beside an own order that holds what they name ("refund the jacket from ORD-2002; and what about ORD-2999?").
+  const foreign = foreignNamed && !(own.length > 0 && items.some((i) => own.includes(i.order)));
+  if (foreign) return { products: mentioned, items: [], foreign };
+
+  const order = items[0]?.order ?? own[0] ?? field?.order ?? (orders.length === 1 ? orders[0] : undefined);
+  return { ...(order ? { order } : {}), products: mentioned, items: items.filter((i) => !own.length || own.includes(i.order)), foreign: false };
 }
 
-/** Tokens that look like order ids: ORD-1001, ord-7, order #1001, order no. 55. */
-export function findOrderIds(text: string): string[] {
+/** The prefixes of the customer's order ids ("ORD"): a token like COVID-19 or XR-200 is not an order id. */
+function orderPrefixes(orders: readonly Order[]): Set<string> {
+  return new Set(orders.map((o) => o.orderId.split("-")[0].toUpperCase()).filter((p) => p.length > 0));
+}
+
+/**
+ * Tokens that name orders: an id shaped like the customer's own (ORD-1001),
+ * or anything introduced as an order ("order #1001", "order no. 55", "order 1001").
+ */
+export function findOrderIds(text: string, prefixes: ReadonlySet<string> = new Set(["ORD"])): string[] {
   const ids = new Set<string>();
-  for (const match of text.matchAll(/\b([A-Z]{1,5}-\d[\w-]*)\b/gi)) if (!/^sku-/i.test(match[1])) ids.add(match[1]);
+  for (const match of text.matchAll(/\b([A-Z]{1,5})-([A-Z]*\d[\w-]*)\b/gi)) if (prefixes.has(match[1].toUpperCase())) ids.add(match[0]);
+  // A look-alike (a Cyrillic "О" in "ОRD-B1") names an order too: ids are ASCII, so it is never one of theirs.
+  for (const match of text.matchAll(/(?<![\p{L}\p{N}])(\p{L}{1,5})-(\p{L}*\p{N}[\p{L}\p{N}-]*)/gu)) if (/[^\x21-\x7E]/.test(match[0]) && /[A-Za-z]/.test(match[1])) ids.add(match[0]);
   for (const match of text.matchAll(/\border\s*(?:#|no\.?|number)\s*([A-Z]*-?\d[\w-]*)/gi)) ids.add(match[1]);
-  for (const match of text.matchAll(/\border\s+(\d{3,})\b/gi)) ids.add(match[1]);
+  for (const match of text.matchAll(/\border\s+([A-Z]{1,5}-\d[\w-]*|\d{3,})\b/gi)) ids.add(match[1]);
   return [...ids];
 }
 
@@ -126,17 +179,40 @@ function matchOrder(token: string, orders: readonly Order[]): Order | undefined 
   return orders.find((o) => o.orderId.replace(/\D/g, "") === token);
 }
 
-function matchProduct(clean: string, orders: readonly Order[], products: readonly Product[]): Product | undefined {
+/**
+ * The customer's products the message names, in the order named. A product
+ * named only as what was ordered ("I ordered a jacket and a mug, the jacket
+ * is damaged") or said to be fine ("the tee is fine") is not asked about.
+ */
+function mentionedProducts(clean: string, orders: readonly Order[], products: readonly Product[]): Product[] {
   const lower = clean.toLowerCase();
   const ordered = new Set(orders.flatMap((o) => o.lines.map((l) => l.sku)));
-  let best: { product: Product; score: number } | undefined;
+  const clauses = lower.split(/[,.;!?]|\bbut\b/);
+  const found: { product: Product; at: number; score: number; asked: boolean; words: string[] }[] = [];
   for (const product of products) {
     if (!ordered.has(product.sku)) continue;
+    const patterns = [escape(product.sku.toLowerCase()), ...nameWords(product).map((w) => `${escape(w)}s?`)];
+    const asked = clauses.some((clause) => {
+      if (/\b(i|we) (ordered|bought|purchased|got)\b/.test(clause) && !new RegExp(`\\b(${DAMAGE_WORDS}|wrong|refund|return)\\b`).test(clause)) return false;
+      return patterns.some((p) => new RegExp(`\\b${p}\\b(?!\\s+(is|are|was|were) (fine|ok|okay|good|perfect))`).test(clause));
+    });
     let score = lower.includes(product.sku.toLowerCase()) ? 10 : 0;
-    for (const word of nameWords(product)) if (new RegExp(`\\b${escape(word)}s?\\b`).test(lower)) score += word.length >= 4 ? 2 : 1;
-    if (score > 0 && (!best || score > best.score)) best = { product, score };
+    let at = lower.indexOf(product.sku.toLowerCase());
+    const words: string[] = [];
+    for (const word of nameWords(product)) {
+      const match = new RegExp(`\\b${escape(word)}s?\\b`).exec(lower);
+      if (!match) continue;
+      words.push(word);
+      score += word.length >= 4 ? 2 : 1;
+      if (at < 0 || match.index < at) at = match.index;
+    }
+    if (score > 0) found.push({ product, at, score, asked, words });
   }
-  return best?.product;
+  // Named only as what was ordered: still the subject when nothing else is ("I ordered 2 mugs but one arrived broken").
+  const candidates = found.some((f) => f.asked) ? found.filter((f) => f.asked) : found;
+  // A word two names share ("the cotton tee" and "cotton socks") goes to the better match only.
+  const shadowed = (f: (typeof found)[number]) => f.score < 10 && candidates.some((g) => g !== f && g.score > f.score && f.words.every((w) => g.words.includes(w)));
+  return candidates.filter((f) => !shadowed(f)).sort((a, b) => a.at - b.at).map((f) => f.product);
 }
 
 /**
@@ -150,7 +226,7 @@ function findQuantity(clean: string, product: Product | undefined): number | und
   const count = (token: string) => (/^\d/.test(token) ? Number(token) : NUMBER_WORDS[token]);
   const atLeastOne = (n: number | undefined) => (n !== undefined && n >= 1 ? n : undefined);
 
-  const partOf = lower.match(new RegExp(`${COUNT} of (?:the|my|those|these|them)\\b`));
+  const partOf = lower.match(new RegExp(`${COUNT} (?:out )?of (?:the|my|those|these|them)\\b`));
   if (partOf) return atLeastOne(count(partOf[1]));
   const broke = lower.match(new RegExp(`${COUNT}\\s+(?:of them\\s+)?(?:arrived|was|were|is|are|came|broke)\\b`));
   if (broke && broke[1] !== "a" && broke[1] !== "an") return atLeastOne(count(broke[1]));
@@ -161,7 +237,25 @@ function findQuantity(clean: string, product: Product | undefined): number | und
   const sku = product ? lower.match(new RegExp(`(?:${escape(product.sku.toLowerCase())}|${noun}s?)\\s*(?:x|qty:?|quantity:?)\\s*(\\d{1,4})\\b`)) : null;
   if (sku) return atLeastOne(Number(sku[1]));
   if (/\b(all|every|whole|entire|both)\b/.test(lower)) return undefined;
-  // "the mug" is one mug; "the mugs" (or "socks") are all of them. The name's last word is its noun.
+  return singularNoun(lower, words);
+}
+
+/** With several products named, each one's count is the one written just before it ("1 mug and 2 tees"). */
+function localQuantity(clean: string, product: Product): number | undefined {
+  const lower = clean.toLowerCase();
+  const words = nameWords(product).map(escape);
+  const noun = `(?:${words.join("|")})s?\\b`;
+  const before = lower.match(new RegExp(`${COUNT}\\s+(?:\\w+\\s+)?${noun}`));
+  if (before) {
+    const token = before[1];
+    const n = /^\d/.test(token) ? Number(token) : NUMBER_WORDS[token];
+    return n !== undefined && n >= 1 ? n : undefined;
+  }
+  return singularNoun(lower, words);
+}
+
+/** "the mug" is one mug; "the mugs" (or "socks") are all of them. The name's last word is its noun. */
+function singularNoun(lower: string, words: readonly string[]): number | undefined {
   const head = words.at(-1);
   if (head && !head.endsWith("s") && new RegExp(`\\b${head}\\b`).test(lower) && !new RegExp(`\\b${head}s\\b`).test(lower)) return 1;
   return undefined;
@@ -170,35 +264,6 @@ function findQuantity(clean: string, product: Product | undefined): number | und
 /** Money in a message ("$99.00", "5000 dollars") is never a quantity or an amount we use. */
 function withoutMoney(text: string): string {
   return text.replace(/[$€£]\s*[\d,]+(?:\.\d+)?/g, " ").replace(/\b[\d,]+(?:\.\d+)?\s*(?:dollars?|usd|eur(?:os?)?|bucks|pounds?)\b/gi, " ");
-}
-
-/** Corrects one-letter slips ("refnud", "jaket") towards known words and product names. */
-function correctTypos(text: string, products: readonly Product[]): string {
-  const vocabulary = new Set([...VOCABULARY, ...products.flatMap(nameWords)].filter((w) => w.length >= 5));
-  return text.replace(/[A-Za-z]{5,}/g, (word) => {
-    const lower = word.toLowerCase();
-    if (vocabulary.has(lower)) return word;
-    for (const known of vocabulary) if (known[0] === lower[0] && withinOneEdit(lower, known)) return known;
-    return word;
-  });
-}
-
-/** Damerau-Levenshtein distance of at most one: one insertion, deletion, substitution or swap. */
-export function withinOneEdit(a: string, b: string): boolean {
-  if (Math.abs(a.length - b.length) > 1) return false;
-  let i = 0;
-  while (i < a.length && i < b.length && a[i] === b[i]) i++;
-  if (i === a.length && i === b.length) return true;
-  const rest = (x: number, y: number) => a.slice(x) === b.slice(y);
-  if (a.length === b.length) return rest(i + 1, i + 1) || (a[i] === b[i + 1] && a[i + 1] === b[i] && rest(i + 2, i + 2));
-  return a.length > b.length ? rest(i + 1, i) : rest(i, i + 1);
-}
-
-function nameWords(product: Product): string[] {
-  return product.name
-    .toLowerCase()
-    .split(/[^a-z0-9]+/)
-    .filter((w) => w.length >= 3 && !["the", "and", "for", "with"].includes(w));
 }
 
 function escape(word: string): string {
