@@ -11,13 +11,15 @@ import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import pg from "pg";
 import { generateWorkload } from "../bench/generator.js";
+import { worldAt } from "../src/app/verify.js";
+import type { StoreEvent } from "../src/domain/events.js";
 import { verify } from "../src/domain/verify.js";
 import { acquirePgLease } from "../src/persistence/pg_lease.js";
 import { connectPostgres, type PostgresBackend } from "../src/persistence/postgres.js";
+import { allOrders, wholeLog } from "../src/persistence/store_log.js";
 import { threadIdFor } from "../src/persistence/stores.js";
-import { worldOf } from "../src/services/decisions.js";
 import type { State } from "../src/state.js";
-import { headValues, ingestLines, openPostgresStore, openStore, type InputLine } from "../src/store.js";
+import { headValues, ingestLines, logOf, openPostgresStore, openStore, type InputLine, type StoreSession } from "../src/store.js";
 import { stateView } from "../src/views.js";
 import { claimJob, enqueueJobs, ensureJobTable, MAX_ATTEMPTS, runnableJobCount } from "../src/worker/queue.js";
 import { runWorker } from "../src/worker/run.js";
@@ -53,6 +55,18 @@ function json<T>(run: Run, what: string): T {
 function withoutIds(view: Record<string, unknown>): Record<string, unknown> {
   const { checkpointId: _, ...rest } = view;
   return rest;
+}
+
+/** A store's head: its values, its whole log and the rule check of both (the log is in the event store, not the state). */
+async function headOf(session: StoreSession): Promise<{ values: State; checkpointId: string; events: StoreEvent[]; violations: ReturnType<typeof verify> }> {
+  const { values, checkpointId } = await headValues(session);
+  const events = await wholeLog(logOf(session, values));
+  return { values, checkpointId, events, violations: verify(worldAt(values, events), events) };
+}
+
+/** `state --json`'s view of a head, orders folded from the event store as the CLI does. */
+async function viewOf(session: StoreSession, head: { values: State; checkpointId: string }): Promise<Record<string, unknown>> {
+  return withoutIds(stateView(head.values, head.checkpointId, await allOrders(logOf(session, head.values))) as unknown as Record<string, unknown>);
 }
 
 /** A decision is stamped with the wall-clock time, and so are the events it causes: mask that time to compare two runs. */
@@ -268,15 +282,16 @@ describe("several worker processes on one PostgreSQL", () => {
       const reference = openStore(join(dir, "reference.db"), store);
       try {
         await ingestLines(reference, batches.flat(), { batchSize: JOB_LINES, approvalThresholdCents: 10_000, maxSteps: 500, source: "reference", batches: () => batches });
-        const expected = await headValues(reference);
-        const actual = await headValues(openPostgresStore(backend, store));
+        const expected = await headOf(reference);
+        const onPg = openPostgresStore(backend, store);
+        const actual = await headOf(onPg);
         const inputIds = inputs[i].map((l) => (JSON.parse(l.text) as { id: string }).id);
-        const logIds = actual.values.events.map((e) => e.id);
+        const logIds = actual.events.map((e) => e.id);
         expect(new Set(logIds).size, `${store}: an event twice`).toBe(logIds.length);
         for (const id of inputIds) expect(logIds, `${store}: input ${id} lost`).toContain(id);
-        expect(actual.values.events, `${store}: the log differs from the reference`).toEqual(expected.values.events);
-        expect(withoutIds(stateView(actual.values, actual.checkpointId) as unknown as Record<string, unknown>)).toEqual(withoutIds(stateView(expected.values, expected.checkpointId) as unknown as Record<string, unknown>));
-        expect(verify(worldOf(actual.values), actual.values.events), `${store}: verify`).toEqual([]);
+        expect(actual.events, `${store}: the log differs from the reference`).toEqual(expected.events);
+        expect(await viewOf(onPg, actual)).toEqual(await viewOf(reference, expected));
+        expect(actual.violations, `${store}: verify`).toEqual([]);
       } finally {
         reference.close();
       }
@@ -318,9 +333,9 @@ describe("several worker processes on one PostgreSQL", () => {
 
     const rerun = await cli(["worker", "--exit-when-idle", "--json"], { env });
     expect(json<{ done: number; failed: number }>(rerun, "worker").done).toBe(1);
-    const values = (await headValues(openPostgresStore(backend, store))).values as State;
-    expect(values.events.filter((e) => e.source === "generator").map((e) => e.id)).toEqual(lines.map((l) => (JSON.parse(l.text) as { id: string }).id));
-    expect(verify(worldOf(values), values.events)).toEqual([]);
+    const { events, violations } = await headOf(openPostgresStore(backend, store));
+    expect(events.filter((e) => e.source === "generator").map((e) => e.id)).toEqual(lines.map((l) => (JSON.parse(l.text) as { id: string }).id));
+    expect(violations).toEqual([]);
 
     // A lease whose holder's connection is gone (a killed process) is free at once: no expiry to wait out.
     const lease = await acquirePgLease({ connectionString: url }, store, threadIdFor(store), 0);
@@ -430,12 +445,12 @@ describe("several worker processes on one PostgreSQL", () => {
     );
     for (const r of serialised) expect(r.code, r.stderr).toBe(0);
 
-    const values = (await headValues(openPostgresStore(backend, store))).values as State;
-    const ids = values.events.map((e) => e.id);
+    const { events, violations } = await headOf(openPostgresStore(backend, store));
+    const ids = events.map((e) => e.id);
     expect(new Set(ids).size).toBe(ids.length);
     for (const l of lines) expect(ids).toContain((JSON.parse(l.text) as { id: string }).id);
     expect(ids).toEqual(expect.arrayContaining(["extra-0", "extra-1"]));
-    expect(verify(worldOf(values), values.events)).toEqual([]);
+    expect(violations).toEqual([]);
     expect(json<{ ok: boolean }>(await cli(["verify", "--thread", store, "--json"], { env }), "verify").ok).toBe(true);
   });
 });
@@ -507,9 +522,9 @@ describe("PostgreSQL failure paths", () => {
       expect((await session.graph.getState(session.config)).tasks.length).toBeGreaterThan(0);
       backend.saver.put = put;
       await ingestLines(session, lines, { approvalThresholdCents: 10_000, maxSteps: 500, batchSize: 100, source: "generator" });
-      const values = (await headValues(session)).values as State;
-      expect(values.events.filter((e) => e.source === "generator").map((e) => e.id)).toEqual(lines.map((l) => (JSON.parse(l.text) as { id: string }).id));
-      expect(verify(worldOf(values), values.events)).toEqual([]);
+      const { events, violations } = await headOf(session);
+      expect(events.filter((e) => e.source === "generator").map((e) => e.id)).toEqual(lines.map((l) => (JSON.parse(l.text) as { id: string }).id));
+      expect(violations).toEqual([]);
     } finally {
       backend.saver.put = put;
       await admin.end();
