@@ -4,7 +4,7 @@ import globals from "globals";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/", ".shopstate/", ".langgraph_api/", "bench/results/", "scratch/"] },
+  { ignores: ["node_modules/", "dist/", ".shopstate/", ".langgraph_api/", "bench/results/", "scratch/"] },
   eslint.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -13,6 +13,12 @@ export default tseslint.config(
       // config.ts is the only module that reads the environment.
       "no-restricted-properties": ["error", { object: "process", property: "env", message: "Read configuration through src/config.ts." }],
     },
+  },
+  {
+    // Type-aware: a promise nobody awaits loses its error and its ordering (the review found several by hand).
+    files: ["src/**/*.ts", "graphs/**/*.ts", "tests/**/*.ts", "bench/**/*.ts", "scripts/**/*.ts"],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: { "@typescript-eslint/no-floating-promises": "error" },
   },
   { files: ["bin/**/*.js", "scripts/**/*.mjs", "*.js"], languageOptions: { globals: globals.node } },
   { files: ["src/config.ts", "tests/**", "bench/**", "scripts/**"], rules: { "no-restricted-properties": "off" } },

@@ -162,7 +162,7 @@ async function main(): Promise<WorkerResult> {
     }
     return result;
   } finally {
-    session.close();
+    await session.close();
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -3,7 +3,10 @@
  * CLI, kills it with SIGKILL at chosen moments, restarts the same command each
  * time, and compares the end with an uninterrupted run of the same commands.
  *
- *   npm run chaos -- [--events 2000] [--kills 20] [--seed 7] [--parts 4] [--keep] [--verbose]
+ *   npm run chaos -- [--events 2000] [--kills 20] [--seed 7] [--parts 4] [--keep] [--verbose] [--write]
+ *
+ * `--write` also writes the table to docs/reliability-results.md, naming the
+ * commit and the settings (the figures docs/reliability.md points to).
  *
  * The commands: the stream cut into parts, each ingested by one `ingest`, and
  * after each part an `approve` and a `deny` of the refunds it left waiting
@@ -18,6 +21,8 @@
  *   that has not been checkpointed yet (the agents' fan-out, or the services);
  * - gate: an ingest killed while its run is paused at the approval gate
  *   between two batches; an approve/deny killed while its resume is running;
+ * - after-append: a step has appended events to the event store and its
+ *   checkpoint is not written yet (more event rows, no new checkpoint);
  * - startup: 0.3 to 1.3 s after the start (loading, opening, lease, finishing).
  *
  * A planned kill the command finishes before is carried to the next command;
@@ -25,9 +30,9 @@
  * every event in the log), at startup.
  * Exit code 1 on any difference, lost or doubled event, or verify failure.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -49,6 +54,7 @@ const { values: args } = parseArgs({
     parts: { type: "string", default: "4" },
     keep: { type: "boolean", default: false },
     verbose: { type: "boolean", default: false },
+    write: { type: "boolean", default: false },
   },
 });
 const EVENTS = Number(args.events);
@@ -62,7 +68,7 @@ for (const [name, value] of Object.entries({ events: EVENTS, kills: KILLS, seed:
   }
 }
 
-type KillKind = "progress" | "mid-superstep" | "gate" | "startup";
+type KillKind = "progress" | "mid-superstep" | "after-append" | "gate" | "startup";
 interface Step {
   args: string[];
   kind: "ingest" | "approve" | "deny";
@@ -126,6 +132,8 @@ function watcher(db: string) {
   };
   return {
     checkpoints: () => safely((c) => (c.prepare("SELECT count(*) AS n FROM checkpoints WHERE thread_id = ?").get(THREAD_ID) as { n: number }).n, 0),
+    /** Rows of the store in the event store, on every branch. */
+    appended: () => safely((c) => (c.prepare("SELECT count(*) AS n FROM shopstate_events WHERE thread_id = ?").get(THREAD_ID) as { n: number }).n, 0),
     /**
      * Tasks with saved writes at the newest checkpoint, and whether the run is
      * at the approval gate: paused there (an interrupt at the newest checkpoint)
@@ -216,11 +224,13 @@ async function reference(): Promise<void> {
  * ingest (paused at the gate between batches, or resuming).
  */
 const plan = new Map<string, KillKind[]>();
+const KINDS = ["progress", "mid-superstep", "after-append", "mid-superstep", "gate", "after-append", "startup"] as const;
+let gateKills = 0;
 for (let k = 0; k < KILLS; k++) {
-  const kind = (["progress", "mid-superstep", "mid-superstep", "gate", "startup"] as const)[k % 5];
+  const kind = KINDS[k % KINDS.length];
   const part = Math.floor(random() * PARTS);
   // Every other gate kill goes to a decision (the first one included), the rest to an ingest.
-  const slot = kind === "gate" && k % 10 === 3 ? (random() < 0.5 ? "approve" : "deny") : "ingest";
+  const slot = kind === "gate" && gateKills++ % 2 === 0 ? (random() < 0.5 ? "approve" : "deny") : "ingest";
   plan.set(`${part}:${slot}`, [...(plan.get(`${part}:${slot}`) ?? []), kind]);
 }
 
@@ -248,6 +258,10 @@ function arm(child: ChildProcess, kind: KillKind, step: Step, isDecision: boolea
   const startedAt = Date.now();
   let fired = false;
   let reachedAt: number | undefined;
+  // after-append: the event-store rows when the checkpoint count last changed; more rows with no new checkpoint
+  // means a step has appended and its checkpoint is not written yet.
+  let seenCheckpoints = -1;
+  let rowsAtCheckpoint = 0;
   const kill = () => {
     if (fired || child.exitCode !== null || child.signalCode !== null) return;
     fired = true;
@@ -256,6 +270,12 @@ function arm(child: ChildProcess, kind: KillKind, step: Step, isDecision: boolea
   const timer = setInterval(() => {
     if (kind === "startup") {
       if (Date.now() - startedAt >= startupDelay) kill();
+      return;
+    }
+    if (kind === "after-append") {
+      const [checkpoints, rows] = [watch.checkpoints(), watch.appended()];
+      if (checkpoints !== seenCheckpoints) [seenCheckpoints, rowsAtCheckpoint] = [checkpoints, rows];
+      else if (checkpoints >= target && rows > rowsAtCheckpoint) kill();
       return;
     }
     if (watch.checkpoints() < target) return;
@@ -346,10 +366,9 @@ const verified = refVerify.code === 0 && chaosVerify.code === 0;
 const killsByKind = (kind: KillKind) => kills.filter((k) => k.kind === kind).length;
 const enoughKills = kills.length === KILLS;
 
-const table = new Table({ head: ["measure", "value"], style: { head: [], border: [], compact: true } });
-table.push(
+const rows: [string, string | number][] = [
   ["kills survived (SIGKILL, restarted with the same command)", `${kills.length} of ${KILLS}`],
-  ["  at progress / mid-superstep / gate or resume / startup", `${killsByKind("progress")} / ${killsByKind("mid-superstep")} / ${killsByKind("gate")} / ${killsByKind("startup")}`],
+  ["  at progress / mid-superstep / after an append / gate or resume / startup", `${killsByKind("progress")} / ${killsByKind("mid-superstep")} / ${killsByKind("after-append")} / ${killsByKind("gate")} / ${killsByKind("startup")}`],
   ["restarts", restarts],
   ["commands (ingest / approve / deny; with extra restarts of the last ingest)", `${steps.filter((s) => s.kind === "ingest").length} / ${steps.filter((s) => s.kind === "approve").length} / ${steps.filter((s) => s.kind === "deny").length}`],
   ["approvals decided", approvalsDecided],
@@ -361,10 +380,13 @@ table.push(
   ["identical state (state --json without the head id)", sameState ? "yes" : "no"],
   ["verify (both runs)", verified ? "ok" : `failed: reference ${refVerify.code}, chaos ${chaosVerify.code}`],
   ["seconds (uninterrupted / whole script)", `${referenceSeconds.toFixed(1)} / ${((Date.now() - started) / 1000).toFixed(1)}`],
-);
+];
+const table = new Table({ head: ["measure", "value"], style: { head: [], border: [], compact: true } });
+table.push(...rows);
 process.stdout.write(`${table.toString()}\n`);
 
 const ok = sameLog && sameState && lost === 0 && twice === 0 && inputsOnce === inputIds.length && verified && enoughKills;
+if (args.write) writeResults(ok);
 if (!ok) {
   if (!enoughKills) process.stderr.write(`chaos: only ${kills.length} of ${KILLS} planned kills happened (commands finished first)\n`);
   process.stderr.write(`chaos: FAILED; the databases are kept in ${dir}\n`);
@@ -373,3 +395,26 @@ if (!ok) {
 if (args.keep) process.stderr.write(`chaos: databases kept in ${dir}\n`);
 else rmSync(dir, { recursive: true, force: true });
 process.stderr.write("chaos: OK\n");
+
+/** The table as docs/reliability-results.md: generated, with the commit and settings it ran with. */
+function writeResults(ok: boolean): void {
+  const git = (...gitArgs: string[]) => execFileSync("git", gitArgs, { cwd: ROOT, encoding: "utf8" }).trim();
+  const dirty = git("status", "--porcelain", "--", "src", "bin", "scripts", "package.json") !== "";
+  const cell = (value: string | number) => String(value).replaceAll("|", "\\|");
+  const text = `# Crash safety: the chaos run's results
+
+Generated by \`npm run chaos -- --write\` (scripts/chaos.ts; what it does: [reliability.md](reliability.md)); do not edit by hand.
+
+- commit: \`${git("rev-parse", "HEAD")}\`${dirty ? " (with uncommitted changes to src, bin, scripts or package.json)" : ""}
+- settings: ${EVENTS} events, ${KILLS} kills, seed ${SEED}, ${PARTS} parts
+- run ${new Date().toISOString()} on Node ${process.version}, ${availableParallelism()} CPUs, load average ${loadavg()[0].toFixed(1)} at the end
+- verdict: ${ok ? "**OK**" : "**FAILED**"}
+
+| measure | value |
+|---|---|
+${rows.map(([measure, value]) => `| ${cell(measure.trim())} | ${cell(value)} |`).join("\n")}
+`;
+  const file = join(ROOT, "docs", "reliability-results.md");
+  writeFileSync(file, text);
+  process.stderr.write(`chaos: results written to ${file}\n`);
+}

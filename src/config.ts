@@ -3,13 +3,14 @@
  * filled in, errors that say which variable is wrong.
  */
 import { z } from "zod";
+import { DEFAULT_APPROVAL_THRESHOLD_CENTS } from "./domain/rules.js";
 
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
 const EnvSchema = z.object({
   SHOPSTATE_DB: z.string().min(1).default(".shopstate/shopstate.db"),
   SHOPSTATE_THREAD: z.string().min(1).default("main"),
-  SHOPSTATE_APPROVAL_THRESHOLD_CENTS: z.coerce.number().int().nonnegative().default(10_000),
+  SHOPSTATE_APPROVAL_THRESHOLD_CENTS: z.coerce.number().int().nonnegative().default(DEFAULT_APPROVAL_THRESHOLD_CENTS),
   SHOPSTATE_MAX_STEPS: positiveInt(500),
   SHOPSTATE_BATCH_SIZE: positiveInt(100),
   OPENAI_API_KEY: z.string().min(1).optional(),
@@ -29,7 +30,7 @@ export interface Config {
   databaseUrl?: string;
   /** Store (thread) name used when none is given. */
   thread: string;
-  /** Refunds above this many cents wait for a person (SPEC §5 rule 4). */
+  /** Refunds above this many cents wait for a person (docs/RULES.md rule 4). */
   approvalThresholdCents: number;
   /** Supersteps one run may take before it stops and reports (exit code 3). */
   maxSteps: number;

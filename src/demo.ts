@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { StoreEvent } from "./domain/events.js";
 import { formatCents } from "./domain/money.js";
-import type { InputLine } from "./store.js";
+import type { InputLine } from "./app/ingest.js";
 import type { State } from "./state.js";
 
 export const DEMO_FILE = fileURLToPath(new URL("../data/demo-day.jsonl", import.meta.url));

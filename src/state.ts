@@ -52,23 +52,28 @@ export const POST_WINDOW = 50;
 /**
  * A list deduplicated by key and windowed to its newest `size` items. A key
  * already in the window (or earlier in the same batch) is not added again.
+ * A fold over the items one at a time (the window trimmed after each), so a
+ * key that fell out may come back, and the result is the same however the
+ * writes are batched (a DeltaValue replays all writes since a snapshot in one call).
  */
 export function appendWindow<T>(keyOf: (item: T) => string, size: number) {
   return (current: readonly T[] | undefined, batches: readonly (T | readonly T[])[]): T[] => {
     const base = current ?? [];
-    const seen = new Set(base.map(keyOf));
-    const added: T[] = [];
+    const all = [...base];
+    let start = Math.max(0, all.length - size);
+    const seen = new Set(all.slice(start).map(keyOf));
+    let added = false;
     for (const batch of batches) {
       for (const item of (Array.isArray(batch) ? batch : [batch]) as T[]) {
         const key = keyOf(item);
         if (seen.has(key)) continue;
         seen.add(key);
-        added.push(item);
+        all.push(item);
+        added = true;
+        while (all.length - start > size) seen.delete(keyOf(all[start++]));
       }
     }
-    if (added.length === 0) return base as T[];
-    const all = base.concat(added);
-    return all.length > size ? all.slice(all.length - size) : all;
+    return added ? all.slice(start) : (base as T[]);
   };
 }
 
@@ -76,13 +81,22 @@ export const appendRecentEvents = appendWindow<StoreEvent>((e) => e.id, RECENT_E
 export const appendConflicts = appendWindow<Conflict>((c) => c.id, CONFLICT_WINDOW);
 export const appendRejected = appendWindow<RejectedInput>((r) => r.hash, REJECTED_WINDOW);
 
-/** Messages by id (a later write with the same id replaces it), windowed to the newest. */
+/**
+ * Messages by id (a later write with the same id replaces it in place), windowed
+ * to the newest. A fold over the messages one at a time, like appendWindow, so
+ * it is batching-invariant even when an id comes back after leaving the window.
+ */
 export function appendMessages(current: BaseMessage[] | undefined, batches: readonly (BaseMessage | BaseMessage[])[]): BaseMessage[] {
   // Keyed by id; a message without one (never ours: our ids derive from events) is kept as itself.
-  const byId = new Map<string | BaseMessage, BaseMessage>((current ?? []).map((m) => [m.id ?? m, m]));
-  for (const batch of batches) for (const message of Array.isArray(batch) ? batch : [batch]) byId.set(message.id ?? message, message);
-  const all = [...byId.values()];
-  return all.length > MESSAGE_WINDOW ? all.slice(all.length - MESSAGE_WINDOW) : all;
+  const byId = new Map<string | BaseMessage, BaseMessage>((current ?? []).slice(-MESSAGE_WINDOW).map((m) => [m.id ?? m, m]));
+  for (const batch of batches) {
+    for (const message of Array.isArray(batch) ? batch : [batch]) {
+      byId.set(message.id ?? message, message);
+      // Map keys iterate in insertion order: the first is the oldest.
+      if (byId.size > MESSAGE_WINDOW) byId.delete(byId.keys().next().value as string | BaseMessage);
+    }
+  }
+  return [...byId.values()];
 }
 
 /** The log pointer: the last write wins (both services of a round write the same one). */
@@ -267,7 +281,7 @@ function inboxField() {
   return z
     .array(z.unknown())
     .default(() => [])
-    .describe("Input events to ingest (SPEC §3): envelopes {id, type, at, source?, causationId?, v?, data}, or their JSON texts. Bad ones are recorded in `rejected` with a reason; the good ones are processed.")
+    .describe("Input events to ingest (docs/events.md): envelopes {id, type, at, source?, causationId?, v?, data}, or their JSON texts. Bad ones are recorded in `rejected` with a reason; the good ones are processed.")
     .meta({
       examples: [
         [

@@ -7,7 +7,7 @@ import type { Conflict } from "./domain/decide.js";
 import type { Violation } from "./domain/verify.js";
 import type { OrderStatus } from "./domain/events.js";
 import type { Order, OrderLine, Policy, PromotionStatus } from "./domain/world.js";
-import type { IngestResult } from "./store.js";
+import type { IngestResult } from "./app/ingest.js";
 import type { StoreEvent } from "./domain/events.js";
 import type { EntityChange, StateDiff } from "./timetravel/diff.js";
 import type { HistoryEntry, HistoryPage } from "./timetravel/history.js";

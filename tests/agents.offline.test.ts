@@ -1,5 +1,5 @@
 /**
- * The agents on the offline model (SPEC §4, §5). Customer messages in varied
+ * The agents on the offline model (docs/agents.md, docs/RULES.md). Customer messages in varied
  * wording run through the support agent's tool loop (`runToolLoop`, what the
  * graph node runs) over `OfflineChatModel`, with a realistic context (one
  * customer's orders and their products, newest first, as `buildContext`

@@ -1,5 +1,5 @@
 /**
- * Scope (SPEC §4): each agent gets only its own tools, and a model that
+ * Scope (docs/RULES.md rule 12): each agent gets only its own tools, and a model that
  * tries another agent's tools — reading what it may not read, or proposing
  * events another agent owns — gets a recorded scope conflict and no effect.
  * Every agent here runs a hostile model that calls every other agent's tool.
@@ -40,7 +40,7 @@ function hostile(agent: AgentName) {
   return model;
 }
 
-describe("scope: hostile models call every other agent's tool", () => {
+describe("rule 12: hostile models call every other agent's tool", () => {
   const hostiles = Object.fromEntries(AGENTS.map((a) => [a, hostile(a)])) as Record<AgentName, ScriptedChatModel>;
   let state: State;
   let before: State;
@@ -140,7 +140,7 @@ describe("scope within an agent's own tools: another customer's order", () => {
  * types. Every other type — another agent's, a service's fact, an input
  * event, a made-up one — is a recorded scope conflict with no effect.
  */
-describe("scope: each agent may propose only its own event types", () => {
+describe("rule 12: each agent may propose only its own event types", () => {
   /** Data that would do damage if any of these were accepted: a big refund, a confirmed order, stock out of thin air. */
   const DATA = {
     orderId: "ORD-1",

@@ -1,5 +1,5 @@
 /**
- * Human approval (SPEC §5 rule 4, issue #3 item 5): the approval gate pauses
+ * Human approval (docs/RULES.md rule 4, issue #3 item 5): the approval gate pauses
  * a run with interrupt() when new large refunds wait; a person's decisions are
  * ApprovalDecided events, by resuming the pause or as ordinary input; a pause
  * never loses anything and never stalls the rest of the store.
@@ -150,8 +150,8 @@ describe("deciding from the CLI's store operations (SQLite)", () => {
     path = join(dir, "s.db");
     session = openStore(path, "shop");
   });
-  afterEach(() => {
-    session.close();
+  afterEach(async () => {
+    await session.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -163,7 +163,7 @@ describe("deciding from the CLI's store operations (SQLite)", () => {
   it("resumes the paused run after a process restart (a new connection to the same file)", async () => {
     await ingestLines(session, lines([...twoJacketOrders(), damaged("C-ANN", "O-1", 10)]), { ...RUN, batchSize: 100, source: "t" });
     const [id] = await pendingIds(session);
-    session.close();
+    await session.close();
 
     session = openStore(path, "shop");
     expect(pausedAtGate(await session.graph.getState(session.config))).toBe(true);

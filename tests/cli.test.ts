@@ -1,5 +1,5 @@
 /**
- * The `shopstate` CLI as a user runs it (SPEC §7): the real `bin/shopstate.js`
+ * The `shopstate` CLI as a user runs it (docs/cli.md): the real `bin/shopstate.js`
  * in a child process, a temporary SQLite file per group of tests, exit codes,
  * stdout/stderr contracts and the documented JSON shapes.
  *
@@ -14,7 +14,7 @@ import { cli, jsonLines, parseJson, tempDir, type Run } from "./support/cli.js";
 
 const line = (value: unknown) => JSON.stringify(value);
 
-// ---------------------------------------------------------------- shapes of SPEC §7
+// ---------------------------------------------------------------- shapes of docs/cli.md
 
 interface StockView {
   onHand: number;
@@ -179,7 +179,7 @@ describe("shopstate demo and the read-only commands", () => {
     expect(events[0].data).toEqual(expect.objectContaining({ orderId: "ORD-1011", reason: expect.any(String) }));
   });
 
-  test("state --json has the keys and shapes of SPEC §7", () => {
+  test("state --json has the keys and shapes of docs/cli.md", () => {
     expect(stateRun.code, stateRun.stderr).toBe(0);
     const state = parseJson<StateJson>(stateRun.stdout, "state --json stdout");
     expectStateShape(state);
@@ -408,7 +408,7 @@ describe("verify on a corrupted store", () => {
       expect(stock).toBeDefined();
       await session.graph.updateState(session.config, { inventory: { "SKU-X": { ...stock, reserved: stock.onHand + 5, available: -5 } } }, "inventory_service");
     } finally {
-      session.close();
+      await session.close();
     }
     const run = await cli(["verify", "--db", db]);
     expect(run.code, run.stdout + run.stderr).toBe(1);

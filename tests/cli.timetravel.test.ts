@@ -40,7 +40,7 @@ async function buildStore(name: string, hours: number): Promise<void> {
   try {
     for (const hour of hourlyBatches(demoLines()).slice(0, hours)) await ingestLines(session, hour, { ...RUN, origin: "ingest" });
   } finally {
-    session.close();
+    await session.close();
   }
 }
 
@@ -178,7 +178,7 @@ describe("verify", () => {
       // A write no service would make: more reserved than on hand, and a count the log does not explain.
       await session.graph.updateState(session.config, { inventory: { "SKU-TEE": { ...tee, reserved: tee.onHand + 3, available: -3 } } }, "inventory_service");
     } finally {
-      session.close();
+      await session.close();
     }
     const [now, before] = await Promise.all([cli([...store("corrupt"), "verify", "--json"]), cli([...store("corrupt"), "verify", "--at", "head~1", "--json"])]);
     expect(now.code).toBe(1);

@@ -61,7 +61,7 @@ function noBusyErrors(runs: Run[]): void {
   for (const r of runs) expect(r.stderr).not.toMatch(/SQLITE_BUSY|database is locked/i);
 }
 
-describe("concurrent writers on one SQLite file", () => {
+describe("rule 14: concurrent writers on one SQLite file", () => {
   it("writers of other stores finish while a long ingest runs; a second writer of the same store is refused, or waits with --wait; logs equal a sequential run's", async () => {
     const db = join(dir, "shared.db");
     const long = workload("long", 11, 400);

@@ -1,5 +1,5 @@
 /**
- * SPEC §5: a reply never contains another customer's data. order_service
+ * docs/RULES.md rule 11: a reply never contains another customer's data. order_service
  * refuses a ReplyDrafted whose text names another customer's id or one of
  * their orders, whatever the case or punctuation; the customer's own ids and
  * ordinary words and numbers pass.
@@ -46,7 +46,7 @@ describe("foreignIdIn", () => {
   });
 });
 
-describe("order_service decides replies", () => {
+describe("rule 11: order_service refuses a reply that names another customer", () => {
   const reply = (id: string, text: string): Proposal => ({
     id,
     agent: "support_agent",

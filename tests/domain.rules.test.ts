@@ -1,5 +1,5 @@
 /**
- * Given/when/then tests of the business rules (SPEC §5) on the pure domain:
+ * Given/when/then tests of the business rules (docs/RULES.md) on the pure domain:
  * `decideAll` + `commit`, `validateInput`, `checkReferences`, `verify`. No graph.
  *
  * Input events are built through `validateInput`, so each test decides exactly

@@ -40,8 +40,8 @@ describe("the demo day", () => {
     dir = mkdtempSync(join(tmpdir(), "shopstate-graph-"));
     session = openStore(join(dir, "s.db"), "demo");
   });
-  afterAll(() => {
-    session.close();
+  afterAll(async () => {
+    await session.close();
     rmSync(dir, { recursive: true, force: true });
   });
 

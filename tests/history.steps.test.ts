@@ -40,7 +40,7 @@ describe("stored history lines", () => {
       // Read once, stored again.
       expect(storedSteps(session.db, session.threadId, ids).size).toBe(ids.length);
     } finally {
-      session.close();
+      await session.close();
     }
   });
 
@@ -55,7 +55,7 @@ describe("stored history lines", () => {
       expect(storedSteps(session.db, session.threadId, [result.newHead]).size).toBe(1);
       expect(await historyPage(session, { limit: 3 })).toEqual(first);
     } finally {
-      session.close();
+      await session.close();
     }
   });
 });

@@ -3,7 +3,7 @@
  * arbitrary values and mutations of valid events; then whole sequences of
  * valid and invalid lines through the real graph (ingest node, services,
  * router, offline agents) on MemorySaver. Nothing may throw, every rejection
- * says what is wrong and where, and SPEC §5 holds after every batch.
+ * says what is wrong and where, and docs/RULES.md holds after every batch.
  */
 import fc from "fast-check";
 import { Command, MemorySaver } from "@langchain/langgraph";
@@ -246,7 +246,7 @@ function lineOf(step: Step, n: number): string {
 }
 
 describe("fuzzing whole sequences through the graph", () => {
-  it("valid and invalid lines in random batches: no crash, every line kept or rejected with a reason, SPEC §5 after every batch", async () => {
+  it("valid and invalid lines in random batches: no crash, every line kept or rejected with a reason, docs/RULES.md after every batch", async () => {
     let runs = 0;
     let lines = 0;
     let rejectedLines = 0;

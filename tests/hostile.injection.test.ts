@@ -6,7 +6,7 @@
  * with a scripted hostile model that, for every message, tries every tool
  * (other customers' orders, huge quantities, foreign tools, a tool that does
  * not exist, replies quoting other customers' ids). Either way: no refund
- * beyond SPEC §5 rule 3, nothing above the threshold without a person, no
+ * beyond docs/RULES.md rule 3, nothing above the threshold without a person, no
  * stock or marketing change, and no reply naming another customer or order.
  */
 import { AIMessage, ToolMessage, type BaseMessage } from "@langchain/core/messages";
@@ -139,7 +139,7 @@ async function run(agents: AgentDeps): Promise<Outcome> {
 
 const mentionsForeign = (text: string) => FOREIGN_IDS.filter((id) => text.toLowerCase().includes(id.toLowerCase()));
 
-/** What must hold whatever the model: SPEC §5 rules 3 and 4, no stock or marketing effect, no foreign data in replies. */
+/** What must hold whatever the model: docs/RULES.md rules 3 and 4, no stock or marketing effect, no foreign data in replies. */
 function expectNothingBeyondTheRules({ state, before, events, orders, ordersBefore }: Outcome) {
   expect(verify(worldAt(state, events), events)).toEqual([]);
   for (const order of Object.values(orders)) {

@@ -104,7 +104,7 @@ function checkCases(rejectedAt: (line: number) => { reason: string } | undefined
   return outcomes;
 }
 
-describe("hostile input corpus", () => {
+describe("rule 13: the hostile input corpus", () => {
   it("has at least 60 bad inputs, each with its expected outcome, in every category the issue names", () => {
     expect(badCases.length).toBeGreaterThanOrEqual(60);
     expect(new Set(placed.map((c) => c.category)).size).toBeGreaterThanOrEqual(9);
@@ -128,7 +128,7 @@ describe("hostile input corpus", () => {
         events = await wholeLog(logOf(session, values));
         orders = await allOrders(logOf(session, values));
       } finally {
-        session.close();
+        await session.close();
       }
     });
     afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -151,7 +151,7 @@ describe("hostile input corpus", () => {
       expect(recorded.map((r) => r.line).sort((a, b) => a - b)).toEqual(badCases.map((c) => c.last.line));
     });
 
-    it("the store still obeys every rule of SPEC §5 and replays", () => {
+    it("the store still obeys every rule of docs/RULES.md and replays", () => {
       expect(verify(worldAt(values, events), events)).toEqual([]);
     });
   });

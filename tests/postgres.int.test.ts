@@ -23,7 +23,7 @@ import { headValues, ingestLines, logOf, openPostgresStore, openStore, type Inpu
 import { stateView } from "../src/views.js";
 import { claimJob, enqueueJobs, ensureJobTable, MAX_ATTEMPTS, runnableJobCount } from "../src/worker/queue.js";
 import { runWorker } from "../src/worker/run.js";
-import { BIN, cleanEnv, cli, jsonLines, parseJson, ROOT, tempDir, type Run } from "./support/cli.js";
+import { cleanEnv, FROM_SOURCE, cli, jsonLines, parseJson, ROOT, tempDir, type Run } from "./support/cli.js";
 import { startPostgres, type PostgresServer } from "./support/postgres.js";
 
 let server: PostgresServer;
@@ -213,7 +213,7 @@ function jobsOf(lines: InputLine[]): InputLine[][] {
 }
 
 function spawnCli(args: string[], env: Record<string, string>): { child: ChildProcess; done: Promise<Run> } {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: cleanEnv(env), stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [...FROM_SOURCE, ...args], { cwd: ROOT, env: cleanEnv(env), stdio: ["ignore", "pipe", "pipe"] });
   let stdout = "";
   let stderr = "";
   child.stdout?.setEncoding("utf8").on("data", (c: string) => (stdout += c));
@@ -293,7 +293,7 @@ describe("several worker processes on one PostgreSQL", () => {
         expect(await viewOf(onPg, actual)).toEqual(await viewOf(reference, expected));
         expect(actual.violations, `${store}: verify`).toEqual([]);
       } finally {
-        reference.close();
+        await reference.close();
       }
     }
     // And `shopstate verify` as a user runs it, on a few stores.

@@ -59,7 +59,7 @@ describe("prune --keep-last", () => {
     const bytesBefore = databaseBytes(session.db);
 
     const result = await pruneStore(session, { keepLast: 10 });
-    session.close();
+    await session.close();
 
     expect(result).toMatchObject({ removed: ids.length - 11, kept: 11, keptTagged: 1 });
     expect(result.bytesAfter).toBeLessThan(result.bytesBefore);
@@ -87,7 +87,7 @@ describe("prune --keep-last", () => {
       expect(after.events.slice(0, head.events.length)).toEqual(head.events);
       expect(verify(worldOf(after), after.events)).toEqual([]);
     } finally {
-      reopened.close();
+      await reopened.close();
     }
   });
 
@@ -95,14 +95,14 @@ describe("prune --keep-last", () => {
     const session = await storeWithHistory();
     const ids = checkpointIds(session);
     await pruneStore(session, { keepLast: 3 });
-    session.close();
+    await session.close();
     const reopened = openStore(dbPath, "main");
     try {
       const fork = await reopened.graph.updateState(at(reopened, ids[ids.length - 3]), { inboxOrigin: null }, "ingest");
       const forked = (await reopened.graph.getState(fork)).values as State;
       expect(forked.events).toEqual((await valuesAt(reopened, ids[ids.length - 3])).events);
     } finally {
-      reopened.close();
+      await reopened.close();
     }
   });
 });
@@ -114,14 +114,14 @@ describe("prune --before", () => {
     const cut = ids[20];
     const expected = await valuesAt(session, cut);
     const result = await pruneStore(session, { before: cut });
-    session.close();
+    await session.close();
     expect(result).toMatchObject({ removed: 20, kept: ids.length - 20, keptTagged: 0 });
     const reopened = openStore(dbPath, "main");
     try {
       expect(checkpointIds(reopened)).toEqual(ids.slice(20));
       expect(await valuesAt(reopened, cut)).toEqual(expected);
     } finally {
-      reopened.close();
+      await reopened.close();
     }
   });
 
@@ -133,7 +133,7 @@ describe("prune --before", () => {
       await expect(pruneStore(session, { keepLast: 0 })).rejects.toThrow(/at least 1/);
       expect(checkpointIds(session)).toHaveLength(count);
     } finally {
-      session.close();
+      await session.close();
     }
   });
 });
@@ -144,7 +144,7 @@ describe("shopstate prune (CLI)", () => {
     const session = openStore(dbPath, "main");
     await ingestLines(session, LINES.slice(0, 100), RUN);
     const count = checkpointIds(session).length;
-    session.close();
+    await session.close();
     const pruned = await cli(["prune", "--keep-last", "4", "--db", dbPath, "--json"]);
     expect(pruned.code).toBe(0);
     expect(JSON.parse(pruned.stdout)).toMatchObject({ removed: count - 4, kept: 4, keptTagged: 0 });

@@ -32,7 +32,7 @@ async function withSession<T>(path: string, work: (s: StoreSession) => Promise<T
   try {
     return await work(session);
   } finally {
-    session.close();
+    await session.close();
   }
 }
 
@@ -103,7 +103,7 @@ describe("a retried decision", () => {
   });
 });
 
-describe("the lease of a killed writer", () => {
+describe("rule 14: the lease of a killed writer", () => {
   const holdLease = (db: Database.Database, threadId: string, pid: number, host: string) =>
     db
       .prepare("INSERT OR REPLACE INTO shopstate_leases (thread_id, holder, expires_at, pid, host) VALUES (?, ?, ?, ?, ?)")
@@ -111,18 +111,18 @@ describe("the lease of a killed writer", () => {
 
   it("is taken over at once when its process is gone from this host; a live or remote holder still refuses", async () => {
     await withSession(join(dir, "s.db"), async (s) => {
-      (await acquireLease(s.db, "main", s.threadId)).release(); // creates the table
+      await (await acquireLease(s.db, "main", s.threadId)).release(); // creates the table
       const dead = spawnSync(process.execPath, ["-e", ""]).pid!;
       holdLease(s.db, s.threadId, dead, thisHost());
       const taken = await acquireLease(s.db, "main", s.threadId);
       expect(taken.holder).toContain(`pid ${process.pid} on `);
-      taken.release();
+      await taken.release();
 
       // A killed writer whose pid the restarted one happens to get.
       holdLease(s.db, s.threadId, process.pid, thisHost());
       const reused = await acquireLease(s.db, "main", s.threadId);
       await expect(acquireLease(s.db, "main", s.threadId)).rejects.toThrow(LeaseBusyError);
-      reused.release();
+      await reused.release();
 
       holdLease(s.db, s.threadId, dead, "another-host");
       await expect(acquireLease(s.db, "main", s.threadId)).rejects.toThrow(/store 'main' is being written by another process \(pid \d+ on another-host \(test\)\)/);
@@ -142,7 +142,7 @@ describe("the lease of a killed writer", () => {
 
   it("is taken over when its pid now belongs to a process that started at another time (the pid was reused)", async () => {
     await withSession(join(dir, "s.db"), async (s) => {
-      (await acquireLease(s.db, "main", s.threadId)).release(); // creates the table
+      await (await acquireLease(s.db, "main", s.threadId)).release(); // creates the table
       const other = spawn(process.execPath, ["-e", "setTimeout(() => {}, 60000)"]);
       try {
         const pid = other.pid!;
@@ -162,7 +162,7 @@ describe("the lease of a killed writer", () => {
         const taken = await acquireLease(s.db, "main", s.threadId);
         expect(taken.holder).toContain(`pid ${process.pid} on `);
         expect(s.db.prepare("SELECT started FROM shopstate_leases").get()).toEqual({ started: processStartTime(process.pid) });
-        taken.release();
+        await taken.release();
       } finally {
         other.kill("SIGKILL");
       }
@@ -176,7 +176,7 @@ describe("the lease of a killed writer", () => {
       await expect(acquireLease(s.db, "main", s.threadId)).rejects.toThrow(LeaseBusyError);
       s.db.prepare("UPDATE shopstate_leases SET expires_at = ?").run(Date.now() - 1);
       const lease = await acquireLease(s.db, "main", s.threadId);
-      lease.release();
+      await lease.release();
     });
   });
 });

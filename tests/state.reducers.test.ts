@@ -1,7 +1,8 @@
 /**
  * Unit tests of the multi-line reducers in src/state.ts. Reducers must be
- * pure, total (accept undefined) and, for the append-only logs, invariant to
- * how writes are batched.
+ * pure, total (accept undefined) and, for DeltaValue channels, invariant to
+ * how writes are batched (a saver rebuilds a channel by replaying all its
+ * writes since the last snapshot in one reducer call).
  */
 import { AIMessage, HumanMessage, type BaseMessage } from "@langchain/core/messages";
 import fc from "fast-check";
@@ -10,18 +11,21 @@ import type { Conflict } from "../src/domain/decide.js";
 import type { StoreEvent } from "../src/domain/events.js";
 import type { Proposal } from "../src/domain/proposals.js";
 import {
+  appendConflicts,
   appendMessages,
   appendNotes,
-  appendOnly,
+  appendRecentEvents,
+  appendRejected,
+  appendWindow,
   applyProposalOps,
   applyTaskOps,
-  conflictLog,
-  eventLog,
+  CONFLICT_WINDOW,
   FINISHED_TASK_WINDOW,
   tasksToForget,
   MEMORY_WINDOW,
   MESSAGE_WINDOW,
-  rejectedLog,
+  RECENT_EVENTS_WINDOW,
+  REJECTED_WINDOW,
   type MemoryNote,
   type Task,
   type TaskOp,
@@ -33,13 +37,15 @@ interface Item {
 }
 
 const item = (key: string, payload = 0): Item => ({ key, payload });
-const byKey = () => appendOnly<Item>((i) => i.key);
+/** A window large enough that nothing falls out, and a small one to see the window at work. */
+const wide = appendWindow<Item>((i) => i.key, 1000);
+const narrow = (size: number) => appendWindow<Item>((i) => i.key, size);
 
-/** What an append-only, first-wins log means, written the slow obvious way. */
-function naiveAppend(current: readonly Item[], incoming: readonly Item[]): Item[] {
+/** What a deduplicated window means, written the slow obvious way: first wins, then the newest `size`. */
+function naiveAppend(current: readonly Item[], incoming: readonly Item[], size = Infinity): Item[] {
   const next = [...current];
   for (const candidate of incoming) if (!next.some((i) => i.key === candidate.key)) next.push(candidate);
-  return next;
+  return next.slice(Math.max(0, next.length - size));
 }
 
 const itemsArb = fc.array(
@@ -47,86 +53,57 @@ const itemsArb = fc.array(
   { maxLength: 12 },
 );
 
-// ---------------------------------------------------------------- appendOnly
+// ---------------------------------------------------------------- appendWindow
 
-describe("appendOnly", () => {
+describe("appendWindow", () => {
   it("appends new items in order", () => {
-    const { reducer } = byKey();
-    expect(reducer([item("a")], [[item("b"), item("c")]])).toEqual([item("a"), item("b"), item("c")]);
+    expect(wide([item("a")], [[item("b"), item("c")]])).toEqual([item("a"), item("b"), item("c")]);
   });
 
-  it("accepts undefined as the empty log", () => {
-    const { reducer } = byKey();
-    expect(reducer(undefined, [[item("a")]])).toEqual([item("a")]);
-    expect(reducer(undefined, [])).toEqual([]);
+  it("accepts undefined as the empty window", () => {
+    expect(wide(undefined, [[item("a")]])).toEqual([item("a")]);
+    expect(wide(undefined, [])).toEqual([]);
   });
 
   it("accepts single items as well as arrays in a batch", () => {
-    const { reducer } = byKey();
-    expect(reducer([], [item("a"), [item("b"), item("c")], item("d")]).map((i) => i.key)).toEqual(["a", "b", "c", "d"]);
+    expect(wide([], [item("a"), [item("b"), item("c")], item("d")]).map((i) => i.key)).toEqual(["a", "b", "c", "d"]);
   });
 
-  it("drops items whose key is already in the log: the first wins", () => {
-    const { reducer } = byKey();
-    expect(reducer([item("a", 1)], [[item("a", 2), item("b", 1)]])).toEqual([item("a", 1), item("b", 1)]);
+  it("drops items whose key is already in the window: the first wins", () => {
+    expect(wide([item("a", 1)], [[item("a", 2), item("b", 1)]])).toEqual([item("a", 1), item("b", 1)]);
   });
 
   it("drops duplicates within one batch: the first wins", () => {
-    const { reducer } = byKey();
-    expect(reducer([], [[item("a", 1), item("a", 2)], item("a", 3)])).toEqual([item("a", 1)]);
+    expect(wide([], [[item("a", 1), item("a", 2)], item("a", 3)])).toEqual([item("a", 1)]);
   });
 
   it("returns the same array when nothing is new", () => {
-    const { reducer } = byKey();
-    const current = reducer([], [[item("a"), item("b")]]);
-    expect(reducer(current, [])).toBe(current);
-    expect(reducer(current, [[]])).toBe(current);
-    expect(reducer(current, [[item("a", 7), item("b", 7)]])).toBe(current);
+    const current = wide([], [[item("a"), item("b")]]);
+    expect(wide(current, [])).toBe(current);
+    expect(wide(current, [[]])).toBe(current);
+    expect(wide(current, [[item("a", 7), item("b", 7)]])).toBe(current);
   });
 
   it("never mutates the current array", () => {
-    const { reducer } = byKey();
     const current = Object.freeze([item("a")]) as readonly Item[];
-    const next = reducer(current, [[item("b")]]);
+    const next = wide(current, [[item("b")]]);
     expect(current).toEqual([item("a")]);
     expect(next).not.toBe(current);
   });
 
-  it("positionOf finds an item by key, or -1", () => {
-    const { reducer, positionOf } = byKey();
-    const log = reducer(undefined, [[item("a"), item("b"), item("c")]]);
-    expect(positionOf(log, "a")).toBe(0);
-    expect(positionOf(log, "c")).toBe(2);
-    expect(positionOf(log, "z")).toBe(-1);
-    expect(positionOf([], "a")).toBe(-1);
+  it("keeps only the newest `size` items, however many arrive at once or one by one", () => {
+    const many = Array.from({ length: 25 }, (_, i) => item(`k${i}`));
+    expect(narrow(10)(undefined, [many])).toEqual(many.slice(15));
+    expect(many.reduce((window, x) => narrow(10)(window, [x]), [] as Item[])).toEqual(many.slice(15));
   });
 
-  it("positionOf on an older, shorter log does not see items appended later", () => {
-    const { reducer, positionOf } = byKey();
-    const older = reducer(undefined, [[item("a")]]);
-    const newer = reducer(older, [[item("b")]]);
-    expect(positionOf(newer, "b")).toBe(1);
-    expect(positionOf(older, "b")).toBe(-1);
-  });
-
-  it("stays deduplicated when two branches grow from the same log (a fork)", () => {
-    const { reducer, positionOf } = byKey();
-    const base = reducer(undefined, [[item("a")]]);
-    const left = reducer(base, [[item("b")]]);
-    const right = reducer(base, [[item("c")]]);
-    reducer(left, [[item("c")]]);
-    expect(positionOf(right, "c")).toBe(1);
-    expect(reducer(right, [[item("c", 9)]])).toBe(right);
-  });
-
-  it("is batching-invariant: r(r(s, xs), ys) equals r(s, xs.concat(ys))", () => {
+  it("is batching-invariant while nothing falls out: r(r(s, xs), ys) equals r(s, xs.concat(ys))", () => {
     fc.assert(
       fc.property(itemsArb, itemsArb, itemsArb, (s, xs, ys) => {
-        const { reducer } = byKey();
-        const start = reducer(undefined, [s]);
-        const stepwise = reducer(reducer(start, [xs]), [ys]);
-        const together = reducer(start, [xs.concat(ys)]);
-        const oneByOne = xs.concat(ys).reduce((log, x) => reducer(log, [x]), start);
+        const start = wide(undefined, [s]);
+        const stepwise = wide(wide(start, [xs]), [ys]);
+        const together = wide(start, [xs.concat(ys)]);
+        const oneByOne = xs.concat(ys).reduce((log, x) => wide(log, [x]), start);
         expect(stepwise).toEqual(together);
         expect(oneByOne).toEqual(together);
         expect(together).toEqual(naiveAppend(naiveAppend([], s), xs.concat(ys)));
@@ -135,34 +112,48 @@ describe("appendOnly", () => {
     );
   });
 
+  it("is batching-invariant when items fall out of the window and keys come back (a DeltaValue replays all writes since a snapshot in one call)", () => {
+    fc.assert(
+      fc.property(itemsArb, itemsArb, itemsArb, fc.integer({ min: 1, max: 4 }), (s, xs, ys, size) => {
+        const r = narrow(size);
+        const start = r(undefined, [s]);
+        expect(r(r(start, [xs]), [ys])).toEqual(r(start, [xs.concat(ys)]));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
   it("matches the obvious definition on any tree of appends (branches share ancestors)", () => {
     const opsArb = fc.array(fc.record({ from: fc.nat(), batch: itemsArb }), { minLength: 1, maxLength: 15 });
     fc.assert(
       fc.property(opsArb, (ops) => {
-        const { reducer, positionOf } = byKey();
-        const versions: Item[][] = [reducer(undefined, [])];
+        const versions: Item[][] = [wide(undefined, [])];
         for (const { from, batch } of ops) {
           const base = versions[from % versions.length];
-          const next = reducer(base, [batch]);
+          const next = wide(base, [batch]);
           expect(next).toEqual(naiveAppend(base, batch));
           versions.push(next);
-        }
-        for (const version of versions) {
-          for (const [position, entry] of version.entries()) expect(positionOf(version, entry.key)).toBe(position);
         }
       }),
       { numRuns: 200 },
     );
   });
 
-  it("keys the store's logs by event id, conflict id and content hash", () => {
+  it("keys the state's windows by event id, conflict id and content hash, each bounded by its window", () => {
     const event = { id: "evt-1", type: "CustomerMessage" } as unknown as StoreEvent;
-    expect(eventLog.reducer([event], [[{ ...event }]])).toHaveLength(1);
+    expect(appendRecentEvents([event], [[{ ...event }]])).toHaveLength(1);
     const conflict = { id: "c-1", reason: "first" } as Conflict;
-    expect(conflictLog.reducer([conflict], [[{ ...conflict, reason: "other" }]])).toHaveLength(1);
+    expect(appendConflicts([conflict], [[{ ...conflict, reason: "other" }]])).toEqual([conflict]);
     const rejected = { source: "f", line: 1, reason: "bad", hash: "h1" };
-    expect(rejectedLog.reducer([rejected], [[{ ...rejected, line: 2 }]])).toHaveLength(1);
-    expect(rejectedLog.reducer([rejected], [[{ ...rejected, hash: "h2" }]])).toHaveLength(2);
+    expect(appendRejected([rejected], [[{ ...rejected, line: 2 }]])).toEqual([rejected]);
+    expect(appendRejected([rejected], [[{ ...rejected, hash: "h2" }]])).toHaveLength(2);
+
+    const events = Array.from({ length: RECENT_EVENTS_WINDOW + 5 }, (_, i) => ({ id: `evt-${i}` }) as unknown as StoreEvent);
+    expect(appendRecentEvents(undefined, [events]).map((e) => e.id)).toEqual(events.slice(5).map((e) => e.id));
+    const conflicts = Array.from({ length: CONFLICT_WINDOW + 5 }, (_, i) => ({ id: `c-${i}` }) as Conflict);
+    expect(appendConflicts(undefined, [conflicts])).toHaveLength(CONFLICT_WINDOW);
+    const rejections = Array.from({ length: REJECTED_WINDOW + 5 }, (_, i) => ({ source: "f", line: i, reason: "bad", hash: `h${i}` }));
+    expect(appendRejected(undefined, [rejections])).toHaveLength(REJECTED_WINDOW);
   });
 });
 
@@ -295,6 +286,29 @@ describe("appendMessages", () => {
         expect(stepwise.map((m) => [m.id, m.content])).toEqual(together.map((m) => [m.id, m.content]));
       }),
       { numRuns: 100 },
+    );
+  });
+
+  it("a message that left the window and comes back is appended, whether the writes come one by one or together", () => {
+    const full = appendMessages(undefined, [Array.from({ length: MESSAGE_WINDOW }, (_, i) => human(`m${i}`))]);
+    const stepwise = appendMessages(appendMessages(full, [human("new")]), [human("m0", "again")]);
+    const together = appendMessages(full, [human("new"), human("m0", "again")]);
+    expect(ids(stepwise)).toEqual([...ids(full).slice(2), "new", "m0"]);
+    expect(ids(together)).toEqual(ids(stepwise));
+  });
+
+  it("is batching-invariant when messages fall out of the window and their ids come back", () => {
+    const idArb = fc.integer({ min: 0, max: MESSAGE_WINDOW + 20 }).map((i) => `m${i}`);
+    const batchArb = fc.array(fc.record({ id: idArb, text: fc.constantFrom("x", "y") }), { maxLength: MESSAGE_WINDOW + 40 });
+    fc.assert(
+      fc.property(batchArb, batchArb, batchArb, (s, xs, ys) => {
+        const toMessages = (batch: { id: string; text: string }[]) => batch.map((m) => human(m.id, m.text));
+        const start = appendMessages(undefined, [toMessages(s)]);
+        const stepwise = appendMessages(appendMessages(start, [toMessages(xs)]), [toMessages(ys)]);
+        const together = appendMessages(start, [toMessages(xs), toMessages(ys)]);
+        expect(stepwise.map((m) => [m.id, m.content])).toEqual(together.map((m) => [m.id, m.content]));
+      }),
+      { numRuns: 200 },
     );
   });
 

@@ -35,7 +35,7 @@ describe("stores", () => {
       expect(tuple?.metadata).toMatchObject({ store: "north" });
       expect(listStores(session.db).map((s) => s.name)).toEqual(["north"]);
     } finally {
-      session.close();
+      await session.close();
     }
   });
 });
@@ -52,7 +52,7 @@ describe("one writer per store", () => {
       const result = await ingestLines(session, [line(1, product("e1", "SKU-1", 5))], { ...RUN, waitMs: 10_000 });
       expect(result.accepted).toBe(1);
     } finally {
-      session.close();
+      await session.close();
     }
   });
 
@@ -107,7 +107,7 @@ describe("a paused run", () => {
       expect(Object.values(values.tasks).every((t) => t.status === "completed")).toBe(true);
       expect(await finishPendingRun(session, RUN)).toBe(false);
     } finally {
-      session.close();
+      await session.close();
     }
   });
 });
@@ -152,7 +152,7 @@ describe("the write lease around a store's work", () => {
       // Work that succeeds still reports a release that fails.
       await expect(withLease(failing, 0, async () => 1)).rejects.toThrow(/the lock connection is gone/);
     } finally {
-      session.close();
+      await session.close();
     }
   });
 
@@ -165,7 +165,7 @@ describe("the write lease around a store's work", () => {
       expect(seen.calls).toEqual(["forgetStore held", "forgetTags held", "forgetSteps held"]);
       expect(listStores(session.db)).toEqual([]);
     } finally {
-      session.close();
+      await session.close();
     }
   });
 });
@@ -181,9 +181,9 @@ describe("a lost write lease", () => {
       const reason = await lost;
       expect(reason).toBeInstanceOf(LeaseLostError);
       expect((reason as Error).message).toMatch(/^lost the write lease of store 'north': its row no longer names this writer \(another process took the store over\)/);
-      lease.release();
+      await lease.release();
     } finally {
-      session.close();
+      await session.close();
     }
   });
 
@@ -235,8 +235,8 @@ describe("a lost write lease", () => {
       expect(values.events.map((e) => e.id)).toEqual(expected);
       expect(verify(worldOf(values), values.events)).toEqual([]);
     } finally {
-      reference.close();
-      session.close();
+      await reference.close();
+      await session.close();
     }
   });
 });

@@ -84,7 +84,7 @@ describe("rollback", () => {
       await rollback(session, old.id);
       expect(JSON.stringify((await head(session)).values)).toBe(JSON.stringify(old.values));
     } finally {
-      session.close();
+      await session.close();
     }
   });
 
@@ -101,7 +101,7 @@ describe("rollback", () => {
       expect(newBranch.id).not.toBe(oldBranch.id);
       expect(JSON.stringify(newBranch.values)).toBe(JSON.stringify(oldBranch.values));
     } finally {
-      session.close();
+      await session.close();
     }
   });
 
@@ -121,7 +121,7 @@ describe("rollback", () => {
       expect(JSON.stringify(newBranch.values)).toBe(JSON.stringify(oldBranch.values));
       expect(verify(worldOf(newBranch.values), newBranch.values.events)).toEqual([]);
     } finally {
-      session.close();
+      await session.close();
     }
   });
 
@@ -135,7 +135,7 @@ describe("rollback", () => {
       tagged = await valuesAt(first, tag.checkpointId);
       await feedHours(first, 2, 4);
     } finally {
-      first.close();
+      await first.close();
     }
     first = openStore(file, "main");
     try {
@@ -147,7 +147,7 @@ describe("rollback", () => {
       await feedHours(first, 2, 3);
       expect((await head(first)).values.events.length).toBeGreaterThan(tagged.events.length);
     } finally {
-      first.close();
+      await first.close();
     }
   });
 });
@@ -183,7 +183,7 @@ describe("references", () => {
       expect((await resolveRef(session, `head~${fork}`)).checkpointId).toBe(chain[5]);
       expect(newChain.slice(fork)).toEqual(chain.slice(5));
     } finally {
-      session.close();
+      await session.close();
     }
   });
 
@@ -220,7 +220,7 @@ describe("references", () => {
       await deleteStore(session);
       expect(taggedCheckpointIds(session.db, session.threadId).size).toBe(0);
     } finally {
-      session.close();
+      await session.close();
     }
   });
 });
@@ -252,7 +252,7 @@ describe("diff", () => {
       expect(diff.entities).toContainEqual(expect.objectContaining({ collection: "orders", key: "fork-b", change: "added" }));
       expect(diffStates(b.values, b.values)).toEqual({ entities: [], events: { common: b.values.events.length, added: [], removed: [] } });
     } finally {
-      session.close();
+      await session.close();
     }
   });
 
@@ -310,7 +310,7 @@ describe("history", () => {
       expect(last.nextBefore).toBeUndefined();
       expect(last.entries[2]).toMatchObject({ source: "input", step: -1, parentId: undefined });
     } finally {
-      session.close();
+      await session.close();
     }
   });
 
@@ -332,7 +332,7 @@ describe("history", () => {
       // Short ids are unique prefixes: each resolves to its checkpoint.
       for (const entry of page.entries) expect((await resolveRef(session, entry.shortId)).checkpointId).toBe(entry.checkpointId);
     } finally {
-      session.close();
+      await session.close();
     }
   });
 
@@ -361,7 +361,7 @@ describe("replay", () => {
       expect(replayedChain.entries[0].checkpointId).toBe(result.replayed);
       expect(result.replayed).not.toBe(result.original);
     } finally {
-      session.close();
+      await session.close();
     }
   });
 
@@ -377,7 +377,7 @@ describe("replay", () => {
       expect(result.diff?.entities).toEqual([]);
       expect(JSON.stringify(replayed)).toBe(JSON.stringify(original));
     } finally {
-      session.close();
+      await session.close();
     }
   });
 
@@ -399,7 +399,7 @@ describe("replay", () => {
       expect(result.identical).toBe(true);
       expect(pausedAtGate(await session.graph.getState(session.config))).toBe(true);
     } finally {
-      session.close();
+      await session.close();
     }
   });
 
@@ -409,7 +409,7 @@ describe("replay", () => {
       await feedHours(session, 0, 1);
       await expect(replayFrom(session, "head", RUN)).rejects.toThrow(/at the end of a run/);
     } finally {
-      session.close();
+      await session.close();
     }
   });
 
@@ -437,7 +437,7 @@ describe("replay", () => {
       await rollback(session, originalHead.id);
       expect(JSON.stringify((await head(session)).values)).toBe(JSON.stringify(originalHead.values));
     } finally {
-      session.close();
+      await session.close();
     }
   });
 });
@@ -466,8 +466,8 @@ describe("import", () => {
       expect(Object.values(after.tasks).every((t) => t.eventId.startsWith("after-import"))).toBe(true);
       await expect(importLog(copy, log)).rejects.toThrow(/store 'copy' already exists/);
     } finally {
-      original.close();
-      copy.close();
+      await original.close();
+      await copy.close();
     }
   });
 
@@ -483,8 +483,8 @@ describe("import", () => {
       expect(() => parseEventLog("[{\"id\": \"x\", \"type\": \"Nope\"}]", "f.json")).toThrow(/f\.json: event #1 \(x\): unknown event type 'Nope'/);
       expect(() => parseEventLog("{}", "f.json")).toThrow(/expected a JSON array/);
     } finally {
-      session.close();
-      copy.close();
+      await session.close();
+      await copy.close();
     }
   });
 });

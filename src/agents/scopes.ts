@@ -1,7 +1,7 @@
 /**
  * Which tools belong to which agent. The runtime offers an agent only its
  * own tools; a call to another agent's tool is a scope conflict, never an
- * effect (SPEC §4).
+ * effect (docs/RULES.md rule 12).
  */
 import type { AgentName, ProposalType } from "../domain/proposals.js";
 

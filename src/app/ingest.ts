@@ -6,7 +6,7 @@ import { eventFingerprint } from "../domain/events.js";
 import { MAX_INPUT_BYTES, type RejectedInput } from "../domain/validation.js";
 import { withLease } from "./lease.js";
 import { finishInterruptedRun, headValues, LEAVE_PENDING, runGraph, type RunOptions } from "./run.js";
-import { logOf, type StoreSession } from "./session.js";
+import { assertCurrentLayout, logOf, type StoreSession } from "./session.js";
 
 export interface IngestOptions extends RunOptions {
   batchSize: number;
@@ -51,6 +51,7 @@ export interface IngestResult {
  */
 export async function ingestLines(session: StoreSession, lines: InputLine[], options: IngestOptions): Promise<IngestResult> {
   return withLease(session, options.waitMs, async (lost) => {
+    await assertCurrentLayout(session);
     await session.meta.registerStore(session.name, options.origin);
     const result = { received: 0, accepted: 0, duplicates: 0, rejected: [] as RejectedInput[], stepLimitHit: false };
     const finished = await finishInterruptedRun(session, options, lost);

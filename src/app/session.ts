@@ -11,7 +11,7 @@ import { compileStoreGraph, type StoreGraph } from "../graph.js";
 import { SqliteStore } from "../memory/sqlite_store.js";
 import { sqliteMeta, type StoreMeta } from "../persistence/backend.js";
 import { EMPTY_LOG, type EventStore, type LogPointer } from "../persistence/event_store.js";
-import { connectPostgres, type PostgresBackend } from "../persistence/postgres.js";
+import type { PostgresBackend } from "../persistence/postgres.js";
 import { openDatabase, sqliteSaver } from "../persistence/sqlite.js";
 import { sqliteEventStore } from "../persistence/sqlite_event_store.js";
 import { storeLog, type StoreLog } from "../persistence/store_log.js";
@@ -51,6 +51,8 @@ export type StoreLocation = { dbPath: string; databaseUrl?: undefined } | { data
 export async function openStoreAt(location: StoreLocation, name: string): Promise<StoreSession> {
   if (location.databaseUrl === undefined) return openStore(location.dbPath, name);
   assertStoreName(name);
+  // Loaded here: a process on a SQLite file does not load the PostgreSQL client.
+  const { connectPostgres } = await import("../persistence/postgres.js");
   const backend = await connectPostgres(location.databaseUrl);
   const session = openPostgresStore(backend, name);
   return { ...session, close: () => backend.close() };
@@ -108,4 +110,19 @@ export function storeRecord(session: StoreSession): Promise<StoreRecord | undefi
 /** The store's log as a checkpoint's values point at it. */
 export function logOf(session: Pick<StoreSession, "events" | "threadId">, values: { log?: LogPointer }): StoreLog {
   return storeLog(session.events, session.threadId, values.log ?? EMPTY_LOG);
+}
+
+/**
+ * Refuses a store written before the event store existed (its log and orders
+ * were channels of its checkpoints): this version cannot read it, and says how
+ * to move it across (docs/upgrading.md).
+ */
+export async function assertCurrentLayout(session: StoreSession): Promise<void> {
+  const head = await session.saver.getTuple(session.config);
+  const channels = head?.checkpoint.channel_versions ?? {};
+  if (!("events" in channels) || "log" in channels) return;
+  throw new UsageError(
+    `store '${session.name}' (${session.meta.where}) was written by a shopstate older than the event store: its log is inside its checkpoints, which this version does not read. ` +
+      `Move it across: with the older version, 'shopstate events --json --thread ${session.name} > ${session.name}.json'; with this one, 'shopstate import ${session.name}.json --thread ${session.name}-v2' (docs/upgrading.md)`,
+  );
 }

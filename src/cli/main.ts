@@ -1,31 +1,36 @@
 /**
- * The `shopstate` command line (SPEC §7). Thin: parses, calls the store
+ * The `shopstate` command line (docs/cli.md). Thin: parses, calls the store
  * operations, prints. Exit codes: 0 ok, 1 failure or verify violation,
  * 2 bad input or usage, 3 step limit hit.
  */
 import { existsSync, readFileSync } from "node:fs";
 import { userInfo } from "node:os";
 import { Command, CommanderError, Option } from "commander";
-import cliProgress from "cli-progress";
 import type { Decision } from "../approval_gate.js";
-import { loadConfig, ConfigError, type Config } from "../config.js";
+import type { Config } from "../config.js";
 import { demoLines, hourlyBatches, summarise } from "../demo.js";
 import { visible } from "../domain/text.js";
 import { LeaseBusyError } from "../persistence/lease.js";
-import { connectPostgres, redactUrl, type PostgresBackend } from "../persistence/postgres.js";
-import { allOrders, readLog, wholeLog } from "../persistence/store_log.js";
-import { verifyValues } from "../app/verify.js";
-import { diffStates, type StateDiff } from "../timetravel/diff.js";
-import { historyPage } from "../timetravel/history.js";
-import { ImportVerifyError, importLog, parseEventLog } from "../timetravel/import.js";
-import { RefNotFoundError, resolveRef } from "../timetravel/refs.js";
-import { replayFrom } from "../timetravel/replay.js";
-import { rollback, stateAt, tagCheckpoint, type PointInTime } from "../timetravel/rollback.js";
-import { enqueueJobs, ensureJobTable, listJobs } from "../worker/queue.js";
-import { runWorker, WORKER_WAIT_MS } from "../worker/run.js";
-import { assertStoreName, chunk, decideApprovals, deleteStore, headValues, ingestLines, logOf, openStoreAt, pruneStore, storeRecord, UsageError, type IngestResult, type InputLine, type StoreSession } from "../store.js";
+import type { PostgresBackend } from "../persistence/postgres.js";
+import type { StateDiff } from "../timetravel/diff.js";
+import type { PointInTime } from "../timetravel/rollback.js";
+import type { IngestResult, InputLine, StoreSession } from "../store.js";
 import { diffView, historyView, ingestView, stateView, type VerifyView } from "../views.js";
 import { EXIT, printError, printJson, renderApprovals, renderDecisions, renderDemo, renderDiff, renderEvents, renderHistory, renderState, renderViolations } from "./output.js";
+
+// The modules behind the commands (LangGraph, SQLite, PostgreSQL, zod, ...), loaded when a command runs:
+// `--help` and a usage error need none of them, and loading them all took most of a command's start.
+// `act` loads them before any action; each binding is typed by the module it comes from.
+let { loadConfig, ConfigError, verifyValues, redactUrl, allOrders, readLog, wholeLog, diffStates, historyPage, ImportVerifyError, importLog, parseEventLog, RefNotFoundError, resolveRef, replayFrom, rollback, stateAt, tagCheckpoint, enqueueJobs, ensureJobTable, listJobs, runWorker, WORKER_WAIT_MS, assertCurrentLayout, assertStoreName, chunk, decideApprovals, deleteStore, headValues, ingestLines, logOf, openStoreAt, pruneStore, storeRecord, UsageError, cliProgress } =
+  {} as typeof import("./command_modules.js");
+let commandModulesLoaded = false;
+
+async function loadCommandModules(): Promise<void> {
+  if (commandModulesLoaded) return;
+  ({ loadConfig, ConfigError, verifyValues, redactUrl, allOrders, readLog, wholeLog, diffStates, historyPage, ImportVerifyError, importLog, parseEventLog, RefNotFoundError, resolveRef, replayFrom, rollback, stateAt, tagCheckpoint, enqueueJobs, ensureJobTable, listJobs, runWorker, WORKER_WAIT_MS, assertCurrentLayout, assertStoreName, chunk, decideApprovals, deleteStore, headValues, ingestLines, logOf, openStoreAt, pruneStore, storeRecord, UsageError, cliProgress } =
+    await import("./command_modules.js"));
+  commandModulesLoaded = true;
+}
 
 interface GlobalOptions {
   db?: string;
@@ -107,6 +112,7 @@ async function withExistingStore<T>(ctx: Context, work: (session: StoreSession) 
       const hint = others.length > 0 ? `stores in it: ${others.join(", ")}` : "run 'shopstate demo' or 'shopstate ingest FILE' first";
       throw new UsageError(`no store named '${session.name}' in ${ctx.where} (${hint})`);
     }
+    await assertCurrentLayout(session);
     return work(session);
   });
 }
@@ -182,6 +188,7 @@ export function buildProgram(outcome: { exitCode: number }, json = false): Comma
   const act =
     <Args extends unknown[]>(action: (...args: Args) => Promise<number | void>) =>
     async (...args: Args) => {
+      await loadCommandModules();
       outcome.exitCode = (await action(...args)) ?? EXIT.ok;
     };
   const program = new Command("shopstate")
@@ -373,7 +380,7 @@ export function buildProgram(outcome: { exitCode: number }, json = false): Comma
   return program;
 }
 
-/** history, diff, tag, rollback, replay and import (SPEC §6): the store's timeline. */
+/** history, diff, tag, rollback, replay and import (docs/time-travel.md): the store's timeline. */
 function addTimeTravelCommands(program: Command, act: <Args extends unknown[]>(action: (...args: Args) => Promise<number | void>) => (...args: Args) => Promise<void>): void {
   program
     .command("history")
@@ -476,6 +483,7 @@ function addWorkerCommands(program: Command, act: <Args extends unknown[]>(actio
   /** Runs `work` on the job queue's database (its table created on first use) and closes the connections after. */
   const withQueue = async <T>(ctx: Context, command: string, work: (backend: PostgresBackend) => Promise<T>): Promise<T> => {
     if (ctx.databaseUrl === undefined) throw new UsageError(`'${command}' needs PostgreSQL: the job queue and the stores of several workers live there; set DATABASE_URL=postgres://...`);
+    const { connectPostgres } = await import("../persistence/postgres.js");
     const backend = await connectPostgres(ctx.databaseUrl);
     try {
       await ensureJobTable(backend.pool);
@@ -562,6 +570,8 @@ export async function main(argv: string[]): Promise<number> {
       if (json) printError(error.message.replace(/^error: /, ""), true, { kind: "usage" });
       return EXIT.badInput;
     }
+    // Any other error came from a command, which loaded these modules first (this only finds them loaded).
+    await loadCommandModules();
     if (error instanceof UsageError || error instanceof ConfigError) {
       const ref = error instanceof RefNotFoundError ? { ref: error.ref, closeMatches: error.closeMatches } : {};
       printError(error.message, json, { kind: "usage", ...ref });

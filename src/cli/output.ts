@@ -1,6 +1,6 @@
 /**
  * Printing for the CLI: JSON when asked (stdout holds JSON only), readable
- * tables on a terminal, and errors in the shape SPEC §7 documents.
+ * tables on a terminal, and errors in the shape docs/cli.md documents.
  */
 import Table from "cli-table3";
 import { formatCents } from "../domain/money.js";

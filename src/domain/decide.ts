@@ -13,6 +13,7 @@
 import { derivedId, isInputEvent, systemEvent, type EventOf, type OrderStatus, type StoreEvent, type StoredInputEvent, type SystemEvent, type SystemEventType } from "./events.js";
 import { applyStockDelta, initialStock, lowStockTransition, stockViolation, type StockDelta } from "./inventory.js";
 import { customerLookup, foreignIdIn, grantRefund, orderTotalCents, unitsToShip } from "./orders.js";
+import { isLowStock, needsApproval } from "./rules.js";
 import { PROPOSAL_SCOPES, ProposalData, isAgentName, type Proposal, type ProposalType } from "./proposals.js";
 import { draftOf, read, write, type Approval, type Draft, type Order, type StockLevel, type World } from "./world.js";
 
@@ -41,7 +42,7 @@ export const OWNER: Record<SystemEventType, ServiceName> = {
 
 export type ConflictKind = "rule" | "scope" | "stale" | "invalid";
 
-/** A rejected write or proposal: who, what and why (SPEC §2). */
+/** A rejected write or proposal: who, what and why (docs/architecture.md). */
 export interface Conflict {
   id: string;
   at: string;
@@ -85,7 +86,7 @@ export function evolve(draft: Draft, event: StoreEvent): void {
       const wasLow = read(draft, "inventory", sku)?.lowStock ?? false;
       const reorderPoint = read(draft, "catalog", sku)?.reorderPoint ?? 0;
       // The alert re-arms with the update that lifts stock above the point; a LowStockAlert sets it.
-      write(draft, "inventory", sku, { onHand, reserved, returned, available, version, lowStock: wasLow && available <= reorderPoint });
+      write(draft, "inventory", sku, { onHand, reserved, returned, available, version, lowStock: wasLow && isLowStock({ available }, { reorderPoint }) });
       return;
     }
     case "LowStockAlert": {
@@ -435,7 +436,7 @@ function decideProposal(draft: Draft, proposal: Proposal): Decision {
       const grant = grantRefund(order, request.sku, request.qty, pendingApprovals(draft, order.orderId));
       if (!grant.ok) {
         emit(systemEvent("RefundRejected", { orderId: order.orderId, sku: request.sku, reason: grant.reason }, accepted, "order_service"));
-      } else if (grant.amountCents > draft.policy.approvalThresholdCents) {
+      } else if (needsApproval(grant.amountCents, draft.policy)) {
         const approvalId = approvalIdFor(accepted.id);
         emit(systemEvent("ApprovalRequested", { approvalId, orderId: order.orderId, sku: request.sku, qty: grant.qty, amountCents: grant.amountCents, reason: request.reason }, accepted, "order_service"));
       } else {

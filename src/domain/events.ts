@@ -1,5 +1,5 @@
 /**
- * The events of the store (SPEC §3): a discriminated union on `type`.
+ * The events of the store (docs/events.md): a discriminated union on `type`.
  *
  * Input events come from outside and are validated strictly (unknown keys,
  * wrong types, zero or negative quantities are refused with a reason a person

@@ -1,6 +1,7 @@
 /**
- * Stock rules (SPEC §5 rules 1 and 5) as pure functions on one SKU's level.
+ * Stock rules (docs/RULES.md rules 1 and 5) as pure functions on one SKU's level.
  */
+import { isLowStock } from "./rules.js";
 import type { StockLevel } from "./world.js";
 
 export interface StockDelta {
@@ -37,7 +38,7 @@ export function stockViolation(stock: StockLevel): string | undefined {
  * available rises above it. Returns the settled level and whether to alert.
  */
 export function lowStockTransition(stock: StockLevel, reorderPoint: number): { stock: StockLevel; alert: boolean } {
-  const low = stock.available <= reorderPoint;
+  const low = isLowStock(stock, { reorderPoint });
   if (low && !stock.lowStock) return { stock: { ...stock, lowStock: true }, alert: true };
   if (!low && stock.lowStock) return { stock: { ...stock, lowStock: false }, alert: false };
   return { stock, alert: false };

@@ -1,5 +1,5 @@
 /**
- * Order and refund rules (SPEC §5 rules 2, 3 and 4) as pure functions on an
+ * Order and refund rules (docs/RULES.md rules 2, 3 and 4) as pure functions on an
  * order and the approvals that hold part of it.
  */
 import type { Approval, Order, OrderLine } from "./world.js";
@@ -63,7 +63,7 @@ export function orderViolation(order: Order): string | undefined {
  * Whose ids a text names: every run of id characters in it ("ORD-2." and
  * "(ORD-2)" name ORD-2), as written, upper- or lower-cased (the support tools
  * match ids without regard to case). Returns the first order id or customer
- * id that belongs to a customer other than `customerId` (SPEC §5: a reply
+ * id that belongs to a customer other than `customerId` (docs/RULES.md rule 11: a reply
  * never contains another customer's data).
  */
 export function foreignIdIn(text: string, customerId: string, orders: CustomerLookup): string | undefined {

@@ -1,5 +1,5 @@
 /**
- * What agents may propose (SPEC §4). A proposal is a request, not a fact: a
+ * What agents may propose (docs/RULES.md rule 12). A proposal is a request, not a fact: a
  * service checks its scope, the version of the entities it was based on and
  * the rules, and only then appends it to the log (or records a conflict).
  */

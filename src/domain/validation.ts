@@ -128,7 +128,7 @@ export interface KnownEntities {
 }
 
 /**
- * An event that names an unknown SKU, order or approval is bad input (SPEC §7).
+ * An event that names an unknown SKU, order or approval is bad input (docs/RULES.md rule 13).
  * Returns the reason, or undefined when every reference resolves.
  */
 export function checkReferences(event: StoredInputEvent, known: KnownEntities): string | undefined {

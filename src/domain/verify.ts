@@ -1,5 +1,5 @@
 /**
- * Checks the rules of SPEC §5 on a world and its log, and replays the log
+ * Checks the rules of docs/RULES.md on a world and its log, and replays the log
  * through the decider from empty (rule 9). Pure: the CLI's `verify` and the
  * property tests both call it.
  */
@@ -44,7 +44,7 @@ export function project(log: readonly StoreEvent[]): World {
   return commit(draft);
 }
 
-/** Every rule of SPEC §5 that can be checked on a world and its log. */
+/** Every rule of docs/RULES.md that can be checked on a world and its log. */
 export function verify(world: World, log: readonly StoreEvent[]): Violation[] {
   const violations: Violation[] = [];
   const touching = (entity: string) => lastEventsAbout(log, entity);

@@ -1,7 +1,8 @@
 /**
- * The entities of the store (SPEC §2) and a draft: a cheap, private overlay on
+ * The entities of the store (docs/architecture.md) and a draft: a cheap, private overlay on
  * the world that a service folds events into without copying the whole world.
  */
+import { DEFAULT_APPROVAL_THRESHOLD_CENTS } from "./rules.js";
 import type { OrderStatus, RefundReason } from "./events.js";
 
 export interface Product {
@@ -84,7 +85,7 @@ export interface Policy {
   approvalThresholdCents: number;
 }
 
-export const DEFAULT_POLICY: Policy = { approvalThresholdCents: 10_000 };
+export const DEFAULT_POLICY: Policy = { approvalThresholdCents: DEFAULT_APPROVAL_THRESHOLD_CENTS };
 
 /** Every keyed collection of the world, each owned by exactly one service. */
 export interface Collections {

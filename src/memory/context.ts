@@ -1,5 +1,5 @@
 /**
- * Selective context (docs/architecture.md): an agent sees the triggering event, the
+ * Selective context (docs/agents.md): an agent sees the triggering event, the
  * entities it concerns and its own memory, never the whole log.
  */
 import type { StoreEvent } from "../domain/events.js";

@@ -4,7 +4,7 @@
  * and tests rank facts the same way every time and need no network.
  */
 import type { EmbeddingsInterface } from "@langchain/core/embeddings";
-import { OpenAIEmbeddings } from "@langchain/openai";
+import type { OpenAIEmbeddings } from "@langchain/openai";
 import { loadConfig, type Config } from "../config.js";
 
 /**
@@ -96,15 +96,21 @@ export function localEmbeddings(dims: number = LOCAL_EMBEDDING_DIMS): FactEmbedd
 
 /** OpenAI embeddings (any OpenAI-compatible server through `baseUrl`). */
 export function openAIEmbeddings(openai: Config["openai"] & { apiKey: string }): FactEmbeddings {
-  const client = new OpenAIEmbeddings({
-    apiKey: openai.apiKey,
-    model: openai.embeddingsModel,
-    configuration: openai.baseUrl ? { baseURL: openai.baseUrl } : undefined,
-  });
+  // @langchain/openai is loaded at the first call: a process that embeds nothing (most CLI commands) does not pay for it.
+  let client: Promise<OpenAIEmbeddings> | undefined;
+  const openClient = () =>
+    (client ??= import("@langchain/openai").then(
+      ({ OpenAIEmbeddings }) =>
+        new OpenAIEmbeddings({
+          apiKey: openai.apiKey,
+          model: openai.embeddingsModel,
+          configuration: openai.baseUrl ? { baseURL: openai.baseUrl } : undefined,
+        }),
+    ));
   return {
     modelId: `openai:${openai.embeddingsModel}`,
-    embedDocuments: (documents) => client.embedDocuments(documents),
-    embedQuery: (document) => client.embedQuery(document),
+    embedDocuments: async (documents) => (await openClient()).embedDocuments(documents),
+    embedQuery: async (document) => (await openClient()).embedQuery(document),
   };
 }
 

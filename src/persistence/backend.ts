@@ -6,8 +6,7 @@
  * CLI, time travel and the workers read the same on either.
  */
 import type Database from "better-sqlite3";
-import type { StepRecord } from "../timetravel/steps.js";
-import { forgetSteps, storedSteps, storeSteps } from "../timetravel/steps.js";
+import { forgetSteps, storedSteps, storeSteps, type StepRecord } from "./steps_table.js";
 import { addTag, findTag, forgetTags, listTags, type Tag } from "../timetravel/tags.js";
 import { acquireLease, type WriteLease } from "./lease.js";
 import type { CheckpointHeader, ShopstateSaver } from "./saver.js";

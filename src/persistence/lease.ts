@@ -1,5 +1,5 @@
 /**
- * One writer per store (SPEC §6): a lease row per thread in the same SQLite
+ * One writer per store (docs/reliability.md): a lease row per thread in the same SQLite
  * file. A writer takes it in a short transaction, renews it while it works
  * and drops it when done; no write transaction is held across a run, so
  * writers of different stores never wait for each other for long.
@@ -45,7 +45,7 @@ export class LeaseLostError extends Error {
   }
 }
 
-/** A held write lease, on either backend: one writer per store (SPEC §6). */
+/** A held write lease, on either backend: one writer per store (docs/reliability.md). */
 export interface WriteLease {
   readonly holder: string;
   /** Aborts, with a LeaseLostError as its reason, if the lease is lost while held; the holder's work must then stop. */

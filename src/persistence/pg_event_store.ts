@@ -16,7 +16,7 @@ import type { StoreEvent } from "../domain/events.js";
 import { streamsOf } from "../domain/streams.js";
 import { beyondTip, commonPrefix, sameEvents, segmentsOf, type BranchRecord, type EventQuery, type EventStore, type LogPointer, type LoggedEvent, type Segment } from "./event_store.js";
 import { lockKeyOf, LOCK_NAMESPACE, SETUP_LOCK_KEY } from "./pg_lease.js";
-import { redactUrl } from "./pg_url.js";
+import { redactUrl } from "./url.js";
 
 /**
  * First key of the append locks (the second is `lockKeyOf(threadId)`). Not

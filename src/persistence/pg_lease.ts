@@ -1,5 +1,5 @@
 /**
- * One writer per store on PostgreSQL (SPEC §6): a session-level advisory lock
+ * One writer per store on PostgreSQL (docs/reliability.md): a session-level advisory lock
  * per store, held on a connection of its own for the whole write.
  *
  * Why an advisory lock rather than the lease row SQLite uses: PostgreSQL

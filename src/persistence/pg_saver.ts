@@ -2,7 +2,7 @@
  * The stock PostgreSQL checkpointer with the two things our SQLite saver adds
  * that the store's correctness needs:
  *
- * - the store's name in every checkpoint's metadata (SPEC §6), as
+ * - the store's name in every checkpoint's metadata (docs/architecture.md), as
  *   `ShopstateSaver` writes it;
  * - a superstep's writes returned in `writesSortKey` order (task path, task
  *   id, index). LangGraph applies a step's writes in that order, and rebuilds

@@ -12,16 +12,18 @@
 import pg from "pg";
 import { PostgresStore } from "@langchain/langgraph-checkpoint-postgres/store";
 import type { CheckpointMetadata } from "@langchain/langgraph-checkpoint";
-import type { StepRecord } from "../timetravel/steps.js";
+import type { StepRecord } from "./steps_table.js";
 import { TagExistsError, type Tag } from "../timetravel/tags.js";
 import type { StoreMeta } from "./backend.js";
 import type { EventStore } from "./event_store.js";
 import { pgEventStore } from "./pg_event_store.js";
 import { acquirePgLease, LOCK_NAMESPACE, SETUP_LOCK_KEY } from "./pg_lease.js";
 import { ShopstatePostgresSaver, TASK_PATHS_SCHEMA } from "./pg_saver.js";
-import { redactUrl } from "./pg_url.js";
 import type { CheckpointHeader } from "./saver.js";
 import { threadIdFor, type StoreRecord } from "./stores.js";
+import { redactUrl } from "./url.js";
+
+export { redactUrl };
 
 // "C" collation wherever we order or compare text: checkpoint ids and labels
 // sort by code point, as in SQLite, whatever the database's locale.
@@ -59,8 +61,6 @@ export interface PostgresBackend {
   meta: StoreMeta;
   close(): Promise<void>;
 }
-
-export { redactUrl };
 
 /**
  * Connects to the database and creates every table on first use. Set-up runs

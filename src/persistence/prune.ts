@@ -18,7 +18,7 @@
  */
 import type Database from "better-sqlite3";
 import { isDeltaSnapshot, type Checkpoint } from "@langchain/langgraph-checkpoint";
-import { forgetSteps } from "../timetravel/steps.js";
+import { forgetSteps } from "./steps_table.js";
 import { taggedCheckpointIds } from "../timetravel/tags.js";
 import type { StoreGraph } from "../graph.js";
 import { decodeValue } from "./codec.js";

@@ -253,7 +253,7 @@ export class ShopstateSaver extends BaseCheckpointSaver {
 
   constructor(
     readonly db: Database.Database,
-    /** Thread id -> store name, written into every checkpoint's metadata (SPEC §6). */
+    /** Thread id -> store name, written into every checkpoint's metadata (docs/architecture.md). */
     private readonly names: ReadonlyMap<string, string> = new Map(),
     serde: SerializerProtocol = new FastJsonPlusSerializer(),
   ) {

@@ -35,7 +35,7 @@ export function openDatabase(path: string): Database.Database {
 
 /**
  * The store's checkpointer, writing the store's name into every checkpoint's
- * metadata (SPEC §6), so a raw checkpoint says whose it is (thread id -> store name).
+ * metadata (docs/architecture.md), so a raw checkpoint says whose it is (thread id -> store name).
  */
 export function sqliteSaver(db: Database.Database, names: ReadonlyMap<string, string> = new Map()): ShopstateSaver {
   return new ShopstateSaver(db, names);

@@ -1,5 +1,5 @@
 /**
- * History (SPEC §6): checkpoints newest first, each with who wrote it, the
+ * History (docs/time-travel.md): checkpoints newest first, each with who wrote it, the
  * time of the events it handled, its tags and a one-line summary from the
  * diff engine. Reads one page at a time (`limit`, `before`) of checkpoint
  * headers (ids, parents, metadata; no states) and each checkpoint's stored

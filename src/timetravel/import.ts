@@ -19,7 +19,9 @@ import { EMPTY_LOG } from "../persistence/event_store.js";
 import { wholeLog } from "../persistence/store_log.js";
 import { SERVICES_CURSOR } from "../services/decisions.js";
 import { POST_WINDOW, RECENT_EVENTS_WINDOW, type State, type Update } from "../state.js";
-import { logOf, UsageError, withLease, type StoreSession } from "../store.js";
+import { withLease } from "../app/lease.js";
+import { logOf, type StoreSession } from "../app/session.js";
+import { UsageError } from "../errors.js";
 import { checkpointIdOf, headTuple, threadConfig } from "./refs.js";
 
 /** A log that does not replay to a consistent store (exit 1): nothing was written. */

@@ -1,5 +1,5 @@
 /**
- * References to checkpoints (SPEC §6): a full id, a unique id prefix, a tag,
+ * References to checkpoints (docs/time-travel.md): a full id, a unique id prefix, a tag,
  * `head`, or `head~N` (N steps back along the parent chain from the current
  * head, so after a rollback it follows the new branch).
  *
@@ -13,7 +13,7 @@
 import type { RunnableConfig } from "@langchain/core/runnables";
 import type { BaseCheckpointSaver, CheckpointTuple } from "@langchain/langgraph-checkpoint";
 import type { StoreMeta } from "../persistence/backend.js";
-import { UsageError } from "../store.js";
+import { UsageError } from "../errors.js";
 
 /** What a reference is resolved in: one store's checkpoints and, when it has them, its tags (and cheap checkpoint headers). */
 export interface Timeline {

@@ -9,7 +9,11 @@
 import { INTERRUPT } from "@langchain/langgraph";
 import type { CheckpointTuple } from "@langchain/langgraph-checkpoint";
 import type { State } from "../state.js";
-import { ingestLines, logOf, UsageError, withLease, type IngestOptions, type InputLine, type RunOptions, type StoreSession } from "../store.js";
+import { ingestLines, type IngestOptions, type InputLine } from "../app/ingest.js";
+import { withLease } from "../app/lease.js";
+import type { RunOptions } from "../app/run.js";
+import { logOf, type StoreSession } from "../app/session.js";
+import { UsageError } from "../errors.js";
 import { diffStates, type StateDiff } from "./diff.js";
 import { checkpointConfig, checkpointIdOf, headTuple, resolveRef } from "./refs.js";
 import { rollback } from "./rollback.js";

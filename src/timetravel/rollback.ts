@@ -5,7 +5,9 @@
  * store's write lease, like ingest.
  */
 import type { State } from "../state.js";
-import { UsageError, withLease, type StoreSession } from "../store.js";
+import { withLease } from "../app/lease.js";
+import type { StoreSession } from "../app/session.js";
+import { UsageError } from "../errors.js";
 import type { GraphTimeline } from "./history.js";
 import { checkpointIdOf, headTuple, resolveRef, threadConfig } from "./refs.js";
 import { TagExistsError, tagLabelProblem, type Tag } from "./tags.js";

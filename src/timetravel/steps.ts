@@ -15,73 +15,21 @@
  * Rows are keyed by checkpoint id (UUIDv6, unique across branches); a pruned
  * checkpoint's row is removed with it (`forgetSteps`).
  */
-import type Database from "better-sqlite3";
 import type { StateSnapshot } from "@langchain/langgraph";
 import type { StoreGraph } from "../graph.js";
 import type { State } from "../state.js";
 import type { StoreMeta } from "../persistence/backend.js";
+import type { StepRecord } from "../persistence/steps_table.js";
+
+export type { StepRecord };
 import type { ShopstateSaver } from "../persistence/saver.js";
 import { EMPTY_LOG, type EventStore } from "../persistence/event_store.js";
 import { readLog, storeLog, type StoreLog } from "../persistence/store_log.js";
 import { diffStates, summariseStep, type DiffSide } from "./diff.js";
 
-/** One checkpoint's history line, less what the checkpoint row itself says (id, parent, step, source, time). */
-export interface StepRecord {
-  /** The nodes that wrote this checkpoint (one per task), or `input` / `rollback` / `update`. */
-  writers: string[];
-  /** Time of the triggering event: the newest event the step appended, else the newest in the log. */
-  at?: string;
-  summary: string;
-  /** Nodes that run next from here (empty at the end of a run). */
-  next: string[];
-}
-
 /** Checkpoints recorded after one run at most; older missing ones are computed when read. */
 const MAX_RECORDED_PER_RUN = 500;
 const HEADER_PAGE = 50;
-
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS shopstate_steps (
-  thread_id TEXT NOT NULL,
-  checkpoint_id TEXT NOT NULL,
-  record TEXT NOT NULL,
-  PRIMARY KEY (thread_id, checkpoint_id)
-) WITHOUT ROWID;`;
-
-const ready = new WeakSet<Database.Database>();
-function ensureTable(db: Database.Database): void {
-  if (ready.has(db)) return;
-  db.exec(SCHEMA);
-  ready.add(db);
-}
-
-/** The stored records of some checkpoints of a thread (those that have one). */
-export function storedSteps(db: Database.Database, threadId: string, checkpointIds: readonly string[]): Map<string, StepRecord> {
-  ensureTable(db);
-  const found = new Map<string, StepRecord>();
-  if (checkpointIds.length === 0) return found;
-  const rows = db
-    .prepare("SELECT s.checkpoint_id AS id, s.record FROM json_each(?) j CROSS JOIN shopstate_steps s ON s.thread_id = ? AND s.checkpoint_id = j.value")
-    .all(JSON.stringify(checkpointIds), threadId) as { id: string; record: string }[];
-  for (const row of rows) found.set(row.id, JSON.parse(row.record) as StepRecord);
-  return found;
-}
-
-export function storeSteps(db: Database.Database, threadId: string, records: ReadonlyMap<string, StepRecord>): void {
-  if (records.size === 0) return;
-  ensureTable(db);
-  const insert = db.prepare("INSERT OR REPLACE INTO shopstate_steps (thread_id, checkpoint_id, record) VALUES (?, ?, ?)");
-  db.transaction(() => {
-    for (const [id, record] of records) insert.run(threadId, id, JSON.stringify(record));
-  })();
-}
-
-/** Removes the records of checkpoints that are gone (after a prune or a deleted store). */
-export function forgetSteps(db: Database.Database, threadId: string, checkpointIds?: readonly string[]): void {
-  ensureTable(db);
-  if (checkpointIds === undefined) db.prepare("DELETE FROM shopstate_steps WHERE thread_id = ?").run(threadId);
-  else db.prepare("DELETE FROM shopstate_steps WHERE thread_id = ? AND checkpoint_id IN (SELECT value FROM json_each(?))").run(threadId, JSON.stringify(checkpointIds));
-}
 
 /** Where a step's log lives: the store's event store and thread. */
 export interface StepLog {

@@ -6,7 +6,7 @@
  *   the row locked, in an open transaction, while it runs it; it marks the
  *   job done in that transaction. A worker that dies mid-job rolls back, so
  *   the job is simply queued again; running it twice is harmless, because
- *   ingesting events already in the log is a no-op (SPEC §3).
+ *   ingesting events already in the log is a no-op (docs/events.md).
  * - Jobs of one store run in the order they were queued: only a store's
  *   oldest unfinished job can be claimed, and a failed job holds its store's
  *   later ones back (the order of a store's input is part of its meaning).

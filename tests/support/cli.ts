@@ -1,7 +1,9 @@
 /**
- * Running the real `bin/shopstate.js` in a child process, as a user does:
- * a clean environment, a temporary directory, and JSON output parsed with
- * an error that shows the text when it is not JSON.
+ * Running the real CLI in a child process, as a user does: a clean
+ * environment, a temporary directory, and JSON output parsed with an error
+ * that shows the text when it is not JSON. The child runs the sources
+ * (`src/cli/run.ts` through tsx), so a test needs no build; `bin/shopstate.js`
+ * runs the same entry compiled (tests/cli.startup.test.ts covers it).
  */
 import { spawn } from "node:child_process";
 import { mkdtempSync } from "node:fs";
@@ -11,6 +13,10 @@ import { fileURLToPath } from "node:url";
 
 export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 export const BIN = join(ROOT, "bin", "shopstate.js");
+/** The CLI's entry from source: what `bin/shopstate.js` runs compiled. */
+export const SOURCE_ENTRY = join(ROOT, "src", "cli", "run.ts");
+/** Node's arguments that run the CLI from source. */
+export const FROM_SOURCE = ["--import", "tsx", SOURCE_ENTRY];
 
 export interface Run {
   code: number | null;
@@ -34,7 +40,7 @@ export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv 
 
 export function cli(args: string[], options: RunOptions = {}): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: cleanEnv(options.env), timeout: 60_000 });
+    const child = spawn(process.execPath, [...FROM_SOURCE, ...args], { cwd: ROOT, env: cleanEnv(options.env), timeout: 60_000 });
     let stdout = "";
     let stderr = "";
     child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));

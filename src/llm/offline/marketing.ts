@@ -4,6 +4,7 @@
  * low on stock, or resumes it once stock recovers.
  */
 import { formatCents } from "../../domain/money.js";
+import { isLowStock } from "../../domain/rules.js";
 import type { Product, PromotionStatus, StockLevel } from "../../domain/world.js";
 import { call, final, parsed, resultsOf, type Step, type Transcript } from "./steps.js";
 
@@ -23,7 +24,7 @@ export function marketingStep(transcript: Transcript): Step {
   if (reads.length === 0) return call("read_product", { sku });
   const { product, stock, promotion } = parsed<ProductReading>(reads[0]) ?? { stock: null, promotion: null };
   if (!product || !stock) return final(`no product ${sku}`);
-  const low = stock.available <= product.reorderPoint;
+  const low = isLowStock(stock, product);
 
   const proposed = transcript.results.find((r) => r.name !== "read_product");
   if (proposed) {
@@ -47,7 +48,7 @@ function worthReading(transcript: Transcript, sku: string): boolean {
   const stock = context.stock[sku];
   if (!product || !stock) return true;
   const promotion = context.promotions[sku];
-  const low = stock.available <= product.reorderPoint;
+  const low = isLowStock(stock, product);
   if (trigger.type === "ProductAdded") return true;
   if (trigger.type === "LowStockAlert") return promotion === "active";
   if (trigger.type === "InventoryUpdated") return promotion === "paused" && !low;

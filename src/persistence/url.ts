@@ -1,6 +1,4 @@
-/** A PostgreSQL URL as messages may show it (its own module so every PostgreSQL file can use it without an import cycle). */
-
-/** The URL without its password, for messages. */
+/** The URL without its password, for messages (in its own module: the CLI prints it without loading the PostgreSQL client). */
 export function redactUrl(url: string): string {
   try {
     const parsed = new URL(url);
