@@ -132,7 +132,12 @@ describe("bad tool calls are answered with errors; a model that persists runs ou
   it("malformed tool calls (arguments that are not JSON)", async () => {
     const run = await runDay(
       (_m, turn) =>
-        new AIMessage({ content: "", invalid_tool_calls: [{ id: `bad-${turn}`, name: "request_refund", args: "{orderId: ORD-1, qty: lots", error: "Unexpected token", type: "invalid_tool_call" }] }),
+        new AIMessage({
+          content: "",
+          invalid_tool_calls: [
+            { id: `bad-${turn}`, name: "request_refund", args: "{orderId: ORD-1, qty: lots", error: "Unexpected token", type: "invalid_tool_call" },
+          ],
+        }),
     );
     failedWith(run, /tool-call budget exceeded/);
     const told = run.model.calls[1].filter((m) => ToolMessage.isInstance(m)) as ToolMessage[];
@@ -154,7 +159,9 @@ describe("bad tool calls are answered with errors; a model that persists runs ou
 
   it("arguments that break the tool's schema are answered with the schema error, and the model can correct itself", async () => {
     const run = await runDay((messages, turn) =>
-      turn === 0 ? callTools(turn, [{ name: "request_refund", args: { orderId: "ORD-1", sku: "SKU-MUG", qty: "lots", reason: "smashed" } }]) : behaveOffline(messages),
+      turn === 0
+        ? callTools(turn, [{ name: "request_refund", args: { orderId: "ORD-1", sku: "SKU-MUG", qty: "lots", reason: "smashed" } }])
+        : behaveOffline(messages),
     );
     const told = run.model.calls[1].filter((m) => ToolMessage.isInstance(m)) as ToolMessage[];
     expect(told[0].status).toBe("error");
@@ -235,7 +242,11 @@ describe("one customer's failing task does not hold up the same agent's other wo
       throw Object.assign(new Error("502 Bad Gateway from the model server"), { status: 502 });
     });
     const store = testStore({ models: models({ support_agent: () => model }), budget: BUDGET });
-    await store.ingest([...shop(), ev("OrderPlaced", { orderId: "ORD-2", customerId: "C-BO", lines: [{ sku: "SKU-TEE", qty: 2 }] }, 4), ev("OrderShipped", { orderId: "ORD-2" }, 5)]);
+    await store.ingest([
+      ...shop(),
+      ev("OrderPlaced", { orderId: "ORD-2", customerId: "C-BO", lines: [{ sku: "SKU-TEE", qty: 2 }] }, 4),
+      ev("OrderShipped", { orderId: "ORD-2" }, 5),
+    ]);
     const bo = ev("CustomerMessage", { customerId: "C-BO", orderId: "ORD-2", text: "Both tees arrived torn, refund please" }, 10);
     const ann = ev("CustomerMessage", { customerId: "C-ANN", orderId: "ORD-1", text: "Both mugs arrived broken, refund please" }, 11);
     const state = await store.ingest([bo, ann, ev("OrderPlaced", { orderId: "ORD-3", customerId: "C-CY", lines: [{ sku: "SKU-MUG", qty: 1 }] }, 12)]);
@@ -260,10 +271,16 @@ describe("one customer's failing task does not hold up the same agent's other wo
   it("garbage from the model (null or string arguments, empty or huge tool names, a thousand calls at once) is answered or bounded, never applied", async () => {
     const garbage = [
       new AIMessage({ content: "", tool_calls: [{ id: "g0", name: "request_refund", args: null as unknown as Record<string, unknown>, type: "tool_call" }] }),
-      new AIMessage({ content: "", tool_calls: [{ id: "g1", name: "request_refund", args: "refund everything" as unknown as Record<string, unknown>, type: "tool_call" }] }),
+      new AIMessage({
+        content: "",
+        tool_calls: [{ id: "g1", name: "request_refund", args: "refund everything" as unknown as Record<string, unknown>, type: "tool_call" }],
+      }),
       new AIMessage({ content: "", tool_calls: [{ id: "g2", name: "", args: {}, type: "tool_call" }] }),
       new AIMessage({ content: "", tool_calls: [{ id: "g3", name: "x".repeat(10_000), args: {}, type: "tool_call" }] }),
-      callTools(4, Array.from({ length: 1000 }, () => ({ name: "request_refund", args: { orderId: "ORD-1", sku: "SKU-MUG", qty: 1, reason: "damaged" } }))),
+      callTools(
+        4,
+        Array.from({ length: 1000 }, () => ({ name: "request_refund", args: { orderId: "ORD-1", sku: "SKU-MUG", qty: 1, reason: "damaged" } })),
+      ),
     ];
     const run = await runDay((_m, turn) => garbage[Math.min(turn, garbage.length - 1)]);
     failedWith(run, /tool-call budget exceeded: 100\d calls > 5/);

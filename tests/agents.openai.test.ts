@@ -22,7 +22,10 @@ import { ev, FAST_RETRY, models, shop, testStore } from "./support/agents.js";
 interface ChatRequest {
   model: string;
   messages: { role: string; content: string | null; tool_call_id?: string; tool_calls?: { id: string; function: { name: string; arguments: string } }[] }[];
-  tools?: { type: string; function: { name: string; description: string; parameters: { type: string; properties: Record<string, { description?: string }>; required?: string[] } } }[];
+  tools?: {
+    type: string;
+    function: { name: string; description: string; parameters: { type: string; properties: Record<string, { description?: string }>; required?: string[] } };
+  }[];
 }
 
 interface Received {
@@ -38,7 +41,11 @@ function answer(body: ChatRequest) {
   const toolResults = body.messages.filter((m) => m.role === "tool").length;
   const toolCall = (name: string, args: Record<string, unknown>, content: string | null = null) => ({
     finish_reason: "tool_calls",
-    message: { role: "assistant", content, tool_calls: [{ id: `call_${toolResults + 1}`, type: "function", function: { name, arguments: JSON.stringify(args) } }] },
+    message: {
+      role: "assistant",
+      content,
+      tool_calls: [{ id: `call_${toolResults + 1}`, type: "function", function: { name, arguments: JSON.stringify(args) } }],
+    },
   });
   const steps = [
     toolCall("lookup_order", { orderId: "ORD-1" }, "Let me look up the order first."),
@@ -47,7 +54,14 @@ function answer(body: ChatRequest) {
     { finish_reason: "stop", message: { role: "assistant", content: "refund requested for 2 mugs of ORD-1; reply drafted" } },
   ];
   const step = steps[Math.min(toolResults, steps.length - 1)];
-  return { id: `chatcmpl-${toolResults}`, object: "chat.completion", created: 1_767_000_000, model: body.model, choices: [{ index: 0, logprobs: null, ...step }], usage: { prompt_tokens: 200, completion_tokens: 20, total_tokens: 220 } };
+  return {
+    id: `chatcmpl-${toolResults}`,
+    object: "chat.completion",
+    created: 1_767_000_000,
+    model: body.model,
+    choices: [{ index: 0, logprobs: null, ...step }],
+    usage: { prompt_tokens: 200, completion_tokens: 20, total_tokens: 220 },
+  };
 }
 
 async function readBody(request: IncomingMessage): Promise<string> {
@@ -105,7 +119,11 @@ describe("support agent over ChatOpenAI and a local OpenAI-compatible server", (
     const task = state.tasks[`${messageId}:support_agent`];
     expect(task).toMatchObject({ status: "completed", attempts: 1, result: "refund requested for 2 mugs of ORD-1; reply drafted" });
     const refund = events.find((e) => e.type === "RefundRequested" && e.causationId === messageId);
-    expect(refund).toMatchObject({ id: `${messageId}>RefundRequested`, source: "support_agent", data: { orderId: "ORD-1", sku: "SKU-MUG", qty: 2, reason: "damaged" } });
+    expect(refund).toMatchObject({
+      id: `${messageId}>RefundRequested`,
+      source: "support_agent",
+      data: { orderId: "ORD-1", sku: "SKU-MUG", qty: 2, reason: "damaged" },
+    });
     // The amount is order_service's: two mugs at 15.00.
     expect(events.find((e) => e.type === "RefundProcessed" && e.causationId === refund!.id)).toMatchObject({ data: { amountCents: 3000 } });
     expect((await store.log.ordersOf(state))["ORD-1"].refundedCents).toBe(3000);
@@ -165,10 +183,19 @@ describe("ChatOpenAI against a server that never answers", () => {
     try {
       const baseUrl = `http://127.0.0.1:${(hanging.address() as AddressInfo).port}/v1`;
       const model = () => chatModelFromConfig(loadConfig({ OPENAI_API_KEY: "test", OPENAI_MODEL: "gpt-test", OPENAI_BASE_URL: baseUrl }));
-      const trigger = { id: "evt-hang", type: "CustomerMessage", at: "2026-03-01T10:00:00Z", source: "email", v: 1, data: { customerId: "C-ANN", text: "Where is my order?" } } as const;
+      const trigger = {
+        id: "evt-hang",
+        type: "CustomerMessage",
+        at: "2026-03-01T10:00:00Z",
+        source: "email",
+        v: 1,
+        data: { customerId: "C-ANN", text: "Where is my order?" },
+      } as const;
       const context = { orders: [], products: [], stock: {}, promotions: {}, openReorders: {}, recentSales: {}, history: [] };
       const delivery = { taskId: "evt-hang:support_agent", agent: "support_agent" as const, attempt: 1, trigger, position: 0, context, memory: [] };
-      await expect(runToolLoop(delivery, SUPPORT_AGENT, { models: { support_agent: model }, retryPolicy: FAST_RETRY, modelTimeoutMs: 200 })).rejects.toThrow(/timed out after 200 ms/);
+      await expect(runToolLoop(delivery, SUPPORT_AGENT, { models: { support_agent: model }, retryPolicy: FAST_RETRY, modelTimeoutMs: 200 })).rejects.toThrow(
+        /timed out after 200 ms/,
+      );
       expect(requests).toBe(FAST_RETRY.maxAttempts);
       // The abort reached the HTTP request: no connection is left hanging.
       await vi.waitFor(() => expect(aborted).toBe(requests));

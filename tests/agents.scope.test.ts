@@ -36,7 +36,12 @@ function foreignTools(agent: AgentName): ToolName[] {
 
 function hostile(agent: AgentName) {
   const model = new ScriptedChatModel((_messages, turn) =>
-    turn === 0 ? callTools(turn, foreignTools(agent).map((name) => ({ name, args: ARGS[name] }))) : new AIMessage("done: tried everything"),
+    turn === 0
+      ? callTools(
+          turn,
+          foreignTools(agent).map((name) => ({ name, args: ARGS[name] })),
+        )
+      : new AIMessage("done: tried everything"),
   );
   return model;
 }
@@ -49,7 +54,9 @@ describe("rule 12: hostile models call every other agent's tool", () => {
   let orders: Record<string, Order>;
 
   it("runs a day in which every agent is hostile", async () => {
-    const store = testStore({ models: { support_agent: () => hostiles.support_agent, inventory_agent: () => hostiles.inventory_agent, marketing_agent: () => hostiles.marketing_agent } });
+    const store = testStore({
+      models: { support_agent: () => hostiles.support_agent, inventory_agent: () => hostiles.inventory_agent, marketing_agent: () => hostiles.marketing_agent },
+    });
     before = await store.ingest(shop());
     // Two tees leave 2 of 4 (reorder point 3): a LowStockAlert for inventory and marketing; a message for support.
     state = await store.ingest([
@@ -70,7 +77,10 @@ describe("rule 12: hostile models call every other agent's tool", () => {
     for (const agent of AGENTS) {
       const mine = state.conflicts.filter((c) => c.by === agent);
       expect(mine.length).toBeGreaterThan(0);
-      expect(mine.every((c) => c.kind === "scope"), `${agent}: only scope conflicts`).toBe(true);
+      expect(
+        mine.every((c) => c.kind === "scope"),
+        `${agent}: only scope conflicts`,
+      ).toBe(true);
       for (const tool of foreignTools(agent)) {
         const proposes = TOOL_PROPOSES[tool];
         const expected = proposes
@@ -173,12 +183,7 @@ describe("rule 12: each agent may propose only its own event types", () => {
     inventory_agent: { ReorderRequested: { sku: "SKU-TEE", qty: 10 } },
     marketing_agent: { PromotionPaused: { sku: "SKU-TEE", reason: "low stock" } },
   };
-  const EVERY_TYPE = [
-    ...Object.keys(OWNER),
-    ...INPUT_EVENT_TYPES,
-    "RefundGranted",
-    "__proto__",
-  ];
+  const EVERY_TYPE = [...Object.keys(OWNER), ...INPUT_EVENT_TYPES, "RefundGranted", "__proto__"];
 
   for (const agent of AGENTS) {
     it(`${agent}: every type but its own is refused as a scope conflict and recorded; its own type is decided on its merits`, async () => {
@@ -203,7 +208,8 @@ describe("rule 12: each agent may propose only its own event types", () => {
 
       const refused = state.conflicts.filter((c) => c.by === agent && c.kind === "scope");
       expect(refused.map((c) => c.eventType).sort()).toEqual([...foreign].sort());
-      for (const conflict of refused) expect(conflict.reason).toMatch(new RegExp(`${agent} may not propose .*\\(allowed: ${PROPOSAL_SCOPES[agent].join(", ")}\\)`));
+      for (const conflict of refused)
+        expect(conflict.reason).toMatch(new RegExp(`${agent} may not propose .*\\(allowed: ${PROPOSAL_SCOPES[agent].join(", ")}\\)`));
       // Nothing of the foreign proposals reached the log or the entities.
       const proposed = new Set(proposals.map((p) => p.id));
       const events = await store.log.eventsOf(state);

@@ -44,7 +44,25 @@ const VALID: Record<string, unknown>[] = [
 ];
 
 /** Tricky characters: zero-width, bidi, look-alikes, controls, surrogate halves, BOM, emoji. */
-const TRICKY = ["\u200b", "\u202e", "\u2066", "\u0000", "\u001b", "\ud800", "\udfff", "\ufeff", "\u041e", "\uff11", "\u00a0", " ", "\u{1F600}", "\u2028", "\n", '"', "\\"];
+const TRICKY = [
+  "\u200b",
+  "\u202e",
+  "\u2066",
+  "\u0000",
+  "\u001b",
+  "\ud800",
+  "\udfff",
+  "\ufeff",
+  "\u041e",
+  "\uff11",
+  "\u00a0",
+  " ",
+  "\u{1F600}",
+  "\u2028",
+  "\n",
+  '"',
+  "\\",
+];
 
 type Path = (string | number)[];
 /** Every path to a value inside an event (fields, nested fields, array items). */
@@ -86,25 +104,44 @@ function mutate(m: Mutation, event: unknown = VALID[m.event]): string {
     case "replace":
       return JSON.stringify(setAt(event, path, () => m.value));
     case "tricky":
-      return JSON.stringify(setAt(event, path, (old) => (typeof old === "string" ? `${old.slice(0, m.at % (old.length + 1))}${TRICKY[m.char]}${old.slice(m.at % (old.length + 1))}` : TRICKY[m.char])));
+      return JSON.stringify(
+        setAt(event, path, (old) =>
+          typeof old === "string" ? `${old.slice(0, m.at % (old.length + 1))}${TRICKY[m.char]}${old.slice(m.at % (old.length + 1))}` : TRICKY[m.char],
+        ),
+      );
     case "truncate": {
       const text = JSON.stringify(event);
       return text.slice(0, m.at % text.length);
     }
     case "extra":
-      return JSON.stringify(setAt(event, path.slice(0, -1), (parent) => (parent && typeof parent === "object" && !Array.isArray(parent) ? { ...parent, [`x${m.at % 7}`]: m.value } : parent)));
+      return JSON.stringify(
+        setAt(event, path.slice(0, -1), (parent) =>
+          parent && typeof parent === "object" && !Array.isArray(parent) ? { ...parent, [`x${m.at % 7}`]: m.value } : parent,
+        ),
+      );
   }
 }
 
 /** Every store: an empty one, and one that knows SKU-A, ORD-1 and a pending apr-1. */
-const KNOWN = { hasSku: (s: string) => s === "SKU-A", hasOrder: (o: string) => o === "ORD-1", approvalStatus: (a: string) => (a === "apr-1" ? ("pending" as const) : undefined) };
+const KNOWN = {
+  hasSku: (s: string) => s === "SKU-A",
+  hasOrder: (o: string) => o === "ORD-1",
+  approvalStatus: (a: string) => (a === "apr-1" ? ("pending" as const) : undefined),
+};
 
 describe("fuzzing the parser", () => {
   it("arbitrary text, any Unicode, never throws and every rejection is explained", () => {
     fc.assert(
-      fc.property(fc.oneof(fc.string({ unit: "binary", maxLength: 300 }), fc.string({ unit: "grapheme", maxLength: 300 }), fc.string({ unit: fc.constantFrom(..."{}[]\":,0123456789.-eE ntrufals\\", ...TRICKY), maxLength: 200 })), (text) => {
-        expectExplained(text);
-      }),
+      fc.property(
+        fc.oneof(
+          fc.string({ unit: "binary", maxLength: 300 }),
+          fc.string({ unit: "grapheme", maxLength: 300 }),
+          fc.string({ unit: fc.constantFrom(...'{}[]":,0123456789.-eE ntrufals\\', ...TRICKY), maxLength: 200 }),
+        ),
+        (text) => {
+          expectExplained(text);
+        },
+      ),
       { numRuns: 1500 },
     );
   });
@@ -124,9 +161,12 @@ describe("fuzzing the parser", () => {
     cyclic.data = cyclic;
     expect(validateInput(cyclic, "inbox")).toMatchObject({ ok: false, reason: expect.stringMatching(/not representable as JSON/) });
     fc.assert(
-      fc.property(fc.anything({ withBigInt: true, withMap: true, withSet: true, withDate: true, withTypedArray: true, withSparseArray: true, withNullPrototype: true }), (value) => {
-        validateInput(value, "inbox");
-      }),
+      fc.property(
+        fc.anything({ withBigInt: true, withMap: true, withSet: true, withDate: true, withTypedArray: true, withSparseArray: true, withNullPrototype: true }),
+        (value) => {
+          validateInput(value, "inbox");
+        },
+      ),
       { numRuns: 500 },
     );
   });
@@ -156,7 +196,8 @@ describe("fuzzing the parser", () => {
         const again = validateInput(JSON.stringify(result.event), "elsewhere");
         expect(again).toEqual({ ok: true, event: result.event });
         expect(Buffer.byteLength(JSON.stringify(result.event))).toBeLessThanOrEqual(MAX_INPUT_BYTES);
-        for (const value of Object.values(result.event.data as Record<string, unknown>)) if (typeof value === "string") expect(textProblem(value)).toBeUndefined();
+        for (const value of Object.values(result.event.data as Record<string, unknown>))
+          if (typeof value === "string") expect(textProblem(value)).toBeUndefined();
         expect(result.event.id).toMatch(/^[\x21-\x7E]+$/);
         // Reference checks never throw on what validation lets through.
         const reference = checkReferences(result.event, KNOWN);
@@ -167,7 +208,9 @@ describe("fuzzing the parser", () => {
     // Guards the generator: both outcomes happen often.
     expect(outcomes.accepted).toBeGreaterThan(30);
     expect(outcomes.rejected).toBeGreaterThan(1000);
-    console.info(`[figures] parser mutations: ${outcomes.accepted + outcomes.rejected} runs, ${outcomes.rejected} rejected with a reason, ${outcomes.accepted} accepted and stable`);
+    console.info(
+      `[figures] parser mutations: ${outcomes.accepted + outcomes.rejected} runs, ${outcomes.rejected} rejected with a reason, ${outcomes.accepted} accepted and stable`,
+    );
   });
 });
 
@@ -183,7 +226,13 @@ const TEXTS = [
   "refund 40 units of SKU-B, damaged",
   "wrong item, send a refund",
 ];
-const MALFORMED = ['{"id":"m","type":"StockReceived"', '{"id":"m2","type":"StockReceived","at":"2026-03-01T10:00:00Z","data":{"sku":"SKU-A","qty":-1}}', "\u0000", "[]", '{"id":"m3\u200b","type":"OrderShipped","at":"2026-03-01T10:00:00Z","data":{"orderId":"ORD-1"}}'];
+const MALFORMED = [
+  '{"id":"m","type":"StockReceived"',
+  '{"id":"m2","type":"StockReceived","at":"2026-03-01T10:00:00Z","data":{"sku":"SKU-A","qty":-1}}',
+  "\u0000",
+  "[]",
+  '{"id":"m3\u200b","type":"OrderShipped","at":"2026-03-01T10:00:00Z","data":{"orderId":"ORD-1"}}',
+];
 
 type Step =
   | { kind: "product"; sku: number; stock: number; price: number }
@@ -197,11 +246,31 @@ type Step =
 
 const stepArb: fc.Arbitrary<Step> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ kind: fc.constant("product" as const), sku: fc.nat(3), stock: fc.nat(12), price: fc.constantFrom(900, 2500, 15_000) }) },
-  { weight: 5, arbitrary: fc.record({ kind: fc.constant("order" as const), order: fc.nat(5), customer: fc.nat(2), lines: fc.uniqueArray(fc.record({ sku: fc.nat(3), qty: fc.oneof({ weight: 9, arbitrary: fc.integer({ min: 1, max: 6 }) }, { weight: 1, arbitrary: fc.integer({ min: -1, max: 0 }) }) }), { minLength: 1, maxLength: 2, selector: (l) => l.sku }) }) },
+  {
+    weight: 5,
+    arbitrary: fc.record({
+      kind: fc.constant("order" as const),
+      order: fc.nat(5),
+      customer: fc.nat(2),
+      lines: fc.uniqueArray(
+        fc.record({
+          sku: fc.nat(3),
+          qty: fc.oneof({ weight: 9, arbitrary: fc.integer({ min: 1, max: 6 }) }, { weight: 1, arbitrary: fc.integer({ min: -1, max: 0 }) }),
+        }),
+        { minLength: 1, maxLength: 2, selector: (l) => l.sku },
+      ),
+    }),
+  },
   { weight: 4, arbitrary: fc.record({ kind: fc.constantFrom("ship" as const, "deliver" as const, "cancel" as const), order: fc.nat(5) }) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constantFrom("received" as const, "restocked" as const), sku: fc.nat(3), qty: fc.integer({ min: 0, max: 8 }) }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({ kind: fc.constantFrom("received" as const, "restocked" as const), sku: fc.nat(3), qty: fc.integer({ min: 0, max: 8 }) }),
+  },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant("adjusted" as const), sku: fc.nat(3), delta: fc.integer({ min: -15, max: 6 }) }) },
-  { weight: 3, arbitrary: fc.record({ kind: fc.constant("message" as const), customer: fc.nat(2), order: fc.option(fc.nat(6)), text: fc.nat(TEXTS.length - 1) }) },
+  {
+    weight: 3,
+    arbitrary: fc.record({ kind: fc.constant("message" as const), customer: fc.nat(2), order: fc.option(fc.nat(6)), text: fc.nat(TEXTS.length - 1) }),
+  },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant("malformed" as const), line: fc.nat(MALFORMED.length - 1) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("reuse" as const), of: fc.nat(), qty: fc.integer({ min: 1, max: 3 }) }) },
 );
@@ -211,7 +280,15 @@ const OPENING: Step[] = [
   { kind: "product", sku: 0, stock: 10, price: 900 },
   { kind: "product", sku: 1, stock: 5, price: 2500 },
   { kind: "product", sku: 2, stock: 4, price: 15_000 },
-  { kind: "order", order: 0, customer: 0, lines: [{ sku: 0, qty: 2 }, { sku: 2, qty: 1 }] },
+  {
+    kind: "order",
+    order: 0,
+    customer: 0,
+    lines: [
+      { sku: 0, qty: 2 },
+      { sku: 2, qty: 1 },
+    ],
+  },
   { kind: "ship", order: 0 },
   { kind: "deliver", order: 0 },
 ];
@@ -225,7 +302,11 @@ function lineOf(step: Step, n: number): string {
     case "product":
       return line("ProductAdded", { sku: SKUS[step.sku], name: `Product ${step.sku}`, priceCents: step.price, initialStock: step.stock, reorderPoint: 2 });
     case "order":
-      return line("OrderPlaced", { orderId: `ORD-${step.order}`, customerId: CUSTOMERS[step.customer], lines: step.lines.map((l) => ({ sku: SKUS[l.sku], qty: l.qty })) });
+      return line("OrderPlaced", {
+        orderId: `ORD-${step.order}`,
+        customerId: CUSTOMERS[step.customer],
+        lines: step.lines.map((l) => ({ sku: SKUS[l.sku], qty: l.qty })),
+      });
     case "ship":
     case "deliver":
     case "cancel":
@@ -237,7 +318,11 @@ function lineOf(step: Step, n: number): string {
     case "adjusted":
       return line("StockAdjusted", { sku: SKUS[step.sku], delta: step.delta, reason: "count" });
     case "message":
-      return line("CustomerMessage", { customerId: CUSTOMERS[step.customer], ...(step.order === null ? {} : { orderId: `ORD-${step.order}` }), text: TEXTS[step.text] });
+      return line("CustomerMessage", {
+        customerId: CUSTOMERS[step.customer],
+        ...(step.order === null ? {} : { orderId: `ORD-${step.order}` }),
+        text: TEXTS[step.text],
+      });
     case "malformed":
       return MALFORMED[step.line];
     case "reuse":
@@ -251,42 +336,46 @@ describe("fuzzing whole sequences through the graph", () => {
     let lines = 0;
     let rejectedLines = 0;
     await fc.assert(
-      fc.asyncProperty(fc.array(stepArb, { minLength: 5, maxLength: 40 }).map((steps) => [...OPENING, ...steps]), fc.array(fc.integer({ min: 1, max: 15 }), { minLength: 1, maxLength: 4 }), async (steps, cuts) => {
-        runs++;
-        const log = testLog("fuzz");
-        const graph = compileStoreGraph({ checkpointer: new MemorySaver(), events: log.events });
-        const config = { configurable: { thread_id: log.threadId }, recursionLimit: 500 };
-        const texts = steps.map(lineOf);
-        let state: State | undefined;
-        for (let start = 0, cut = 0; start < texts.length; cut++) {
-          const size = cuts[cut % cuts.length];
-          const batch = texts.slice(start, start + size);
-          const origin = { source: "fuzz.jsonl", lines: batch.map((_, i) => start + i + 1) };
-          start += batch.length;
-          // A run that pauses at the approval gate is left pending, as the CLI does, before the next batch.
-          const snapshot = await graph.getState(config);
-          if (snapshot.next.length > 0) await graph.invoke(new Command({ resume: { decisions: [] } }), config);
-          state = (await graph.invoke({ inbox: batch, inboxOrigin: origin }, config)) as State;
-          const events = await log.eventsOf(state);
-          expect(verify(worldAt(state, events), events)).toEqual([]);
-        }
-        const final = state as State;
-        const logged = new Set((await log.eventsOf(final)).map((e) => e.id));
-        // The same bad line is recorded once (by content hash), at its first line.
-        const rejected = new Map(final.rejected.map((r) => [r.hash, r.reason]));
-        texts.forEach((text, i) => {
-          const reason = rejected.get(contentHash(text));
-          if (reason !== undefined) {
-            expect(reason.length).toBeGreaterThan(0);
-            rejectedLines++;
-            return;
+      fc.asyncProperty(
+        fc.array(stepArb, { minLength: 5, maxLength: 40 }).map((steps) => [...OPENING, ...steps]),
+        fc.array(fc.integer({ min: 1, max: 15 }), { minLength: 1, maxLength: 4 }),
+        async (steps, cuts) => {
+          runs++;
+          const log = testLog("fuzz");
+          const graph = compileStoreGraph({ checkpointer: new MemorySaver(), events: log.events });
+          const config = { configurable: { thread_id: log.threadId }, recursionLimit: 500 };
+          const texts = steps.map(lineOf);
+          let state: State | undefined;
+          for (let start = 0, cut = 0; start < texts.length; cut++) {
+            const size = cuts[cut % cuts.length];
+            const batch = texts.slice(start, start + size);
+            const origin = { source: "fuzz.jsonl", lines: batch.map((_, i) => start + i + 1) };
+            start += batch.length;
+            // A run that pauses at the approval gate is left pending, as the CLI does, before the next batch.
+            const snapshot = await graph.getState(config);
+            if (snapshot.next.length > 0) await graph.invoke(new Command({ resume: { decisions: [] } }), config);
+            state = (await graph.invoke({ inbox: batch, inboxOrigin: origin }, config)) as State;
+            const events = await log.eventsOf(state);
+            expect(verify(worldAt(state, events), events)).toEqual([]);
           }
-          // Not rejected: the event is in the log (a re-sent line is there once, from its first time).
-          expect(logged.has((JSON.parse(text) as { id: string }).id), `line ${i + 1} ${text}`).toBe(true);
-        });
-        lines += texts.length;
-        expect(Object.values(final.tasks).filter((t) => t.status === "failed" || t.status === "running")).toEqual([]);
-      }),
+          const final = state as State;
+          const logged = new Set((await log.eventsOf(final)).map((e) => e.id));
+          // The same bad line is recorded once (by content hash), at its first line.
+          const rejected = new Map(final.rejected.map((r) => [r.hash, r.reason]));
+          texts.forEach((text, i) => {
+            const reason = rejected.get(contentHash(text));
+            if (reason !== undefined) {
+              expect(reason.length).toBeGreaterThan(0);
+              rejectedLines++;
+              return;
+            }
+            // Not rejected: the event is in the log (a re-sent line is there once, from its first time).
+            expect(logged.has((JSON.parse(text) as { id: string }).id), `line ${i + 1} ${text}`).toBe(true);
+          });
+          lines += texts.length;
+          expect(Object.values(final.tasks).filter((t) => t.status === "failed" || t.status === "running")).toEqual([]);
+        },
+      ),
       { numRuns: 60 },
     );
     console.info(`[figures] sequence fuzz: ${runs} runs, ${lines} lines, ${rejectedLines} rejected with a reason, 0 rule violations`);

@@ -90,11 +90,26 @@ function checkCases(rejectedAt: (line: number) => { reason: string } | undefined
       const conflict = outcome.conflicts.find((k) => k.eventId === id);
       expect.soft(conflict, `${where}: a recorded conflict`).toBeDefined();
       expect.soft(conflict?.reason, where).toMatch(new RegExp(e.conflict, "u"));
-      expect.soft(outcome.events.filter((ev) => ev.causationId === id), `${where}: no effect`).toEqual([]);
+      expect
+        .soft(
+          outcome.events.filter((ev) => ev.causationId === id),
+          `${where}: no effect`,
+        )
+        .toEqual([]);
     } else if ("accepted" in e) {
-      expect.soft(outcome.events.some((ev) => ev.id === id), `${where}: appended`).toBe(true);
+      expect
+        .soft(
+          outcome.events.some((ev) => ev.id === id),
+          `${where}: appended`,
+        )
+        .toBe(true);
     } else if ("duplicate" in e) {
-      expect.soft(outcome.events.filter((ev) => ev.id === id), `${where}: once in the log`).toHaveLength(1);
+      expect
+        .soft(
+          outcome.events.filter((ev) => ev.id === id),
+          `${where}: once in the log`,
+        )
+        .toHaveLength(1);
     } else {
       expect.soft(outcome.orders[e.refunded.orderId].refundedCents, where).toBe(e.refunded.cents);
     }
@@ -180,7 +195,10 @@ describe("rule 13: the hostile input corpus", () => {
       }
       expect([...reported.keys()].sort((a, b) => a - b)).toEqual(badCases.map((c) => c.last.line));
 
-      const shown = parseJson<Pick<Outcome, "orders" | "conflicts"> & Pick<State, "rejected">>((await cli(["state", "--json", "--db", db], { env })).stdout, "state --json");
+      const shown = parseJson<Pick<Outcome, "orders" | "conflicts"> & Pick<State, "rejected">>(
+        (await cli(["state", "--json", "--db", db], { env })).stdout,
+        "state --json",
+      );
       const events = parseJson<StoreEvent[]>((await cli(["events", "--json", "--db", db], { env })).stdout, "events --json");
       checkCases((line) => reported.get(line), { ...shown, events }, 1);
       expect(shown.rejected.filter((r) => r.source === corpusFile)).toHaveLength(badCases.length);

@@ -11,13 +11,15 @@ import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import pg from "pg";
 import { generateWorkload } from "../bench/generator.js";
+import { worldAt } from "../src/app/verify.js";
+import type { StoreEvent } from "../src/domain/events.js";
 import { verify } from "../src/domain/verify.js";
 import { acquirePgLease } from "../src/persistence/pg_lease.js";
 import { connectPostgres, type PostgresBackend } from "../src/persistence/postgres.js";
+import { allOrders, wholeLog } from "../src/persistence/store_log.js";
 import { threadIdFor } from "../src/persistence/stores.js";
-import { worldOf } from "../src/services/decisions.js";
 import type { State } from "../src/state.js";
-import { headValues, ingestLines, openPostgresStore, openStore, type InputLine } from "../src/store.js";
+import { headValues, ingestLines, logOf, openPostgresStore, openStore, type InputLine, type StoreSession } from "../src/store.js";
 import { stateView } from "../src/views.js";
 import { claimJob, enqueueJobs, ensureJobTable, MAX_ATTEMPTS, runnableJobCount } from "../src/worker/queue.js";
 import { runWorker } from "../src/worker/run.js";
@@ -53,6 +55,18 @@ function json<T>(run: Run, what: string): T {
 function withoutIds(view: Record<string, unknown>): Record<string, unknown> {
   const { checkpointId: _, ...rest } = view;
   return rest;
+}
+
+/** A store's head: its values, its whole log and the rule check of both (the log is in the event store, not the state). */
+async function headOf(session: StoreSession): Promise<{ values: State; checkpointId: string; events: StoreEvent[]; violations: ReturnType<typeof verify> }> {
+  const { values, checkpointId } = await headValues(session);
+  const events = await wholeLog(logOf(session, values));
+  return { values, checkpointId, events, violations: verify(worldAt(values, events), events) };
+}
+
+/** `state --json`'s view of a head, orders folded from the event store as the CLI does. */
+async function viewOf(session: StoreSession, head: { values: State; checkpointId: string }): Promise<Record<string, unknown>> {
+  return withoutIds(stateView(head.values, head.checkpointId, await allOrders(logOf(session, head.values))) as unknown as Record<string, unknown>);
 }
 
 /** A decision is stamped with the wall-clock time, and so are the events it causes: mask that time to compare two runs. */
@@ -92,7 +106,18 @@ describe("the CLI on PostgreSQL", () => {
     expect(withoutIds(afterPg)).toEqual(withoutIds(afterSqlite));
 
     // History: the same writers and summaries, newest first.
-    type History = { entries: { writers: string[]; summary: string; source: string; step: number; head: boolean; checkpointId: string; shortId: string; onCurrentBranch?: boolean }[] };
+    type History = {
+      entries: {
+        writers: string[];
+        summary: string;
+        source: string;
+        step: number;
+        head: boolean;
+        checkpointId: string;
+        shortId: string;
+        onCurrentBranch?: boolean;
+      }[];
+    };
     const [historyPg, historySqlite] = await both<History>(["history", "--limit", "12"], "history");
     const lines = (h: History) => h.entries.map((e) => ({ writers: e.writers, summary: e.summary, source: e.source, step: e.step, head: e.head }));
     expect(lines(historyPg)).toEqual(lines(historySqlite));
@@ -108,7 +133,12 @@ describe("the CLI on PostgreSQL", () => {
       oops,
       [
         { id: "oops-1", type: "StockAdjusted", at: "2026-03-01T17:00:00Z", data: { sku: "SKU-TEE", delta: -20, reason: "count typed into the wrong row" } },
-        { id: "oops-2", type: "OrderPlaced", at: "2026-03-01T17:05:00Z", data: { orderId: "ORD-2001", customerId: "C-1", lines: [{ sku: "SKU-TEE", qty: 2 }] } },
+        {
+          id: "oops-2",
+          type: "OrderPlaced",
+          at: "2026-03-01T17:05:00Z",
+          data: { orderId: "ORD-2001", customerId: "C-1", lines: [{ sku: "SKU-TEE", qty: 2 }] },
+        },
       ]
         .map((e) => JSON.stringify(e))
         .join("\n"),
@@ -116,7 +146,11 @@ describe("the CLI on PostgreSQL", () => {
     await both(["ingest", oops], "ingest oops");
     // Replay that run from its input checkpoint: it reproduces the run's end byte for byte (a new head, same state).
     const inputOf = async (run: (args: string[]) => Promise<Run>) =>
-      (json<History>(await run(["history", "--limit", "30", "--json"]), "history").entries.find((e) => e.source === "input" && e.onCurrentBranch) as History["entries"][number]).checkpointId;
+      (
+        json<History>(await run(["history", "--limit", "30", "--json"]), "history").entries.find(
+          (e) => e.source === "input" && e.onCurrentBranch,
+        ) as History["entries"][number]
+      ).checkpointId;
     const [replayPg, replaySqlite] = await Promise.all([
       onPg(["replay", await inputOf(onPg), "--json"]).then((r) => json<{ equivalent: boolean; identical: boolean }>(r, "replay on PostgreSQL")),
       onSqlite(["replay", await inputOf(onSqlite), "--json"]).then((r) => json<{ equivalent: boolean; identical: boolean }>(r, "replay on SQLite")),
@@ -127,7 +161,10 @@ describe("the CLI on PostgreSQL", () => {
     const [diffPg, diffSqlite] = await both<Diff>(["diff", "before-oops"], "diff");
     expect(diffPg.entities.length).toBeGreaterThan(0);
     expect(diffPg.events.added.map((e) => e.id)).toContain("oops-1");
-    expect({ entities: diffPg.entities, events: diffPg.events.added.map((e) => e.id) }).toEqual({ entities: diffSqlite.entities, events: diffSqlite.events.added.map((e) => e.id) });
+    expect({ entities: diffPg.entities, events: diffPg.events.added.map((e) => e.id) }).toEqual({
+      entities: diffSqlite.entities,
+      events: diffSqlite.events.added.map((e) => e.id),
+    });
     const [rolledPg] = await both<{ newHead: string }>(["rollback", "before-oops"], "rollback");
     const [atTag] = await both<Record<string, unknown>>(["state", "--at", "before-oops"], "state at the tag");
     const [rolledState, rolledSqlite] = await both<Record<string, unknown>>(["state"], "state after rollback");
@@ -168,7 +205,9 @@ describe("the CLI on PostgreSQL", () => {
     await admin.connect();
     try {
       await admin.query("ALTER DATABASE readonly SET default_transaction_read_only = on");
-      await expect(connectPostgres(url)).rejects.toThrow(/^cannot set up shopstate's tables in PostgreSQL at postgres:\/\/.*\/readonly: .*read-only transaction/);
+      await expect(connectPostgres(url)).rejects.toThrow(
+        /^cannot set up shopstate's tables in PostgreSQL at postgres:\/\/.*\/readonly: .*read-only transaction/,
+      );
     } finally {
       await admin.end();
     }
@@ -231,7 +270,10 @@ describe("several worker processes on one PostgreSQL", () => {
     // The first store's file goes through `shopstate enqueue`; the rest are queued in-process, round-robin.
     const firstFile = join(dir, "shop-0.jsonl");
     writeFileSync(firstFile, inputs[0].map((l) => l.text).join("\n"));
-    const queued = json<{ jobs: number[] }>(await cli(["enqueue", firstFile, "--thread", "shop-0", "--batch", String(JOB_LINES), "--json"], { env }), "enqueue");
+    const queued = json<{ jobs: number[] }>(
+      await cli(["enqueue", firstFile, "--thread", "shop-0", "--batch", String(JOB_LINES), "--json"], { env }),
+      "enqueue",
+    );
     expect(queued.jobs).toHaveLength(perStore[0].jobs.length);
     await ensureJobTable(backend.pool);
     for (let round = 0; round < Math.max(...perStore.map((s) => s.jobs.length)); round++) {
@@ -249,7 +291,14 @@ describe("several worker processes on one PostgreSQL", () => {
     const tagged = await Promise.all(taggers);
 
     const summaries = ran.map((r) => json<{ done: number; failed: number }>(r, "worker"));
-    const reports = ran.flatMap((r) => jsonLines(r.stderr.split("\n").filter((l) => l.startsWith('{"job"')).join("\n")).map((l) => l.job as { store: string; ok: boolean; worker: string }));
+    const reports = ran.flatMap((r) =>
+      jsonLines(
+        r.stderr
+          .split("\n")
+          .filter((l) => l.startsWith('{"job"'))
+          .join("\n"),
+      ).map((l) => l.job as { store: string; ok: boolean; worker: string }),
+    );
     expect(summaries.reduce((n, s) => n + s.failed, 0)).toBe(0);
     expect(summaries.reduce((n, s) => n + s.done, 0)).toBe(perStore.reduce((n, s) => n + s.jobs.length, 0));
     // Work was spread: more than one worker did jobs, and some store was served by several workers.
@@ -267,16 +316,23 @@ describe("several worker processes on one PostgreSQL", () => {
     for (const [i, { store, jobs: batches }] of perStore.entries()) {
       const reference = openStore(join(dir, "reference.db"), store);
       try {
-        await ingestLines(reference, batches.flat(), { batchSize: JOB_LINES, approvalThresholdCents: 10_000, maxSteps: 500, source: "reference", batches: () => batches });
-        const expected = await headValues(reference);
-        const actual = await headValues(openPostgresStore(backend, store));
+        await ingestLines(reference, batches.flat(), {
+          batchSize: JOB_LINES,
+          approvalThresholdCents: 10_000,
+          maxSteps: 500,
+          source: "reference",
+          batches: () => batches,
+        });
+        const expected = await headOf(reference);
+        const onPg = openPostgresStore(backend, store);
+        const actual = await headOf(onPg);
         const inputIds = inputs[i].map((l) => (JSON.parse(l.text) as { id: string }).id);
-        const logIds = actual.values.events.map((e) => e.id);
+        const logIds = actual.events.map((e) => e.id);
         expect(new Set(logIds).size, `${store}: an event twice`).toBe(logIds.length);
         for (const id of inputIds) expect(logIds, `${store}: input ${id} lost`).toContain(id);
-        expect(actual.values.events, `${store}: the log differs from the reference`).toEqual(expected.values.events);
-        expect(withoutIds(stateView(actual.values, actual.checkpointId) as unknown as Record<string, unknown>)).toEqual(withoutIds(stateView(expected.values, expected.checkpointId) as unknown as Record<string, unknown>));
-        expect(verify(worldOf(actual.values), actual.values.events), `${store}: verify`).toEqual([]);
+        expect(actual.events, `${store}: the log differs from the reference`).toEqual(expected.events);
+        expect(await viewOf(onPg, actual)).toEqual(await viewOf(reference, expected));
+        expect(actual.violations, `${store}: verify`).toEqual([]);
       } finally {
         await reference.close();
       }
@@ -318,9 +374,9 @@ describe("several worker processes on one PostgreSQL", () => {
 
     const rerun = await cli(["worker", "--exit-when-idle", "--json"], { env });
     expect(json<{ done: number; failed: number }>(rerun, "worker").done).toBe(1);
-    const values = (await headValues(openPostgresStore(backend, store))).values as State;
-    expect(values.events.filter((e) => e.source === "generator").map((e) => e.id)).toEqual(lines.map((l) => (JSON.parse(l.text) as { id: string }).id));
-    expect(verify(worldOf(values), values.events)).toEqual([]);
+    const { events, violations } = await headOf(openPostgresStore(backend, store));
+    expect(events.filter((e) => e.source === "generator").map((e) => e.id)).toEqual(lines.map((l) => (JSON.parse(l.text) as { id: string }).id));
+    expect(violations).toEqual([]);
 
     // A lease whose holder's connection is gone (a killed process) is free at once: no expiry to wait out.
     const lease = await acquirePgLease({ connectionString: url }, store, threadIdFor(store), 0);
@@ -369,7 +425,10 @@ describe("several worker processes on one PostgreSQL", () => {
       const summary = await runWorker(held, { batchSize: 3, approvalThresholdCents: 10_000, maxSteps: 500, exitWhenIdle: true, pollMs: 10 });
       expect(summary).toMatchObject({ done: 0, failed: 0 });
       const { rows } = await held.pool.query("SELECT id, status FROM shopstate_jobs ORDER BY id");
-      expect(rows.map((r) => [Number(r.id), r.status])).toEqual([[first, "failed"], [second, "queued"]]);
+      expect(rows.map((r) => [Number(r.id), r.status])).toEqual([
+        [first, "failed"],
+        [second, "queued"],
+      ]);
     } finally {
       await held.close();
     }
@@ -380,8 +439,20 @@ describe("several worker processes on one PostgreSQL", () => {
     const lines = inputOf(99);
     const first = join(dir, "first.jsonl");
     const second = join(dir, "second.jsonl");
-    writeFileSync(first, lines.slice(0, 15).map((l) => l.text).join("\n"));
-    writeFileSync(second, lines.slice(15).map((l) => l.text).join("\n"));
+    writeFileSync(
+      first,
+      lines
+        .slice(0, 15)
+        .map((l) => l.text)
+        .join("\n"),
+    );
+    writeFileSync(
+      second,
+      lines
+        .slice(15)
+        .map((l) => l.text)
+        .join("\n"),
+    );
     const store = "contended";
 
     // This process holds the store's lease: a writer without --wait is refused at once, and told who holds it.
@@ -413,7 +484,10 @@ describe("several worker processes on one PostgreSQL", () => {
 
     // Two writers at the same moment, without --wait: each one either ran alone or was refused with the busy message;
     // with --wait both run, one after the other. Either way the store holds exactly the input of the runs that succeeded.
-    const racers = await Promise.all([cli(["ingest", second, "--thread", store, "--json"], { env }), cli(["ingest", second, "--thread", store, "--json"], { env })]);
+    const racers = await Promise.all([
+      cli(["ingest", second, "--thread", store, "--json"], { env }),
+      cli(["ingest", second, "--thread", store, "--json"], { env }),
+    ]);
     for (const r of racers) {
       if (r.code !== 0) {
         expect(r.code).toBe(1);
@@ -424,18 +498,21 @@ describe("several worker processes on one PostgreSQL", () => {
     const serialised = await Promise.all(
       [0, 1].map((k) => {
         const file = join(dir, `extra-${k}.jsonl`);
-        writeFileSync(file, JSON.stringify({ id: `extra-${k}`, type: "StockReceived", at: "2026-01-02T00:00:00Z", data: { sku: JSON.parse(lines[0].text).data.sku, qty: 5 } }));
+        writeFileSync(
+          file,
+          JSON.stringify({ id: `extra-${k}`, type: "StockReceived", at: "2026-01-02T00:00:00Z", data: { sku: JSON.parse(lines[0].text).data.sku, qty: 5 } }),
+        );
         return cli(["ingest", file, "--thread", store, "--wait", "120", "--json"], { env });
       }),
     );
     for (const r of serialised) expect(r.code, r.stderr).toBe(0);
 
-    const values = (await headValues(openPostgresStore(backend, store))).values as State;
-    const ids = values.events.map((e) => e.id);
+    const { events, violations } = await headOf(openPostgresStore(backend, store));
+    const ids = events.map((e) => e.id);
     expect(new Set(ids).size).toBe(ids.length);
     for (const l of lines) expect(ids).toContain((JSON.parse(l.text) as { id: string }).id);
     expect(ids).toEqual(expect.arrayContaining(["extra-0", "extra-1"]));
-    expect(verify(worldOf(values), values.events)).toEqual([]);
+    expect(violations).toEqual([]);
     expect(json<{ ok: boolean }>(await cli(["verify", "--thread", store, "--json"], { env }), "verify").ok).toBe(true);
   });
 });
@@ -453,7 +530,9 @@ describe("PostgreSQL failure paths", () => {
       await backend.pool.query("DROP TRIGGER refuse_path ON shopstate_task_paths");
       await backend.saver.putWrites(config, [["events", { n: 1 }]], "task-1", "~__pregel_pull, support_agent");
       expect((await backend.pool.query("SELECT count(*)::int AS n FROM checkpoint_writes WHERE thread_id = 't'")).rows[0].n).toBe(1);
-      expect((await backend.pool.query("SELECT task_path FROM shopstate_task_paths WHERE thread_id = 't'")).rows).toEqual([{ task_path: "~__pregel_pull, support_agent" }]);
+      expect((await backend.pool.query("SELECT task_path FROM shopstate_task_paths WHERE thread_id = 't'")).rows).toEqual([
+        { task_path: "~__pregel_pull, support_agent" },
+      ]);
     } finally {
       await backend.close();
     }
@@ -464,7 +543,9 @@ describe("PostgreSQL failure paths", () => {
     const pool = new pg.Pool({ connectionString: url });
     try {
       await ensureJobTable(pool);
-      const { rows } = await pool.query<{ id: string }>("INSERT INTO shopstate_jobs (store, source, lines) VALUES ('broken', 'test', '[{\"line\": 1, ') RETURNING id");
+      const { rows } = await pool.query<{ id: string }>(
+        "INSERT INTO shopstate_jobs (store, source, lines) VALUES ('broken', 'test', '[{\"line\": 1, ') RETURNING id",
+      );
       const bad = Number(rows[0].id);
       const [good] = await enqueueJobs(pool, "other", "test", [[{ line: 1, text: "{}" }]]);
       const claim = await claimJob(pool, "a worker");
@@ -497,7 +578,10 @@ describe("PostgreSQL failure paths", () => {
       backend.saver.put = async (...args) => {
         const written = await put(...args);
         // The lease's own connection (named after this process), as when the network or the server drops it.
-        if (++puts === 3) terminated = admin.query("SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE application_name LIKE $1", [`shopstate pid ${process.pid} on %`]);
+        if (++puts === 3)
+          terminated = admin.query("SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE application_name LIKE $1", [
+            `shopstate pid ${process.pid} on %`,
+          ]);
         return written;
       };
       await expect(ingestLines(session, lines, { approvalThresholdCents: 10_000, maxSteps: 500, batchSize: 100, source: "generator" })).rejects.toThrow(
@@ -507,9 +591,9 @@ describe("PostgreSQL failure paths", () => {
       expect((await session.graph.getState(session.config)).tasks.length).toBeGreaterThan(0);
       backend.saver.put = put;
       await ingestLines(session, lines, { approvalThresholdCents: 10_000, maxSteps: 500, batchSize: 100, source: "generator" });
-      const values = (await headValues(session)).values as State;
-      expect(values.events.filter((e) => e.source === "generator").map((e) => e.id)).toEqual(lines.map((l) => (JSON.parse(l.text) as { id: string }).id));
-      expect(verify(worldOf(values), values.events)).toEqual([]);
+      const { events, violations } = await headOf(session);
+      expect(events.filter((e) => e.source === "generator").map((e) => e.id)).toEqual(lines.map((l) => (JSON.parse(l.text) as { id: string }).id));
+      expect(violations).toEqual([]);
     } finally {
       backend.saver.put = put;
       await admin.end();
@@ -527,7 +611,13 @@ describe("PostgreSQL failure paths", () => {
       const stop = new AbortController();
       let reports = 0;
       const busy = await runWorker(backend, {
-        batchSize: 3, approvalThresholdCents: 10_000, maxSteps: 500, waitMs: 0, exitWhenIdle: false, pollMs: 10, signal: stop.signal,
+        batchSize: 3,
+        approvalThresholdCents: 10_000,
+        maxSteps: 500,
+        waitMs: 0,
+        exitWhenIdle: false,
+        pollMs: 10,
+        signal: stop.signal,
         onJob: (r) => {
           expect(r).toMatchObject({ ok: false, retried: true });
           if (++reports === MAX_ATTEMPTS + 1) stop.abort();
@@ -535,10 +625,17 @@ describe("PostgreSQL failure paths", () => {
       });
       await lease.release();
       expect(busy).toMatchObject({ done: 0, failed: 0 });
-      expect((await backend.pool.query("SELECT status, attempts, error FROM shopstate_jobs WHERE id = $1", [id])).rows[0]).toMatchObject({ status: "queued", attempts: 0, error: expect.stringMatching(/is being written by another process/) });
+      expect((await backend.pool.query("SELECT status, attempts, error FROM shopstate_jobs WHERE id = $1", [id])).rows[0]).toMatchObject({
+        status: "queued",
+        attempts: 0,
+        error: expect.stringMatching(/is being written by another process/),
+      });
       const free = await runWorker(backend, { batchSize: 3, approvalThresholdCents: 10_000, maxSteps: 500, exitWhenIdle: true, pollMs: 10 });
       expect(free).toMatchObject({ done: 1, failed: 0 });
-      expect((await backend.pool.query("SELECT status, attempts FROM shopstate_jobs WHERE id = $1", [id])).rows[0]).toMatchObject({ status: "done", attempts: 1 });
+      expect((await backend.pool.query("SELECT status, attempts FROM shopstate_jobs WHERE id = $1", [id])).rows[0]).toMatchObject({
+        status: "done",
+        attempts: 1,
+      });
     } finally {
       await backend.close();
     }
