@@ -108,6 +108,7 @@ async function main(): Promise<WorkerResult> {
       const batch = lines.slice(i, i + batchSize);
       const [, ms] = await timed(() => ingestBatch(store, batch));
       timings.push({ end: i + batch.length, ms, size: batch.length });
+      if ((i + batch.length) % 1000 === 0) process.stderr.write(`bench: ${kind}, ${i + batch.length}/${total} input events, last batch ${ms.toFixed(0)} ms\n`);
       if (!atFirstMark && i + batch.length >= FIRST_MARK) {
         atFirstMark = await mark(store, i + batch.length);
         if (kind === "ours") firstMarkCopy = snapshotFile(store, dir, "at-first-mark.db");
