@@ -153,6 +153,8 @@ async function main() {
       if (!atFirstMark && run.end >= FIRST_MARK) atFirstMark = await mark(server.url, threadId, run.end);
     }
     const atEnd = await mark(server.url, threadId, total);
+    // The dev server keeps its threads in .langgraph_api/ across restarts: do not leave this one's megabytes there.
+    await client.threads.delete(threadId);
     return { threadId, batches, atFirstMark: atFirstMark ?? atEnd, atEnd };
   } catch (error) {
     process.stderr.write(`bench:server: the server's log:\n${server.log()}\n`);
