@@ -68,6 +68,8 @@ try {
       databaseUrl = await postgres.createDatabase(`bench_${Date.now()}`);
     }
     results[saver] = runWorker(saver, eventsFor[saver], databaseUrl);
+    // Each saver's figures as soon as they are in: a long run stopped later keeps them.
+    process.stderr.write(`bench: ${saver} done: ${JSON.stringify(results[saver])}\n`);
   }
 } finally {
   postgres?.stop();
