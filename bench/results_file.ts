@@ -81,17 +81,17 @@ export function writeSection(id: string, body: string): void {
   writeFileSync(RESULTS_FILE, replaceSection(existsSync(RESULTS_FILE) ? readFileSync(RESULTS_FILE, "utf8") : "", id, body));
 }
 
-/** The results file's text with section `id` replaced (or appended) and the current introduction; other sections as they were. */
+/** The sections in the order the file shows them; others follow in the order they were first written. */
+const SECTION_ORDER = ["in-process", "server"];
+
+/** The results file's text with section `id` replaced (or added) and the current introduction; other sections as they were. */
 export function replaceSection(text: string, id: string, body: string): string {
-  const start = `<!-- generated:${id}:start -->`;
-  const end = `<!-- generated:${id}:end -->`;
-  const section = `${start}\n${body.trim()}\n${end}`;
-  const firstSection = text.indexOf("<!-- generated:");
-  const sections = firstSection >= 0 ? text.slice(firstSection) : "";
-  const from = sections.indexOf(start);
-  const to = sections.indexOf(end);
-  const next = from >= 0 && to > from ? sections.slice(0, from) + section + sections.slice(to + end.length) : `${sections.trimEnd()}\n\n${section}`;
-  return `${INTRO}\n${next.trim()}\n`;
+  const sections = new Map<string, string>();
+  for (const found of text.matchAll(/<!-- generated:([\w-]+):start -->\n([\s\S]*?)\n<!-- generated:\1:end -->/g)) sections.set(found[1], found[2]);
+  sections.set(id, body.trim());
+  const rank = (name: string) => (SECTION_ORDER.includes(name) ? SECTION_ORDER.indexOf(name) : SECTION_ORDER.length);
+  const ordered = [...sections.keys()].sort((a, b) => rank(a) - rank(b));
+  return `${INTRO}\n${ordered.map((name) => `<!-- generated:${name}:start -->\n${sections.get(name)}\n<!-- generated:${name}:end -->`).join("\n\n")}\n`;
 }
 
 /** A markdown table. */
