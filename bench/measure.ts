@@ -1,6 +1,7 @@
 /** Shared shapes and small statistics of the benchmark. */
+import type { SaverKind, StorageBytes } from "./stores.js";
 
-export type SaverKind = "ours" | "stock" | "memory";
+export type { SaverKind } from "./stores.js";
 
 export interface BatchTiming {
   /** Input events ingested once this batch is done. */
@@ -11,16 +12,17 @@ export interface BatchTiming {
 
 export interface Mark {
   events: number;
-  /** Checkpointer tables and their indexes (0 on MemorySaver). */
-  checkpointBytes: number;
-  /** The knowledge store's tables (customer facts), apart from the checkpoints. */
-  knowledgeBytes: number;
+  /** Events in the log at the mark. */
+  logEvents: number;
+  /** The whole database and its parts (bench/stores.ts `storageBytes`). */
+  storage: StorageBytes;
   /** Size of `events --json` (pretty-printed, as the CLI prints it). */
   cliJsonBytes: number;
+  /** The log as compact (minified) JSON: what storage is divided by. */
   compactJsonBytes: number;
-  /** Process RSS after full collections: what the issue's target 5 is measured on. */
+  /** Process RSS after full collections. */
   rssMiB: number;
-  /** V8 heap in use after the same collections: the live JavaScript objects alone. */
+  /** V8 heap in use after the same collections: the live JavaScript objects alone (the issue's memory target). */
   heapUsedMiB: number;
 }
 
@@ -36,6 +38,7 @@ export interface WorkerResult {
   msPerEventLate: number;
   atFirstMark: Mark;
   atEnd: Mark;
+  /** The SQLite file after a WAL checkpoint (free pages included). */
   fileBytes?: number;
   timeTravel?: {
     checkpoints: number;
@@ -51,6 +54,11 @@ export interface WorkerResult {
   };
   /** Whole CLI processes on the finished store, median wall ms. */
   cli?: Record<string, number>;
+  /**
+   * Cold `shopstate ingest` processes of the same 100 new input events into a copy
+   * of the store as it was at the first mark and at the end: median wall ms.
+   */
+  coldIngest?: { events: number; runs: number; atFirstMarkMs: number; atEndMs: number; firstMarkEvents: number; endEvents: number };
 }
 
 /** Mean ms per input event over the batches that end in (from, to] of the stream. */
@@ -63,4 +71,8 @@ export function windowMean(timings: BatchTiming[], from: number, to: number): nu
 export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)] ?? NaN;
+}
+
+export function mean(values: number[]): number {
+  return values.length === 0 ? NaN : values.reduce((s, v) => s + v, 0) / values.length;
 }
