@@ -328,7 +328,8 @@ describe("several worker processes on one PostgreSQL", () => {
     }
 
     // The next worker sees no presence connection for the dead worker's pool, frees its job and runs both jobs in order.
-    const rerun = await cli(["worker", "--exit-when-idle", "--json"], { env });
+    // Not `cli`: its 60 s timeout sends SIGTERM, on which a worker finishes the job at hand and stops (too soon on a loaded machine).
+    const rerun = await spawnCli(["worker", "--exit-when-idle", "--json"], env).done;
     expect(json<{ done: number; failed: number }>(rerun, "worker")).toMatchObject({ done: 2, failed: 0 });
     expect(await listJobs(backend.pool, store)).toEqual([]);
     const values = (await headValues(openPostgresStore(backend, store))).values as State;
