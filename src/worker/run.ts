@@ -140,6 +140,9 @@ export async function runWorker(backend: PostgresBackend, options: WorkerOptions
     events,
     // No crontab file is read from the working directory.
     crontab: "",
+  }).catch(async (error: Error) => {
+    await presence.end().catch(() => undefined);
+    throw error;
   });
 
   const sweep = () =>
