@@ -23,13 +23,13 @@ import { EXIT, printError, printJson, renderApprovals, renderDecisions, renderDe
 // The modules behind the commands (LangGraph, SQLite, PostgreSQL, zod, ...), loaded when a command runs:
 // `--help` and a usage error need none of them, and loading them all took most of a command's start.
 // `act` loads them before any action; each binding is typed by the module it comes from.
-let { loadConfig, ConfigError, verifyValues, redactUrl, allOrders, readLog, wholeLog, diffStates, historyPage, ImportVerifyError, importLog, parseEventLog, RefNotFoundError, resolveRef, replayFrom, rollback, stateAt, tagCheckpoint, enqueueJobs, ensureJobTable, listJobs, runWorker, WORKER_WAIT_MS, assertCurrentLayout, assertStoreName, chunk, decideApprovals, deleteStore, headValues, ingestLines, logOf, openStoreAt, pruneStore, storeRecord, UsageError, cliProgress } =
+let { loadConfig, ConfigError, verifyValues, redactUrl, allOrders, readLog, wholeLog, diffStates, historyPage, ImportVerifyError, importLog, parseEventLog, RefNotFoundError, resolveRef, replayFrom, rollback, stateAt, tagCheckpoint, enqueueJobs, ensureQueue, listJobs, runWorker, WORKER_WAIT_MS, assertCurrentLayout, assertStoreName, chunk, decideApprovals, deleteStore, headValues, ingestLines, logOf, openStoreAt, pruneStore, storeRecord, UsageError, cliProgress } =
   {} as typeof import("./command_modules.js");
 let commandModulesLoaded = false;
 
 async function loadCommandModules(): Promise<void> {
   if (commandModulesLoaded) return;
-  ({ loadConfig, ConfigError, verifyValues, redactUrl, allOrders, readLog, wholeLog, diffStates, historyPage, ImportVerifyError, importLog, parseEventLog, RefNotFoundError, resolveRef, replayFrom, rollback, stateAt, tagCheckpoint, enqueueJobs, ensureJobTable, listJobs, runWorker, WORKER_WAIT_MS, assertCurrentLayout, assertStoreName, chunk, decideApprovals, deleteStore, headValues, ingestLines, logOf, openStoreAt, pruneStore, storeRecord, UsageError, cliProgress } =
+  ({ loadConfig, ConfigError, verifyValues, redactUrl, allOrders, readLog, wholeLog, diffStates, historyPage, ImportVerifyError, importLog, parseEventLog, RefNotFoundError, resolveRef, replayFrom, rollback, stateAt, tagCheckpoint, enqueueJobs, ensureQueue, listJobs, runWorker, WORKER_WAIT_MS, assertCurrentLayout, assertStoreName, chunk, decideApprovals, deleteStore, headValues, ingestLines, logOf, openStoreAt, pruneStore, storeRecord, UsageError, cliProgress } =
     await import("./command_modules.js"));
   commandModulesLoaded = true;
 }
@@ -483,13 +483,13 @@ function addTimeTravelCommands(program: Command, act: <Args extends unknown[]>(a
  * number of `worker` processes run them, each store's in order.
  */
 function addWorkerCommands(program: Command, act: <Args extends unknown[]>(action: (...args: Args) => Promise<number | void>) => (...args: Args) => Promise<void>): void {
-  /** Runs `work` on the job queue's database (its table created on first use) and closes the connections after. */
+  /** Runs `work` on the job queue's database (the queue engine's schema created on first use) and closes the connections after. */
   const withQueue = async <T>(ctx: Context, command: string, work: (backend: PostgresBackend) => Promise<T>): Promise<T> => {
     if (ctx.databaseUrl === undefined) throw new UsageError(`'${command}' needs PostgreSQL: the job queue and the stores of several workers live there; set DATABASE_URL=postgres://...`);
     const { connectPostgres } = await import("../persistence/postgres.js");
     const backend = await connectPostgres(ctx.databaseUrl);
     try {
-      await ensureJobTable(backend.pool);
+      await ensureQueue(backend.pool);
       return await work(backend);
     } finally {
       await backend.close();
@@ -515,7 +515,7 @@ function addWorkerCommands(program: Command, act: <Args extends unknown[]>(actio
   program
     .command("worker")
     .description("run queued jobs (PostgreSQL): each store's jobs in order, one writer per store; waits up to 60 s for another writer unless --wait says otherwise; stop with Ctrl-C")
-    .option("--exit-when-idle", "stop once no job is left that a worker could run (jobs held back by a failed job of their store wait for a person)")
+    .option("--exit-when-idle", "stop once no job is left that a worker could run (waiting, retrying or running; jobs that failed for good wait for a person)")
     .action(act(async (options: { exitWhenIdle?: boolean }, command: Command) => {
       const ctx = contextOf(command);
       const stop = new AbortController();
@@ -534,7 +534,8 @@ function addWorkerCommands(program: Command, act: <Args extends unknown[]>(actio
           onJob: (r) => {
             if (ctx.json) process.stderr.write(`${JSON.stringify({ job: r })}\n`);
             else if (r.retried) process.stderr.write(`job ${r.jobId} (${r.store}) queued again, no attempt used: ${r.error}\n`);
-            else process.stderr.write(r.ok ? `job ${r.jobId} (${r.store}): ${r.accepted} accepted, ${r.rejected} rejected; the log holds ${r.eventCount} events\n` : `job ${r.jobId} (${r.store}) failed: ${r.error}\n`);
+            else if (r.ok) process.stderr.write(`job ${r.jobId} (${r.store}): ${r.accepted} accepted, ${r.rejected} rejected; the log holds ${r.eventCount} events\n`);
+            else process.stderr.write(`job ${r.jobId} (${r.store}) failed, attempt ${r.attempt} of ${r.maxAttempts}${r.willRetry ? ", will be retried" : ", given up"}: ${r.error}\n`);
           },
         }));
         return print(ctx, { json: summary, text: `${summary.worker}: ${summary.done} job(s) done, ${summary.failed} failed`, exitCode: summary.failed > 0 ? EXIT.failure : EXIT.ok });
@@ -545,11 +546,11 @@ function addWorkerCommands(program: Command, act: <Args extends unknown[]>(actio
 
   program
     .command("jobs")
-    .description("the job queue (PostgreSQL): every job, oldest first, or the store's with --thread")
+    .description("the job queue (PostgreSQL): every job still queued, running or failed, oldest first, or the store's with --thread (a job that succeeded is gone)")
     .action(act(async (_options: unknown, command: Command) => {
       const ctx = contextOf(command);
       const jobs = await withQueue(ctx, "jobs", (backend) => listJobs(backend.pool, command.optsWithGlobals<GlobalOptions>().thread));
-      const text = jobs.length === 0 ? "no jobs" : jobs.map((j) => `${String(j.id).padStart(6)} ${j.store.padEnd(20)} ${j.status.padEnd(7)} ${j.events} line(s), ${j.attempts} attempt(s)${j.error ? `: ${oneLine(j.error)}` : ""}`).join("\n");
+      const text = jobs.length === 0 ? "no jobs" : jobs.map((j) => `${String(j.id).padStart(6)} ${j.store.padEnd(20)} ${j.status.padEnd(7)} ${j.events} line(s), ${j.attempts} of ${j.maxAttempts} attempt(s)${j.error ? `: ${oneLine(j.error)}` : ""}`).join("\n");
       return print(ctx, { json: jobs, text });
     }));
 }
