@@ -139,7 +139,7 @@ ${p.next !== undefined ? html`<p><a href="${href("/console/events", { ...query, 
 }
 
 export function ordersPage(p: { store: string; orders: Order[]; from: number; limit: number; total: number }): Html {
-  const rows = p.orders.map((o) => html`<tr><th scope="row"><a href="${href(`/console/orders/${encodeURIComponent(o.id)}`, { store: p.store })}">${o.id}</a></th>
+  const rows = p.orders.map((o) => html`<tr><th scope="row"><a href="${href(`/console/orders/${encodeURIComponent(o.orderId)}`, { store: p.store })}">${o.orderId}</a></th>
 <td><a href="${href(`/console/customers/${encodeURIComponent(o.customerId)}`, { store: p.store })}">${o.customerId}</a></td><td>${badge(o.status)}</td><td class="num">${cents(o.paidCents)}</td><td class="num">${cents(o.refundedCents)}</td></tr>`);
   return html`<form method="get" action="/console/customers" class="filters"><input type="hidden" name="store" value="${p.store}">
 <label for="cust">Customer id</label> <input id="cust" name="id" required> <button type="submit">Show customer</button></form>
@@ -162,7 +162,7 @@ export function customerPage(p: { store: string; customerId: string; orders: Ord
     return html`<li class="${e.type === "ReplyDrafted" ? "reply" : "message"}"><strong>${e.type === "ReplyDrafted" ? "Reply (support_agent)" : "Customer"}</strong> <time>${e.at}</time>${d.orderId ? html` about <a href="${href(`/console/orders/${encodeURIComponent(d.orderId)}`, { store: p.store })}">${d.orderId}</a>` : ""}${d.subject ? html` — ${d.subject}` : ""}<blockquote>${d.text ?? ""}</blockquote></li>`;
   });
   return html`<h2>Orders (newest first)</h2>
-${p.orders.length ? html`<ul>${p.orders.map((o) => html`<li><a href="${href(`/console/orders/${encodeURIComponent(o.id)}`, { store: p.store })}">${o.id}</a> ${badge(o.status)} ${cents(o.paidCents)}</li>`)}</ul>` : html`<p>No orders.</p>`}
+${p.orders.length ? html`<ul>${p.orders.map((o) => html`<li><a href="${href(`/console/orders/${encodeURIComponent(o.orderId)}`, { store: p.store })}">${o.orderId}</a> ${badge(o.status)} ${cents(o.paidCents)}</li>`)}</ul>` : html`<p>No orders.</p>`}
 ${p.nextBefore !== undefined ? html`<p><a href="${href(`/console/customers/${encodeURIComponent(p.customerId)}`, { store: p.store, before: p.nextBefore })}">Older orders</a></p>` : ""}
 <h2>Messages and replies (newest first)</h2>
 ${lines.length ? html`<ol class="conversation">${lines}</ol>` : html`<p>No messages.</p>`}`;

@@ -93,7 +93,7 @@ export function serverSource(options: ServerSourceOptions): ConsoleSource {
         const followsOlder = parentId === undefined || parentId === older?.checkpoint.checkpoint_id;
         return {
           checkpointId: id,
-          shortId: shortIdOf(id, [shown[i - 1]?.checkpoint.checkpoint_id, older?.checkpoint.checkpoint_id]),
+          shortId: shortIdOf(id, [shown[i - 1]?.checkpoint.checkpoint_id ?? undefined, older?.checkpoint.checkpoint_id ?? undefined]),
           parentId,
           step: Number(metadata.step ?? 0),
           source: String(metadata.source ?? ""),
@@ -106,7 +106,7 @@ export function serverSource(options: ServerSourceOptions): ConsoleSource {
           branchedFrom: followsOlder ? undefined : parentId,
         };
       });
-      return { entries, nextBefore: states.length > page.limit ? shown[shown.length - 1]?.checkpoint.checkpoint_id : undefined };
+      return { entries, nextBefore: states.length > page.limit ? (shown[shown.length - 1]?.checkpoint.checkpoint_id ?? undefined) : undefined };
     },
     async diff(store, from, to) {
       const [a, b] = [snapshotOf(store, await stateOf(store, from)), snapshotOf(store, await stateOf(store, to))];
@@ -118,8 +118,9 @@ export function serverSource(options: ServerSourceOptions): ConsoleSource {
     async rollback(store, at) {
       const previous = await stateOf(store);
       const target = await stateOf(store, at);
-      const forked = await busyAware(store, () => client.threads.updateState<null>(store, { values: null, checkpointId: target.checkpoint.checkpoint_id ?? undefined }));
-      return { from: target.checkpoint.checkpoint_id ?? "", newHead: String(forked.checkpoint.checkpoint_id ?? ""), previousHead: previous.checkpoint.checkpoint_id ?? undefined };
+      const forked = (await busyAware(store, () => client.threads.updateState<null>(store, { values: null, checkpointId: target.checkpoint.checkpoint_id ?? undefined }))) as { checkpoint?: { checkpoint_id?: string }; configurable?: { checkpoint_id?: string } };
+      const newHead = forked.checkpoint?.checkpoint_id ?? forked.configurable?.checkpoint_id ?? "";
+      return { from: target.checkpoint.checkpoint_id ?? "", newHead, previousHead: previous.checkpoint.checkpoint_id ?? undefined };
     },
     async decide(store, decisions: Decision[]) {
       if (decisions.length === 0) throw new UsageError("no decision given");
