@@ -207,7 +207,7 @@ describe("writes through the pages", () => {
       expect(res.status).toBe(409);
       expect(await res.text()).toMatch(/Not recorded: store &#39;main&#39; is being written by another process/);
     } finally {
-      lease.release?.();
+      await lease.release();
       await session.close();
     }
     expect(await pending()).toContain(id);
