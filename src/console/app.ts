@@ -52,7 +52,8 @@ export interface ConsoleApp {
 }
 
 const require = createRequire(import.meta.url);
-const staticFile = (path: string) => readFileSync(new URL(`./static/${path}`, import.meta.url), "utf8");
+/** Our static files, read from src/console/static/ whether this module runs from src/ or from the compiled dist/. */
+const staticFile = (path: string) => readFileSync(new URL(`../../src/console/static/${path}`, import.meta.url), "utf8");
 
 /**
  * The console over `source`: one source, or one per request (the server's, which passes the caller's credentials on).
