@@ -251,3 +251,28 @@ describe("writes through the pages", () => {
     expect(head.entries[0].branchedFromTags).toEqual(["before-close"]);
   });
 });
+
+describe("shopstate ui (serveConsole)", () => {
+  test("serves the console over HTTP on 127.0.0.1 and a free port, and stops", async () => {
+    const { serveConsole } = await import("../src/console/serve.js");
+    const running = await serveConsole({
+      location: { dbPath: db },
+      where: db,
+      store: "main",
+      port: 0,
+      host: "127.0.0.1",
+      open: false,
+      run: { approvalThresholdCents: 10_000, maxSteps: 500 },
+    });
+    try {
+      expect(running.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/console\?store=main$/);
+      const res = await fetch(running.url);
+      expect(res.status).toBe(200);
+      expect(res.headers.get("content-security-policy")).toBe(CSP);
+      expect(await res.text()).toContain("Stock per SKU");
+    } finally {
+      await running.close();
+    }
+    await expect(fetch(running.url)).rejects.toThrow();
+  });
+});
