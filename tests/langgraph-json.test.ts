@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 import { resolve } from "node:path";
 import { CompiledStateGraph, MemorySaver } from "@langchain/langgraph";
+import { Hono } from "hono";
 import { z } from "zod";
 import { loadConfig } from "../src/config.js";
 import { compileStoreGraph } from "../src/graph.js";
@@ -9,7 +10,7 @@ import { StoreContextSchema } from "../src/ingest.js";
 import { StoreInput, type State } from "../src/state.js";
 
 const root = resolve(import.meta.dirname, "..");
-const manifest = JSON.parse(readFileSync(resolve(root, "langgraph.json"), "utf8")) as { $schema: string; node_version: string; env: unknown; graphs: Record<string, string> };
+const manifest = JSON.parse(readFileSync(resolve(root, "langgraph.json"), "utf8")) as { $schema: string; node_version: string; env: unknown; graphs: Record<string, string>; http?: { app?: string } };
 
 type Described = { properties: Record<string, { description?: string }> };
 
@@ -31,6 +32,22 @@ describe("langgraph.json", () => {
     expect((graph as CompiledStateGraph<never, never>).name).toBe(name);
     // LangGraph's default of 25 steps is too few for a pasted batch or a full tool budget.
     expect((graph as CompiledStateGraph<never, never>).config?.recursionLimit).toBeGreaterThan(25);
+  });
+});
+
+describe("langgraph.json http.app (the store console, docs/console.md)", () => {
+  it("resolves to an exported Hono app whose routes all live under /console, never the server's own paths", async () => {
+    const target = manifest.http?.app;
+    expect(target).toBe("./src/console/server_app.ts:app");
+    const [file, exportName] = (target as string).split(":");
+    const module = (await import(pathToFileURL(resolve(root, file)).href)) as Record<string, unknown>;
+    const app = module[exportName] as Hono;
+    expect(app).toBeInstanceOf(Hono);
+    const paths = app.routes.map((r) => r.path);
+    expect(paths.length).toBeGreaterThan(10);
+    for (const path of paths) expect(path === "/console" || path.startsWith("/console/"), path).toBe(true);
+    // The server's own routes fall through to it: the app answers nothing there.
+    for (const path of ["/threads", "/runs", "/assistants", "/store", "/ok", "/info", "/docs"]) expect((await app.request(path)).status, path).toBe(404);
   });
 });
 

@@ -46,6 +46,7 @@ function delivery(text: string, orders: Order[], customerId = "C-DANA"): Deliver
     agent: "support_agent",
     attempt: 1,
     trigger,
+    position: 0,
     context: { orders, products: CATALOG.filter((p) => skus.has(p.sku)), stock: {}, promotions: {}, openReorders: {}, recentSales: {}, history: [] },
     memory: [],
   };

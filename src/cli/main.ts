@@ -333,6 +333,24 @@ export function buildProgram(outcome: { exitCode: number }, json = false): Comma
       }),
     ));
 
+  program
+    .command("ui")
+    .description("serve the store console (docs/console.md) on this database until Ctrl-C")
+    .option("--port <n>", "port (0: any free port)", "4100")
+    .option("--host <host>", "address to listen on", "127.0.0.1")
+    .option("--open", "open the console in the desktop's browser")
+    .action(act(async (options: { port: string; host: string; open?: boolean }, command: Command) => {
+      const ctx = contextOf(command);
+      const port = Number(options.port);
+      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be a port number from 0 to 65535, got '${options.port}'`);
+      const { serveConsole } = await import("../console/serve.js");
+      const location = ctx.databaseUrl === undefined ? { dbPath: ctx.dbPath } : { databaseUrl: ctx.databaseUrl };
+      const running = await serveConsole({ location, where: ctx.where, store: ctx.thread, port, host: options.host, open: options.open ?? false, run: { approvalThresholdCents: ctx.config.approvalThresholdCents, maxSteps: ctx.config.maxSteps } });
+      process.stdout.write(`shopstate console: ${running.url}\n(Ctrl-C to stop)\n`);
+      await new Promise<void>((resolve) => process.once("SIGINT", resolve).once("SIGTERM", resolve));
+      await running.close();
+    }));
+
   addTimeTravelCommands(program, act);
   addWorkerCommands(program, act);
   addEvalCommand(program, act);

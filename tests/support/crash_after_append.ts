@@ -40,7 +40,7 @@ const session: StoreSession = {
   knowledge,
   graph: compileStoreGraph({ checkpointer: saver, store: knowledge, events: dying }),
   config: { configurable: { thread_id: threadId } },
-  close: () => db.close(),
+  close: () => void db.close(),
 };
 const lines = readFileSync(file, "utf8").trim().split("\n").map((text, i) => ({ line: i + 1, text }));
 await ingestLines(session, lines, { batchSize: 10, approvalThresholdCents: 10_000, maxSteps: 500, source: file });

@@ -1,0 +1,95 @@
+/**
+ * The console on the CLI's database (`shopstate ui`): the same application
+ * layer the CLI's commands call, one open session per store.
+ */
+import type { Decision } from "../approval_gate.js";
+import { decideApprovals, logOf, openStoreAt, storeRecord, UsageError, type StoreLocation, type StoreSession } from "../store.js";
+import { diffStates } from "../timetravel/diff.js";
+import { historyPage } from "../timetravel/history.js";
+import { checkpointIdOf, resolveRef } from "../timetravel/refs.js";
+import { rollback, stateAt, tagCheckpoint, type PointInTime } from "../timetravel/rollback.js";
+import { NotFoundError, type ConsoleSource, type Snapshot } from "./source.js";
+
+export interface DatabaseSourceOptions {
+  location: StoreLocation;
+  /** Where the stores are, for the footer (the SQLite path or the URL without its password). */
+  where: string;
+  defaultStore: string;
+  /** Settings a decision's run uses (as the CLI's `approve`). */
+  run: { approvalThresholdCents: number; maxSteps: number };
+}
+
+/** How many checkpoints' states the console keeps in memory (each is bounded: see src/state.ts). */
+const POINT_CACHE = 16;
+
+export function databaseSource(options: DatabaseSourceOptions): ConsoleSource {
+  const sessions = new Map<string, Promise<StoreSession>>();
+
+  /** The open session of an existing store; an unknown name is a 404, and opens nothing. */
+  const session = async (store: string): Promise<StoreSession> => {
+    let opened = sessions.get(store);
+    if (!opened) {
+      opened = openStoreAt(options.location, store);
+      sessions.set(store, opened);
+      opened.catch(() => sessions.delete(store));
+    }
+    const s = await opened;
+    if (!(await storeRecord(s))) throw new NotFoundError(`no store named '${store}' in ${options.where}`);
+    return s;
+  };
+
+  // A checkpoint's state never changes, and reading one through the graph (getState) is the slow part of a page:
+  // the newest few are kept by checkpoint id, found from the head's header (a cheap read) or the resolved ref.
+  const points = new Map<string, PointInTime>();
+  const snapshotOf = async (s: StoreSession, at?: string): Promise<Snapshot> => {
+    const id = at === undefined || at === "head" ? checkpointIdOf((await s.saver.getTuple(s.config))?.config) : (await resolveRef(s, at)).checkpointId;
+    const key = `${s.threadId}/${id}`;
+    let point = id === undefined ? undefined : points.get(key);
+    if (!point) {
+      point = await stateAt(s, id);
+      points.set(`${s.threadId}/${point.checkpointId}`, point);
+      if (points.size > POINT_CACHE) points.delete(points.keys().next().value as string);
+    }
+    return { values: point.values, checkpointId: point.checkpointId, log: logOf(s, point.values) };
+  };
+
+  return {
+    kind: "database",
+    where: options.where,
+    defaultStore: async () => options.defaultStore,
+    async stores() {
+      // Any open session reads the store list; the default store's name may not exist yet.
+      const s = await (sessions.get(options.defaultStore) ?? openStoreAt(options.location, options.defaultStore));
+      if (!sessions.has(options.defaultStore)) sessions.set(options.defaultStore, Promise.resolve(s));
+      return (await s.meta.listStores()).map((r) => ({ name: r.name, detail: `${r.checkpoints} checkpoints, created ${r.createdAt} by ${r.origin}` }));
+    },
+    async snapshot(store, at) {
+      return snapshotOf(await session(store), at);
+    },
+    async history(store, page) {
+      return historyPage(await session(store), page);
+    },
+    async diff(store, from, to) {
+      const s = await session(store);
+      const [a, b] = [await snapshotOf(s, from), await snapshotOf(s, to)];
+      return { from: a.checkpointId, to: b.checkpointId, diff: await diffStates(a, b) };
+    },
+    async tag(store, label, at) {
+      const tag = await tagCheckpoint(await session(store), label, at);
+      return { label: tag.label, checkpointId: tag.checkpointId };
+    },
+    async rollback(store, at) {
+      return rollback(await session(store), at);
+    },
+    async decide(store, decisions: Decision[]) {
+      if (decisions.length === 0) throw new UsageError("no decision given");
+      const result = await decideApprovals(await session(store), decisions, { ...options.run, waitMs: 0 });
+      return { approvals: result.approvals, rejected: result.rejected.map(({ source, line, reason }) => ({ source, line, reason })) };
+    },
+    async close() {
+      const open = [...sessions.values()];
+      sessions.clear();
+      for (const s of await Promise.allSettled(open)) if (s.status === "fulfilled") await s.value.close();
+    },
+  };
+}
