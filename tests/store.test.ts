@@ -93,7 +93,7 @@ describe("a paused run", () => {
     const session = openStore(join(dir, "s.db"), "main");
     try {
       // Pause the first run before the router hands events to the agents.
-      const pausing = buildStoreGraph().compile({ checkpointer: session.saver, interruptBefore: ["router"] });
+      const pausing = buildStoreGraph({ events: session.events }).compile({ checkpointer: session.saver, interruptBefore: ["router"] });
       await pausing.invoke({ inbox: [JSON.stringify(product("e1", "SKU-1", 1, 1))] }, session.config);
       expect((await pausing.getState(session.config)).next).toEqual(["router"]);
 
