@@ -16,6 +16,7 @@ import { graph as inventoryAgent } from "../graphs/inventory_agent.js";
 import { graph as marketingAgent } from "../graphs/marketing_agent.js";
 import { graph as supportAgent } from "../graphs/support_agent.js";
 import { callTools, FAST_RETRY, ScriptedChatModel, shop } from "./support/agents.js";
+import { testLog } from "./support/log.js";
 
 const demo = demoLines().map((l) => JSON.parse(l.text) as { id: string; type: string });
 /** The demo day's input events up to and including `id`. */
@@ -46,10 +47,11 @@ describe("support_agent graph", () => {
   });
 
   it("proposes exactly what the support agent appends in the store graph for the same message", async () => {
-    const store = compileStoreGraph({ checkpointer: new MemorySaver() });
+    const log = testLog("same");
+    const store = compileStoreGraph({ checkpointer: new MemorySaver(), events: log.events });
     const config = { configurable: { thread_id: "same" }, recursionLimit: 500 };
     const state = (await store.invoke({ inbox: upTo("evt-043") }, config)) as State;
-    const inStore = state.events.filter((e) => e.source === "support_agent" && e.causationId === "evt-043").map(({ id, type, data }) => ({ id, type, data }));
+    const inStore = (await log.eventsOf(state)).filter((e) => e.source === "support_agent" && e.causationId === "evt-043").map(({ id, type, data }) => ({ id, type, data }));
     expect(inStore.length).toBeGreaterThan(0);
 
     const out = await supportAgent.invoke({ events: upTo("evt-043") });

@@ -10,11 +10,12 @@ import { join } from "node:path";
 import { Command, MemorySaver } from "@langchain/langgraph";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { APPROVAL_GATE, type ApprovalRequest, type Decision } from "../src/approval_gate.js";
-import { verify } from "../src/domain/verify.js";
+import { verifyValues } from "../src/app/verify.js";
 import { compileStoreGraph } from "../src/graph.js";
-import { worldOf } from "../src/services/decisions.js";
+import { allOrders, approvalById } from "../src/persistence/store_log.js";
 import type { State } from "../src/state.js";
-import { decideApprovals, ingestLines, openStore, pausedAtGate, type StoreSession } from "../src/store.js";
+import { decideApprovals, ingestLines, logOf, openStore, pausedAtGate, type StoreSession } from "../src/store.js";
+import { testLog } from "./support/log.js";
 
 const RUN = { approvalThresholdCents: 10_000, maxSteps: 500 };
 
@@ -42,10 +43,14 @@ function lines(events: unknown[]) {
 }
 
 function memoryGraph() {
-  const graph = compileStoreGraph({ checkpointer: new MemorySaver() });
+  const log = testLog("approvals");
+  const graph = compileStoreGraph({ checkpointer: new MemorySaver(), events: log.events });
   const config = { configurable: { thread_id: "approvals" }, recursionLimit: 500 };
   const run = async (input: unknown) => (await graph.invoke(input as never, config)) as State & { __interrupt__?: { value: ApprovalRequest }[] };
-  return { graph, config, run };
+  /** An approval at these values: a pending one is in the state, a decided one left it for its stream. */
+  const approval = async (values: State, id: string) => values.approvals[id] ?? (await approvalById(log.at(values), id));
+  const violations = async (values: State) => (await verifyValues(log, values)).violations;
+  return { graph, config, run, log, approval, violations };
 }
 
 const decision = (approvalId: string, verdict: Decision["decision"], reason?: string): Decision => ({
@@ -58,7 +63,7 @@ const decision = (approvalId: string, verdict: Decision["decision"], reason?: st
 
 describe("the approval gate in the graph", () => {
   it("pauses once with both new approvals, and one resume decides both", async () => {
-    const { graph, config, run } = memoryGraph();
+    const { graph, config, run, log, approval, violations } = memoryGraph();
     const paused = await run({ inbox: [...twoJacketOrders(), damaged("C-ANN", "O-1", 10), damaged("C-BEN", "O-2", 11)] });
 
     const interrupt = paused.__interrupt__?.[0]?.value;
@@ -71,24 +76,28 @@ describe("the approval gate in the graph", () => {
     expect(snapshot.next).toEqual([APPROVAL_GATE]);
     expect(pausedAtGate(snapshot)).toBe(true);
     // The refund is held as data while it waits: nothing refunded yet.
-    expect(paused.orders["O-1"].refundedCents).toBe(0);
+    expect((await log.ordersOf(paused))["O-1"].refundedCents).toBe(0);
 
     const [first, second] = interrupt!.pendingApprovals.map((a) => a.id);
     const done = await run(new Command({ resume: { decisions: [decision(first, "approved", "photos checked"), decision(second, "denied", "no photos")] } }));
 
     expect(done.__interrupt__).toBeUndefined();
-    expect(done.approvals[first]).toMatchObject({ status: "approved", decidedBy: "alice" });
-    expect(done.approvals[second]).toMatchObject({ status: "denied", decidedBy: "alice" });
-    expect(done.orders["O-1"].refundedCents).toBe(15_000);
-    expect(done.orders["O-2"].refundedCents).toBe(0);
-    const decided = done.events.filter((e) => e.type === "ApprovalDecided");
+    // Decided approvals leave the state (it holds pending ones only); their streams keep them.
+    expect(done.approvals).toEqual({});
+    expect(await approval(done, first)).toMatchObject({ status: "approved", decidedBy: "alice" });
+    expect(await approval(done, second)).toMatchObject({ status: "denied", decidedBy: "alice" });
+    const orders = await log.ordersOf(done);
+    expect(orders["O-1"].refundedCents).toBe(15_000);
+    expect(orders["O-2"].refundedCents).toBe(0);
+    const events = await log.eventsOf(done);
+    const decided = events.filter((e) => e.type === "ApprovalDecided");
     expect(decided.map((e) => [e.data, e.at])).toEqual([
       [{ approvalId: first, decision: "approved", by: "alice", reason: "photos checked" }, "2026-03-01T12:00:00.000Z"],
       [{ approvalId: second, decision: "denied", by: "alice", reason: "no photos" }, "2026-03-01T12:00:00.000Z"],
     ]);
-    expect(done.events.some((e) => e.type === "RefundRejected" && (e.data as { approvalId?: string }).approvalId === second)).toBe(true);
+    expect(events.some((e) => e.type === "RefundRejected" && (e.data as { approvalId?: string }).approvalId === second)).toBe(true);
     expect((await graph.getState(config)).next).toEqual([]);
-    expect(verify(worldOf(done), done.events)).toEqual([]);
+    expect(await violations(done)).toEqual([]);
   });
 
   it("resuming with nothing leaves them pending, and they are not shown again; a later one is shown alone", async () => {
@@ -107,17 +116,17 @@ describe("the approval gate in the graph", () => {
   });
 
   it("new input while paused loses nothing: the pending approval is shown again at the end of that run", async () => {
-    const { run } = memoryGraph();
+    const { run, log, violations } = memoryGraph();
     const paused = await run({ inbox: [...twoJacketOrders(), damaged("C-ANN", "O-1", 10)] });
-    const before = paused.events.map((e) => e.id);
+    const before = (await log.eventsOf(paused)).map((e) => e.id);
 
     // New input, not a resume: LangGraph starts a new run. The gate ran alone and wrote nothing, so nothing is dropped.
     const after = await run({ inbox: [ev("OrderPlaced", { orderId: "O-3", customerId: "C-CAT", lines: [{ sku: "SOCK", qty: 1 }] }, 40)] });
-    expect(after.events.map((e) => e.id).slice(0, before.length)).toEqual(before);
-    expect(after.orders["O-3"].status).toBe("confirmed");
+    expect((await log.eventsOf(after)).map((e) => e.id).slice(0, before.length)).toEqual(before);
+    expect((await log.ordersOf(after))["O-3"].status).toBe("confirmed");
     expect(Object.values(after.approvals).map((a) => a.status)).toEqual(["pending"]);
     expect(after.__interrupt__?.[0].value.pendingApprovals.map((a) => a.orderId)).toEqual(["O-1"]);
-    expect(verify(worldOf(after), after.events)).toEqual([]);
+    expect(await violations(after)).toEqual([]);
   });
 
   it("a malformed resume value is rejected with a reason and the approval stays pending", async () => {
@@ -171,8 +180,8 @@ describe("deciding from the CLI's store operations (SQLite)", () => {
     expect(result.resumed).toBe(true);
     expect(result.approvals[0]).toMatchObject({ id, status: "approved" });
     const values = (await session.graph.getState(session.config)).values as State;
-    expect(values.orders["O-1"].refundedCents).toBe(15_000);
-    expect(verify(worldOf(values), values.events)).toEqual([]);
+    expect((await allOrders(logOf(session, values)))["O-1"].refundedCents).toBe(15_000);
+    expect((await verifyValues(session, values)).violations).toEqual([]);
   });
 
   it("decides as plain input when nothing is paused, and new input meanwhile does not stall", async () => {
@@ -186,18 +195,20 @@ describe("deciding from the CLI's store operations (SQLite)", () => {
     );
     expect(more.pendingApprovals).toBe(1);
     let values = (await session.graph.getState(session.config)).values as State;
-    const smallRefund = values.orders["O-1"].refundedCents;
+    const orders = await allOrders(logOf(session, values));
+    const smallRefund = orders["O-1"].refundedCents;
     expect(smallRefund).toBeGreaterThan(0);
     expect(smallRefund).toBeLessThanOrEqual(2_400);
-    expect(values.orders["O-4"].status).toBe("confirmed");
+    expect(orders["O-4"].status).toBe("confirmed");
     expect(pausedAtGate(await session.graph.getState(session.config))).toBe(false);
 
     const result = await decideApprovals(session, [decision(id, "denied", "no photos")], RUN);
     expect(result.resumed).toBe(false);
     expect(result.approvals[0]).toMatchObject({ status: "denied", decisionReason: "denied by alice: no photos" });
     values = (await session.graph.getState(session.config)).values as State;
-    expect(values.orders["O-1"].refundedCents).toBe(smallRefund);
-    expect(verify(worldOf(values), values.events)).toEqual([]);
+    expect((await allOrders(logOf(session, values)))["O-1"].refundedCents).toBe(smallRefund);
+    expect(await approvalById(logOf(session, values), id)).toMatchObject({ status: "denied", decidedBy: "alice" });
+    expect((await verifyValues(session, values)).violations).toEqual([]);
   });
 
   it("refuses to decide an approval twice, naming the pending ones", async () => {

@@ -8,6 +8,7 @@ import { loadConfig } from "../src/config.js";
 import { compileStoreGraph } from "../src/graph.js";
 import { StoreContextSchema } from "../src/ingest.js";
 import { StoreInput, type State } from "../src/state.js";
+import { testLog } from "./support/log.js";
 
 const root = resolve(import.meta.dirname, "..");
 const manifest = JSON.parse(readFileSync(resolve(root, "langgraph.json"), "utf8")) as { $schema: string; node_version: string; env: unknown; graphs: Record<string, string>; http?: { app?: string } };
@@ -67,11 +68,12 @@ describe("the store graph's schemas, as Studio's forms show them", () => {
   });
 
   it.skipIf(loadConfig().openai.apiKey !== undefined)("a run that chooses an OpenAI model without a key fails at ingest, before anything changes; 'offline' runs", async () => {
-    const graph = compileStoreGraph({ checkpointer: new MemorySaver() });
+    const log = testLog("model");
+    const graph = compileStoreGraph({ checkpointer: new MemorySaver(), events: log.events });
     const config = { configurable: { thread_id: "model" }, recursionLimit: 100 };
     const inbox = [{ id: "e1", type: "ProductAdded", at: "2026-03-01T09:00:00Z", data: { sku: "SKU-1", name: "Mug", priceCents: 1500, initialStock: 10, reorderPoint: 2 } }];
     await expect(graph.invoke({ inbox }, { ...config, context: { approvalThresholdCents: undefined, model: "gpt-4o" } })).rejects.toThrow(/context.model 'gpt-4o' is an OpenAI model, but OPENAI_API_KEY is not set/);
-    expect(((await graph.getState(config)).values as Partial<State>).events ?? []).toEqual([]);
+    expect(await log.eventsOf((await graph.getState(config)).values as Partial<State>)).toEqual([]);
 
     const state = (await graph.invoke({ inbox }, { ...config, context: { approvalThresholdCents: undefined, model: "offline" } })) as State;
     expect(state.inventory["SKU-1"].onHand).toBe(10);

@@ -8,13 +8,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { RunnableConfig } from "@langchain/core/runnables";
 import { generateWorkload } from "../bench/generator.js";
-import { verify } from "../src/domain/verify.js";
+import { verifyValues } from "../src/app/verify.js";
 import { databaseBytes } from "../src/persistence/prune.js";
+import { wholeLog } from "../src/persistence/store_log.js";
 import { ensureTagTable } from "../src/timetravel/tags.js";
-import { worldOf } from "../src/services/decisions.js";
 import type { State } from "../src/state.js";
 import { cli } from "./support/cli.js";
-import { ingestLines, openStore, pruneStore, type InputLine, type SqliteStoreSession as StoreSession } from "../src/store.js";
+import { ingestLines, logOf, openStore, pruneStore, type InputLine, type SqliteStoreSession as StoreSession } from "../src/store.js";
 
 const RUN = { approvalThresholdCents: 10_000, maxSteps: 2_000, batchSize: 25, source: "test" };
 const LINES: InputLine[] = generateWorkload({ events: 400, seed: 3 }).map((text, i) => ({ line: i + 1, text }));
@@ -34,6 +34,8 @@ function checkpointIds(session: StoreSession): string[] {
 
 const at = (session: StoreSession, id: string): RunnableConfig => ({ configurable: { thread_id: session.threadId, checkpoint_ns: "", checkpoint_id: id } });
 const valuesAt = async (session: StoreSession, id: string) => (await session.graph.getState(at(session, id))).values as State;
+/** The log a checkpoint's values point at, from the store's event store. */
+const eventsOf = (session: StoreSession, values: State) => wholeLog(logOf(session, values));
 
 function tag(session: StoreSession, label: string, checkpointId: string): void {
   ensureTagTable(session.db);
@@ -56,6 +58,8 @@ describe("prune --keep-last", () => {
     tag(session, "early", tagged);
     const oldestKept = ids[ids.length - 10];
     const before = { head: await valuesAt(session, ids[ids.length - 1]), oldestKept: await valuesAt(session, oldestKept), tagged: await valuesAt(session, tagged) };
+    const headLog = await eventsOf(session, before.head);
+    expect(headLog.length).toBeGreaterThan(300);
     const bytesBefore = databaseBytes(session.db);
 
     const result = await pruneStore(session, { keepLast: 10 });
@@ -67,11 +71,11 @@ describe("prune --keep-last", () => {
     try {
       expect(databaseBytes(reopened.db)).toBeLessThan(bytesBefore);
       expect(checkpointIds(reopened)).toEqual([tagged, ...ids.slice(-10)]);
-      // The head: same state, the whole event log, every rule holds.
+      // The head: same state, the whole event log (the event store keeps every event), every rule holds.
       const head = (await reopened.graph.getState(reopened.config)).values as State;
       expect(head).toEqual(before.head);
-      expect(head.events.map((e) => e.id)).toEqual(before.head.events.map((e) => e.id));
-      expect(verify(worldOf(head), head.events)).toEqual([]);
+      expect(await eventsOf(reopened, head)).toEqual(headLog);
+      expect((await verifyValues(reopened, head)).violations).toEqual([]);
       // The oldest kept checkpoint and the tagged one load on their own.
       expect(await valuesAt(reopened, oldestKept)).toEqual(before.oldestKept);
       expect(await valuesAt(reopened, tagged)).toEqual(before.tagged);
@@ -84,8 +88,10 @@ describe("prune --keep-last", () => {
       const more = await ingestLines(reopened, LINES.slice(300), RUN);
       expect(more.accepted).toBe(100);
       const after = (await reopened.graph.getState(reopened.config)).values as State;
-      expect(after.events.slice(0, head.events.length)).toEqual(head.events);
-      expect(verify(worldOf(after), after.events)).toEqual([]);
+      const afterLog = await eventsOf(reopened, after);
+      expect(afterLog.length).toBeGreaterThan(headLog.length);
+      expect(afterLog.slice(0, headLog.length)).toEqual(headLog);
+      expect((await verifyValues(reopened, after)).violations).toEqual([]);
     } finally {
       await reopened.close();
     }
@@ -100,7 +106,10 @@ describe("prune --keep-last", () => {
     try {
       const fork = await reopened.graph.updateState(at(reopened, ids[ids.length - 3]), { inboxOrigin: null }, "ingest");
       const forked = (await reopened.graph.getState(fork)).values as State;
-      expect(forked.events).toEqual((await valuesAt(reopened, ids[ids.length - 3])).events);
+      const base = await valuesAt(reopened, ids[ids.length - 3]);
+      expect(forked.log).toEqual(base.log);
+      expect(await eventsOf(reopened, forked)).toEqual(await eventsOf(reopened, base));
+      expect((await eventsOf(reopened, forked)).length).toBeGreaterThan(0);
     } finally {
       await reopened.close();
     }

@@ -11,14 +11,16 @@ import { InMemoryStore, MemorySaver } from "@langchain/langgraph";
 import type { BaseCheckpointSaver } from "@langchain/langgraph-checkpoint";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { demoLines, hourlyBatches } from "../src/demo.js";
-import { verify } from "../src/domain/verify.js";
+import { verifyValues } from "../src/app/verify.js";
 import { compileStoreGraph } from "../src/graph.js";
 import { sqliteMeta } from "../src/persistence/backend.js";
+import { EMPTY_LOG } from "../src/persistence/event_store.js";
+import { memoryEventStore } from "../src/persistence/sqlite_event_store.js";
+import { allOrders, approvalById, storeLog, wholeLog } from "../src/persistence/store_log.js";
 import { openDatabase } from "../src/persistence/sqlite.js";
 import { threadIdFor } from "../src/persistence/stores.js";
-import { worldOf } from "../src/services/decisions.js";
 import type { State } from "../src/state.js";
-import { decideApprovals, deleteStore, ingestLines, openStore, pausedAtGate, type InputLine, type StoreSession } from "../src/store.js";
+import { decideApprovals, deleteStore, ingestLines, logOf, openStore, pausedAtGate, type InputLine, type StoreSession } from "../src/store.js";
 import { diffStates, summariseStep } from "../src/timetravel/diff.js";
 import { historyPage, shortIdOf } from "../src/timetravel/history.js";
 import { importLog, parseEventLog } from "../src/timetravel/import.js";
@@ -45,6 +47,10 @@ async function valuesAt(session: StoreSession, checkpointId: string): Promise<St
   return (await session.graph.getState(checkpointConfig(session.threadId, checkpointId))).values as State;
 }
 
+/** The whole log a checkpoint's values point at, and its orders, from the store's event store. */
+const eventsOf = (session: StoreSession, values: State) => wholeLog(logOf(session, values));
+const ordersOf = (session: StoreSession, values: State) => allOrders(logOf(session, values));
+
 async function head(session: StoreSession): Promise<{ id: string; values: State; next: string[] }> {
   const snapshot = await session.graph.getState(session.config);
   return { id: String(snapshot.config.configurable?.checkpoint_id), values: snapshot.values as State, next: [...snapshot.next] };
@@ -61,7 +67,8 @@ function memoryStore(name = "main"): StoreSession {
   const saver: BaseCheckpointSaver = new MemorySaver();
   const threadId = threadIdFor(name);
   const knowledge = new InMemoryStore();
-  return { name, threadId, meta: sqliteMeta(db, "lease.db"), db, saver, knowledge, graph: compileStoreGraph({ checkpointer: saver, store: knowledge }), config: { configurable: { thread_id: threadId } }, close: () => void db.close() };
+  const events = memoryEventStore();
+  return { name, threadId, meta: sqliteMeta(db, "lease.db"), db, saver, events, knowledge, graph: compileStoreGraph({ checkpointer: saver, store: knowledge, events }), config: { configurable: { thread_id: threadId } }, close: () => void db.close() };
 }
 
 describe("rollback", () => {
@@ -115,11 +122,14 @@ describe("rollback", () => {
       await rollback(session, "two-hours");
       await feedHours(session, 2, 5);
       const newBranch = await head(session);
-      for (const channel of ["inventory", "orders", "approvals", "promotions", "catalog", "reorders", "posts", "policy", "cursors", "tasks", "rejected"] as const) {
+      for (const channel of ["log", "inventory", "approvals", "promotions", "catalog", "reorders", "posts", "policy", "cursors", "tasks", "rejected"] as const) {
         expect(JSON.stringify(newBranch.values[channel]), channel).toBe(JSON.stringify(oldBranch.values[channel]));
       }
       expect(JSON.stringify(newBranch.values)).toBe(JSON.stringify(oldBranch.values));
-      expect(verify(worldOf(newBranch.values), newBranch.values.events)).toEqual([]);
+      // The same log (the re-ingested events land where the old branch holds them) and the same orders.
+      expect(await eventsOf(session, newBranch.values)).toEqual(await eventsOf(session, oldBranch.values));
+      expect(JSON.stringify(await ordersOf(session, newBranch.values))).toBe(JSON.stringify(await ordersOf(session, oldBranch.values)));
+      expect((await verifyValues(session, newBranch.values)).violations).toEqual([]);
     } finally {
       await session.close();
     }
@@ -145,7 +155,7 @@ describe("rollback", () => {
       expect(JSON.stringify((await head(first)).values)).toBe(JSON.stringify(tagged));
       // What happens next builds on the new head.
       await feedHours(first, 2, 3);
-      expect((await head(first)).values.events.length).toBeGreaterThan(tagged.events.length);
+      expect((await head(first)).values.log.length).toBeGreaterThan(tagged.log.length);
     } finally {
       await first.close();
     }
@@ -238,9 +248,11 @@ describe("diff", () => {
       await ingestLines(session, [order("fork-b", 5)], RUN);
       const b = await head(session);
 
-      const diff = diffStates(a.values, b.values);
+      const side = (values: State) => ({ values, log: logOf(session, values) });
+      const diff = await diffStates(side(a.values), side(b.values));
       const base = await stateAt(session, "base");
-      expect(diff.events.common).toBe(base.values.events.length);
+      expect(base.values.log.length).toBeGreaterThan(0);
+      expect(diff.events.common).toBe(base.values.log.length);
       expect(diff.events.removed.map((e) => e.id)).toContain("fork-a");
       expect(diff.events.added.map((e) => e.id)).toContain("fork-b");
       expect(diff.events.added.every((e) => !e.id.startsWith("fork-a"))).toBe(true);
@@ -250,20 +262,22 @@ describe("diff", () => {
       expect(reserved(b.values) - reserved(a.values)).toBe(3);
       expect(diff.entities).toContainEqual(expect.objectContaining({ collection: "orders", key: "fork-a", change: "removed" }));
       expect(diff.entities).toContainEqual(expect.objectContaining({ collection: "orders", key: "fork-b", change: "added" }));
-      expect(diffStates(b.values, b.values)).toEqual({ entities: [], events: { common: b.values.events.length, added: [], removed: [] } });
+      expect(await diffStates(side(b.values), side(b.values))).toEqual({ entities: [], events: { common: b.values.log.length, added: [], removed: [] } });
     } finally {
       await session.close();
     }
   });
 
-  it("summarises one step in a line", () => {
+  it("summarises one step in a line", async () => {
     const stock = (available: number, version: number) => ({ onHand: available, reserved: 0, returned: 0, available, version, lowStock: false });
-    const before = { inventory: { "SKU-TEE": stock(5, 1) }, events: [] };
-    const event = (id: string) => ({ id, type: "StockAdjusted", at: "2026-03-01T09:00:00.000Z", source: "s", v: 1, data: { sku: "SKU-TEE", delta: -2, reason: "count" } }) as State["events"][number];
-    const after = { inventory: { "SKU-TEE": stock(3, 2) }, events: [event("e1"), event("e2")] };
-    expect(summariseStep(before, after, ["inventory_service"])).toBe("inventory_service: SKU-TEE available 5→3; +2 events");
-    expect(summariseStep(after, after, ["router"])).toBe("router: no change");
-    expect(summariseStep(undefined, { promotions: { "SKU-TEE": "paused" } }, ["a", "a", "b"])).toBe("a×2+b: SKU-TEE promotion paused");
+    const events = memoryEventStore();
+    const event = (id: string) => ({ id, type: "StockAdjusted", at: "2026-03-01T09:00:00.000Z", source: "s", v: 1, data: { sku: "SKU-TEE", delta: -2, reason: "count" } }) as State["recentEvents"][number];
+    const pointer = await events.append("t", EMPTY_LOG, [event("e1"), event("e2")]);
+    const before = { values: { inventory: { "SKU-TEE": stock(5, 1) }, log: EMPTY_LOG }, log: storeLog(events, "t", EMPTY_LOG) };
+    const after = { values: { inventory: { "SKU-TEE": stock(3, 2) }, log: pointer }, log: storeLog(events, "t", pointer) };
+    expect(await summariseStep(before, after, ["inventory_service"])).toBe("inventory_service: SKU-TEE available 5→3; +2 events");
+    expect(await summariseStep(after, after, ["router"])).toBe("router: no change");
+    expect(await summariseStep(undefined, { values: { promotions: { "SKU-TEE": "paused" } }, log: storeLog(events, "t", EMPTY_LOG) }, ["a", "a", "b"])).toBe("a×2+b: SKU-TEE promotion paused");
   });
 });
 
@@ -390,7 +404,10 @@ describe("replay", () => {
       const paused = await head(session);
       const [pending] = Object.values(paused.values.approvals).filter((a) => a.status === "pending");
       await decideApprovals(session, [{ approvalId: pending.id, decision: "approved", by: "dana" }], RUN);
-      expect((await head(session)).values.approvals[pending.id].status).toBe("approved");
+      // A decided approval leaves the state; its stream keeps it.
+      const decided = (await head(session)).values;
+      expect(decided.approvals[pending.id]).toBeUndefined();
+      expect((await approvalById(logOf(session, decided), pending.id))?.status).toBe("approved");
 
       const result = await replayFrom(session, pausedRun?.checkpointId ?? "", RUN);
       // Compared with where the original paused, not with what the person's decision made of it.
@@ -450,19 +467,22 @@ describe("import", () => {
     try {
       await feedHours(original, 0, HOURS.length);
       const source = (await head(original)).values;
-      const exported = JSON.stringify(source.events, null, 2);
+      const sourceLog = await eventsOf(original, source);
+      const exported = JSON.stringify(sourceLog, null, 2);
       const log = parseEventLog(exported, "export.json");
       const result = await importLog(copy, log);
-      expect(result).toMatchObject({ store: "copy", eventCount: source.events.length, identical: true, violations: [] });
+      expect(result).toMatchObject({ store: "copy", eventCount: sourceLog.length, identical: true, violations: [] });
       const imported = await head(copy);
       expect(imported.next).toEqual([]);
-      for (const channel of ["events", "inventory", "orders", "approvals", "promotions", "catalog", "reorders", "posts", "policy"] as const) {
+      expect(JSON.stringify(await eventsOf(copy, imported.values))).toBe(JSON.stringify(sourceLog));
+      expect(JSON.stringify(await ordersOf(copy, imported.values))).toBe(JSON.stringify(await ordersOf(original, source)));
+      for (const channel of ["inventory", "approvals", "promotions", "catalog", "reorders", "posts", "policy"] as const) {
         expect(JSON.stringify(imported.values[channel]), channel).toBe(JSON.stringify(source[channel]));
       }
       // Nothing is re-decided by an agent afterwards: a later ingest only handles the new event.
       await ingestLines(copy, [{ line: 1, text: JSON.stringify({ id: "after-import", type: "StockReceived", at: "2026-03-02T08:00:00Z", data: { sku: "SKU-CAP", qty: 3 } }) }], RUN);
       const after = (await head(copy)).values;
-      expect(after.events.slice(0, source.events.length)).toEqual(source.events);
+      expect((await eventsOf(copy, after)).slice(0, sourceLog.length)).toEqual(sourceLog);
       expect(Object.values(after.tasks).every((t) => t.eventId.startsWith("after-import"))).toBe(true);
       await expect(importLog(copy, log)).rejects.toThrow(/store 'copy' already exists/);
     } finally {
@@ -476,7 +496,8 @@ describe("import", () => {
     const copy = openStore(join(dir, "s.db"), "copy");
     try {
       await feedHours(session, 0, 2);
-      const log = (await head(session)).values.events;
+      const log = await eventsOf(session, (await head(session)).values);
+      expect(log.length).toBeGreaterThan(0);
       const tampered = log.map((e) => (e.type === "OrderConfirmed" ? { ...e, data: { ...e.data, paidCents: e.data.paidCents + 1 } } : e));
       await expect(importLog(copy, tampered)).rejects.toThrow(/does not replay to a consistent store/);
       expect(await copy.saver.getTuple(copy.config)).toBeUndefined();
