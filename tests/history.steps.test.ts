@@ -12,7 +12,7 @@ import { demoLines, hourlyBatches } from "../src/demo.js";
 import { ingestLines, openStore } from "../src/store.js";
 import { historyPage } from "../src/timetravel/history.js";
 import { rollback } from "../src/timetravel/rollback.js";
-import { storedSteps } from "../src/timetravel/steps.js";
+import { storedSteps } from "../src/persistence/steps_table.js";
 
 const RUN = { approvalThresholdCents: 10_000, maxSteps: 500, batchSize: 100, source: "data/demo-day.jsonl" };
 const HOURS = hourlyBatches(demoLines());

@@ -185,7 +185,7 @@ async function runScenario(session: SqliteStoreSession, ops: Op[]): Promise<void
         const snapshot = await session.graph.getState(checkpointConfig(session.threadId, source));
         if (snapshot.tasks.length > 0) break; // a run still in progress there: Studio would resume it, not start one
         const lines = feed.batch(step.orders, false, false);
-        await session.graph.invoke({ inbox: lines }, { ...checkpointConfig(session.threadId, source), recursionLimit: RUN.maxSteps, context: { approvalThresholdCents: RUN.approvalThresholdCents } });
+        await session.graph.invoke({ inbox: lines }, { ...checkpointConfig(session.threadId, source), recursionLimit: RUN.maxSteps, context: { approvalThresholdCents: RUN.approvalThresholdCents, model: undefined } });
         await check({ appended: { after: source, ids: idsOf(lines) } });
         break;
       }
