@@ -113,13 +113,24 @@ export function mergePatches<T>(current: Record<string, T> | undefined, patches:
   return mergePatch(current, Object.assign({}, ...nonEmpty) as Record<string, T | null>);
 }
 
-/** Merges patches, then keeps the newest `size` keys (a new key goes last; a replaced one keeps its place). */
+/**
+ * Applies patches one entry at a time, keeping the newest `size` keys after
+ * each (a new key goes last; a replaced one keeps its place). Trimming after
+ * every entry makes the result the same however the writes are batched, as a
+ * DeltaValue reducer must be, also when a key that left the window comes back.
+ */
 export function mergeWindowed<T>(size: number) {
   return (current: Record<string, T> | undefined, patches: readonly Record<string, T | null>[]): Record<string, T> => {
-    const merged = mergePatches(current, patches);
-    const keys = Object.keys(merged);
-    if (keys.length <= size) return merged;
-    return Object.fromEntries(keys.slice(keys.length - size).map((k) => [k, merged[k]]));
+    if (patches.every((p) => Object.keys(p).length === 0)) return current ?? {};
+    const merged = new Map(Object.entries(current ?? {}));
+    for (const patch of patches) {
+      for (const [key, value] of Object.entries(patch)) {
+        if (value === null) merged.delete(key);
+        else merged.set(key, value);
+        if (merged.size > size) merged.delete(merged.keys().next().value as string);
+      }
+    }
+    return Object.fromEntries(merged);
   };
 }
 

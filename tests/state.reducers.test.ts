@@ -11,6 +11,7 @@ import type { Conflict } from "../src/domain/decide.js";
 import type { StoreEvent } from "../src/domain/events.js";
 import type { Proposal } from "../src/domain/proposals.js";
 import {
+  mergeWindowed,
   appendConflicts,
   appendMessages,
   appendNotes,
@@ -379,5 +380,20 @@ describe("appendNotes", () => {
     const notes = Array.from({ length: MEMORY_WINDOW + 7 }, (_, i) => note(i));
     const kept = appendNotes(notes.slice(0, 10), notes.slice(10));
     expect(kept).toEqual(notes.slice(7));
+  });
+});
+
+describe("mergeWindowed (posts)", () => {
+  const reduce = mergeWindowed<number>(2);
+  it("keeps the newest keys and gives the same result however patches are batched, also when a key comes back", () => {
+    fc.assert(
+      fc.property(fc.array(fc.dictionary(fc.constantFrom("a", "b", "c", "d"), fc.option(fc.integer(), { nil: null })), { maxLength: 6 }), fc.nat(6), (patches, cut) => {
+        const once = reduce({}, patches);
+        const twice = reduce(reduce({}, patches.slice(0, cut)), patches.slice(cut));
+        expect(twice).toEqual(once);
+        expect(Object.keys(once).length).toBeLessThanOrEqual(2);
+      }),
+    );
+    expect(reduce({}, [{ a: 1 }, { b: 2 }, { c: 3 }, { a: 4 }])).toEqual({ c: 3, a: 4 });
   });
 });
