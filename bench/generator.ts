@@ -21,7 +21,24 @@ export function mulberry32(seed: number): () => number {
   };
 }
 
-const NAMES = ["Tee", "Mug", "Hoodie", "Cap", "Tote", "Lamp", "Jacket", "Socks", "Poster", "Scarf", "Notebook", "Bottle", "Candle", "Apron", "Blanket", "Pillow"];
+const NAMES = [
+  "Tee",
+  "Mug",
+  "Hoodie",
+  "Cap",
+  "Tote",
+  "Lamp",
+  "Jacket",
+  "Socks",
+  "Poster",
+  "Scarf",
+  "Notebook",
+  "Bottle",
+  "Candle",
+  "Apron",
+  "Blanket",
+  "Pillow",
+];
 
 /** Input events as JSON lines. */
 export function generateWorkload(options: GeneratorOptions): string[] {
@@ -41,7 +58,14 @@ export function generateWorkload(options: GeneratorOptions): string[] {
   for (let i = 0; i < productCount && lines.length < options.events; i++) {
     const sku = `SKU-${NAMES[i % NAMES.length].toUpperCase()}-${i}`;
     skus.push(sku);
-    emit("ProductAdded", { sku, name: `${NAMES[i % NAMES.length]} ${i}`, priceCents: 500 + Math.floor(random() * 200) * 100, initialStock: 200 + Math.floor(random() * 300), reorderPoint: 20, reorderQty: 300 });
+    emit("ProductAdded", {
+      sku,
+      name: `${NAMES[i % NAMES.length]} ${i}`,
+      priceCents: 500 + Math.floor(random() * 200) * 100,
+      initialStock: 200 + Math.floor(random() * 300),
+      reorderPoint: 20,
+      reorderQty: 300,
+    });
   }
   const placed: { orderId: string; customerId: string; sku: string; stage: "placed" | "shipped" | "delivered" | "cancelled" }[] = [];
   let orderSeq = 0;

@@ -66,7 +66,13 @@ export function runInfo(command: string): RunInfo {
 
 /** The section's header lines: commit, tree, date, machine, load (at start and now), command. */
 export function describeRun(info: RunInfo): string {
-  const tree = info.dirty.length === 0 ? "clean" : `dirty (${info.dirty.length} changed: ${info.dirty.slice(0, 8).map((l) => `\`${l.trim()}\``).join(", ")}${info.dirty.length > 8 ? ", ..." : ""})`;
+  const tree =
+    info.dirty.length === 0
+      ? "clean"
+      : `dirty (${info.dirty.length} changed: ${info.dirty
+          .slice(0, 8)
+          .map((l) => `\`${l.trim()}\``)
+          .join(", ")}${info.dirty.length > 8 ? ", ..." : ""})`;
   return [
     `- commit: \`${info.commit}\`, tree ${tree}`,
     `- date: ${info.date}`,

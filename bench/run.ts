@@ -51,7 +51,24 @@ const info = runInfo(`npm run bench -- ${process.argv.slice(2).join(" ")}`.trim(
 function runWorker(saver: SaverKind, count: number, databaseUrl?: string): WorkerResult {
   process.stderr.write(`bench: ${SAVER_LABELS[saver]}, ${count} input events...\n`);
   const worker = join(import.meta.dirname, "worker.ts");
-  const argv = ["--expose-gc", "--import", "tsx", worker, "--saver", saver, "--events", String(count), "--batch", args.batch, "--seed", args.seed, "--cli-runs", args["cli-runs"], "--samples", args.samples];
+  const argv = [
+    "--expose-gc",
+    "--import",
+    "tsx",
+    worker,
+    "--saver",
+    saver,
+    "--events",
+    String(count),
+    "--batch",
+    args.batch,
+    "--seed",
+    args.seed,
+    "--cli-runs",
+    args["cli-runs"],
+    "--samples",
+    args.samples,
+  ];
   if (databaseUrl) argv.push("--database-url", databaseUrl);
   const output = execFileSync(process.execPath, argv, { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], maxBuffer: 1 << 26 });
   const lines = output.trim().split("\n");
@@ -107,7 +124,11 @@ const rows: Row[] = [
   { measure: "input events (events in the log)", show: (r) => `${r.events} (${r.logEvents})` },
   { measure: "ms/event, 9-10% of the run (early)", show: (r) => f(r.msPerEventEarly) },
   { measure: "ms/event, last 10% of the run (late)", show: (r) => f(r.msPerEventLate) },
-  { measure: "4. flat cost: late / early", show: (r) => f(flatCost(r)), target: { text: "<= 1.2", limit: 1.2, on: ["ours", "stock", "postgres"], value: flatCost } },
+  {
+    measure: "4. flat cost: late / early",
+    show: (r) => f(flatCost(r)),
+    target: { text: "<= 1.2", limit: 1.2, on: ["ours", "stock", "postgres"], value: flatCost },
+  },
   { measure: "ingest seconds", show: (r) => f(r.ingestSeconds, 1) },
   { measure: "whole database at 1,000", show: (r) => mib(r.atFirstMark.storage.whole) },
   { measure: "whole database at the end", show: (r) => mib(r.atEnd.storage.whole) },
@@ -118,18 +139,42 @@ const rows: Row[] = [
   { measure: "log as compact JSON at the end", show: (r) => mib(r.atEnd.compactJsonBytes) },
   { measure: "`events --json` at the end", show: (r) => mib(r.atEnd.cliJsonBytes) },
   { measure: "5. whole database / compact log, at 1,000", show: (r) => f(storageRatio(r, "atFirstMark"), 1) },
-  { measure: "5. whole database / compact log, at the end", show: (r) => f(storageRatio(r, "atEnd"), 1), target: { text: "<= 4", limit: 4, on: ["ours"], value: (r) => storageRatio(r, "atEnd") } },
-  { measure: "5. that ratio, end / 1,000", show: (r) => f(storageGrowth(r)), target: { text: "<= 1.2", limit: 1.2, on: [...SAVER_KINDS], value: storageGrowth } },
+  {
+    measure: "5. whole database / compact log, at the end",
+    show: (r) => f(storageRatio(r, "atEnd"), 1),
+    target: { text: "<= 4", limit: 4, on: ["ours"], value: (r) => storageRatio(r, "atEnd") },
+  },
+  {
+    measure: "5. that ratio, end / 1,000",
+    show: (r) => f(storageGrowth(r)),
+    target: { text: "<= 1.2", limit: 1.2, on: [...SAVER_KINDS], value: storageGrowth },
+  },
   { measure: "checkpoints in the thread", show: (r) => (r.timeTravel ? String(r.timeTravel.checkpoints) : "-") },
-  { measure: "6. fork (updateState), median ms", show: (r) => f(r.timeTravel?.forkMedianMs, 1), target: { text: "<= 20", limit: 20, on: timeTravelSavers, value: (r) => r.timeTravel?.forkMedianMs } },
-  { measure: "6. state at a checkpoint (getState + view), median ms", show: (r) => f(r.timeTravel?.stateAtMedianMs, 1), target: { text: "<= 100", limit: 100, on: timeTravelSavers, value: (r) => r.timeTravel?.stateAtMedianMs } },
-  { measure: "6. history limit 20 (historyPage), median ms", show: (r) => f(r.timeTravel?.historyPageLimit20MedianMs, 1), target: { text: "<= 50", limit: 50, on: timeTravelSavers, value: (r) => r.timeTravel?.historyPageLimit20MedianMs } },
+  {
+    measure: "6. fork (updateState), median ms",
+    show: (r) => f(r.timeTravel?.forkMedianMs, 1),
+    target: { text: "<= 20", limit: 20, on: timeTravelSavers, value: (r) => r.timeTravel?.forkMedianMs },
+  },
+  {
+    measure: "6. state at a checkpoint (getState + view), median ms",
+    show: (r) => f(r.timeTravel?.stateAtMedianMs, 1),
+    target: { text: "<= 100", limit: 100, on: timeTravelSavers, value: (r) => r.timeTravel?.stateAtMedianMs },
+  },
+  {
+    measure: "6. history limit 20 (historyPage), median ms",
+    show: (r) => f(r.timeTravel?.historyPageLimit20MedianMs, 1),
+    target: { text: "<= 50", limit: 50, on: timeTravelSavers, value: (r) => r.timeTravel?.historyPageLimit20MedianMs },
+  },
   { measure: "  fork (rollback command), median ms", show: (r) => f(r.timeTravel?.rollbackMedianMs, 1) },
   { measure: "  saver.list limit 20 (full tuples), median ms", show: (r) => f(r.timeTravel?.historyListLimit20MedianMs, 1) },
   { measure: "  getStateHistory limit 20 (full states), median ms", show: (r) => f(r.timeTravel?.getStateHistoryLimit20MedianMs, 1) },
   { measure: "heap used after GC at 1,000, MiB", show: (r) => f(r.atFirstMark.heapUsedMiB, 1) },
   { measure: "heap used after GC at the end, MiB", show: (r) => f(r.atEnd.heapUsedMiB, 1) },
-  { measure: "7. heap used after GC, end / 1,000", show: (r) => f(heapRatio(r)), target: { text: "<= 1.2", limit: 1.2, on: ["ours", "stock", "postgres"], value: heapRatio } },
+  {
+    measure: "7. heap used after GC, end / 1,000",
+    show: (r) => f(heapRatio(r)),
+    target: { text: "<= 1.2", limit: 1.2, on: ["ours", "stock", "postgres"], value: heapRatio },
+  },
   { measure: "  resident memory at 1,000 / at the end, MiB", show: (r) => `${f(r.atFirstMark.rssMiB, 0)} / ${f(r.atEnd.rssMiB, 0)}` },
   { measure: "  CLI process: `state --json`, ms", show: (r) => f(r.cli?.state, 0) },
   { measure: "  CLI process: `events --json`, ms", show: (r) => f(r.cli?.events, 0) },
@@ -161,14 +206,21 @@ for (const row of rows) {
   for (const saver of row.target.on) {
     const r = results[saver];
     if (!r) continue;
-    checks.push({ target: `${row.measure} ${row.target.text}`, saver, verdict: verdict(row.target.value(r), row.target.limit, row.target.atLeast), atSize: r.events >= 10_000 });
+    checks.push({
+      target: `${row.measure} ${row.target.text}`,
+      saver,
+      verdict: verdict(row.target.value(r), row.target.limit, row.target.atLeast),
+      atSize: r.events >= 10_000,
+    });
   }
 }
 const failed = checks.filter((c) => c.verdict === "FAIL");
 const small = checks.filter((c) => !c.atSize);
 const summary = [
   `${checks.filter((c) => c.verdict === "pass").length} of ${checks.length} target checks pass, ${failed.length} fail${checks.some((c) => c.verdict === "-") ? `, ${checks.filter((c) => c.verdict === "-").length} not measured` : ""}.`,
-  small.length > 0 ? `${small.length} of them were measured below the 10,000 input events the issue names (${[...new Set(small.map((c) => `${SAVER_LABELS[c.saver]} at ${results[c.saver]?.events}`))].join("; ")}): they do not show the target met.` : "Every check was measured at 10,000 input events or more.",
+  small.length > 0
+    ? `${small.length} of them were measured below the 10,000 input events the issue names (${[...new Set(small.map((c) => `${SAVER_LABELS[c.saver]} at ${results[c.saver]?.events}`))].join("; ")}): they do not show the target met.`
+    : "Every check was measured at 10,000 input events or more.",
   failed.length > 0 ? `Failing: ${failed.map((c) => `${c.target} on ${SAVER_LABELS[c.saver]}`).join("; ")}.` : "",
 ]
   .filter(Boolean)

@@ -70,13 +70,26 @@ async function startServer(): Promise<{ child: ChildProcess; url: string; log: (
   const port = await freePort();
   let log = "";
   // No OPENAI_API_KEY: the agents run offline. No --reload: nothing restarts the server during the run.
-  const child = spawn(process.execPath, [resolve(root, "node_modules/@langchain/langgraph-cli/dist/cli/cli.mjs"), "dev", "--no-browser", "--no-reload", "--host", "127.0.0.1", "--port", String(port)], {
-    cwd: root,
-    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? root, LANGGRAPH_CLI_NO_ANALYTICS: "1" },
-    stdio: ["ignore", "pipe", "pipe"],
-    // Its own process group, so the server's workers stop with it.
-    detached: true,
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      resolve(root, "node_modules/@langchain/langgraph-cli/dist/cli/cli.mjs"),
+      "dev",
+      "--no-browser",
+      "--no-reload",
+      "--host",
+      "127.0.0.1",
+      "--port",
+      String(port),
+    ],
+    {
+      cwd: root,
+      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? root, LANGGRAPH_CLI_NO_ANALYTICS: "1" },
+      stdio: ["ignore", "pipe", "pipe"],
+      // Its own process group, so the server's workers stop with it.
+      detached: true,
+    },
+  );
   child.stdout?.on("data", (d) => (log += d));
   child.stderr?.on("data", (d) => (log += d));
   const url = `http://127.0.0.1:${port}`;
@@ -90,7 +103,7 @@ async function startServer(): Promise<{ child: ChildProcess; url: string; log: (
     }
     await new Promise((r) => setTimeout(r, 500));
   }
-  stopServer(child);
+  await stopServer(child);
   throw new Error(`the dev server did not answer on ${url} within 180 s:\n${log}`);
 }
 
@@ -121,12 +134,15 @@ async function readings(take: () => Promise<Reading & { body: Buffer }>): Promis
 
 async function mark(url: string, threadId: string, inputEvents: number): Promise<ServerMark> {
   const state = await readings(() => read(`${url}/threads/${threadId}/state`));
-  const history10 = await readings(() => read(`${url}/threads/${threadId}/history`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ limit: 10 }) }));
+  const history10 = await readings(() =>
+    read(`${url}/threads/${threadId}/history`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ limit: 10 }) }),
+  );
   const values = (JSON.parse(state.body.toString("utf8")) as { values?: unknown }).values;
   return { inputEvents, logEvents: logLengthOf(values), state: { bytes: state.bytes, ms: state.ms }, history10: { bytes: history10.bytes, ms: history10.ms } };
 }
 
-const paused = (result: unknown) => Array.isArray((result as { __interrupt__?: unknown } | null)?.__interrupt__) && ((result as { __interrupt__: unknown[] }).__interrupt__.length > 0);
+const paused = (result: unknown) =>
+  Array.isArray((result as { __interrupt__?: unknown } | null)?.__interrupt__) && (result as { __interrupt__: unknown[] }).__interrupt__.length > 0;
 
 async function main() {
   const lines = generateWorkload({ events: total, seed: Number(args.seed) });
@@ -149,7 +165,9 @@ async function main() {
         if (paused(after)) throw new Error(`batch ending at input event ${run.end}: the run paused again after a resume with no decisions`);
       }
       batches.push(run);
-      process.stderr.write(`bench:server: ${run.end}/${total} input events, ${run.ms.toFixed(0)} ms${run.resumeMs !== undefined ? ` (+ resume ${run.resumeMs.toFixed(0)} ms)` : ""}\n`);
+      process.stderr.write(
+        `bench:server: ${run.end}/${total} input events, ${run.ms.toFixed(0)} ms${run.resumeMs !== undefined ? ` (+ resume ${run.resumeMs.toFixed(0)} ms)` : ""}\n`,
+      );
       if (!atFirstMark && run.end >= FIRST_MARK) atFirstMark = await mark(server.url, threadId, run.end);
     }
     const atEnd = await mark(server.url, threadId, total);
@@ -173,10 +191,30 @@ const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KB`;
 const atSize = total >= 10_000;
 const checks = [
   { measure: "1. head state JSON at the end", value: kb(atEnd.state.bytes), target: "<= 256 KB", verdict: verdict(atEnd.state.bytes, 256 * 1024) },
-  { measure: "1. head state JSON, end / at 1,000", value: (atEnd.state.bytes / atFirstMark.state.bytes).toFixed(2), target: "<= 1.3", verdict: verdict(atEnd.state.bytes / atFirstMark.state.bytes, 1.3) },
-  { measure: `2. mean run time per batch, last ${WINDOW} / first ${WINDOW}`, value: (last / first).toFixed(2), target: "<= 1.3", verdict: verdict(last / first, 1.3) },
-  { measure: "2. history limit 10 at the end, time", value: `${atEnd.history10.ms.toFixed(0)} ms`, target: "<= 1 s", verdict: verdict(atEnd.history10.ms, 1000) },
-  { measure: "2. history limit 10 at the end, size", value: kb(atEnd.history10.bytes), target: "<= 5 MB", verdict: verdict(atEnd.history10.bytes, 5 * 1024 * 1024) },
+  {
+    measure: "1. head state JSON, end / at 1,000",
+    value: (atEnd.state.bytes / atFirstMark.state.bytes).toFixed(2),
+    target: "<= 1.3",
+    verdict: verdict(atEnd.state.bytes / atFirstMark.state.bytes, 1.3),
+  },
+  {
+    measure: `2. mean run time per batch, last ${WINDOW} / first ${WINDOW}`,
+    value: (last / first).toFixed(2),
+    target: "<= 1.3",
+    verdict: verdict(last / first, 1.3),
+  },
+  {
+    measure: "2. history limit 10 at the end, time",
+    value: `${atEnd.history10.ms.toFixed(0)} ms`,
+    target: "<= 1 s",
+    verdict: verdict(atEnd.history10.ms, 1000),
+  },
+  {
+    measure: "2. history limit 10 at the end, size",
+    value: kb(atEnd.history10.bytes),
+    target: "<= 5 MB",
+    verdict: verdict(atEnd.history10.bytes, 5 * 1024 * 1024),
+  },
 ];
 const markRow = (name: string, m: ServerMark) => [
   name,
@@ -202,7 +240,10 @@ Run time per batch (ms), mean of the first ${WINDOW} batches ${first.toFixed(0)}
 
 ${markdownTable(["input events", ...everyThousand.map((b) => String(b.end))], [["batch run, ms", ...everyThousand.map((b) => b.ms.toFixed(0))]])}
 
-${markdownTable(["target", "measured", "target", "met"], checks.map((c) => [c.measure, c.value, c.target, c.verdict === "FAIL" ? "**FAIL**" : c.verdict]))}
+${markdownTable(
+  ["target", "measured", "target", "met"],
+  checks.map((c) => [c.measure, c.value, c.target, c.verdict === "FAIL" ? "**FAIL**" : c.verdict]),
+)}
 
 ${atSize ? "" : `Measured at ${total} input events, below the 10,000 the targets name: the verdicts do not show the targets met.`}`;
 

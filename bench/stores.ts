@@ -68,7 +68,17 @@ export async function openBenchStore(kind: SaverKind, dir: string, databaseUrl?:
     const backend = await connectPostgres(databaseUrl);
     const saver = new PostgresSaver(backend.pool);
     const graph = compileStoreGraph({ checkpointer: saver, store: backend.knowledge, events: backend.events });
-    const session: StoreSession = { name: BENCH_STORE, threadId, meta: backend.meta, saver, events: backend.events, knowledge: backend.knowledge, graph, config, close: () => backend.close() };
+    const session: StoreSession = {
+      name: BENCH_STORE,
+      threadId,
+      meta: backend.meta,
+      saver,
+      events: backend.events,
+      knowledge: backend.knowledge,
+      graph,
+      config,
+      close: () => backend.close(),
+    };
     await backend.meta.registerStore(BENCH_STORE, "bench");
     return { kind, session, pool: backend.pool, close: () => backend.close() };
   }
@@ -79,7 +89,18 @@ export async function openBenchStore(kind: SaverKind, dir: string, databaseUrl?:
   const knowledge = new SqliteStore(db);
   const events = sqliteEventStore(db);
   const graph = compileStoreGraph({ checkpointer: saver, store: knowledge, events });
-  const session: StoreSession = { name: BENCH_STORE, threadId, meta: sqliteMeta(db, dbPath ?? ":memory:"), db, saver, events, knowledge, graph, config, close: () => void db.close() };
+  const session: StoreSession = {
+    name: BENCH_STORE,
+    threadId,
+    meta: sqliteMeta(db, dbPath ?? ":memory:"),
+    db,
+    saver,
+    events,
+    knowledge,
+    graph,
+    config,
+    close: () => void db.close(),
+  };
   return { kind, session, dbPath, close: async () => void db.close() };
 }
 
@@ -107,14 +128,19 @@ export function logLengthOf(values: unknown): number | undefined {
 export async function checkpointIds(store: BenchStore): Promise<string[]> {
   const { session } = store;
   if (store.pool) {
-    const { rows } = await store.pool.query<{ id: string }>(`SELECT checkpoint_id AS id FROM checkpoints WHERE thread_id = $1 AND checkpoint_ns = '' ORDER BY checkpoint_id COLLATE "C"`, [session.threadId]);
+    const { rows } = await store.pool.query<{ id: string }>(
+      `SELECT checkpoint_id AS id FROM checkpoints WHERE thread_id = $1 AND checkpoint_ns = '' ORDER BY checkpoint_id COLLATE "C"`,
+      [session.threadId],
+    );
     return rows.map((r) => r.id);
   }
   if (store.kind === "memory") {
     const saved = (session.saver as MemorySaver).storage[session.threadId]?.[""] ?? {};
     return Object.keys(saved).sort();
   }
-  const rows = session.db!.prepare("SELECT checkpoint_id AS id FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = '' ORDER BY checkpoint_id").all(session.threadId) as { id: string }[];
+  const rows = session
+    .db!.prepare("SELECT checkpoint_id AS id FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = '' ORDER BY checkpoint_id")
+    .all(session.threadId) as { id: string }[];
   return rows.map((r) => r.id);
 }
 
@@ -143,17 +169,26 @@ export async function storageBytes(store: BenchStore): Promise<StorageBytes> {
     const { rows } = await store.pool.query<{ name: string; bytes: string }>(
       "SELECT tablename AS name, pg_total_relation_size(format('%I.%I', schemaname, tablename)) AS bytes FROM pg_tables WHERE schemaname = 'public'",
     );
-    return split(rows.map((r) => ({ name: r.name, bytes: Number(r.bytes) })), PG_CHECKPOINT_TABLES, (name) => name.startsWith("store"));
+    return split(
+      rows.map((r) => ({ name: r.name, bytes: Number(r.bytes) })),
+      PG_CHECKPOINT_TABLES,
+      (name) => name.startsWith("store"),
+    );
   }
   const db = store.session.db!;
-  const rows = db.prepare("SELECT s.tbl_name AS name, COALESCE(SUM(d.pgsize), 0) AS bytes FROM sqlite_master s JOIN dbstat d ON d.name = s.name GROUP BY s.tbl_name").all() as { name: string; bytes: number }[];
-  const schema = db.prepare("SELECT COALESCE(SUM(pgsize), 0) AS bytes FROM dbstat WHERE name = 'sqlite_schema' OR name = 'sqlite_master'").get() as { bytes: number };
+  const rows = db
+    .prepare("SELECT s.tbl_name AS name, COALESCE(SUM(d.pgsize), 0) AS bytes FROM sqlite_master s JOIN dbstat d ON d.name = s.name GROUP BY s.tbl_name")
+    .all() as { name: string; bytes: number }[];
+  const schema = db.prepare("SELECT COALESCE(SUM(pgsize), 0) AS bytes FROM dbstat WHERE name = 'sqlite_schema' OR name = 'sqlite_master'").get() as {
+    bytes: number;
+  };
   const parts = split([...rows, { name: "sqlite_schema", bytes: schema.bytes }], SQLITE_CHECKPOINT_TABLES, (name) => SQLITE_KNOWLEDGE_TABLES.includes(name));
   if (store.kind !== "memory") return parts;
   const saver = store.session.saver as MemorySaver;
   let checkpoints = 0;
   for (const namespaces of Object.values(saver.storage)) {
-    for (const saved of Object.values(namespaces)) for (const [checkpoint, metadata] of Object.values(saved)) checkpoints += checkpoint.byteLength + metadata.byteLength;
+    for (const saved of Object.values(namespaces))
+      for (const [checkpoint, metadata] of Object.values(saved)) checkpoints += checkpoint.byteLength + metadata.byteLength;
   }
   for (const writes of Object.values(saver.writes)) for (const [, , value] of Object.values(writes)) checkpoints += value.byteLength;
   return { whole: parts.knowledge + parts.other + checkpoints, checkpoints, knowledge: parts.knowledge, other: parts.other };

@@ -77,7 +77,11 @@ async function timed<T>(work: () => Promise<T>): Promise<[T, number]> {
 
 /** `events --json` prints the log pretty-printed; the compact JSON is what storage is divided by. */
 function logSizes(log: StoreEvent[]): Pick<Mark, "cliJsonBytes" | "compactJsonBytes" | "logEvents"> {
-  return { logEvents: log.length, cliJsonBytes: Buffer.byteLength(`${JSON.stringify(log, null, 2)}\n`), compactJsonBytes: Buffer.byteLength(JSON.stringify(log)) };
+  return {
+    logEvents: log.length,
+    cliJsonBytes: Buffer.byteLength(`${JSON.stringify(log, null, 2)}\n`),
+    compactJsonBytes: Buffer.byteLength(JSON.stringify(log)),
+  };
 }
 
 async function mark(store: BenchStore, events: number): Promise<Mark> {
@@ -153,7 +157,10 @@ async function main(): Promise<WorkerResult> {
           runs: cliRuns,
           firstMarkEvents,
           endEvents: total,
-          ...coldIngests(dir, { atFirstMark: [firstMarkCopy, all.slice(firstMarkEvents, firstMarkEvents + COLD_INGEST_EVENTS)], atEnd: [endCopy, all.slice(total, total + COLD_INGEST_EVENTS)] }),
+          ...coldIngests(dir, {
+            atFirstMark: [firstMarkCopy, all.slice(firstMarkEvents, firstMarkEvents + COLD_INGEST_EVENTS)],
+            atEnd: [endCopy, all.slice(total, total + COLD_INGEST_EVENTS)],
+          }),
         };
       }
     }
@@ -185,7 +192,8 @@ async function timeTravel(store: BenchStore): Promise<NonNullable<WorkerResult["
     stateAt.push(ms);
     const [, listMs] = await timed(async () => {
       const found = [];
-      for await (const tuple of session.saver.list({ configurable: { thread_id: session.threadId, checkpoint_ns: "" } }, { limit: 20, before: at(id) })) found.push(tuple.metadata);
+      for await (const tuple of session.saver.list({ configurable: { thread_id: session.threadId, checkpoint_ns: "" } }, { limit: 20, before: at(id) }))
+        found.push(tuple.metadata);
       return found;
     });
     historyList.push(listMs);

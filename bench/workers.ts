@@ -93,7 +93,11 @@ async function measure(url: string, workers: number): Promise<RunResult> {
   let total = Infinity;
   try {
     for (let i = 0; i < workers; i++) {
-      const child = spawn(process.execPath, [BIN, "worker", "--json", "--wait", "600"], { cwd: ROOT, env: { ...process.env, DATABASE_URL: url }, stdio: ["ignore", "ignore", "pipe"] });
+      const child = spawn(process.execPath, [BIN, "worker", "--json", "--wait", "600"], {
+        cwd: ROOT,
+        env: { ...process.env, DATABASE_URL: url },
+        stdio: ["ignore", "ignore", "pipe"],
+      });
       let buffered = "";
       child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
         buffered += chunk;
@@ -118,14 +122,21 @@ async function measure(url: string, workers: number): Promise<RunResult> {
     }
     // Every worker listening (its presence connection named after its engine pool) before the first job is queued.
     for (;;) {
-      const { rows } = await admin.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name LIKE $1", [`${PRESENCE_PREFIX}pool-%`]);
+      const { rows } = await admin.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name LIKE $1", [
+        `${PRESENCE_PREFIX}pool-%`,
+      ]);
       if (rows[0].n >= workers) break;
       if (children.some((c) => c.exitCode !== null)) throw new Error("a worker exited before it started listening");
       await new Promise((r) => setTimeout(r, 100));
     }
     await new Promise((r) => setTimeout(r, 500));
     const cpuBefore = children.map((c) => cpuSeconds(c.pid!));
-    const stats = async () => (await admin.query<{ wal: string; commits: string }>("SELECT pg_current_wal_lsn() - '0/0'::pg_lsn AS wal, (SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()) AS commits")).rows[0];
+    const stats = async () =>
+      (
+        await admin.query<{ wal: string; commits: string }>(
+          "SELECT pg_current_wal_lsn() - '0/0'::pg_lsn AS wal, (SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()) AS commits",
+        )
+      ).rows[0];
     const before = await stats();
     const loadBefore = loadavg()[0];
 
@@ -145,9 +156,10 @@ async function measure(url: string, workers: number): Promise<RunResult> {
     if (doneAt.size >= total) allDone();
     let peakConnections = 0;
     const sampler = setInterval(() => {
-      admin
-        .query<{ n: number }>("SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
-        .then(({ rows }) => (peakConnections = Math.max(peakConnections, rows[0].n)), () => undefined);
+      admin.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()").then(
+        ({ rows }) => (peakConnections = Math.max(peakConnections, rows[0].n)),
+        () => undefined,
+      );
     }, 250);
     await finished;
     const drainS = (performance.now() - started) / 1000;
@@ -240,7 +252,9 @@ try {
       await client.end();
     }
     const result = await measure(url, workers);
-    process.stderr.write(`  drained in ${fixed(result.drainS)} s: ${fixed(result.eventsPerS)} events/s, latency p50 ${fixed(result.latencyP50S)} s, p95 ${fixed(result.latencyP95S)} s\n`);
+    process.stderr.write(
+      `  drained in ${fixed(result.drainS)} s: ${fixed(result.eventsPerS)} events/s, latency p50 ${fixed(result.latencyP50S)} s, p95 ${fixed(result.latencyP95S)} s\n`,
+    );
     results.push(result);
   }
   const markdown = render(results, version);

@@ -142,10 +142,17 @@ function watcher(db: string) {
     newest: () =>
       safely(
         (c) => {
-          const [head, parent] = (c.prepare("SELECT checkpoint_id AS id FROM checkpoints WHERE thread_id = ? ORDER BY checkpoint_id DESC LIMIT 2").all(THREAD_ID) as { id: string }[]).map((r) => r.id);
+          const [head, parent] = (
+            c.prepare("SELECT checkpoint_id AS id FROM checkpoints WHERE thread_id = ? ORDER BY checkpoint_id DESC LIMIT 2").all(THREAD_ID) as { id: string }[]
+          ).map((r) => r.id);
           if (!head) return { tasks: 0, atGate: false };
-          const rows = c.prepare("SELECT checkpoint_id AS id, task_id, channels FROM checkpoint_writes WHERE thread_id = ? AND checkpoint_id IN (?, ?)").all(THREAD_ID, head, parent ?? head) as { id: string; task_id: string; channels: string }[];
-          return { tasks: new Set(rows.filter((r) => r.id === head).map((r) => r.task_id)).size, atGate: rows.some((r) => r.channels.includes("__interrupt__")) };
+          const rows = c
+            .prepare("SELECT checkpoint_id AS id, task_id, channels FROM checkpoint_writes WHERE thread_id = ? AND checkpoint_id IN (?, ?)")
+            .all(THREAD_ID, head, parent ?? head) as { id: string; task_id: string; channels: string }[];
+          return {
+            tasks: new Set(rows.filter((r) => r.id === head).map((r) => r.task_id)).size,
+            atGate: rows.some((r) => r.channels.includes("__interrupt__")),
+          };
         },
         { tasks: 0, atGate: false },
       ),
@@ -198,7 +205,10 @@ async function reference(): Promise<void> {
       const pending = JSON.parse((await run(["approvals", "--json"], refDb)).stdout) as { id: string }[];
       // A decision a minute after the part's last event: fixed, so both runs log the same ApprovalDecided events.
       const at = new Date(Date.parse(lastTimeOf(p)) + 60_000).toISOString();
-      for (const [kind, ids] of [["approve", pending.filter((_, i) => i % 2 === 0)], ["deny", pending.filter((_, i) => i % 2 === 1)]] as const) {
+      for (const [kind, ids] of [
+        ["approve", pending.filter((_, i) => i % 2 === 0)],
+        ["deny", pending.filter((_, i) => i % 2 === 1)],
+      ] as const) {
         if (ids.length === 0) continue;
         const decide = [kind, ...ids.map((a) => a.id), "--by", "chaos-operator", "--reason", `part ${p + 1} reviewed`, "--decided-at", at, "--json"];
         const decided = await run(decide, refDb);
@@ -286,7 +296,8 @@ function arm(child: ChildProcess, kind: KillKind, step: Step, isDecision: boolea
       if (watch.newest().tasks >= 1) kill();
     } else if (watch.newest().atGate) kill();
   }, 5);
-  const describe = () => `${kind}${kind === "startup" ? ` after ${startupDelay} ms` : ` at checkpoint ${target} (from ${from}, uninterrupted run ends at ${to})`}`;
+  const describe = () =>
+    `${kind}${kind === "startup" ? ` after ${startupDelay} ms` : ` at checkpoint ${target} (from ${from}, uninterrupted run ends at ${to})`}`;
   return { fired: () => fired, stop: () => clearInterval(timer), describe };
 }
 
@@ -312,13 +323,17 @@ async function interrupted(): Promise<void> {
       const armed = kind ? arm(child, kind, step, step.kind !== "ingest") : undefined;
       const out = await done;
       armed?.stop();
-      if (args.verbose && armed) process.stderr.write(`chaos: ${stepLabel(step)} (part ${step.part + 1}): ${armed.fired() ? "killed" : "finished before"} ${armed.describe()}; ${watch.checkpoints()} checkpoints\n`);
+      if (args.verbose && armed)
+        process.stderr.write(
+          `chaos: ${stepLabel(step)} (part ${step.part + 1}): ${armed.fired() ? "killed" : "finished before"} ${armed.describe()}; ${watch.checkpoints()} checkpoints\n`,
+        );
       if (armed?.fired() && out.signal === "SIGKILL") {
         kills.push({ step: i, kind: queue.shift()!, atCheckpoint: watch.checkpoints() });
         restarts++;
         continue;
       }
-      if (out.code !== step.exitCode) throw new Error(`chaos: '${stepLabel(step)}' exited ${out.code} (uninterrupted: ${step.exitCode}) after ${kills.length} kills:\n${out.stderr}`);
+      if (out.code !== step.exitCode)
+        throw new Error(`chaos: '${stepLabel(step)}' exited ${out.code} (uninterrupted: ${step.exitCode}) after ${kills.length} kills:\n${out.stderr}`);
       if (/SQLITE_BUSY|database is locked/i.test(out.stderr)) throw new Error(`chaos: '${stepLabel(step)}' printed a SQLite busy error:\n${out.stderr}`);
       // The command finished before the planned moment: the kill moves on to the next command.
       carried[sort] = queue;
@@ -345,8 +360,12 @@ interface Envelope {
   type: string;
   source?: string;
 }
-const [refEvents, chaosEvents] = await Promise.all([run(["events", "--json"], refDb), run(["events", "--json"], chaosDb)]).then((outs) => outs.map((o) => o.stdout));
-const [refState, chaosState] = await Promise.all([run(["state", "--json"], refDb), run(["state", "--json"], chaosDb)]).then((outs) => outs.map((o) => JSON.parse(o.stdout) as Record<string, unknown>));
+const [refEvents, chaosEvents] = await Promise.all([run(["events", "--json"], refDb), run(["events", "--json"], chaosDb)]).then((outs) =>
+  outs.map((o) => o.stdout),
+);
+const [refState, chaosState] = await Promise.all([run(["state", "--json"], refDb), run(["state", "--json"], chaosDb)]).then((outs) =>
+  outs.map((o) => JSON.parse(o.stdout) as Record<string, unknown>),
+);
 const [refVerify, chaosVerify] = await Promise.all([run(["verify", "--json"], refDb), run(["verify", "--json"], chaosDb)]);
 const ref = JSON.parse(refEvents) as Envelope[];
 const got = JSON.parse(chaosEvents) as Envelope[];
@@ -368,9 +387,15 @@ const enoughKills = kills.length === KILLS;
 
 const rows: [string, string | number][] = [
   ["kills survived (SIGKILL, restarted with the same command)", `${kills.length} of ${KILLS}`],
-  ["  at progress / mid-superstep / after an append / gate or resume / startup", `${killsByKind("progress")} / ${killsByKind("mid-superstep")} / ${killsByKind("after-append")} / ${killsByKind("gate")} / ${killsByKind("startup")}`],
+  [
+    "  at progress / mid-superstep / after an append / gate or resume / startup",
+    `${killsByKind("progress")} / ${killsByKind("mid-superstep")} / ${killsByKind("after-append")} / ${killsByKind("gate")} / ${killsByKind("startup")}`,
+  ],
   ["restarts", restarts],
-  ["commands (ingest / approve / deny; with extra restarts of the last ingest)", `${steps.filter((s) => s.kind === "ingest").length} / ${steps.filter((s) => s.kind === "approve").length} / ${steps.filter((s) => s.kind === "deny").length}`],
+  [
+    "commands (ingest / approve / deny; with extra restarts of the last ingest)",
+    `${steps.filter((s) => s.kind === "ingest").length} / ${steps.filter((s) => s.kind === "approve").length} / ${steps.filter((s) => s.kind === "deny").length}`,
+  ],
   ["approvals decided", approvalsDecided],
   ["events checked (log of the uninterrupted run)", ref.length],
   ["input events in the log exactly once", `${inputsOnce} of ${inputIds.length}`],

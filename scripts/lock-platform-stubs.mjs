@@ -21,7 +21,13 @@ for (const [path, entry] of Object.entries(lock.packages)) {
     const tokens = name.split("/").pop().split("-");
     const os = OS.filter((o) => tokens.includes(o));
     const cpu = CPU.filter((c) => tokens.includes(c) || (c === "arm" && tokens.includes("gnueabihf")));
-    lock.packages[key] = { version, ...(entry.dev ? { dev: true } : {}), optional: true, ...(os.length ? { os } : {}), ...(cpu.length ? { cpu: [cpu[0]] } : {}) };
+    lock.packages[key] = {
+      version,
+      ...(entry.dev ? { dev: true } : {}),
+      optional: true,
+      ...(os.length ? { os } : {}),
+      ...(cpu.length ? { cpu: [cpu[0]] } : {}),
+    };
     added++;
   }
 }

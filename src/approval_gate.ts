@@ -70,7 +70,11 @@ export function decisionEvent(decision: Partial<Record<keyof Decision, unknown>>
 /** Pending approvals requested at or after log position `from`, oldest first. */
 export async function newPendingApprovals(state: Pick<State, "approvals">, log: StoreLog, from: number): Promise<Approval[]> {
   const pending = Object.values(state.approvals).filter((a) => a.status === "pending");
-  const requests = await log.store.findIds(log.threadId, log.at, pending.map((a) => a.eventId));
+  const requests = await log.store.findIds(
+    log.threadId,
+    log.at,
+    pending.map((a) => a.eventId),
+  );
   const positionOf = (a: Approval) => requests.get(a.eventId)?.position ?? -1;
   return pending.filter((a) => positionOf(a) >= from).sort((a, b) => positionOf(a) - positionOf(b));
 }
@@ -88,7 +92,16 @@ export function approvalGateNode(events: EventStore) {
     const request: ApprovalRequest = {
       kind: "approvals",
       message: `${pending.length} refund(s) above the approval threshold wait for a person. Resume with decisions to record them, or with nothing to leave them pending.`,
-      pendingApprovals: pending.map(({ id, orderId, customerId, sku, qty, amountCents, reason, requestedAt }) => ({ id, orderId, customerId, sku, qty, amountCents, reason, requestedAt })),
+      pendingApprovals: pending.map(({ id, orderId, customerId, sku, qty, amountCents, reason, requestedAt }) => ({
+        id,
+        orderId,
+        customerId,
+        sku,
+        qty,
+        amountCents,
+        reason,
+        requestedAt,
+      })),
       resumeWith: { decisions: [{ approvalId: pending[0].id, decision: "approved", by: "your name", reason: "checked the photos" }] },
     };
     const resumed = readResume(interrupt(request));
@@ -109,9 +122,16 @@ export function approvalGateNode(events: EventStore) {
 /** The decisions in a resume value: a list, `{decisions: [...]}`, or nothing (none). */
 export function readResume(value: unknown): { decisions: Partial<Decision>[] } | { problem: string; value: unknown } {
   if (value === null || value === undefined || value === "") return { decisions: [] };
-  const list = Array.isArray(value) ? value : typeof value === "object" && Array.isArray((value as { decisions?: unknown }).decisions) ? (value as { decisions: unknown[] }).decisions : undefined;
+  const list = Array.isArray(value)
+    ? value
+    : typeof value === "object" && Array.isArray((value as { decisions?: unknown }).decisions)
+      ? (value as { decisions: unknown[] }).decisions
+      : undefined;
   if (!list || list.some((d) => typeof d !== "object" || d === null || Array.isArray(d))) {
-    return { problem: `approval_gate: cannot read the resume value ${JSON.stringify(value).slice(0, 200)}; expected {"decisions": [{"approvalId", "decision": "approved" | "denied", "by", "reason"?}]} or nothing to leave the approvals pending`, value };
+    return {
+      problem: `approval_gate: cannot read the resume value ${JSON.stringify(value).slice(0, 200)}; expected {"decisions": [{"approvalId", "decision": "approved" | "denied", "by", "reason"?}]} or nothing to leave the approvals pending`,
+      value,
+    };
   }
   return { decisions: list as Partial<Decision>[] };
 }

@@ -67,10 +67,14 @@ export function highlights(values: Pick<State, "tasks">, log: readonly StoreEven
         lines.push(`order_service rejected ${event.data.orderId}: ${event.data.reason}`);
         break;
       case "RefundProcessed":
-        lines.push(`order_service refunded ${formatCents(event.data.amountCents)} on ${event.data.orderId}${event.data.sku ? ` (${event.data.qty} x ${event.data.sku})` : ""}: ${event.data.reason}`);
+        lines.push(
+          `order_service refunded ${formatCents(event.data.amountCents)} on ${event.data.orderId}${event.data.sku ? ` (${event.data.qty} x ${event.data.sku})` : ""}: ${event.data.reason}`,
+        );
         break;
       case "ApprovalRequested":
-        lines.push(`order_service parked a ${formatCents(event.data.amountCents)} refund on ${event.data.orderId} for a person (approval ${event.data.approvalId})`);
+        lines.push(
+          `order_service parked a ${formatCents(event.data.amountCents)} refund on ${event.data.orderId} for a person (approval ${event.data.approvalId})`,
+        );
         break;
       case "ReorderRequested":
         lines.push(`inventory_agent reordered ${event.data.qty} x ${event.data.sku}`);

@@ -28,7 +28,9 @@ export const StoreContextSchema = z.object({
     .string()
     .min(1)
     .optional()
-    .describe(`The agents' chat model: "${OFFLINE_MODEL}" (deterministic, no key needed) or an OpenAI model name such as "gpt-4o-mini" (needs OPENAI_API_KEY where the graph runs; without it the run fails at its first step, before changing anything). Default: OPENAI_MODEL when OPENAI_API_KEY is set, else ${OFFLINE_MODEL}.`),
+    .describe(
+      `The agents' chat model: "${OFFLINE_MODEL}" (deterministic, no key needed) or an OpenAI model name such as "gpt-4o-mini" (needs OPENAI_API_KEY where the graph runs; without it the run fails at its first step, before changing anything). Default: OPENAI_MODEL when OPENAI_API_KEY is set, else ${OFFLINE_MODEL}.`,
+    ),
 });
 export type StoreContext = z.infer<typeof StoreContextSchema>;
 
@@ -57,12 +59,17 @@ export async function ingestBatch(state: IngestState, log: StoreLog, context?: S
   // Validate every item first: the valid ones tell which ids and entities to look up in the log, in one pass each.
   const checked = items.map((raw, index) => ({ raw, line: origin.lines?.[index] ?? index + 1, result: validateInput(raw, origin.source) }));
   const valid = checked.flatMap((c) => (c.result.ok ? [c.result.event] : []));
-  const logged = await log.store.findIds(log.threadId, log.at, valid.map((e) => e.id));
+  const logged = await log.store.findIds(
+    log.threadId,
+    log.at,
+    valid.map((e) => e.id),
+  );
   const known = await knownEntities(state, log, valid);
 
   const seenInBatch = new Map<string, string>();
   for (const { raw, line, result } of checked) {
-    const reject = (reason: string, eventId?: string) => rejected.push({ source: origin.source, line, reason, hash: contentHash(raw), ...(eventId ? { eventId } : {}) });
+    const reject = (reason: string, eventId?: string) =>
+      rejected.push({ source: origin.source, line, reason, hash: contentHash(raw), ...(eventId ? { eventId } : {}) });
     if (!result.ok) {
       reject(result.reason, result.eventId);
       continue;
@@ -115,7 +122,11 @@ function policyChange(approvalThresholdCents: number, logLength: number, at: str
  * and decided approvals live in the event store: the ones the batch names are
  * looked up there first, so the checks below stay synchronous.
  */
-async function knownEntities(state: IngestState, log: StoreLog, batch: readonly StoredInputEvent[]): Promise<KnownEntities & { add(event: StoredInputEvent): void }> {
+async function knownEntities(
+  state: IngestState,
+  log: StoreLog,
+  batch: readonly StoredInputEvent[],
+): Promise<KnownEntities & { add(event: StoredInputEvent): void }> {
   const orderIds = new Set<string>();
   const approvalIds = new Set<string>();
   for (const event of batch) {

@@ -40,7 +40,10 @@ export interface Plan {
   cursors: Record<string, number>;
 }
 
-export type RoutingState = Pick<State, "cursors" | "tasks" | "catalog" | "inventory" | "promotions" | "reorders" | "supportMemory" | "inventoryMemory" | "marketingMemory">;
+export type RoutingState = Pick<
+  State,
+  "cursors" | "tasks" | "catalog" | "inventory" | "promotions" | "reorders" | "supportMemory" | "inventoryMemory" | "marketingMemory"
+>;
 
 /**
  * Everything to hand out now: each agent's new events since its cursor (read
@@ -52,12 +55,25 @@ export async function planDeliveries(state: RoutingState, log: StoreLog): Promis
   const deliver = async (agent: AgentName, trigger: LoggedEvent, attempt: number) => {
     const memory = (state[MEMORY_CHANNEL[agent]] as MemoryNote[]).slice(-MEMORY_NOTES_IN_CONTEXT);
     const context = await buildContext(state, log, trigger.event, trigger.position);
-    plan.deliveries.push({ taskId: taskIdFor(trigger.event.id, agent), agent, attempt, trigger: trigger.event, position: trigger.position, log: log.at, context, memory });
+    plan.deliveries.push({
+      taskId: taskIdFor(trigger.event.id, agent),
+      agent,
+      attempt,
+      trigger: trigger.event,
+      position: trigger.position,
+      log: log.at,
+      context,
+      memory,
+    });
   };
 
   // At the router nothing is executing: a running task was interrupted, a pending one awaits a retry.
   const again = (Object.values(state.tasks) as Task[]).filter((task) => task.status === "running" || (task.status === "pending" && task.attempts > 0));
-  const triggers = await log.store.findIds(log.threadId, log.at, again.map((t) => t.eventId));
+  const triggers = await log.store.findIds(
+    log.threadId,
+    log.at,
+    again.map((t) => t.eventId),
+  );
   for (const task of again) {
     const trigger = triggers.get(task.eventId);
     if (!trigger || !isAgentName(task.assignee)) continue;

@@ -24,7 +24,17 @@ import type { StoreEvent } from "./domain/events.js";
 import type { Proposal } from "./domain/proposals.js";
 import type { RejectedInput } from "./domain/validation.js";
 import { EMPTY_LOG, type LogPointer } from "./persistence/event_store.js";
-import { DEFAULT_POLICY, mergePatch, type Approval, type Policy, type Post, type Product, type PromotionStatus, type Reorder, type StockLevel } from "./domain/world.js";
+import {
+  DEFAULT_POLICY,
+  mergePatch,
+  type Approval,
+  type Policy,
+  type Post,
+  type Product,
+  type PromotionStatus,
+  type Reorder,
+  type StockLevel,
+} from "./domain/world.js";
 
 // ---------------------------------------------------------------- snapshot cadence
 
@@ -139,11 +149,17 @@ export function mergeWindowed<T>(size: number) {
  * channel: a checkpoint stores the step's patches, not the whole map.
  */
 function entityMap<T>(description: string, reducer: (current: Record<string, T>, patches: Record<string, T | null>[]) => Record<string, T> = mergePatches<T>) {
-  return new DeltaValue(z.custom<Record<string, T>>().default(() => ({})).describe(description), {
-    snapshotFrequency: SNAPSHOT_FREQUENCY,
-    inputSchema: z.custom<Record<string, T | null>>(),
-    reducer,
-  });
+  return new DeltaValue(
+    z
+      .custom<Record<string, T>>()
+      .default(() => ({}))
+      .describe(description),
+    {
+      snapshotFrequency: SNAPSHOT_FREQUENCY,
+      inputSchema: z.custom<Record<string, T | null>>(),
+      reducer,
+    },
+  );
 }
 
 // ---------------------------------------------------------------- tasks
@@ -265,11 +281,17 @@ export function appendNotes(current: MemoryNote[] | undefined, notes: MemoryNote
 }
 
 function agentMemory(agent: string) {
-  return new DeltaValue(z.custom<MemoryNote[]>().default(() => []).describe(`Private memory of ${agent}: only its own deliveries carry it.`), {
-    snapshotFrequency: SNAPSHOT_FREQUENCY,
-    inputSchema: z.custom<MemoryNote[]>(),
-    reducer: (current: MemoryNote[], batches: MemoryNote[][]) => appendNotes(current, batches.flat()),
-  });
+  return new DeltaValue(
+    z
+      .custom<MemoryNote[]>()
+      .default(() => [])
+      .describe(`Private memory of ${agent}: only its own deliveries carry it.`),
+    {
+      snapshotFrequency: SNAPSHOT_FREQUENCY,
+      inputSchema: z.custom<MemoryNote[]>(),
+      reducer: (current: MemoryNote[], batches: MemoryNote[][]) => appendNotes(current, batches.flat()),
+    },
+  );
 }
 
 // ---------------------------------------------------------------- ingest report
@@ -292,11 +314,18 @@ function inboxField() {
   return z
     .array(z.unknown())
     .default(() => [])
-    .describe("Input events to ingest (docs/events.md): envelopes {id, type, at, source?, causationId?, v?, data}, or their JSON texts. Bad ones are recorded in `rejected` with a reason; the good ones are processed.")
+    .describe(
+      "Input events to ingest (docs/events.md): envelopes {id, type, at, source?, causationId?, v?, data}, or their JSON texts. Bad ones are recorded in `rejected` with a reason; the good ones are processed.",
+    )
     .meta({
       examples: [
         [
-          { id: "e1", type: "ProductAdded", at: "2026-03-01T09:00:00Z", data: { sku: "SKU-MUG", name: "Mug", priceCents: 1500, initialStock: 10, reorderPoint: 2 } },
+          {
+            id: "e1",
+            type: "ProductAdded",
+            at: "2026-03-01T09:00:00Z",
+            data: { sku: "SKU-MUG", name: "Mug", priceCents: 1500, initialStock: 10, reorderPoint: 2 },
+          },
           { id: "e2", type: "OrderPlaced", at: "2026-03-01T09:05:00Z", data: { orderId: "ORD-1", customerId: "CUST-1", lines: [{ sku: "SKU-MUG", qty: 2 }] } },
         ],
       ],
@@ -308,7 +337,9 @@ function inboxOriginField() {
     .object({ source: z.string(), lines: z.array(z.number().int()).optional() })
     .nullable()
     .default(null)
-    .describe("Optional: where the inbox items come from (a file name and each item's line), for rejection reports. Leave empty: items are then reported as inbox:1, inbox:2, ...");
+    .describe(
+      "Optional: where the inbox items come from (a file name and each item's line), for rejection reports. Leave empty: items are then reported as inbox:1, inbox:2, ...",
+    );
 }
 
 /**
@@ -339,16 +370,28 @@ export const StoreState = new StateSchema({
   inboxOrigin: inboxOriginField(),
 
   /** Where this checkpoint's log ends in the event store: `{branch, length}`. Written by whoever appends (ingest, the services); last write wins. Bounded: two numbers. */
-  log: new ReducedValue(z.custom<LogPointer>().default(() => EMPTY_LOG).describe("The log this checkpoint saw: a branch of the event store and a length."), {
-    inputSchema: z.custom<LogPointer>(),
-    reducer: movePointer,
-  }),
+  log: new ReducedValue(
+    z
+      .custom<LogPointer>()
+      .default(() => EMPTY_LOG)
+      .describe("The log this checkpoint saw: a branch of the event store and a length."),
+    {
+      inputSchema: z.custom<LogPointer>(),
+      reducer: movePointer,
+    },
+  ),
   /** The newest events of the log, a window for Studio's state panel and quick looks. Bounded: RECENT_EVENTS_WINDOW. */
-  recentEvents: new DeltaValue(z.custom<StoreEvent[]>().default(() => []).describe("The newest events of the log (a window; the whole log is in the event store)."), {
-    snapshotFrequency: SNAPSHOT_FREQUENCY,
-    inputSchema: z.custom<StoreEvent[]>(),
-    reducer: appendRecentEvents,
-  }),
+  recentEvents: new DeltaValue(
+    z
+      .custom<StoreEvent[]>()
+      .default(() => [])
+      .describe("The newest events of the log (a window; the whole log is in the event store)."),
+    {
+      snapshotFrequency: SNAPSHOT_FREQUENCY,
+      inputSchema: z.custom<StoreEvent[]>(),
+      reducer: appendRecentEvents,
+    },
+  ),
   /** Products. Single writer (inventory_service), whole-entity patches. Bounded by the catalog. */
   catalog: entityMap<Product>("Products by SKU (written by inventory_service)."),
   /** Stock per SKU. Single writer (inventory_service) with optimistic versions: `version` grows with every change and proposals based on an older one are refused by the service. Bounded by the catalog. */
@@ -365,40 +408,58 @@ export const StoreState = new StateSchema({
   policy: z.custom<Policy>().default(() => DEFAULT_POLICY),
 
   /** Agent tasks, one per (event, agent). ADD / START / COMPLETE / FAIL ops merged per task id: the router adds and starts, the agent completes or fails, a service asks for a retry. Bounded: unfinished ones plus FINISHED_TASK_WINDOW finished. */
-  tasks: new DeltaValue(z.custom<Record<string, Task>>().default(() => ({})), {
-    snapshotFrequency: SNAPSHOT_FREQUENCY,
-    inputSchema: z.custom<TaskOp[]>(),
-    reducer: (current: Record<string, Task>, batches: TaskOp[][]) => applyTaskOps(current, batches.flat()),
-  }),
+  tasks: new DeltaValue(
+    z.custom<Record<string, Task>>().default(() => ({})),
+    {
+      snapshotFrequency: SNAPSHOT_FREQUENCY,
+      inputSchema: z.custom<TaskOp[]>(),
+      reducer: (current: Record<string, Task>, batches: TaskOp[][]) => applyTaskOps(current, batches.flat()),
+    },
+  ),
   /** Agent proposals waiting for the services. A queue: agents enqueue, the services dequeue what they decided (both dequeue the same ids, harmlessly). Bounded: one round's proposals. */
-  proposals: new ReducedValue(z.custom<Proposal[]>().default(() => []), {
-    inputSchema: z.custom<ProposalOp>(),
-    reducer: applyProposalOps,
-  }),
+  proposals: new ReducedValue(
+    z.custom<Proposal[]>().default(() => []),
+    {
+      inputSchema: z.custom<ProposalOp>(),
+      reducer: applyProposalOps,
+    },
+  ),
   /** Rejected writes and proposals: who, what, why. Deduplicated by id. Bounded: CONFLICT_WINDOW newest. */
-  conflicts: new DeltaValue(z.custom<Conflict[]>().default(() => []), {
-    snapshotFrequency: SNAPSHOT_FREQUENCY,
-    inputSchema: z.custom<Conflict[]>(),
-    reducer: appendConflicts,
-  }),
+  conflicts: new DeltaValue(
+    z.custom<Conflict[]>().default(() => []),
+    {
+      snapshotFrequency: SNAPSHOT_FREQUENCY,
+      inputSchema: z.custom<Conflict[]>(),
+      reducer: appendConflicts,
+    },
+  ),
   /** Inputs that failed validation (not events). Deduplicated by content hash. Bounded: REJECTED_WINDOW newest. */
-  rejected: new DeltaValue(z.custom<RejectedInput[]>().default(() => []), {
-    snapshotFrequency: SNAPSHOT_FREQUENCY,
-    inputSchema: z.custom<RejectedInput[]>(),
-    reducer: appendRejected,
-  }),
+  rejected: new DeltaValue(
+    z.custom<RejectedInput[]>().default(() => []),
+    {
+      snapshotFrequency: SNAPSHOT_FREQUENCY,
+      inputSchema: z.custom<RejectedInput[]>(),
+      reducer: appendRejected,
+    },
+  ),
   /** The conversation: customer messages and accepted support replies. By message id (ids derive from events). Bounded: MESSAGE_WINDOW newest. */
-  messages: new DeltaValue(z.custom<BaseMessage[]>().default(() => []), {
-    snapshotFrequency: SNAPSHOT_FREQUENCY,
-    inputSchema: z.custom<BaseMessage[]>(),
-    reducer: appendMessages,
-  }),
+  messages: new DeltaValue(
+    z.custom<BaseMessage[]>().default(() => []),
+    {
+      snapshotFrequency: SNAPSHOT_FREQUENCY,
+      inputSchema: z.custom<BaseMessage[]>(),
+      reducer: appendMessages,
+    },
+  ),
   /** Per-subscriber position in the log: events before it have been handed out. Merge of disjoint keys, and a cursor only moves forward (max wins). Bounded: one per subscriber. */
-  cursors: new DeltaValue(z.custom<Record<string, number>>().default(() => ({})), {
-    snapshotFrequency: SNAPSHOT_FREQUENCY,
-    inputSchema: z.custom<Record<string, number>>(),
-    reducer: advanceCursors,
-  }),
+  cursors: new DeltaValue(
+    z.custom<Record<string, number>>().default(() => ({})),
+    {
+      snapshotFrequency: SNAPSHOT_FREQUENCY,
+      inputSchema: z.custom<Record<string, number>>(),
+      reducer: advanceCursors,
+    },
+  ),
   /** The last ingest step's report. Last write wins: only the newest batch's report matters. */
   lastIngest: z.custom<IngestReport | null>().default(() => null),
 

@@ -4,7 +4,18 @@
  * maintenance). Surfaces (the CLI, workers, the console) import from here.
  */
 export { UsageError } from "./errors.js";
-export { assertCurrentLayout, assertStoreName, logOf, openPostgresStore, openStore, openStoreAt, storeRecord, type SqliteStoreSession, type StoreLocation, type StoreSession } from "./app/session.js";
+export {
+  assertCurrentLayout,
+  assertStoreName,
+  logOf,
+  openPostgresStore,
+  openStore,
+  openStoreAt,
+  storeRecord,
+  type SqliteStoreSession,
+  type StoreLocation,
+  type StoreSession,
+} from "./app/session.js";
 export { withLease } from "./app/lease.js";
 export { finishInterruptedRun, finishPendingRun, headValues, pausedAtGate, runGraph, type RunOptions } from "./app/run.js";
 export { chunk, ingestLines, type IngestOptions, type IngestResult, type InputLine } from "./app/ingest.js";

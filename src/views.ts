@@ -31,9 +31,11 @@ export interface StateView {
 /** `orders` come from the event store (persistence/store_log.ts `allOrders`): they are not in the state. */
 export function stateView(values: Partial<State>, checkpointId: string, allOrders: Record<string, Order> = {}): StateView {
   const inventory: StateView["inventory"] = {};
-  for (const [sku, s] of Object.entries(values.inventory ?? {})) inventory[sku] = { onHand: s.onHand, reserved: s.reserved, returned: s.returned, available: s.available, version: s.version };
+  for (const [sku, s] of Object.entries(values.inventory ?? {}))
+    inventory[sku] = { onHand: s.onHand, reserved: s.reserved, returned: s.returned, available: s.available, version: s.version };
   const orders: StateView["orders"] = {};
-  for (const [id, o] of Object.entries(allOrders)) orders[id] = { customerId: o.customerId, status: o.status, paidCents: o.paidCents, refundedCents: o.refundedCents, lines: o.lines, version: o.version };
+  for (const [id, o] of Object.entries(allOrders))
+    orders[id] = { customerId: o.customerId, status: o.status, paidCents: o.paidCents, refundedCents: o.refundedCents, lines: o.lines, version: o.version };
   const tasks: Record<TaskStatus, number> = { pending: 0, running: 0, completed: 0, failed: 0 };
   for (const task of Object.values(values.tasks ?? {})) tasks[task.status]++;
   return {

@@ -43,7 +43,17 @@ describe("support_agent graph", () => {
     expect(processed?.data).toMatchObject({ orderId: "ORD-1001", sku: "SKU-MUG", qty: 1, amountCents: 1500 });
     expect(out.decisions?.conflicts).toEqual([]);
 
-    expect(await steps(supportAgent, { events: upTo("evt-041") })).toEqual(["prepare", "model", "tools", "model", "tools", "model", "tools", "model", "finish"]);
+    expect(await steps(supportAgent, { events: upTo("evt-041") })).toEqual([
+      "prepare",
+      "model",
+      "tools",
+      "model",
+      "tools",
+      "model",
+      "tools",
+      "model",
+      "finish",
+    ]);
   });
 
   it("proposes exactly what the support agent appends in the store graph for the same message", async () => {
@@ -51,7 +61,9 @@ describe("support_agent graph", () => {
     const store = compileStoreGraph({ checkpointer: new MemorySaver(), events: log.events });
     const config = { configurable: { thread_id: "same" }, recursionLimit: 500 };
     const state = (await store.invoke({ inbox: upTo("evt-043") }, config)) as State;
-    const inStore = (await log.eventsOf(state)).filter((e) => e.source === "support_agent" && e.causationId === "evt-043").map(({ id, type, data }) => ({ id, type, data }));
+    const inStore = (await log.eventsOf(state))
+      .filter((e) => e.source === "support_agent" && e.causationId === "evt-043")
+      .map(({ id, type, data }) => ({ id, type, data }));
     expect(inStore.length).toBeGreaterThan(0);
 
     const out = await supportAgent.invoke({ events: upTo("evt-043") });
@@ -60,8 +72,16 @@ describe("support_agent graph", () => {
   });
 
   it("takes a new event as the trigger, appended after the batch; reports bad inputs with the CLI's reasons", async () => {
-    const events = [...shop(), { id: "bad", type: "OrderPlaced", at: "2026-03-01T09:30:00Z", data: { orderId: "O-9", customerId: "C-ANN", lines: [{ sku: "SKU-NOPE", qty: 1 }] } }];
-    const trigger = { id: "m-1", type: "CustomerMessage", at: "2026-03-01T10:00:00Z", data: { customerId: "C-ANN", text: "One mug from ORD-1 arrived broken, refund please" } };
+    const events = [
+      ...shop(),
+      { id: "bad", type: "OrderPlaced", at: "2026-03-01T09:30:00Z", data: { orderId: "O-9", customerId: "C-ANN", lines: [{ sku: "SKU-NOPE", qty: 1 }] } },
+    ];
+    const trigger = {
+      id: "m-1",
+      type: "CustomerMessage",
+      at: "2026-03-01T10:00:00Z",
+      data: { customerId: "C-ANN", text: "One mug from ORD-1 arrived broken, refund please" },
+    };
     const out = await supportAgent.invoke({ events, trigger });
     expect(out.triggerEvent?.id).toBe("m-1");
     expect(out.rejected).toEqual([{ source: "events", line: 6, reason: expect.stringMatching(/unknown SKU 'SKU-NOPE'/) }]);
@@ -69,12 +89,18 @@ describe("support_agent graph", () => {
   });
 
   it("refuses a trigger the agent does not handle, naming the candidates", async () => {
-    await expect(supportAgent.invoke({ events: upTo("evt-041"), trigger: "evt-001" })).rejects.toThrow(/trigger 'evt-001' is a ProductAdded, which support_agent does not handle .*candidates: evt-041/);
-    await expect(supportAgent.invoke({ events: upTo("evt-010") })).rejects.toThrow(/no event of the batch is one support_agent subscribes to \(CustomerMessage\); candidates: none/);
+    await expect(supportAgent.invoke({ events: upTo("evt-041"), trigger: "evt-001" })).rejects.toThrow(
+      /trigger 'evt-001' is a ProductAdded, which support_agent does not handle .*candidates: evt-041/,
+    );
+    await expect(supportAgent.invoke({ events: upTo("evt-010") })).rejects.toThrow(
+      /no event of the batch is one support_agent subscribes to \(CustomerMessage\); candidates: none/,
+    );
   });
 
   it.skipIf(loadConfig().openai.apiKey !== undefined)("refuses an OpenAI model when no key is set, before the model runs", async () => {
-    await expect(supportAgent.invoke({ events: upTo("evt-041") }, { context: { model: "gpt-4o" } })).rejects.toThrow(/context.model 'gpt-4o' is an OpenAI model, but OPENAI_API_KEY is not set/);
+    await expect(supportAgent.invoke({ events: upTo("evt-041") }, { context: { model: "gpt-4o" } })).rejects.toThrow(
+      /context.model 'gpt-4o' is an OpenAI model, but OPENAI_API_KEY is not set/,
+    );
     const offline = await supportAgent.invoke({ events: upTo("evt-041") }, { context: { model: "offline" } });
     expect(offline.status).toBe("completed");
   });

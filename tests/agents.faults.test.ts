@@ -150,7 +150,9 @@ describe("bad tool calls are answered with errors; a model that persists runs ou
     const run = await runDay((_m, turn) => callTools(turn, [{ name: "delete_database", args: {} }]));
     failedWith(run, /tool-call budget exceeded/);
     const told = run.model.calls[1].filter((m) => ToolMessage.isInstance(m)) as ToolMessage[];
-    expect(String(told[0].content)).toMatch(/no tool named delete_database; your tools are lookup_order, list_customer_orders, search_customer_history, request_refund, draft_reply/);
+    expect(String(told[0].content)).toMatch(
+      /no tool named delete_database; your tools are lookup_order, list_customer_orders, search_customer_history, request_refund, draft_reply/,
+    );
     // An unknown tool is a fault, not another agent's tool: no scope conflict.
     expect(run.state.conflicts.filter((c) => c.by === "support_agent")).toEqual([]);
     othersProcessed(run);

@@ -28,7 +28,18 @@ function twoJacketOrders() {
   return [
     ev("ProductAdded", { sku: "JACKET", name: "Rain Jacket", priceCents: 15_000, initialStock: 10, reorderPoint: 1 }),
     ev("ProductAdded", { sku: "SOCK", name: "Wool Socks", priceCents: 1_200, initialStock: 50, reorderPoint: 1 }),
-    ev("OrderPlaced", { orderId: "O-1", customerId: "C-ANN", lines: [{ sku: "JACKET", qty: 1 }, { sku: "SOCK", qty: 2 }] }, 1),
+    ev(
+      "OrderPlaced",
+      {
+        orderId: "O-1",
+        customerId: "C-ANN",
+        lines: [
+          { sku: "JACKET", qty: 1 },
+          { sku: "SOCK", qty: 2 },
+        ],
+      },
+      1,
+    ),
     ev("OrderPlaced", { orderId: "O-2", customerId: "C-BEN", lines: [{ sku: "JACKET", qty: 1 }] }, 2),
     ev("OrderShipped", { orderId: "O-1" }, 3),
     ev("OrderShipped", { orderId: "O-2" }, 4),
@@ -141,7 +152,14 @@ describe("the approval gate in the graph", () => {
     const { run } = memoryGraph();
     const paused = await run({ inbox: [...twoJacketOrders(), damaged("C-ANN", "O-1", 10)] });
     const id = paused.__interrupt__![0].value.pendingApprovals[0].id;
-    const done = await run(new Command({ resume: [{ approvalId: "apr-nope", decision: "approved", by: "bob" }, { approvalId: id, decision: "maybe", by: "bob" }] }));
+    const done = await run(
+      new Command({
+        resume: [
+          { approvalId: "apr-nope", decision: "approved", by: "bob" },
+          { approvalId: id, decision: "maybe", by: "bob" },
+        ],
+      }),
+    );
     const reasons = done.lastIngest?.rejected.map((r) => r.reason) ?? [];
     expect(reasons).toHaveLength(2);
     expect(reasons[0]).toMatch(/apr-nope/);
@@ -190,7 +208,10 @@ describe("deciding from the CLI's store operations (SQLite)", () => {
     // The store keeps working while the approval waits: a small refund and a new order go through.
     const more = await ingestLines(
       session,
-      lines([ev("CustomerMessage", { customerId: "C-ANN", orderId: "O-1", text: "One pair of the wool socks was torn, refund please" }, 20), ev("OrderPlaced", { orderId: "O-4", customerId: "C-DAN", lines: [{ sku: "SOCK", qty: 3 }] }, 21)]),
+      lines([
+        ev("CustomerMessage", { customerId: "C-ANN", orderId: "O-1", text: "One pair of the wool socks was torn, refund please" }, 20),
+        ev("OrderPlaced", { orderId: "O-4", customerId: "C-DAN", lines: [{ sku: "SOCK", qty: 3 }] }, 21),
+      ]),
       { ...RUN, batchSize: 100, source: "t2" },
     );
     expect(more.pendingApprovals).toBe(1);
@@ -212,10 +233,16 @@ describe("deciding from the CLI's store operations (SQLite)", () => {
   });
 
   it("refuses to decide an approval twice, naming the pending ones", async () => {
-    await ingestLines(session, lines([...twoJacketOrders(), damaged("C-ANN", "O-1", 10), damaged("C-BEN", "O-2", 11)]), { ...RUN, batchSize: 100, source: "t" });
+    await ingestLines(session, lines([...twoJacketOrders(), damaged("C-ANN", "O-1", 10), damaged("C-BEN", "O-2", 11)]), {
+      ...RUN,
+      batchSize: 100,
+      source: "t",
+    });
     const [first, second] = await pendingIds(session);
     await decideApprovals(session, [decision(first, "approved")], RUN);
-    await expect(decideApprovals(session, [decision(first, "denied")], RUN)).rejects.toThrow(`cannot decide approval '${first}': it was already approved by alice (pending: ${second})`);
+    await expect(decideApprovals(session, [decision(first, "denied")], RUN)).rejects.toThrow(
+      `cannot decide approval '${first}': it was already approved by alice (pending: ${second})`,
+    );
     await expect(decideApprovals(session, [decision("apr-x", "denied")], RUN)).rejects.toThrow(/there is no such approval/);
   });
 });

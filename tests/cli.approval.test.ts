@@ -95,7 +95,10 @@ describe("two approvals at once", () => {
     expect(approved.code, approved.stderr).toBe(0);
     expect(approved.stdout).toContain(`${pending[1].id} (order O-2, 1 x JACKET): refund of $150.00 processed`);
 
-    const state = parseJson<{ orders: Record<string, { refundedCents: number }>; inventory: Record<string, { reserved: number }> }>((await cli(["state", "--db", db, "--json"])).stdout, "state");
+    const state = parseJson<{ orders: Record<string, { refundedCents: number }>; inventory: Record<string, { reserved: number }> }>(
+      (await cli(["state", "--db", db, "--json"])).stdout,
+      "state",
+    );
     expect(state.orders["O-1"].refundedCents).toBe(0);
     expect(state.orders["O-2"].refundedCents).toBe(15_000);
     expect((await cli(["verify", "--db", db])).code).toBe(0);

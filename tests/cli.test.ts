@@ -80,19 +80,32 @@ function expectStateShape(state: StateJson): void {
     expect(ORDER_STATUSES).toContain(order.status);
     for (const key of ["paidCents", "refundedCents", "version"] as const) expect(Number.isInteger(order[key]), key).toBe(true);
     expect(Array.isArray(order.lines)).toBe(true);
-    for (const l of order.lines) expect(l).toEqual({ sku: expect.any(String), qty: expect.any(Number), unitPriceCents: expect.any(Number), refundedQty: expect.any(Number) });
+    for (const l of order.lines)
+      expect(l).toEqual({ sku: expect.any(String), qty: expect.any(Number), unitPriceCents: expect.any(Number), refundedQty: expect.any(Number) });
   }
   for (const status of Object.values(state.promotions)) expect(["active", "paused"]).toContain(status);
   expect(Array.isArray(state.pendingApprovals)).toBe(true);
   for (const a of state.pendingApprovals) {
-    expect(a).toEqual(expect.objectContaining({ id: expect.any(String), kind: "refund", orderId: expect.any(String), sku: expect.any(String), qty: expect.any(Number), amountCents: expect.any(Number) }));
+    expect(a).toEqual(
+      expect.objectContaining({
+        id: expect.any(String),
+        kind: "refund",
+        orderId: expect.any(String),
+        sku: expect.any(String),
+        qty: expect.any(Number),
+        amountCents: expect.any(Number),
+      }),
+    );
   }
   expect(Array.isArray(state.rejected)).toBe(true);
-  for (const r of state.rejected) expect(r).toEqual(expect.objectContaining({ source: expect.any(String), line: expect.any(Number), reason: expect.any(String) }));
+  for (const r of state.rejected)
+    expect(r).toEqual(expect.objectContaining({ source: expect.any(String), line: expect.any(Number), reason: expect.any(String) }));
 }
 
 function expectEnvelope(event: Envelope): void {
-  expect(event).toEqual(expect.objectContaining({ id: expect.any(String), type: expect.any(String), at: expect.any(String), source: expect.any(String), data: expect.any(Object) }));
+  expect(event).toEqual(
+    expect.objectContaining({ id: expect.any(String), type: expect.any(String), at: expect.any(String), source: expect.any(String), data: expect.any(Object) }),
+  );
   expect(Number.isNaN(Date.parse(event.at))).toBe(false);
 }
 
@@ -132,7 +145,9 @@ describe("shopstate demo and the read-only commands", () => {
   test("demo can run twice into the same store and gives the same day again", () => {
     expect(second.code, second.stderr).toBe(0);
     const report = parseJson<{ summary: { actor: string }[]; state: StateJson; violations: unknown[] }>(second.stdout, "demo --json stdout");
-    expect(report.summary.map((s) => s.actor)).toEqual(expect.arrayContaining(["order_service", "inventory_service", "support_agent", "inventory_agent", "marketing_agent"]));
+    expect(report.summary.map((s) => s.actor)).toEqual(
+      expect.arrayContaining(["order_service", "inventory_service", "support_agent", "inventory_agent", "marketing_agent"]),
+    );
     expect(report.violations).toEqual([]);
     const firstCount = Number(/: (\d+) events/.exec(first.stdout)?.[1]);
     expect(firstCount).toBeGreaterThan(47);
@@ -150,7 +165,9 @@ describe("shopstate demo and the read-only commands", () => {
   test("approvals --json lists the large rain-jacket refund waiting for a person", () => {
     expect(approvalsRun.code, approvalsRun.stderr).toBe(0);
     const pending = parseJson<ApprovalView[]>(approvalsRun.stdout, "approvals --json stdout");
-    expect(pending).toContainEqual(expect.objectContaining({ kind: "refund", orderId: "ORD-1005", sku: "SKU-JACKET", qty: 1, amountCents: 12900, id: expect.any(String) }));
+    expect(pending).toContainEqual(
+      expect.objectContaining({ kind: "refund", orderId: "ORD-1005", sku: "SKU-JACKET", qty: 1, amountCents: 12900, id: expect.any(String) }),
+    );
   });
 
   test("events --json is an array of envelopes, oldest first", () => {
@@ -196,9 +213,31 @@ describe("shopstate demo and the read-only commands", () => {
 // ---------------------------------------------------------------- bad input
 
 const GOOD = {
-  productA: { id: "e1", type: "ProductAdded", at: "2026-03-01T07:00:00Z", data: { sku: "SKU-A", name: "Alpha", priceCents: 1000, initialStock: 10, reorderPoint: 2 } },
-  productB: { id: "e2", type: "ProductAdded", at: "2026-03-01T07:01:00Z", data: { sku: "SKU-B", name: "Beta", priceCents: 500, initialStock: 5, reorderPoint: 1 } },
-  order: { id: "e9", type: "OrderPlaced", at: "2026-03-01T08:05:00Z", data: { orderId: "O-5", customerId: "C-2", lines: [{ sku: "SKU-A", qty: 3 }, { sku: "SKU-B", qty: 2 }] } },
+  productA: {
+    id: "e1",
+    type: "ProductAdded",
+    at: "2026-03-01T07:00:00Z",
+    data: { sku: "SKU-A", name: "Alpha", priceCents: 1000, initialStock: 10, reorderPoint: 2 },
+  },
+  productB: {
+    id: "e2",
+    type: "ProductAdded",
+    at: "2026-03-01T07:01:00Z",
+    data: { sku: "SKU-B", name: "Beta", priceCents: 500, initialStock: 5, reorderPoint: 1 },
+  },
+  order: {
+    id: "e9",
+    type: "OrderPlaced",
+    at: "2026-03-01T08:05:00Z",
+    data: {
+      orderId: "O-5",
+      customerId: "C-2",
+      lines: [
+        { sku: "SKU-A", qty: 3 },
+        { sku: "SKU-B", qty: 2 },
+      ],
+    },
+  },
   ship: { id: "e10", type: "OrderShipped", at: "2026-03-01T09:00:00Z", data: { orderId: "O-5" } },
 };
 
@@ -207,16 +246,38 @@ const BAD: Record<number, [string, RegExp]> = {
   3: ["{not json", /json/i],
   4: [line({ id: "e3", type: "Bogus", at: "2026-03-01T07:02:00Z", data: {} }), /type|Bogus/i],
   5: [line({ id: "e4", type: "OrderPlaced", at: "2026-03-01T08:00:00Z", data: { orderId: "O-1", lines: [{ sku: "SKU-A", qty: 1 }] } }), /customerId/],
-  6: [line({ id: "e5", type: "OrderPlaced", at: "2026-03-01T08:01:00Z", data: { orderId: "O-2", customerId: "C-1", lines: [{ sku: "SKU-A", qty: 0 }] } }), /qty/],
-  7: [line({ id: "e6", type: "OrderPlaced", at: "2026-03-01T08:02:00Z", data: { orderId: "O-3", customerId: "C-1", lines: [{ sku: "SKU-A", qty: -2 }] } }), /qty/],
-  8: [line({ id: "e7", type: "OrderPlaced", at: "2026-03-01T08:03:00Z", data: { orderId: "O-4", customerId: "C-1", lines: [{ sku: "SKU-NOPE", qty: 1 }] } }), /SKU-NOPE/],
+  6: [
+    line({ id: "e5", type: "OrderPlaced", at: "2026-03-01T08:01:00Z", data: { orderId: "O-2", customerId: "C-1", lines: [{ sku: "SKU-A", qty: 0 }] } }),
+    /qty/,
+  ],
+  7: [
+    line({ id: "e6", type: "OrderPlaced", at: "2026-03-01T08:02:00Z", data: { orderId: "O-3", customerId: "C-1", lines: [{ sku: "SKU-A", qty: -2 }] } }),
+    /qty/,
+  ],
+  8: [
+    line({ id: "e7", type: "OrderPlaced", at: "2026-03-01T08:03:00Z", data: { orderId: "O-4", customerId: "C-1", lines: [{ sku: "SKU-NOPE", qty: 1 }] } }),
+    /SKU-NOPE/,
+  ],
   9: [line({ id: "e8", type: "OrderShipped", at: "2026-03-01T08:04:00Z", data: { orderId: "O-404" } }), /O-404/],
   11: [line({ id: "e1", type: "StockReceived", at: "2026-03-01T08:06:00Z", data: { sku: "SKU-B", qty: 4 } }), /e1/],
 };
 const BAD_LINES = Object.keys(BAD).map(Number);
 
 function mixedFile(): string {
-  const lines = [line(GOOD.productA), line(GOOD.productB), BAD[3][0], BAD[4][0], BAD[5][0], BAD[6][0], BAD[7][0], BAD[8][0], BAD[9][0], line(GOOD.order), BAD[11][0], line(GOOD.ship)];
+  const lines = [
+    line(GOOD.productA),
+    line(GOOD.productB),
+    BAD[3][0],
+    BAD[4][0],
+    BAD[5][0],
+    BAD[6][0],
+    BAD[7][0],
+    BAD[8][0],
+    BAD[9][0],
+    line(GOOD.order),
+    BAD[11][0],
+    line(GOOD.ship),
+  ];
   return `${lines.join("\n")}\n`;
 }
 
@@ -300,7 +361,10 @@ describe("ingest of a file with valid and bad lines", () => {
 
   test("with --json, stdout is one JSON document and every stderr line is JSON", () => {
     expect(againJson.code, againJson.stderr).toBe(2);
-    const report = parseJson<{ received: number; accepted: number; duplicates: number; rejected: RejectedView[]; exitCode: number; eventCount: number }>(againJson.stdout, "ingest --json stdout");
+    const report = parseJson<{ received: number; accepted: number; duplicates: number; rejected: RejectedView[]; exitCode: number; eventCount: number }>(
+      againJson.stdout,
+      "ingest --json stdout",
+    );
     expect(report.received).toBe(12);
     expect(report.accepted).toBe(0);
     expect(report.duplicates).toBe(4);
@@ -401,8 +465,19 @@ describe("verify on a corrupted store", () => {
     const db = join(dir, "s.db");
     const session = openStore(db, "main");
     try {
-      const product = { id: "x1", type: "ProductAdded", at: "2026-03-03T07:00:00Z", data: { sku: "SKU-X", name: "X", priceCents: 100, initialStock: 4, reorderPoint: 1 } };
-      await ingestLines(session, [{ line: 1, text: line(product) }], { batchSize: 100, approvalThresholdCents: 10_000, maxSteps: 500, source: "test", origin: "ingest" });
+      const product = {
+        id: "x1",
+        type: "ProductAdded",
+        at: "2026-03-03T07:00:00Z",
+        data: { sku: "SKU-X", name: "X", priceCents: 100, initialStock: 4, reorderPoint: 1 },
+      };
+      await ingestLines(session, [{ line: 1, text: line(product) }], {
+        batchSize: 100,
+        approvalThresholdCents: 10_000,
+        maxSteps: 500,
+        source: "test",
+        origin: "ingest",
+      });
       const values = (await session.graph.getState(session.config)).values as { inventory: Record<string, { onHand: number }> };
       const stock = values.inventory["SKU-X"];
       expect(stock).toBeDefined();

@@ -26,7 +26,18 @@ function json<T = Record<string, unknown>>(run: Run): T {
 }
 
 interface HistoryJson {
-  entries: { checkpointId: string; shortId: string; step: number; source: string; writers: string[]; at?: string; tags: string[]; summary: string; head: boolean; branchedFrom?: string }[];
+  entries: {
+    checkpointId: string;
+    shortId: string;
+    step: number;
+    source: string;
+    writers: string[];
+    at?: string;
+    tags: string[];
+    summary: string;
+    head: boolean;
+    branchedFrom?: string;
+  }[];
   next: string | null;
 }
 
@@ -69,7 +80,12 @@ describe("the worked example: name a good moment, break things, diff, roll back,
     writeFileSync(
       bad,
       [
-        { id: "oops-1", type: "OrderPlaced", at: "2026-03-01T12:00:00Z", data: { orderId: "ORD-OOPS", customerId: "C-TYPO", lines: [{ sku: "SKU-SOCK", qty: 40 }] } },
+        {
+          id: "oops-1",
+          type: "OrderPlaced",
+          at: "2026-03-01T12:00:00Z",
+          data: { orderId: "ORD-OOPS", customerId: "C-TYPO", lines: [{ sku: "SKU-SOCK", qty: 40 }] },
+        },
         { id: "oops-2", type: "StockAdjusted", at: "2026-03-01T12:01:00Z", data: { sku: "SKU-TEE", delta: -20, reason: "fat-fingered count" } },
       ]
         .map((e) => JSON.stringify(e))
@@ -79,7 +95,12 @@ describe("the worked example: name a good moment, break things, diff, roll back,
 
     const diff = await cli([...store("main"), "diff", "good", "--json"]);
     expect(diff.code).toBe(0);
-    const changes = json<{ from: string; to: string; entities: { collection: string; key: string; change: string; fields: { field: string }[] }[]; events: { added: { id: string }[]; removed: unknown[] } }>(diff);
+    const changes = json<{
+      from: string;
+      to: string;
+      entities: { collection: string; key: string; change: string; fields: { field: string }[] }[];
+      events: { added: { id: string }[]; removed: unknown[] };
+    }>(diff);
     expect(changes.entities).toContainEqual(expect.objectContaining({ collection: "orders", key: "ORD-OOPS", change: "added" }));
     expect(changes.entities).toContainEqual(expect.objectContaining({ collection: "inventory", key: "SKU-SOCK", change: "changed" }));
     expect(changes.entities.find((e) => e.key === "SKU-TEE")?.fields.map((f) => f.field)).toContain("onHand");
@@ -158,7 +179,10 @@ describe("replay", () => {
     const page = json<HistoryJson>(await cli([...store("replay"), "history", "--limit", "40", "--json"]));
     const input = page.entries.find((e) => e.source === "input");
     expect(input).toBeDefined();
-    const [replayed, atEnd] = await Promise.all([cli([...store("replay"), "replay", input?.shortId ?? "", "--json"]), cli([...store("corrupt"), "replay", "head"])]);
+    const [replayed, atEnd] = await Promise.all([
+      cli([...store("replay"), "replay", input?.shortId ?? "", "--json"]),
+      cli([...store("corrupt"), "replay", "head"]),
+    ]);
     expect(replayed.code).toBe(0);
     const result = json<{ from: string; original: string; replayed: string; equivalent: boolean; diff: { entities: unknown[] } }>(replayed);
     expect(result).toMatchObject({ from: input?.checkpointId, equivalent: true });
@@ -210,7 +234,15 @@ describe("import", () => {
       cli([...store("copy"), "events", "--json"]),
       cli([...store("copy"), "import", file]),
     ]);
-    const pick = (s: Record<string, unknown>) => ({ inventory: s.inventory, orders: s.orders, promotions: s.promotions, pendingApprovals: s.pendingApprovals, openReorders: s.openReorders, policy: s.policy, eventCount: s.eventCount });
+    const pick = (s: Record<string, unknown>) => ({
+      inventory: s.inventory,
+      orders: s.orders,
+      promotions: s.promotions,
+      pendingApprovals: s.pendingApprovals,
+      openReorders: s.openReorders,
+      policy: s.policy,
+      eventCount: s.eventCount,
+    });
     expect(pick(json(copy))).toEqual(pick(json(original)));
     expect(copyEvents.stdout).toBe(exported.stdout);
     expect(again.code).toBe(2);

@@ -30,7 +30,9 @@ function workload(name: string, seed: number, to: number, from = 0): string {
 function checkpointIds(db: string, store: string): string[] {
   const conn = new Database(db, { readonly: true, fileMustExist: true });
   try {
-    return (conn.prepare("SELECT checkpoint_id AS id FROM checkpoints WHERE thread_id = ? ORDER BY checkpoint_id").all(threadIdFor(store)) as { id: string }[]).map((r) => r.id);
+    return (
+      conn.prepare("SELECT checkpoint_id AS id FROM checkpoints WHERE thread_id = ? ORDER BY checkpoint_id").all(threadIdFor(store)) as { id: string }[]
+    ).map((r) => r.id);
   } finally {
     conn.close();
   }
@@ -72,10 +74,16 @@ describe("rule 14: concurrent writers on one SQLite file", () => {
     // A long ingest of store A (batches of 20: many short runs).
     let longDone = false;
     const a = cli(args(db, "a", "ingest", long), ENV).then((r) => ((longDone = true), r));
-    await until(() => checkpointIds(db, "a").length > 0, () => longDone);
+    await until(
+      () => checkpointIds(db, "a").length > 0,
+      () => longDone,
+    );
 
     // Meanwhile: two other stores written at once, and a second writer of store A without --wait, then with it.
-    const [refused, ...others] = await Promise.all([cli(args(db, "a", "ingest", more), ENV), ...small.map((file, i) => cli(args(db, `s${i}`, "ingest", file), ENV))]);
+    const [refused, ...others] = await Promise.all([
+      cli(args(db, "a", "ingest", more), ENV),
+      ...small.map((file, i) => cli(args(db, `s${i}`, "ingest", file), ENV)),
+    ]);
     expect(longDone, "the long ingest was still running").toBe(false);
     const aWhenOthersDone = checkpointIds(db, "a").length;
     const waited = cli([...args(db, "a", "ingest", more), "--wait", "120"], ENV);
@@ -87,7 +95,9 @@ describe("rule 14: concurrent writers on one SQLite file", () => {
     expect(refused.code).toBe(1);
     expect(parseJson<{ error: { message: string; kind: string } }>(refused.stderr, "refused ingest stderr").error).toMatchObject({
       kind: "busy",
-      message: expect.stringMatching(/^store 'a' is being written by another process \(pid \d+ on .+\); its lease runs until .+ pass --wait SECONDS to wait\.$/),
+      message: expect.stringMatching(
+        /^store 'a' is being written by another process \(pid \d+ on .+\); its lease runs until .+ pass --wait SECONDS to wait\.$/,
+      ),
     });
     // No write transaction spans a run: the other stores wrote their whole runs after store A's first
     // checkpoint and before its ingest ended, and A went on writing after them.
@@ -102,7 +112,12 @@ describe("rule 14: concurrent writers on one SQLite file", () => {
 
     // The same commands one after another, in a file of their own.
     const seq = join(dir, "sequential.db");
-    for (const [store, file] of [["a", long], ["a", more], ["s0", small[0]], ["s1", small[1]]] as const) {
+    for (const [store, file] of [
+      ["a", long],
+      ["a", more],
+      ["s0", small[0]],
+      ["s1", small[1]],
+    ] as const) {
       expect((await cli(args(seq, store, "ingest", file), ENV)).code).toBe(0);
     }
     for (const store of ["a", "s0", "s1"]) expect(await events(db, store), store).toEqual(await events(seq, store));

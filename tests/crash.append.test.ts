@@ -49,7 +49,7 @@ describe("a crash between an event append and its checkpoint", () => {
       await ingestLines(session, lines(), RUN);
       reference = await visible(session);
     } finally {
-      session.close();
+      await session.close();
     }
     expect(reference.violations).toEqual([]);
   });
@@ -57,7 +57,11 @@ describe("a crash between an event append and its checkpoint", () => {
   // 1: the first batch's input events; 2: the services' facts of its first round; 5: a later batch.
   it.each([1, 2, 5])("killed right after append %i: nothing unaddressed is visible, and the re-run ends as if nothing happened", async (nth) => {
     const db = join(dir, `crash-${nth}.db`);
-    const child = spawnSync(process.execPath, ["--import", "tsx", join(ROOT, "tests/support/crash_after_append.ts"), db, "crash", join(dir, "day.jsonl"), String(nth)], { cwd: ROOT, encoding: "utf8", timeout: 120_000 });
+    const child = spawnSync(
+      process.execPath,
+      ["--import", "tsx", join(ROOT, "tests/support/crash_after_append.ts"), db, "crash", join(dir, "day.jsonl"), String(nth)],
+      { cwd: ROOT, encoding: "utf8", timeout: 120_000 },
+    );
     expect(child.signal, child.stdout + child.stderr).toBe("SIGKILL");
 
     const session = openStore(db, "crash");
@@ -76,7 +80,7 @@ describe("a crash between an event append and its checkpoint", () => {
       expect(after.state).toEqual(reference.state);
       expect(new Set(after.events.map((e) => e.id)).size).toBe(after.events.length);
     } finally {
-      session.close();
+      await session.close();
     }
   });
 });

@@ -90,8 +90,14 @@ const commandArb: fc.Arbitrary<Command> = fc.oneof(
   },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant("OrderShipped" as const), order: pick }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constantFrom("OrderDelivered" as const, "OrderCancelled" as const), order: pick }) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constantFrom("StockReceived" as const, "ReturnRestocked" as const), sku: skuArb, qty: fc.integer({ min: 1, max: 10 }) }) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant("StockAdjusted" as const), sku: skuArb, delta: fc.integer({ min: -10, max: 8 }).filter((d) => d !== 0) }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({ kind: fc.constantFrom("StockReceived" as const, "ReturnRestocked" as const), sku: skuArb, qty: fc.integer({ min: 1, max: 10 }) }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({ kind: fc.constant("StockAdjusted" as const), sku: skuArb, delta: fc.integer({ min: -10, max: 8 }).filter((d) => d !== 0) }),
+  },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant("ApprovalDecided" as const), approval: pick, approved: fc.boolean() }) },
   {
     weight: 5,
@@ -104,7 +110,14 @@ const commandArb: fc.Arbitrary<Command> = fc.oneof(
     }),
   },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("Reorder" as const), sku: skuArb, qty: fc.integer({ min: 1, max: 30 }) }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant("Marketing" as const), type: fc.constantFrom("PostDrafted" as const, "PromotionPaused" as const, "PromotionResumed" as const), sku: skuArb }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant("Marketing" as const),
+      type: fc.constantFrom("PostDrafted" as const, "PromotionPaused" as const, "PromotionResumed" as const),
+      sku: skuArb,
+    }),
+  },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant("Invalid" as const), malformation: fc.nat(MALFORMATIONS.length - 1) }) },
 );
 
@@ -167,7 +180,13 @@ function resolve(command: Command, n: number, world: World, known: Known, lastIn
   const orderId = (index: number) => choose(known.orderIds(), index, "ORD-404");
   switch (command.kind) {
     case "ProductAdded":
-      return raw("ProductAdded", { sku: SKUS[command.sku], name: `Product ${command.sku}`, priceCents: command.priceCents, initialStock: command.stock, reorderPoint: command.reorderPoint });
+      return raw("ProductAdded", {
+        sku: SKUS[command.sku],
+        name: `Product ${command.sku}`,
+        priceCents: command.priceCents,
+        initialStock: command.stock,
+        reorderPoint: command.reorderPoint,
+      });
     case "OrderPlaced": {
       const lines = new Map<string, number>();
       for (const line of command.lines) {
@@ -190,7 +209,11 @@ function resolve(command: Command, n: number, world: World, known: Known, lastIn
       const approvals = Object.values(world.approvals);
       const pending = approvals.filter((a) => a.status === "pending").map((a) => a.id);
       const options = command.approval % 4 === 0 || pending.length === 0 ? approvals.map((a) => a.id) : pending;
-      return raw("ApprovalDecided", { approvalId: choose(options, command.approval, "apr-404"), decision: command.approved ? "approved" : "denied", by: "manager" });
+      return raw("ApprovalDecided", {
+        approvalId: choose(options, command.approval, "apr-404"),
+        decision: command.approved ? "approved" : "denied",
+        by: "manager",
+      });
     }
     case "Refund": {
       const refunded = orderId(command.order);
@@ -260,7 +283,10 @@ function runDay(commands: readonly Command[], cuts: readonly number[], afterBatc
       inputs.push(validation.event);
       lastInputId = validation.event.id;
     }
-    const items: DecisionItem[] = [...inputs.map((event) => ({ kind: "event" as const, event })), ...proposals.map((proposal) => ({ kind: "proposal" as const, proposal }))];
+    const items: DecisionItem[] = [
+      ...inputs.map((event) => ({ kind: "event" as const, event })),
+      ...proposals.map((proposal) => ({ kind: "proposal" as const, proposal })),
+    ];
     const decided = decideAll(world, items);
     world = commit(decided.draft);
     day.items.push(...items);
@@ -311,7 +337,9 @@ function expectRulesHold(world: World): void {
     expect(order.refundedCents, where).toBeGreaterThanOrEqual(0);
     expect(order.refundedCents, `${where}: refunded <= paid`).toBeLessThanOrEqual(order.paidCents);
     const refundedByLines = order.lines.reduce((sum, line) => sum + line.refundedQty * line.unitPriceCents, 0);
-    expect(order.refundedCents, `${where}: refunds are unit price x qty; a cancellation refunds the rest`).toBe(order.status === "cancelled" ? order.paidCents : refundedByLines);
+    expect(order.refundedCents, `${where}: refunds are unit price x qty; a cancellation refunds the rest`).toBe(
+      order.status === "cancelled" ? order.paidCents : refundedByLines,
+    );
   }
   for (const approval of approvals) {
     const order = world.orders[approval.orderId];

@@ -61,7 +61,15 @@ describe("rule 11: order_service refuses a reply that names another customer", (
   it("given a reply naming another customer's order, when decided, then it is a rule conflict and nothing is appended", () => {
     const decided = decideAll(world, [{ kind: "proposal", proposal: reply("r1", "Good news: ORD-2 was refunded too.") }]);
     expect(decided.facts).toEqual([]);
-    expect(decided.conflicts).toEqual([expect.objectContaining({ kind: "rule", by: "support_agent", eventType: "ReplyDrafted", owner: "order_service", reason: "reply to C-ANN names ORD-2, which belongs to another customer" })]);
+    expect(decided.conflicts).toEqual([
+      expect.objectContaining({
+        kind: "rule",
+        by: "support_agent",
+        eventType: "ReplyDrafted",
+        owner: "order_service",
+        reason: "reply to C-ANN names ORD-2, which belongs to another customer",
+      }),
+    ]);
   });
 
   it("given a reply about the customer's own order, when decided, then it is appended", () => {

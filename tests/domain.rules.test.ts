@@ -52,7 +52,8 @@ function proposal(agent: string, type: string, id: string, data: unknown, basedO
 }
 const refundRequested = (id: string, orderId: string, sku: string, qty: number, reason = "damaged", basedOn: BasedOn[] = []) =>
   proposal("support_agent", "RefundRequested", id, { orderId, sku, qty, reason }, basedOn);
-const reorderRequested = (id: string, sku: string, qty = 20, basedOn: BasedOn[] = []) => proposal("inventory_agent", "ReorderRequested", id, { sku, qty }, basedOn);
+const reorderRequested = (id: string, sku: string, qty = 20, basedOn: BasedOn[] = []) =>
+  proposal("inventory_agent", "ReorderRequested", id, { sku, qty }, basedOn);
 const promotionPaused = (id: string, sku: string) => proposal("marketing_agent", "PromotionPaused", id, { sku, reason: "low stock" });
 const promotionResumed = (id: string, sku: string) => proposal("marketing_agent", "PromotionResumed", id, { sku, reason: "restocked" });
 const postDrafted = (id: string, sku: string) => proposal("marketing_agent", "PostDrafted", id, { postId: `post-${id}`, sku, text: `Buy ${sku}!` });
@@ -205,7 +206,19 @@ describe("validateInput", () => {
   });
 
   it("refuses an order that lists the same SKU twice", () => {
-    const reason = reasonFor(withData({ orderId: "ORD-1", customerId: "C-1", lines: [{ sku: TEE, qty: 1 }, { sku: TEE, qty: 2 }] }, "OrderPlaced"));
+    const reason = reasonFor(
+      withData(
+        {
+          orderId: "ORD-1",
+          customerId: "C-1",
+          lines: [
+            { sku: TEE, qty: 1 },
+            { sku: TEE, qty: 2 },
+          ],
+        },
+        "OrderPlaced",
+      ),
+    );
     expect(reason).toMatch(/data\.lines/);
     expect(reason).toMatch(/same SKU twice/);
   });
@@ -380,7 +393,9 @@ describe("rule 1: stock effects and bounds", () => {
     );
     const { world, facts, conflicts } = when(returned, returnRestocked("evt-4", TEE, 3));
     expect(facts).toEqual([]);
-    expect(conflicts).toMatchObject([{ kind: "rule", eventId: "evt-4", eventType: "ReturnRestocked", entity: `inventory:${TEE}`, owner: "inventory_service", by: FEED }]);
+    expect(conflicts).toMatchObject([
+      { kind: "rule", eventId: "evt-4", eventType: "ReturnRestocked", entity: `inventory:${TEE}`, owner: "inventory_service", by: FEED },
+    ]);
     expect(conflicts[0].reason).toMatch(/only 2 returned/);
     expect(world.inventory).toEqual(returned.world.inventory);
   });
@@ -450,7 +465,11 @@ describe("rule 2: no oversell", () => {
   });
 
   it("orders in one batch that together fit are all confirmed", () => {
-    const { world } = when(given(productAdded("evt-1", TEE, 5, 0, 2500)), orderPlaced("evt-2", "ORD-1", { [TEE]: 3 }), orderPlaced("evt-3", "ORD-2", { [TEE]: 2 }));
+    const { world } = when(
+      given(productAdded("evt-1", TEE, 5, 0, 2500)),
+      orderPlaced("evt-2", "ORD-1", { [TEE]: 3 }),
+      orderPlaced("evt-3", "ORD-2", { [TEE]: 2 }),
+    );
     expect([world.orders["ORD-1"].status, world.orders["ORD-2"].status]).toEqual(["confirmed", "confirmed"]);
     expect(world.inventory[TEE]).toMatchObject({ reserved: 5, available: 0 });
   });
@@ -475,7 +494,8 @@ describe("rule 2: no oversell", () => {
 // ---------------------------------------------------------------- rule 3
 
 describe("rule 3: refunds", () => {
-  const confirmedOrder = (qty: number, priceCents: number) => given(productAdded("evt-1", TEE, 10, 0, priceCents), orderPlaced("evt-2", "ORD-1", { [TEE]: qty }));
+  const confirmedOrder = (qty: number, priceCents: number) =>
+    given(productAdded("evt-1", TEE, 10, 0, priceCents), orderPlaced("evt-2", "ORD-1", { [TEE]: qty }));
 
   it("the amount is unit price x quantity", () => {
     const { world, facts } = when(confirmedOrder(3, 2500), refundRequested("prop-1", "ORD-1", TEE, 2));
@@ -585,7 +605,16 @@ describe("rule 4: refunds above the approval threshold wait for a person", () =>
     const approvalId = approvalIdFor("prop-1");
     expect(typesOf(facts)).toEqual(["RefundRequested", "ApprovalRequested"]);
     expect(factsOf(facts, "ApprovalRequested")[0].data).toEqual({ approvalId, orderId: "ORD-1", sku: TEE, qty: 2, amountCents: 10_002, reason: "wrong_item" });
-    expect(world.approvals[approvalId]).toMatchObject({ id: approvalId, kind: "refund", orderId: "ORD-1", customerId: "CUST-1", sku: TEE, qty: 2, amountCents: 10_002, status: "pending" });
+    expect(world.approvals[approvalId]).toMatchObject({
+      id: approvalId,
+      kind: "refund",
+      orderId: "ORD-1",
+      customerId: "CUST-1",
+      sku: TEE,
+      qty: 2,
+      amountCents: 10_002,
+      status: "pending",
+    });
     expect(world.orders).toEqual(before.world.orders);
     expect(world.inventory).toEqual(before.world.inventory);
   });
@@ -599,7 +628,9 @@ describe("rule 4: refunds above the approval threshold wait for a person", () =>
     const approvalId = approvalIdFor("prop-1");
     const parked = given(productAdded("evt-1", TEE, 10, 0, 6000), orderPlaced("evt-2", "ORD-1", { [TEE]: 2 }), refundRequested("prop-1", "ORD-1", TEE, 2));
     const { world, facts } = when(parked, approvalDecided("evt-3", approvalId, "approved", "alice"));
-    expect(factsOf(facts, "RefundProcessed")).toMatchObject([{ data: { orderId: "ORD-1", sku: TEE, qty: 2, amountCents: 12_000, approvalId, decidedBy: "alice" } }]);
+    expect(factsOf(facts, "RefundProcessed")).toMatchObject([
+      { data: { orderId: "ORD-1", sku: TEE, qty: 2, amountCents: 12_000, approvalId, decidedBy: "alice" } },
+    ]);
     expect(world.approvals[approvalId]).toMatchObject({ status: "approved", decidedBy: "alice" });
     expect(world.orders["ORD-1"]).toMatchObject({ refundedCents: 12_000 });
     expect(world.inventory[TEE]).toMatchObject({ reserved: 0, onHand: 10 });
@@ -809,7 +840,9 @@ describe("rule 8: proposals are checked for version, scope and shape", () => {
     const stale = refundRequested("prop-1", "ORD-1", TEE, 1, "damaged", [{ entity: "order:ORD-1", version: 1 }]);
     const { world, facts, conflicts } = when(before, stale);
     expect(facts).toEqual([]);
-    expect(conflicts).toMatchObject([{ kind: "stale", taskId: "task-prop-1", entity: "order:ORD-1", by: "support_agent", eventId: "prop-1", owner: "order_service" }]);
+    expect(conflicts).toMatchObject([
+      { kind: "stale", taskId: "task-prop-1", entity: "order:ORD-1", by: "support_agent", eventId: "prop-1", owner: "order_service" },
+    ]);
     expect(world).toEqual(before.world);
   });
 
@@ -918,7 +951,14 @@ describe("rule 9: verify and replay", () => {
 
   it("a threshold changed by a PolicyChanged fact in the log is replayed the same way", () => {
     const before = given(productAdded("evt-1", TEE, 10, 0, 2500), orderPlaced("evt-2", "ORD-1", { [TEE]: 2 }));
-    const policy = { id: "policy-2", type: "PolicyChanged", at: nextAt(), source: "config", v: 1, data: { approvalThresholdCents: 1000 } } as const satisfies StoreEvent;
+    const policy = {
+      id: "policy-2",
+      type: "PolicyChanged",
+      at: nextAt(),
+      source: "config",
+      v: 1,
+      data: { approvalThresholdCents: 1000 },
+    } as const satisfies StoreEvent;
     const { draft, facts } = decideAll(before.world, [
       { kind: "event", event: policy },
       { kind: "proposal", proposal: refundRequested("prop-1", "ORD-1", TEE, 1) },
@@ -999,7 +1039,9 @@ describe("rule 10: produced events are auditable and deterministic", () => {
     );
     const stockVersions = log.flatMap((e) => (e.type === "InventoryUpdated" ? [e.data.version] : []));
     expect(stockVersions).toEqual([1, 2, 3, 4]);
-    const orderVersions = log.flatMap((e) => (e.type === "OrderConfirmed" || e.type === "RefundProcessed" || e.type === "OrderStatusChanged" ? [e.data.version] : []));
+    const orderVersions = log.flatMap((e) =>
+      e.type === "OrderConfirmed" || e.type === "RefundProcessed" || e.type === "OrderStatusChanged" ? [e.data.version] : [],
+    );
     expect(orderVersions).toEqual([1, 2, 3]);
   });
 });

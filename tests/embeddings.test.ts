@@ -57,7 +57,9 @@ describe("embeddingsFromConfig", () => {
   it("is local without a key, OpenAI with one (model from OPENAI_EMBEDDINGS_MODEL)", () => {
     expect(embeddingsFromConfig(loadConfig({})).modelId).toBe(`local-hash-v1-${LOCAL_EMBEDDING_DIMS}`);
     expect(embeddingsFromConfig(loadConfig({ OPENAI_API_KEY: "sk-test" })).modelId).toBe("openai:text-embedding-3-small");
-    expect(embeddingsFromConfig(loadConfig({ OPENAI_API_KEY: "sk-test", OPENAI_EMBEDDINGS_MODEL: "nomic-embed-text" })).modelId).toBe("openai:nomic-embed-text");
+    expect(embeddingsFromConfig(loadConfig({ OPENAI_API_KEY: "sk-test", OPENAI_EMBEDDINGS_MODEL: "nomic-embed-text" })).modelId).toBe(
+      "openai:nomic-embed-text",
+    );
   });
 
   describe("with an OpenAI-compatible server", () => {
@@ -84,7 +86,9 @@ describe("embeddingsFromConfig", () => {
 
     it("sends the texts to OPENAI_BASE_URL with the configured model", async () => {
       const { port } = server.address() as AddressInfo;
-      const embeddings = embeddingsFromConfig(loadConfig({ OPENAI_API_KEY: "sk-test", OPENAI_BASE_URL: `http://127.0.0.1:${port}/v1`, OPENAI_EMBEDDINGS_MODEL: "local-embed" }));
+      const embeddings = embeddingsFromConfig(
+        loadConfig({ OPENAI_API_KEY: "sk-test", OPENAI_BASE_URL: `http://127.0.0.1:${port}/v1`, OPENAI_EMBEDDINGS_MODEL: "local-embed" }),
+      );
       expect(await embeddings.embedDocuments(["ab", "abcd"])).toEqual([
         [2, 1, 0],
         [4, 1, 0],

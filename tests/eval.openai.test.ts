@@ -22,7 +22,11 @@ function answer(body: ChatRequest) {
   const done = body.messages.filter((m) => m.role === "tool").length;
   const toolCall = (name: string, args: Record<string, unknown>) => ({
     finish_reason: "tool_calls",
-    message: { role: "assistant", content: null, tool_calls: [{ id: `call_${done + 1}`, type: "function", function: { name, arguments: JSON.stringify(args) } }] },
+    message: {
+      role: "assistant",
+      content: null,
+      tool_calls: [{ id: `call_${done + 1}`, type: "function", function: { name, arguments: JSON.stringify(args) } }],
+    },
   });
   const stop = (content: string) => ({ finish_reason: "stop", message: { role: "assistant", content } });
   const steps = system.startsWith("You are support_agent")
@@ -34,7 +38,14 @@ function answer(body: ChatRequest) {
       ]
     : [stop("nothing to do")];
   const step = steps[Math.min(done, steps.length - 1)];
-  return { id: `chatcmpl-${done}`, object: "chat.completion", created: 1_767_000_000, model: body.model, choices: [{ index: 0, logprobs: null, ...step }], usage: { prompt_tokens: 200, completion_tokens: 20, total_tokens: 220 } };
+  return {
+    id: `chatcmpl-${done}`,
+    object: "chat.completion",
+    created: 1_767_000_000,
+    model: body.model,
+    choices: [{ index: 0, logprobs: null, ...step }],
+    usage: { prompt_tokens: 200, completion_tokens: 20, total_tokens: 220 },
+  };
 }
 
 async function readBody(request: IncomingMessage): Promise<string> {

@@ -46,8 +46,14 @@ describe("the corpus", () => {
     expect(heldout).toBeGreaterThan(0.3);
     expect(heldout).toBeLessThan(0.4);
     for (const tag of ["negation", "several-items", "spelled-numbers", "typos", "no-order-id", "not-an-order-id", "cash-back", "spanish", "outside-window"]) {
-      expect(cases.some((c) => c.tags.includes(tag) && c.split === "tuning"), `tuning has ${tag}`).toBe(true);
-      expect(cases.some((c) => c.tags.includes(tag) && c.split === "heldout"), `held-out has ${tag}`).toBe(true);
+      expect(
+        cases.some((c) => c.tags.includes(tag) && c.split === "tuning"),
+        `tuning has ${tag}`,
+      ).toBe(true);
+      expect(
+        cases.some((c) => c.tags.includes(tag) && c.split === "heldout"),
+        `held-out has ${tag}`,
+      ).toBe(true);
     }
   });
 
@@ -56,15 +62,23 @@ describe("the corpus", () => {
     mkdirSync(join(dir, "corpus"));
     mkdirSync(join(dir, "worlds"));
     writeFileSync(join(dir, "worlds", "shop.jsonl"), "");
-    writeFileSync(join(dir, "corpus", "tuning.jsonl"), `${JSON.stringify({ id: "ok-1", agent: "inventory", world: "shop", events: [{ type: "StockReceived", data: { sku: "SKU-MUG", qty: 1 } }], expect: { reorders: [] } })}\n{"id": "bad-1", "agent": "support", "world": "shop"}\n`);
+    writeFileSync(
+      join(dir, "corpus", "tuning.jsonl"),
+      `${JSON.stringify({ id: "ok-1", agent: "inventory", world: "shop", events: [{ type: "StockReceived", data: { sku: "SKU-MUG", qty: 1 } }], expect: { reorders: [] } })}\n{"id": "bad-1", "agent": "support", "world": "shop"}\n`,
+    );
     writeFileSync(join(dir, "corpus", "heldout.jsonl"), "");
     expect(() => loadCorpus(dir)).toThrow(new RegExp(`tuning\\.jsonl:2: .*message`));
   });
 });
 
 describe("scoring one case", () => {
-  const refunds = (...lines: [string, number, "damaged" | "other"][]): Observed["refunds"] => lines.map(([sku, qty, reason]) => ({ orderId: "ORD-2001", sku, qty, reason, approval: false }));
-  const reply = { customerId: "C-DANA", orderId: "ORD-2001", text: "Order ORD-2001 was delivered; I've asked for a refund of 1 x Ceramic Mug and 1 x Organic Cotton Tee." };
+  const refunds = (...lines: [string, number, "damaged" | "other"][]): Observed["refunds"] =>
+    lines.map(([sku, qty, reason]) => ({ orderId: "ORD-2001", sku, qty, reason, approval: false }));
+  const reply = {
+    customerId: "C-DANA",
+    orderId: "ORD-2001",
+    text: "Order ORD-2001 was delivered; I've asked for a refund of 1 x Ceramic Mug and 1 x Organic Cotton Tee.",
+  };
 
   it("is correct when every refund, the approval and the reply match", () => {
     const checks = scoreCase(supportCase, { ...nothing(), refunds: refunds(["SKU-TEE", 1, "other"], ["SKU-MUG", 1, "damaged"]), replies: [reply] });
@@ -73,30 +87,80 @@ describe("scoring one case", () => {
   });
 
   it("names what differs: a missing line, a wrong reason, a second reply, a reply without the status", () => {
-    const checks = scoreCase(supportCase, { ...nothing(), refunds: refunds(["SKU-MUG", 2, "other"]), replies: [{ ...reply, text: "Refund asked for ORD-2001." }, reply] });
+    const checks = scoreCase(supportCase, {
+      ...nothing(),
+      refunds: refunds(["SKU-MUG", 2, "other"]),
+      replies: [{ ...reply, text: "Refund asked for ORD-2001." }, reply],
+    });
     expect(checks.filter((c) => !c.pass).map((c) => c.name)).toEqual(["refunds", "reason SKU-MUG", "one reply"]);
     expect(checks.find((c) => c.name === "refunds")?.detail).toBe("expected [ORD-2001 SKU-MUG x1, ORD-2001 SKU-TEE x1], got [ORD-2001 SKU-MUG x2]");
-    const silent = scoreCase(supportCase, { ...nothing(), refunds: refunds(["SKU-MUG", 1, "damaged"], ["SKU-TEE", 1, "damaged"]), replies: [{ ...reply, text: "Refund asked for ORD-2001." }] });
+    const silent = scoreCase(supportCase, {
+      ...nothing(),
+      refunds: refunds(["SKU-MUG", 1, "damaged"], ["SKU-TEE", 1, "damaged"]),
+      replies: [{ ...reply, text: "Refund asked for ORD-2001." }],
+    });
     expect(silent.filter((c) => !c.pass).map((c) => c.name)).toEqual(["reply states delivered"]);
   });
 
   it("a rule violation or a failed task makes a case wrong whatever its checks say", () => {
-    const checks = scoreCase(supportCase, { ...nothing(), refunds: refunds(["SKU-MUG", 1, "damaged"], ["SKU-TEE", 1, "damaged"]), replies: [reply], failedTasks: ["support_agent on e-1: budget"] });
+    const checks = scoreCase(supportCase, {
+      ...nothing(),
+      refunds: refunds(["SKU-MUG", 1, "damaged"], ["SKU-TEE", 1, "damaged"]),
+      replies: [reply],
+      failedTasks: ["support_agent on e-1: budget"],
+    });
     expect(isCorrect(checks, [])).toBe(false);
     expect(isCorrect([{ name: "refunds", pass: true }], ["rule 3 order:ORD-2001: refunded more than paid"])).toBe(false);
   });
 
   it("inventory and marketing cases compare reorders, posts, pauses and resumes as sets", () => {
-    const inventory: EvalCase = { id: "i", split: "heldout", agent: "inventory", tags: [], world: "shop", setup: [], events: [{ type: "StockReceived", data: {} }], expect: { reorders: [{ sku: "SKU-MUG", qty: 24 }] } };
+    const inventory: EvalCase = {
+      id: "i",
+      split: "heldout",
+      agent: "inventory",
+      tags: [],
+      world: "shop",
+      setup: [],
+      events: [{ type: "StockReceived", data: {} }],
+      expect: { reorders: [{ sku: "SKU-MUG", qty: 24 }] },
+    };
     expect(scoreCase(inventory, { ...nothing(), reorders: [{ sku: "SKU-MUG", qty: 24 }] }).every((c) => c.pass)).toBe(true);
-    expect(scoreCase(inventory, { ...nothing(), reorders: [{ sku: "SKU-MUG", qty: 8 }] })[0]).toMatchObject({ pass: false, detail: "expected [SKU-MUG x24], got [SKU-MUG x8]" });
-    const marketing: EvalCase = { id: "m", split: "heldout", agent: "marketing", tags: [], world: "shop", setup: [], events: [{ type: "StockReceived", data: {} }], expect: { posts: [], pauses: ["SKU-TEE", "SKU-MUG"], resumes: [] } };
+    expect(scoreCase(inventory, { ...nothing(), reorders: [{ sku: "SKU-MUG", qty: 8 }] })[0]).toMatchObject({
+      pass: false,
+      detail: "expected [SKU-MUG x24], got [SKU-MUG x8]",
+    });
+    const marketing: EvalCase = {
+      id: "m",
+      split: "heldout",
+      agent: "marketing",
+      tags: [],
+      world: "shop",
+      setup: [],
+      events: [{ type: "StockReceived", data: {} }],
+      expect: { posts: [], pauses: ["SKU-TEE", "SKU-MUG"], resumes: [] },
+    };
     expect(scoreCase(marketing, { ...nothing(), pauses: ["SKU-MUG", "SKU-TEE"] }).every((c) => c.pass)).toBe(true);
-    expect(scoreCase(marketing, { ...nothing(), pauses: ["SKU-MUG"], posts: ["SKU-MUG"] }).filter((c) => !c.pass).map((c) => c.name)).toEqual(["posts", "pauses"]);
+    expect(
+      scoreCase(marketing, { ...nothing(), pauses: ["SKU-MUG"], posts: ["SKU-MUG"] })
+        .filter((c) => !c.pass)
+        .map((c) => c.name),
+    ).toEqual(["posts", "pauses"]);
   });
 
   it("scores each part apart: the share of correct cases, with the usage summed", () => {
-    const result = (id: string, split: CaseResult["split"], correct: boolean): CaseResult => ({ id, split, agent: "support", tags: [], correct, checks: [], violations: [], summary: "", toolCalls: 3, tokens: 100, latencyMs: 10 });
+    const result = (id: string, split: CaseResult["split"], correct: boolean): CaseResult => ({
+      id,
+      split,
+      agent: "support",
+      tags: [],
+      correct,
+      checks: [],
+      violations: [],
+      summary: "",
+      toolCalls: 3,
+      tokens: 100,
+      latencyMs: 10,
+    });
     const scores = summarise([result("a", "tuning", true), result("b", "tuning", false), result("c", "heldout", true)]);
     expect(scores.tuning).toMatchObject({ cases: 2, correct: 1, score: 0.5, toolCalls: 6, tokens: 200 });
     expect(scores.heldout).toMatchObject({ cases: 1, correct: 1, score: 1 });
@@ -131,9 +195,18 @@ describe("shopstate eval, end to end on a small slice", () => {
     const dir = tempDir();
     mkdirSync(join(dir, "corpus"));
     mkdirSync(join(dir, "worlds"));
-    writeFileSync(join(dir, "worlds", "tiny.jsonl"), `${JSON.stringify({ id: "w-1", type: "ProductAdded", at: "2026-03-01T07:00:00Z", data: { sku: "SKU-MUG", name: "Ceramic Mug", priceCents: 1500, initialStock: 40, reorderPoint: 8, reorderQty: 24 } })}\n`);
+    writeFileSync(
+      join(dir, "worlds", "tiny.jsonl"),
+      `${JSON.stringify({ id: "w-1", type: "ProductAdded", at: "2026-03-01T07:00:00Z", data: { sku: "SKU-MUG", name: "Ceramic Mug", priceCents: 1500, initialStock: 40, reorderPoint: 8, reorderQty: 24 } })}\n`,
+    );
     // A wrong label: 25 of 40 mugs leave 15, above the reorder point, so the right answer is no reorder.
-    const wrong = { id: "wrong-label", agent: "inventory", world: "tiny", events: [{ type: "OrderPlaced", data: { orderId: "ORD-1", customerId: "C-1", lines: [{ sku: "SKU-MUG", qty: 25 }] } }], expect: { reorders: [{ sku: "SKU-MUG", qty: 24 }] } };
+    const wrong = {
+      id: "wrong-label",
+      agent: "inventory",
+      world: "tiny",
+      events: [{ type: "OrderPlaced", data: { orderId: "ORD-1", customerId: "C-1", lines: [{ sku: "SKU-MUG", qty: 25 }] } }],
+      expect: { reorders: [{ sku: "SKU-MUG", qty: 24 }] },
+    };
     writeFileSync(join(dir, "corpus", "tuning.jsonl"), `${JSON.stringify(wrong)}\n`);
     writeFileSync(join(dir, "corpus", "heldout.jsonl"), "");
     const below = await cli(["eval", "--corpus", dir, "--min-score", "0.5"], { timeoutMs: 240_000 });

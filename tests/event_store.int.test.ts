@@ -38,7 +38,8 @@ eventStoreContract("PostgreSQL", async () => {
   await open().read("no-thread", EMPTY_LOG);
   return {
     open,
-    rows: async (threadId) => Number((await counter.query<{ n: string }>("SELECT COUNT(*) AS n FROM shopstate_events WHERE thread_id = $1", [threadId])).rows[0].n),
+    rows: async (threadId) =>
+      Number((await counter.query<{ n: string }>("SELECT COUNT(*) AS n FROM shopstate_events WHERE thread_id = $1", [threadId])).rows[0].n),
     stop: async () => {
       await Promise.all(pools.map((p) => p.end()));
     },

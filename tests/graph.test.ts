@@ -29,7 +29,8 @@ function memoryGraph(threadId = "test") {
 let seq = 0;
 const at = (minute: number) => new Date(Date.UTC(2026, 2, 1, 9, minute)).toISOString();
 const ev = (type: string, data: Record<string, unknown>, minute = 0) => ({ id: `e-${++seq}`, type, at: at(minute), data });
-const product = (sku: string, initialStock: number, priceCents = 1000, reorderPoint = 1) => ev("ProductAdded", { sku, name: `Product ${sku}`, priceCents, initialStock, reorderPoint });
+const product = (sku: string, initialStock: number, priceCents = 1000, reorderPoint = 1) =>
+  ev("ProductAdded", { sku, name: `Product ${sku}`, priceCents, initialStock, reorderPoint });
 const order = (orderId: string, customerId: string, lines: [string, number][], minute = 1) =>
   ev("OrderPlaced", { orderId, customerId, lines: lines.map(([sku, qty]) => ({ sku, qty })) }, minute);
 
@@ -87,7 +88,13 @@ describe("the demo day", () => {
   });
 
   it("processes the parked refund once a person approves it with an ApprovalDecided event", async () => {
-    const decision = { id: "evt-900", type: "ApprovalDecided", at: "2026-03-01T18:00:00Z", source: "cli", data: { approvalId: "apr-evt-043", decision: "approved", by: "manager@shop" } };
+    const decision = {
+      id: "evt-900",
+      type: "ApprovalDecided",
+      at: "2026-03-01T18:00:00Z",
+      source: "cli",
+      data: { approvalId: "apr-evt-043", decision: "approved", by: "manager@shop" },
+    };
     const result = await ingestLines(session, [{ line: 1, text: JSON.stringify(decision) }], { ...RUN, batchSize: 100, source: "decisions" });
     expect(result.rejected).toEqual([]);
     const state = (await session.graph.getState(session.config)).values as State;
@@ -100,7 +107,11 @@ describe("the demo day", () => {
     expect((await verifyValues(session, state)).violations).toEqual([]);
 
     // Deciding it again is bad input: the approval is no longer pending.
-    const again = await ingestLines(session, [{ line: 1, text: JSON.stringify({ ...decision, id: "evt-901" }) }], { ...RUN, batchSize: 100, source: "decisions" });
+    const again = await ingestLines(session, [{ line: 1, text: JSON.stringify({ ...decision, id: "evt-901" }) }], {
+      ...RUN,
+      batchSize: 100,
+      source: "decisions",
+    });
     expect(again.rejected.map((r) => r.reason)).toEqual(["approval 'apr-evt-043' was already decided"]);
   });
 
@@ -149,7 +160,14 @@ describe("one batch, decided in log order", () => {
 describe("proposals", () => {
   it("turns a proposal based on a stale order version into a conflict, and the agent retries on fresh state", async () => {
     const { ingest, log, violations } = memoryGraph();
-    await ingest([product("SKU-A", 10, 1000), product("SKU-B", 10, 1000), order("O-1", "C-1", [["SKU-A", 1], ["SKU-B", 1]])]);
+    await ingest([
+      product("SKU-A", 10, 1000),
+      product("SKU-B", 10, 1000),
+      order("O-1", "C-1", [
+        ["SKU-A", 1],
+        ["SKU-B", 1],
+      ]),
+    ]);
     // Two messages about the same order arrive together: both support tasks see order version 1.
     const state = await ingest([
       ev("CustomerMessage", { customerId: "C-1", orderId: "O-1", text: "The Product SKU-A arrived broken, please refund it." }, 5),
@@ -174,7 +192,18 @@ describe("proposals", () => {
       config,
       {
         proposals: {
-          enqueue: [{ id: "rogue-1", agent: "marketing_agent", taskId: "t-rogue", causationId: "e-1", at: at(9), type: "RefundRequested", data: { orderId: "O-1", sku: "SKU-A", qty: 2, reason: "other" }, basedOn: [] }],
+          enqueue: [
+            {
+              id: "rogue-1",
+              agent: "marketing_agent",
+              taskId: "t-rogue",
+              causationId: "e-1",
+              at: at(9),
+              type: "RefundRequested",
+              data: { orderId: "O-1", sku: "SKU-A", qty: 2, reason: "other" },
+              basedOn: [],
+            },
+          ],
         },
       },
       "marketing_agent",
@@ -191,7 +220,13 @@ describe("proposals", () => {
 describe("the graph's own input handling", () => {
   it("validates the inbox like the CLI: bad items are rejected with their position, good ones kept", async () => {
     const { ingest, log } = memoryGraph();
-    const state = await ingest([product("SKU-A", 3), "{not json", { ...order("O-1", "C-1", [["SKU-A", 0]]) }, order("O-2", "C-1", [["SKU-NOPE", 1]]), order("O-3", "C-1", [["SKU-A", 1]])]);
+    const state = await ingest([
+      product("SKU-A", 3),
+      "{not json",
+      { ...order("O-1", "C-1", [["SKU-A", 0]]) },
+      order("O-2", "C-1", [["SKU-NOPE", 1]]),
+      order("O-3", "C-1", [["SKU-A", 1]]),
+    ]);
     expect(state.rejected.map((r) => [r.source, r.line])).toEqual([
       ["inbox", 2],
       ["inbox", 3],
@@ -206,7 +241,9 @@ describe("the graph's own input handling", () => {
 
   it("reports the step limit and continues from its cursors on the next run", async () => {
     const { graph, config, values, log } = memoryGraph();
-    await expect(graph.invoke({ inbox: [product("SKU-A", 2, 1000, 1), order("O-1", "C-1", [["SKU-A", 1]])] }, { ...config, recursionLimit: 3 })).rejects.toThrow(/Recursion limit/);
+    await expect(
+      graph.invoke({ inbox: [product("SKU-A", 2, 1000, 1), order("O-1", "C-1", [["SKU-A", 1]])] }, { ...config, recursionLimit: 3 }),
+    ).rejects.toThrow(/Recursion limit/);
     expect((await log.ordersOf(await values()))["O-1"]).toBeDefined();
     // The agents have not run yet; an empty run picks up every subscriber's backlog.
     await graph.invoke({ inbox: [] }, config);
@@ -221,7 +258,10 @@ describe("the graph's own input handling", () => {
     const graph = compileStoreGraph({ checkpointer: new MemorySaver(), events: log.events });
     const config = { configurable: { thread_id: "policy" }, recursionLimit: 200, context: { approvalThresholdCents: 500, model: undefined } };
     await graph.invoke({ inbox: [product("SKU-A", 5, 1000), order("O-1", "C-1", [["SKU-A", 1]])] }, config);
-    const state = (await graph.invoke({ inbox: [ev("CustomerMessage", { customerId: "C-1", text: "My Product SKU-A arrived damaged, refund please" }, 9)] }, config)) as State;
+    const state = (await graph.invoke(
+      { inbox: [ev("CustomerMessage", { customerId: "C-1", text: "My Product SKU-A arrived damaged, refund please" }, 9)] },
+      config,
+    )) as State;
     expect(state.policy.approvalThresholdCents).toBe(500);
     expect((await log.eventsOf(state)).filter((e) => e.type === "PolicyChanged")).toHaveLength(1);
     expect(Object.values(state.approvals)).toHaveLength(1);
@@ -234,7 +274,7 @@ describe("generated days through the whole graph", () => {
     const lines = generateWorkload({ events: 160, seed, products: 6, customers: 12 });
     const random = mulberry32(seed);
     const { ingest, values, violations } = memoryGraph();
-    for (let i = 0; i < lines.length; ) {
+    for (let i = 0; i < lines.length;) {
       const size = 1 + Math.floor(random() * 40);
       await ingest(lines.slice(i, i + size));
       i += size;

@@ -28,7 +28,9 @@ describe("stored history lines", () => {
     const session = openStore(join(dir, "s.db"), "main");
     try {
       for (const hour of HOURS.slice(0, 3)) await ingestLines(session, hour, RUN);
-      const ids = (session.db.prepare("SELECT checkpoint_id AS id FROM checkpoints WHERE thread_id = ?").all(session.threadId) as { id: string }[]).map((r) => r.id);
+      const ids = (session.db.prepare("SELECT checkpoint_id AS id FROM checkpoints WHERE thread_id = ?").all(session.threadId) as { id: string }[]).map(
+        (r) => r.id,
+      );
       expect(ids.length).toBeGreaterThan(10);
       expect(storedSteps(session.db, session.threadId, ids).size).toBe(ids.length);
 

@@ -29,7 +29,10 @@ const shop = [
 function recordingGraph() {
   const seen = new Map<string, string[]>();
   const searchHistory: SearchHistory = (delivery: Delivery, query, k) => {
-    seen.set(delivery.trigger.id, delivery.context.history.map((f) => f.eventId));
+    seen.set(
+      delivery.trigger.id,
+      delivery.context.history.map((f) => f.eventId),
+    );
     return searchDeliveryHistory(delivery, query, k);
   };
   const store = new InMemoryStore();

@@ -60,8 +60,10 @@ function world(): World {
 }
 
 const AT = "2026-03-02T09:00:00Z";
-const input = <T extends StoreEvent["type"]>(id: string, type: T, data: unknown, at = AT) => ({ id, type, at, source: "test", v: 1, data }) as unknown as Extract<StoreEvent, { type: T }>;
-const system = <T extends keyof SystemEventData>(type: T, data: SystemEventData[T], causeId: string, at = AT) => systemEvent(type, data, { id: causeId, at }, "test");
+const input = <T extends StoreEvent["type"]>(id: string, type: T, data: unknown, at = AT) =>
+  ({ id, type, at, source: "test", v: 1, data }) as unknown as Extract<StoreEvent, { type: T }>;
+const system = <T extends keyof SystemEventData>(type: T, data: SystemEventData[T], causeId: string, at = AT) =>
+  systemEvent(type, data, { id: causeId, at }, "test");
 
 describe("factOf", () => {
   const w = world();
@@ -73,8 +75,20 @@ describe("factOf", () => {
     ],
     [
       "an order not yet confirmed, at list price",
-      input("e2", "OrderPlaced", { orderId: "O-7", customerId: "carol", lines: [{ sku: "BOWL-WALNUT", qty: 1 }, { sku: "MUG-BLUE", qty: 3 }] }),
-      { customerId: "carol", kind: "order", orderId: "O-7", text: "Order O-7 placed: 1 × Walnut Salad Bowl (BOWL-WALNUT), 3 × Blue Mug (MUG-BLUE), total $104.00" },
+      input("e2", "OrderPlaced", {
+        orderId: "O-7",
+        customerId: "carol",
+        lines: [
+          { sku: "BOWL-WALNUT", qty: 1 },
+          { sku: "MUG-BLUE", qty: 3 },
+        ],
+      }),
+      {
+        customerId: "carol",
+        kind: "order",
+        orderId: "O-7",
+        text: "Order O-7 placed: 1 × Walnut Salad Bowl (BOWL-WALNUT), 3 × Blue Mug (MUG-BLUE), total $104.00",
+      },
     ],
     [
       "a rejected order says why",
@@ -93,8 +107,18 @@ describe("factOf", () => {
     ],
     [
       "a processed refund, found by the order's customer",
-      system("RefundProcessed", { orderId: "O-2", sku: "LAMP-DESK", qty: 1, amountCents: 4500, reason: "damaged", approvalId: "A-1", decidedBy: "maria", version: 2 }, "m1"),
-      { eventId: "m1>RefundProcessed", customerId: "alice", kind: "refund", orderId: "O-2", text: "Refund of $45.00 processed on order O-2 for 1 × Desk Lamp (LAMP-DESK) (reason: damaged, approved by maria)" },
+      system(
+        "RefundProcessed",
+        { orderId: "O-2", sku: "LAMP-DESK", qty: 1, amountCents: 4500, reason: "damaged", approvalId: "A-1", decidedBy: "maria", version: 2 },
+        "m1",
+      ),
+      {
+        eventId: "m1>RefundProcessed",
+        customerId: "alice",
+        kind: "refund",
+        orderId: "O-2",
+        text: "Refund of $45.00 processed on order O-2 for 1 × Desk Lamp (LAMP-DESK) (reason: damaged, approved by maria)",
+      },
     ],
     [
       "a rejected refund",
@@ -104,7 +128,12 @@ describe("factOf", () => {
     [
       "a refund waiting for a person",
       system("ApprovalRequested", { approvalId: "A-2", orderId: "O-3", sku: "KETTLE", qty: 1, amountCents: 3900, reason: "not_delivered" }, "m3"),
-      { customerId: "bob", kind: "refund", orderId: "O-3", text: "Refund of $39.00 on order O-3 for 1 × Steel Kettle (KETTLE) awaits a person's approval (reason: not_delivered)" },
+      {
+        customerId: "bob",
+        kind: "refund",
+        orderId: "O-3",
+        text: "Refund of $39.00 on order O-3 for 1 × Steel Kettle (KETTLE) awaits a person's approval (reason: not_delivered)",
+      },
     ],
     [
       "a reply",
@@ -193,7 +222,13 @@ describe.each(STORES)("remember and recall on %s", (_name, makeStore) => {
     await remember(store, history(), embeddings);
     // Even a fact of bob's slipped into alice's namespace is filtered out by customerId.
     await store.put(customerNamespace("alice"), "stray", { ...fact("stray", "bob", "desk lamp blue mug broken refund"), embedding: [], embeddingModel: "x" });
-    const found = await recall(store, { customerId: "alice", query: "My desk lamp and blue mug are broken, refund please", k: 50, isInBranch: everything, embeddings });
+    const found = await recall(store, {
+      customerId: "alice",
+      query: "My desk lamp and blue mug are broken, refund please",
+      k: 50,
+      isInBranch: everything,
+      embeddings,
+    });
     expect(found.length).toBe(5);
     expect(found.every((f) => f.customerId === "alice")).toBe(true);
     expect(await recall(store, { customerId: "nobody", query: "lamp", k: 5, isInBranch: everything, embeddings })).toEqual([]);
@@ -212,7 +247,8 @@ describe.each(STORES)("remember and recall on %s", (_name, makeStore) => {
     const store = makeStore();
     await remember(store, [fact("e1", "alice", "Order O-1 placed: 1 × Blue Mug")], embeddings, "north");
     await remember(store, [fact("e1", "alice", "Order O-1 placed: 1 × Desk Lamp")], embeddings, "south");
-    const read = async (scope?: string) => (await recall(store, { customerId: "alice", query: "order", k: 5, isInBranch: everything, embeddings, scope })).map((f) => f.text);
+    const read = async (scope?: string) =>
+      (await recall(store, { customerId: "alice", query: "order", k: 5, isInBranch: everything, embeddings, scope })).map((f) => f.text);
     expect(await read("north")).toEqual(["Order O-1 placed: 1 × Blue Mug"]);
     expect(await read("south")).toEqual(["Order O-1 placed: 1 × Desk Lamp"]);
     expect(await read()).toEqual([]);
@@ -232,7 +268,11 @@ describe.each(STORES)("remember and recall on %s", (_name, makeStore) => {
   it("breaks ties newest first by instant, not by string (an empty query ranks by time)", async () => {
     const store = makeStore();
     // b reads as the newest string but is the oldest instant (09:45Z).
-    await remember(store, [fact("a", "c", "x", "2026-03-01T10:00:00Z"), fact("b", "c", "y", "2026-03-01T10:45:00+01:00"), fact("c", "c", "z", "2026-03-01T10:30:00Z")], embeddings);
+    await remember(
+      store,
+      [fact("a", "c", "x", "2026-03-01T10:00:00Z"), fact("b", "c", "y", "2026-03-01T10:45:00+01:00"), fact("c", "c", "z", "2026-03-01T10:30:00Z")],
+      embeddings,
+    );
     const found = await recall(store, { customerId: "c", query: "", k: 3, isInBranch: everything, embeddings });
     expect(found.map((f) => [f.eventId, f.score])).toEqual([
       ["c", 0],
@@ -262,16 +302,31 @@ describe.each(STORES)("remember and recall on %s", (_name, makeStore) => {
     const store = makeStore();
     const products = ["Blue Mug (MUG-BLUE)", "Desk Lamp (LAMP-DESK)", "Steel Kettle (KETTLE)"];
     const many = Array.from({ length: 3000 }, (_, i) =>
-      fact(`h${i}`, "alice", `Order O-${1000 + i} placed: ${1 + (i % 4)} × ${products[i % 3]}, total $${10 + (i % 50)}.00`, new Date(Date.UTC(2025, 0, 1) + i * 3_600_000).toISOString()),
+      fact(
+        `h${i}`,
+        "alice",
+        `Order O-${1000 + i} placed: ${1 + (i % 4)} × ${products[i % 3]}, total $${10 + (i % 50)}.00`,
+        new Date(Date.UTC(2025, 0, 1) + i * 3_600_000).toISOString(),
+      ),
     );
     many[1234] = fact("h1234", "alice", "Order O-2234 placed: 1 × Walnut Salad Bowl (BOWL-WALNUT), total $68.00", many[1234].at);
     // Long messages too, so the bound is tested on texts that need cutting.
-    const long = Array.from({ length: 20 }, (_, i) => factOf(input(`long${i}`, "CustomerMessage", { customerId: "alice", text: "walnut bowl ".repeat(300) }), world()) as CustomerFact);
+    const long = Array.from(
+      { length: 20 },
+      (_, i) => factOf(input(`long${i}`, "CustomerMessage", { customerId: "alice", text: "walnut bowl ".repeat(300) }), world()) as CustomerFact,
+    );
     await remember(store, [...many, ...long], embeddings);
     await remember(store, [fact("bob1", "bob", "Order O-1 placed: 1 × Walnut Salad Bowl (BOWL-WALNUT)")], embeddings);
 
     const k = 8;
-    const found = await recall(store, { customerId: "alice", query: "walnut salad bowl order", k, isInBranch: (id) => !id.startsWith("long"), embeddings, pageSize: 250 });
+    const found = await recall(store, {
+      customerId: "alice",
+      query: "walnut salad bowl order",
+      k,
+      isInBranch: (id) => !id.startsWith("long"),
+      embeddings,
+      pageSize: 250,
+    });
     expect(found).toHaveLength(k);
     expect(found[0].eventId).toBe("h1234");
     expect(found.reduce((n, f) => n + f.text.length, 0)).toBeLessThanOrEqual(k * MAX_FACT_TEXT_CHARS);
@@ -310,7 +365,8 @@ describe("InMemoryStore and SqliteStore recall the same facts", () => {
         await remember(store, history(), embeddings);
         const out = [];
         for (const query of ["broken lamp", "mug", "refund", "where is my order", ""]) {
-          for (const customerId of ["alice", "bob"]) out.push(await recall(store, { customerId, query, k: 3, isInBranch: (id) => id !== "e2", embeddings, pageSize: 2 }));
+          for (const customerId of ["alice", "bob"])
+            out.push(await recall(store, { customerId, query, k: 3, isInBranch: (id) => id !== "e2", embeddings, pageSize: 2 }));
         }
         return out;
       }),

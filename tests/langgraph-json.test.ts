@@ -11,7 +11,13 @@ import { StoreInput, type State } from "../src/state.js";
 import { testLog } from "./support/log.js";
 
 const root = resolve(import.meta.dirname, "..");
-const manifest = JSON.parse(readFileSync(resolve(root, "langgraph.json"), "utf8")) as { $schema: string; node_version: string; env: unknown; graphs: Record<string, string>; http?: { app?: string } };
+const manifest = JSON.parse(readFileSync(resolve(root, "langgraph.json"), "utf8")) as {
+  $schema: string;
+  node_version: string;
+  env: unknown;
+  graphs: Record<string, string>;
+  http?: { app?: string };
+};
 
 type Described = { properties: Record<string, { description?: string }> };
 
@@ -67,20 +73,34 @@ describe("the store graph's schemas, as Studio's forms show them", () => {
     expect(context.properties.model.description).toMatch(/"offline".*OpenAI model name/);
   });
 
-  it.skipIf(loadConfig().openai.apiKey !== undefined)("a run that chooses an OpenAI model without a key fails at ingest, before anything changes; 'offline' runs", async () => {
-    const log = testLog("model");
-    const graph = compileStoreGraph({ checkpointer: new MemorySaver(), events: log.events });
-    const config = { configurable: { thread_id: "model" }, recursionLimit: 100 };
-    const inbox = [{ id: "e1", type: "ProductAdded", at: "2026-03-01T09:00:00Z", data: { sku: "SKU-1", name: "Mug", priceCents: 1500, initialStock: 10, reorderPoint: 2 } }];
-    await expect(graph.invoke({ inbox }, { ...config, context: { approvalThresholdCents: undefined, model: "gpt-4o" } })).rejects.toThrow(/context.model 'gpt-4o' is an OpenAI model, but OPENAI_API_KEY is not set/);
-    expect(await log.eventsOf((await graph.getState(config)).values as Partial<State>)).toEqual([]);
+  it.skipIf(loadConfig().openai.apiKey !== undefined)(
+    "a run that chooses an OpenAI model without a key fails at ingest, before anything changes; 'offline' runs",
+    async () => {
+      const log = testLog("model");
+      const graph = compileStoreGraph({ checkpointer: new MemorySaver(), events: log.events });
+      const config = { configurable: { thread_id: "model" }, recursionLimit: 100 };
+      const inbox = [
+        {
+          id: "e1",
+          type: "ProductAdded",
+          at: "2026-03-01T09:00:00Z",
+          data: { sku: "SKU-1", name: "Mug", priceCents: 1500, initialStock: 10, reorderPoint: 2 },
+        },
+      ];
+      await expect(graph.invoke({ inbox }, { ...config, context: { approvalThresholdCents: undefined, model: "gpt-4o" } })).rejects.toThrow(
+        /context.model 'gpt-4o' is an OpenAI model, but OPENAI_API_KEY is not set/,
+      );
+      expect(await log.eventsOf((await graph.getState(config)).values as Partial<State>)).toEqual([]);
 
-    const state = (await graph.invoke({ inbox }, { ...config, context: { approvalThresholdCents: undefined, model: "offline" } })) as State;
-    expect(state.inventory["SKU-1"].onHand).toBe(10);
-  });
+      const state = (await graph.invoke({ inbox }, { ...config, context: { approvalThresholdCents: undefined, model: "offline" } })) as State;
+      expect(state.inventory["SKU-1"].onHand).toBe(10);
+    },
+  );
 
   it("refuses an empty model name (the context is validated)", async () => {
     const graph = compileStoreGraph({ checkpointer: new MemorySaver() });
-    await expect(graph.invoke({ inbox: [] }, { configurable: { thread_id: "empty" }, context: { approvalThresholdCents: undefined, model: "" } })).rejects.toThrow(/Too small: expected string to have >=1 characters/);
+    await expect(
+      graph.invoke({ inbox: [] }, { configurable: { thread_id: "empty" }, context: { approvalThresholdCents: undefined, model: "" } }),
+    ).rejects.toThrow(/Too small: expected string to have >=1 characters/);
   });
 });

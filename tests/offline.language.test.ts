@@ -26,7 +26,16 @@ const CATALOG = [MUG, TEE, LAMP, HOOD, SOCKS];
 
 function order(orderId: string, placedAt: string, lines: [Product, number][], customerId = "C-DANA"): Order {
   const orderLines = lines.map(([p, qty]) => ({ sku: p.sku, qty, unitPriceCents: p.priceCents, refundedQty: 0 }));
-  return { orderId, customerId, lines: orderLines, status: "delivered", paidCents: orderLines.reduce((s, l) => s + l.qty * l.unitPriceCents, 0), refundedCents: 0, version: 3, placedAt };
+  return {
+    orderId,
+    customerId,
+    lines: orderLines,
+    status: "delivered",
+    paidCents: orderLines.reduce((s, l) => s + l.qty * l.unitPriceCents, 0),
+    refundedCents: 0,
+    version: 3,
+    placedAt,
+  };
 }
 
 const DANA = [
@@ -54,18 +63,32 @@ function delivery(text: string, orders: Order[], customerId = "C-DANA"): Deliver
 
 async function ask(text: string, orders: Order[] = DANA, older: Order[] = []) {
   const d = delivery(text, orders);
-  const outcome = await runToolLoop(d, SUPPORT_AGENT, { models: { support_agent: () => new OfflineChatModel() } }, {}, { customerOrders: ordersIn([...orders, ...older], CATALOG) });
-  const refunds = outcome.proposals.filter((p: ProposalDraft) => p.type === "RefundRequested").map((p) => p.data as { orderId: string; sku: string; qty: number; reason: string });
+  const outcome = await runToolLoop(
+    d,
+    SUPPORT_AGENT,
+    { models: { support_agent: () => new OfflineChatModel() } },
+    {},
+    { customerOrders: ordersIn([...orders, ...older], CATALOG) },
+  );
+  const refunds = outcome.proposals
+    .filter((p: ProposalDraft) => p.type === "RefundRequested")
+    .map((p) => p.data as { orderId: string; sku: string; qty: number; reason: string });
   const reply = (outcome.proposals.find((p) => p.type === "ReplyDrafted")?.data as { text: string } | undefined)?.text ?? "";
   return { refunds: refunds.map(({ orderId, sku, qty, reason }) => ({ orderId, sku, qty, reason })), reply, tools: outcome.toolCalls.map((c) => c.name) };
 }
 
 describe("the offline clerk reads plain English", () => {
   it("a denied complaint is not the reason: 'it is NOT broken, just return it'", async () => {
-    expect((await ask("It is NOT broken, just return it please - the lamp from ORD-2005.")).refunds).toEqual([{ orderId: "ORD-2005", sku: "SKU-LAMP", qty: 1, reason: "changed_mind" }]);
-    expect((await ask("ORD-2001: the tee is not torn or stained, it just isn't my style. Return please.")).refunds).toEqual([{ orderId: "ORD-2001", sku: "SKU-TEE", qty: 1, reason: "changed_mind" }]);
+    expect((await ask("It is NOT broken, just return it please - the lamp from ORD-2005.")).refunds).toEqual([
+      { orderId: "ORD-2005", sku: "SKU-LAMP", qty: 1, reason: "changed_mind" },
+    ]);
+    expect((await ask("ORD-2001: the tee is not torn or stained, it just isn't my style. Return please.")).refunds).toEqual([
+      { orderId: "ORD-2001", sku: "SKU-TEE", qty: 1, reason: "changed_mind" },
+    ]);
     // A complaint that is not denied still counts.
-    expect((await ask("The lamp from ORD-2005 is broken, not what I hoped. Refund.")).refunds).toEqual([{ orderId: "ORD-2005", sku: "SKU-LAMP", qty: 1, reason: "damaged" }]);
+    expect((await ask("The lamp from ORD-2005 is broken, not what I hoped. Refund.")).refunds).toEqual([
+      { orderId: "ORD-2005", sku: "SKU-LAMP", qty: 1, reason: "damaged" },
+    ]);
     expect(withoutDenials("it is NOT broken or cracked, just return it")).not.toMatch(/broken|cracked/);
   });
 
@@ -76,19 +99,26 @@ describe("the offline clerk reads plain English", () => {
       { orderId: "ORD-2001", sku: "SKU-TEE", qty: 1, reason: "damaged" },
     ]);
     expect(reply).toMatch(/1 x Ceramic Mug on order ORD-2001 \(\$15\.00 at most\) and 1 x Organic Cotton Tee on order ORD-2001 \(\$25\.00 at most\)/);
-    expect((await ask("The mug (ORD-2001) and the lamp (ORD-2005) both arrived damaged")).refunds.map((r) => `${r.orderId} ${r.sku} x${r.qty}`)).toEqual(["ORD-2001 SKU-MUG x1", "ORD-2005 SKU-LAMP x1"]);
+    expect((await ask("The mug (ORD-2001) and the lamp (ORD-2005) both arrived damaged")).refunds.map((r) => `${r.orderId} ${r.sku} x${r.qty}`)).toEqual([
+      "ORD-2001 SKU-MUG x1",
+      "ORD-2005 SKU-LAMP x1",
+    ]);
     // Named only as what was ordered, or said to be fine: not asked about.
     expect((await ask("one of my mugs came chipped and the tee is fine")).refunds.map((r) => r.sku)).toEqual(["SKU-MUG"]);
   });
 
   it("spelled-out numbers and one-slip typos, plurals kept", async () => {
-    expect((await ask("Two of the mugs in ORD-2001 arrived chipped. Refund please.")).refunds).toEqual([{ orderId: "ORD-2001", sku: "SKU-MUG", qty: 2, reason: "damaged" }]);
+    expect((await ask("Two of the mugs in ORD-2001 arrived chipped. Refund please.")).refunds).toEqual([
+      { orderId: "ORD-2001", sku: "SKU-MUG", qty: 2, reason: "damaged" },
+    ]);
     expect((await ask("my mugg arived brokn, refnud pls ORD-2001")).refunds).toEqual([{ orderId: "ORD-2001", sku: "SKU-MUG", qty: 1, reason: "damaged" }]);
     expect(correctTypos("the mugs were damagd", CATALOG)).toBe("the mugs were damaged");
   });
 
   it("no order id: the newest order holding the product", async () => {
-    expect((await ask("The lamp I bought flickers and died. Refund please.")).refunds).toEqual([{ orderId: "ORD-2005", sku: "SKU-LAMP", qty: 1, reason: "damaged" }]);
+    expect((await ask("The lamp I bought flickers and died. Refund please.")).refunds).toEqual([
+      { orderId: "ORD-2005", sku: "SKU-LAMP", qty: 1, reason: "damaged" },
+    ]);
   });
 
   it("COVID-19 and other codes are not order ids; ids shaped like the customer's, or called an order, are", async () => {
@@ -100,12 +130,16 @@ describe("the offline clerk reads plain English", () => {
   });
 
   it("'cash back' asks for money back", async () => {
-    expect((await ask("Can I get cash back for the broken mug from ORD-2001?")).refunds).toEqual([{ orderId: "ORD-2001", sku: "SKU-MUG", qty: 1, reason: "damaged" }]);
+    expect((await ask("Can I get cash back for the broken mug from ORD-2001?")).refunds).toEqual([
+      { orderId: "ORD-2001", sku: "SKU-MUG", qty: 1, reason: "damaged" },
+    ]);
   });
 
   it("Spanish", async () => {
     expect(toEnglish("La taza del pedido ORD-5001 llegó rota. Quiero un reembolso.")).toBe("la mug del order ord-5001 arrived broken. quiero un refund.");
-    expect((await ask("La taza del pedido ORD-2001 llegó rota. Quiero un reembolso.")).refunds).toEqual([{ orderId: "ORD-2001", sku: "SKU-MUG", qty: 1, reason: "damaged" }]);
+    expect((await ask("La taza del pedido ORD-2001 llegó rota. Quiero un reembolso.")).refunds).toEqual([
+      { orderId: "ORD-2001", sku: "SKU-MUG", qty: 1, reason: "damaged" },
+    ]);
     const status = await ask("¿Dónde está mi pedido ORD-2005?");
     expect(status.refunds).toEqual([]);
     expect(status.reply).toBe("Order ORD-2005 is delivered.");
@@ -135,7 +169,10 @@ describe("the offline clerk reads plain English", () => {
     });
 
     it("an id that is not theirs stays foreign after paging: no refund, not repeated", async () => {
-      const { refunds, reply, tools } = await ask("Refund ORD-2999, the hoodie broke", context, [...older, order("ORD-2999", "2026-01-01T10:00:00Z", [[HOOD, 1]], "C-EVE")]);
+      const { refunds, reply, tools } = await ask("Refund ORD-2999, the hoodie broke", context, [
+        ...older,
+        order("ORD-2999", "2026-01-01T10:00:00Z", [[HOOD, 1]], "C-EVE"),
+      ]);
       expect(refunds).toEqual([]);
       expect(reply).not.toContain("ORD-2999");
       expect(tools.filter((t) => t === "list_customer_orders").length).toBeGreaterThanOrEqual(1);

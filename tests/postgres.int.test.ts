@@ -419,16 +419,27 @@ describe("several worker processes on one PostgreSQL", () => {
       const lease = await acquirePgLease({ connectionString: ordered.pool.options.connectionString }, store, threadIdFor(store), 0);
       const reports: JobReport[] = [];
       const summary = await runWorker(ordered, {
-        ...WORKER_RUN, waitMs: 0, exitWhenIdle: true, pollMs: 100,
+        ...WORKER_RUN,
+        waitMs: 0,
+        exitWhenIdle: true,
+        pollMs: 100,
         onJob: (r) => {
           reports.push(r);
           if (reports.length === 1) void lease.release();
         },
       });
       const of = (id: number) => reports.filter((r) => r.jobId === id).map((r) => ({ ok: r.ok, attempt: r.attempt, retried: r.retried ?? false }));
-      expect(reports[0]).toMatchObject({ jobId: first, ok: false, willRetry: true, error: expect.stringMatching(/LeaseBusyError: store 'ordered' is being written by another process/) });
+      expect(reports[0]).toMatchObject({
+        jobId: first,
+        ok: false,
+        willRetry: true,
+        error: expect.stringMatching(/LeaseBusyError: store 'ordered' is being written by another process/),
+      });
       // The engine took the second job while the first waited for its retry: the task gave it back until the first had run.
-      expect(of(first)).toEqual([{ ok: false, attempt: 1, retried: false }, { ok: true, attempt: 2, retried: false }]);
+      expect(of(first)).toEqual([
+        { ok: false, attempt: 1, retried: false },
+        { ok: true, attempt: 2, retried: false },
+      ]);
       expect(of(second)[0]).toEqual({ ok: false, attempt: 1, retried: true });
       expect(of(second).at(-1)).toEqual({ ok: true, attempt: 1, retried: false });
       expect(reports.findIndex((r) => r.jobId === first && r.ok)).toBeLessThan(reports.findIndex((r) => r.jobId === second && r.ok));
@@ -460,13 +471,23 @@ describe("several worker processes on one PostgreSQL", () => {
       }
       expect(await listJobs(parallel.pool, "quick")).toEqual([]);
       const slow = await listJobs(parallel.pool, "slow");
-      expect(slow.map((j) => [j.id, j.status])).toEqual([[busyFirst, "running"], [busySecond, "queued"]]);
+      expect(slow.map((j) => [j.id, j.status])).toEqual([
+        [busyFirst, "running"],
+        [busySecond, "queued"],
+      ]);
       await held.release();
       const ran = await Promise.all(workers.map((w) => w.done));
       const summaries = ran.map((r) => json<{ done: number; failed: number }>(r, "worker"));
       expect(summaries.reduce((n, s) => n + s.done, 0)).toBe(free.length + 2);
       expect(summaries.every((s) => s.failed === 0)).toBe(true);
-      const reports = ran.flatMap((r) => jsonLines(r.stderr.split("\n").filter((l) => l.startsWith('{"job"')).join("\n")).map((l) => l.job as JobReport));
+      const reports = ran.flatMap((r) =>
+        jsonLines(
+          r.stderr
+            .split("\n")
+            .filter((l) => l.startsWith('{"job"'))
+            .join("\n"),
+        ).map((l) => l.job as JobReport),
+      );
       // The busy store's jobs ran in order; every job of the other store ran on the worker that was not waiting for it.
       const slowRuns = reports.filter((r) => r.store === "slow");
       expect(slowRuns.map((r) => r.jobId)).toEqual([busyFirst, busySecond]);
@@ -587,9 +608,14 @@ describe("PostgreSQL failure paths", () => {
     try {
       await ensureQueue(bad.pool);
       // Input that is not JSON at all cannot even be queued: the engine stores JSON.
-      await expect(bad.pool.query(`SELECT graphile_worker.add_job('shopstate_ingest', '[{"line": 1, '::json, queue_name := $1)`, [queueOf("broken")])).rejects.toThrow(/invalid input syntax for type json/);
+      await expect(
+        bad.pool.query(`SELECT graphile_worker.add_job('shopstate_ingest', '[{"line": 1, '::json, queue_name := $1)`, [queueOf("broken")]),
+      ).rejects.toThrow(/invalid input syntax for type json/);
       // JSON that is not a job's input (here the text of an unfinished list, as a string), added by hand to the store's queue.
-      const { rows } = await bad.pool.query<{ id: string }>(`SELECT (graphile_worker.add_job('shopstate_ingest', to_json('[{"line": 1, '::text), queue_name := $1, max_attempts := 8)).id`, [queueOf("broken")]);
+      const { rows } = await bad.pool.query<{ id: string }>(
+        `SELECT (graphile_worker.add_job('shopstate_ingest', to_json('[{"line": 1, '::text), queue_name := $1, max_attempts := 8)).id`,
+        [queueOf("broken")],
+      );
       const broken = Number(rows[0].id);
       const [after] = await enqueueJobs(bad.pool, "broken", "test", [[{ line: 1, text: "{}" }]]);
       const [other] = await enqueueJobs(bad.pool, "other", "test", [inputOf(5).slice(0, 3)]);
@@ -597,11 +623,24 @@ describe("PostgreSQL failure paths", () => {
       const summary = await runWorker(bad, { ...WORKER_RUN, exitWhenIdle: true, pollMs: 50, onJob: (r) => reports.push(r) });
       expect(summary).toMatchObject({ done: 1, failed: 2 });
       // Each ran once: failing for good is not retried.
-      expect(reports.map((r) => [r.jobId, r.ok, r.willRetry ?? false])).toEqual(expect.arrayContaining([[broken, false, false], [after, false, false], [other, true, false]]));
+      expect(reports.map((r) => [r.jobId, r.ok, r.willRetry ?? false])).toEqual(
+        expect.arrayContaining([
+          [broken, false, false],
+          [after, false, false],
+          [other, true, false],
+        ]),
+      );
       expect(reports).toHaveLength(3);
       const jobs = await listJobs(bad.pool);
-      expect(jobs.map((j) => [j.id, j.status, j.attempts])).toEqual([[broken, "failed", 1], [after, "failed", 1]]);
-      expect(jobs[0].error).toMatch(new RegExp(`^job ${broken}: its payload is not a job's input \\(\\{store, source, lines: \\[\\{line, text\\}\\]\\}\\): \\(the payload\\): .+; the job cannot run`));
+      expect(jobs.map((j) => [j.id, j.status, j.attempts])).toEqual([
+        [broken, "failed", 1],
+        [after, "failed", 1],
+      ]);
+      expect(jobs[0].error).toMatch(
+        new RegExp(
+          `^job ${broken}: its payload is not a job's input \\(\\{store, source, lines: \\[\\{line, text\\}\\]\\}\\): \\(the payload\\): .+; the job cannot run`,
+        ),
+      );
       expect(jobs[1].error).toMatch(new RegExp(`^job ${after}: job ${broken} of store 'broken', queued before it, failed; this one must not overtake it`));
       const listed = await cli(["jobs"], { env: { DATABASE_URL: badUrl } });
       expect(listed.code, listed.stderr).toBe(0);

@@ -28,7 +28,9 @@ beforeEach(() => {
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 function checkpointIds(session: StoreSession): string[] {
-  const rows = session.db.prepare("SELECT checkpoint_id AS id FROM checkpoints WHERE thread_id = ? ORDER BY checkpoint_id").all(session.threadId) as { id: string }[];
+  const rows = session.db.prepare("SELECT checkpoint_id AS id FROM checkpoints WHERE thread_id = ? ORDER BY checkpoint_id").all(session.threadId) as {
+    id: string;
+  }[];
   return rows.map((r) => r.id);
 }
 
@@ -39,7 +41,9 @@ const eventsOf = (session: StoreSession, values: State) => wholeLog(logOf(sessio
 
 function tag(session: StoreSession, label: string, checkpointId: string): void {
   ensureTagTable(session.db);
-  session.db.prepare("INSERT INTO shopstate_tags (thread_id, label, checkpoint_id, created_at) VALUES (?, ?, ?, ?)").run(session.threadId, label, checkpointId, "2026-03-01T00:00:00Z");
+  session.db
+    .prepare("INSERT INTO shopstate_tags (thread_id, label, checkpoint_id, created_at) VALUES (?, ?, ?, ?)")
+    .run(session.threadId, label, checkpointId, "2026-03-01T00:00:00Z");
 }
 
 /** A store with some history: the workload in batches of 25. */
@@ -57,7 +61,11 @@ describe("prune --keep-last", () => {
     const tagged = ids[5];
     tag(session, "early", tagged);
     const oldestKept = ids[ids.length - 10];
-    const before = { head: await valuesAt(session, ids[ids.length - 1]), oldestKept: await valuesAt(session, oldestKept), tagged: await valuesAt(session, tagged) };
+    const before = {
+      head: await valuesAt(session, ids[ids.length - 1]),
+      oldestKept: await valuesAt(session, oldestKept),
+      tagged: await valuesAt(session, tagged),
+    };
     const headLog = await eventsOf(session, before.head);
     expect(headLog.length).toBeGreaterThan(300);
     const bytesBefore = databaseBytes(session.db);
@@ -148,7 +156,6 @@ describe("prune --before", () => {
 });
 
 describe("shopstate prune (CLI)", () => {
-
   it("prunes with --keep-last and reports JSON; needs exactly one of the two options", async () => {
     const session = openStore(dbPath, "main");
     await ingestLines(session, LINES.slice(0, 100), RUN);

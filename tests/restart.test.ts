@@ -102,7 +102,9 @@ describe("a retried decision", () => {
       expect(retried.approvals).toEqual(first.approvals);
       expect(await headLog(s)).toEqual(log);
       expect(checkpointCount(s)).toBe(before);
-      await expect(decideApprovals(s, [{ ...decision, decision: "denied" }], RUN)).rejects.toThrow(`cannot decide approval '${pending[0].id}': it was already approved by ops`);
+      await expect(decideApprovals(s, [{ ...decision, decision: "denied" }], RUN)).rejects.toThrow(
+        `cannot decide approval '${pending[0].id}': it was already approved by ops`,
+      );
     });
   });
 });
@@ -129,7 +131,9 @@ describe("rule 14: the lease of a killed writer", () => {
       await reused.release();
 
       holdLease(s.db, s.threadId, dead, "another-host");
-      await expect(acquireLease(s.db, "main", s.threadId)).rejects.toThrow(/store 'main' is being written by another process \(pid \d+ on another-host \(test\)\)/);
+      await expect(acquireLease(s.db, "main", s.threadId)).rejects.toThrow(
+        /store 'main' is being written by another process \(pid \d+ on another-host \(test\)\)/,
+      );
 
       const alive = spawn(process.execPath, ["-e", "setTimeout(() => {}, 60000)"]);
       try {
@@ -137,7 +141,9 @@ describe("rule 14: the lease of a killed writer", () => {
         await expect(acquireLease(s.db, "main", s.threadId)).rejects.toThrow(LeaseBusyError);
         // A live writer here keeps its lease past the TTL (starved of CPU, say): no second writer joins it.
         s.db.prepare("UPDATE shopstate_leases SET expires_at = ?").run(Date.now() - 1);
-        await expect(acquireLease(s.db, "main", s.threadId)).rejects.toThrow(/its lease ran out at .+ but that process is still running\. Wait for it to finish/);
+        await expect(acquireLease(s.db, "main", s.threadId)).rejects.toThrow(
+          /its lease ran out at .+ but that process is still running\. Wait for it to finish/,
+        );
       } finally {
         alive.kill("SIGKILL");
       }
@@ -195,7 +201,10 @@ describe("approve --decided-at", () => {
     const approve = ["approve", first.id, "--by", "ops", "--decided-at", "2026-01-02T09:00:00+01:00", "--db", db, "--json"];
     const runs = [await cli(approve), await cli(approve)];
     expect(runs.map((r) => r.code)).toEqual([0, 0]);
-    const decisions = parseJson<{ id: string; at: string }[]>((await cli(["events", "--type", "ApprovalDecided", "--db", db, "--json"])).stdout, "events --json");
+    const decisions = parseJson<{ id: string; at: string }[]>(
+      (await cli(["events", "--type", "ApprovalDecided", "--db", db, "--json"])).stdout,
+      "events --json",
+    );
     expect(decisions).toEqual([expect.objectContaining({ id: `decision-${first.id}`, at: "2026-01-02T08:00:00.000Z" })]);
 
     const bad = await cli(["deny", first.id, "--decided-at", "yesterday", "--db", db]);

@@ -11,7 +11,8 @@ import { NO_THREAD } from "../src/thread.js";
 import { FINISHED_TASK_WINDOW, type MemoryNote, type State, type Task } from "../src/state.js";
 
 const at = "2026-03-01T09:00:00.000Z";
-const event = (id: string, type: string, data: Record<string, unknown>, source = "storefront"): StoreEvent => ({ id, type, at, source, v: 1, data }) as unknown as StoreEvent;
+const event = (id: string, type: string, data: Record<string, unknown>, source = "storefront"): StoreEvent =>
+  ({ id, type, at, source, v: 1, data }) as unknown as StoreEvent;
 const order = (orderId: string, customerId: string, sku: string, placedAt = at): Order => ({
   orderId,
   customerId,
@@ -24,8 +25,25 @@ const order = (orderId: string, customerId: string, sku: string, placedAt = at):
 });
 /** The facts that make an order: placed by its customer (the customer's stream), then confirmed (the order's stream). */
 const orderEvents = (o: Order): StoreEvent[] => [
-  { ...event(`${o.orderId}-placed`, "OrderPlaced", { orderId: o.orderId, customerId: o.customerId, lines: o.lines.map((l) => ({ sku: l.sku, qty: l.qty })) }), at: o.placedAt },
-  { ...event(`${o.orderId}-confirmed`, "OrderConfirmed", { orderId: o.orderId, customerId: o.customerId, lines: o.lines.map((l) => ({ sku: l.sku, qty: l.qty, unitPriceCents: l.unitPriceCents })), paidCents: o.paidCents, version: o.version }, "order_service"), at: o.placedAt },
+  {
+    ...event(`${o.orderId}-placed`, "OrderPlaced", { orderId: o.orderId, customerId: o.customerId, lines: o.lines.map((l) => ({ sku: l.sku, qty: l.qty })) }),
+    at: o.placedAt,
+  },
+  {
+    ...event(
+      `${o.orderId}-confirmed`,
+      "OrderConfirmed",
+      {
+        orderId: o.orderId,
+        customerId: o.customerId,
+        lines: o.lines.map((l) => ({ sku: l.sku, qty: l.qty, unitPriceCents: l.unitPriceCents })),
+        paidCents: o.paidCents,
+        version: o.version,
+      },
+      "order_service",
+    ),
+    at: o.placedAt,
+  },
 ];
 const note = (text: string): MemoryNote => ({ at, eventId: "x", note: text });
 
@@ -108,7 +126,13 @@ describe("planDeliveries", () => {
     const tasks: Record<string, Task> = {
       "e2:support_agent": { taskId: "e2:support_agent", eventId: "e2", assignee: "support_agent", status: "pending", attempts: 1, error: "stale proposal" },
       "e1:marketing_agent": { taskId: "e1:marketing_agent", eventId: "e1", assignee: "marketing_agent", status: "running", attempts: 1 },
-      "e1>LowStockAlert:A:inventory_agent": { taskId: "e1>LowStockAlert:A:inventory_agent", eventId: "e1>LowStockAlert:A", assignee: "inventory_agent", status: "completed", attempts: 1 },
+      "e1>LowStockAlert:A:inventory_agent": {
+        taskId: "e1>LowStockAlert:A:inventory_agent",
+        eventId: "e1>LowStockAlert:A",
+        assignee: "inventory_agent",
+        status: "completed",
+        attempts: 1,
+      },
     };
     const plan = await planDeliveries(stateWith({ tasks, cursors: { support_agent: 4, inventory_agent: 4, marketing_agent: 4 } }), log);
     expect(plan.deliveries.map((d) => [d.taskId, d.attempt])).toEqual([
@@ -123,22 +147,35 @@ describe("planDeliveries", () => {
 
   it(`fails a task for good after ${MAX_ATTEMPTS} attempts, saying why`, async () => {
     const tasks: Record<string, Task> = {
-      "e2:support_agent": { taskId: "e2:support_agent", eventId: "e2", assignee: "support_agent", status: "pending", attempts: MAX_ATTEMPTS, error: "stale proposal: order:O-1 changed" },
+      "e2:support_agent": {
+        taskId: "e2:support_agent",
+        eventId: "e2",
+        assignee: "support_agent",
+        status: "pending",
+        attempts: MAX_ATTEMPTS,
+        error: "stale proposal: order:O-1 changed",
+      },
     };
     const plan = await planDeliveries(stateWith({ tasks, cursors: { support_agent: 4, inventory_agent: 4, marketing_agent: 4 } }), log);
     expect(plan.deliveries).toEqual([]);
-    expect(plan.taskOps).toEqual([{ op: "fail", taskId: "e2:support_agent", error: `stale proposal: order:O-1 changed; gave up after ${MAX_ATTEMPTS} attempts`, retry: false }]);
+    expect(plan.taskOps).toEqual([
+      { op: "fail", taskId: "e2:support_agent", error: `stale proposal: order:O-1 changed; gave up after ${MAX_ATTEMPTS} attempts`, retry: false },
+    ]);
   });
 
   it(`forgets the oldest finished tasks once more than ${FINISHED_TASK_WINDOW} are kept`, async () => {
     const tasks: Record<string, Task> = {};
-    for (let i = 0; i < FINISHED_TASK_WINDOW + 3; i++) tasks[`old-${i}`] = { taskId: `old-${i}`, eventId: "e1", assignee: "marketing_agent", status: "completed", attempts: 1 };
+    for (let i = 0; i < FINISHED_TASK_WINDOW + 3; i++)
+      tasks[`old-${i}`] = { taskId: `old-${i}`, eventId: "e1", assignee: "marketing_agent", status: "completed", attempts: 1 };
     const plan = await planDeliveries(stateWith({ tasks, cursors: { support_agent: 4, inventory_agent: 4, marketing_agent: 4 } }), log);
     expect(plan.taskOps).toEqual([{ op: "forget", taskIds: ["old-0", "old-1", "old-2"] }]);
   });
 
   it("gives each agent only its own memory", async () => {
-    const plan = await planDeliveries(stateWith({ supportMemory: [note("support secret")], inventoryMemory: [note("inventory secret")], marketingMemory: [note("marketing secret")] }), log);
+    const plan = await planDeliveries(
+      stateWith({ supportMemory: [note("support secret")], inventoryMemory: [note("inventory secret")], marketingMemory: [note("marketing secret")] }),
+      log,
+    );
     expect(plan.deliveries).not.toHaveLength(0);
     for (const delivery of plan.deliveries) {
       const text = JSON.stringify(delivery.memory);
@@ -151,7 +188,11 @@ describe("planDeliveries", () => {
 
 describe("selective context", () => {
   it("gives support only the writing customer's orders, newest first, the named one first", async () => {
-    const orders = [order("O-1", "C-1", "A", "2026-03-01T08:00:00.000Z"), order("O-2", "C-2", "A", "2026-03-01T08:30:00.000Z"), order("O-3", "C-1", "B", "2026-03-01T09:00:00.000Z")];
+    const orders = [
+      order("O-1", "C-1", "A", "2026-03-01T08:00:00.000Z"),
+      order("O-2", "C-2", "A", "2026-03-01T08:30:00.000Z"),
+      order("O-3", "C-1", "B", "2026-03-01T09:00:00.000Z"),
+    ];
     const log = await logOf(orders.flatMap(orderEvents));
     const context = await buildContext(stateWith({}), log, event("m", "CustomerMessage", { customerId: "C-1", orderId: "O-1", text: "refund" }), log.at.length);
     expect(context.orders.map((o) => o.orderId)).toEqual(["O-1", "O-3"]);

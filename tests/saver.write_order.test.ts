@@ -18,7 +18,14 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 // Task ids sort the opposite way to their paths; stored in neither order.
 const tasks = [
-  { id: "a-task", path: "~__pregel_push, 2", writes: [["events", "third"], ["events", "fourth"]] as [string, string][] },
+  {
+    id: "a-task",
+    path: "~__pregel_push, 2",
+    writes: [
+      ["events", "third"],
+      ["events", "fourth"],
+    ] as [string, string][],
+  },
   { id: "z-task", path: "~__pregel_push, 0", writes: [["events", "first"]] as [string, string][] },
   { id: "m-task", path: "~__pregel_push, 10", writes: [["events", "fifth"]] as [string, string][] },
   { id: "b-task", path: "~__pregel_push, 1", writes: [["events", "second"]] as [string, string][] },

@@ -349,12 +349,34 @@ const CASES: Case[] = [
       };
     },
     expected: {
-      prefix: [["a", "b", "c"], ["a", "b", "d", "e"], ["a", "b", "d", "i"], ["a", "b", "f"]],
-      suffix: [["a", "b", "f"], ["a", "c", "f"], ["b", "a", "f"]],
-      both: [["a", "b", "f"], ["a", "c", "f"]],
-      depth: [["a", "b", "c"], ["a", "b", "d"], ["a", "b", "f"]],
-      limit: [["a", "b", "c"], ["a", "b", "d", "e"]],
-      offset: [["a", "b", "d", "i"], ["a", "b", "f"]],
+      prefix: [
+        ["a", "b", "c"],
+        ["a", "b", "d", "e"],
+        ["a", "b", "d", "i"],
+        ["a", "b", "f"],
+      ],
+      suffix: [
+        ["a", "b", "f"],
+        ["a", "c", "f"],
+        ["b", "a", "f"],
+      ],
+      both: [
+        ["a", "b", "f"],
+        ["a", "c", "f"],
+      ],
+      depth: [
+        ["a", "b", "c"],
+        ["a", "b", "d"],
+        ["a", "b", "f"],
+      ],
+      limit: [
+        ["a", "b", "c"],
+        ["a", "b", "d", "e"],
+      ],
+      offset: [
+        ["a", "b", "d", "i"],
+        ["a", "b", "f"],
+      ],
       all: [
         ["a", "b", "c"],
         ["a", "b", "d", "e"],
@@ -391,10 +413,17 @@ const CASES: Case[] = [
       return { ...before, after: await s.listNamespaces({ prefix: ["*", "users"], suffix: ["settings", "*"] }) };
     },
     expected: {
-      usersAny: [["users", "123"], ["users", "456"], ["users", "789", "settings"]],
+      usersAny: [
+        ["users", "123"],
+        ["users", "456"],
+        ["users", "789", "settings"],
+      ],
       anyPreferences: [["guests", "456", "preferences"]],
       anyUsersAnySettings: [],
-      any123: [["guests", "123"], ["users", "123"]],
+      any123: [
+        ["guests", "123"],
+        ["users", "123"],
+      ],
       after: [["admin", "users", "settings", "789"]],
     },
   },
@@ -409,8 +438,16 @@ const CASES: Case[] = [
       };
     },
     expected: {
-      first: [["namespace", "sub_00"], ["namespace", "sub_01"], ["namespace", "sub_02"]],
-      middle: [["namespace", "sub_09"], ["namespace", "sub_10"], ["namespace", "sub_11"]],
+      first: [
+        ["namespace", "sub_00"],
+        ["namespace", "sub_01"],
+        ["namespace", "sub_02"],
+      ],
+      middle: [
+        ["namespace", "sub_09"],
+        ["namespace", "sub_10"],
+        ["namespace", "sub_11"],
+      ],
       byDefault: 20,
     },
   },
@@ -423,7 +460,11 @@ const CASES: Case[] = [
     name: "invalid namespaces are refused; 'langgraph' is a reserved root for put only",
     run: async (s) => {
       const doc = { foo: "bar" };
-      const refused = async (attempt: Promise<unknown>) => attempt.then(() => "accepted", (e: unknown) => (e instanceof InvalidNamespaceError ? "refused" : String(e)));
+      const refused = async (attempt: Promise<unknown>) =>
+        attempt.then(
+          () => "accepted",
+          (e: unknown) => (e instanceof InvalidNamespaceError ? "refused" : String(e)),
+        );
       const outcomes = [
         await refused(s.put([], "foo", doc)),
         await refused(s.put(["the", "thing.about"], "foo", doc)),
@@ -496,12 +537,20 @@ describe("SqliteStore on a file", () => {
 
   it("refuses a value that is not a JSON object, saying which item", async () => {
     const { store } = openSqlite();
-    await expect(store.batch([{ namespace: ["x"], key: "k", value: [1, 2] as unknown as Record<string, unknown> }])).rejects.toThrow(/x\/k: the value must be a JSON object, got an array/);
+    await expect(store.batch([{ namespace: ["x"], key: "k", value: [1, 2] as unknown as Record<string, unknown> }])).rejects.toThrow(
+      /x\/k: the value must be a JSON object, got an array/,
+    );
   });
 
   it("pages through thousands of items in one namespace with a filter", async () => {
     const { store } = openSqlite();
-    await store.batch(Array.from({ length: 3000 }, (_, i) => ({ namespace: ["customers", "c1", "facts"], key: `e${String(i).padStart(4, "0")}`, value: { customerId: i % 2 === 0 ? "c1" : "c2", i } })));
+    await store.batch(
+      Array.from({ length: 3000 }, (_, i) => ({
+        namespace: ["customers", "c1", "facts"],
+        key: `e${String(i).padStart(4, "0")}`,
+        value: { customerId: i % 2 === 0 ? "c1" : "c2", i },
+      })),
+    );
     const seen: string[] = [];
     for (let offset = 0; ; offset += 500) {
       const page = await store.search(["customers", "c1", "facts"], { filter: { customerId: "c1" }, limit: 500, offset });

@@ -49,10 +49,7 @@ function naiveAppend(current: readonly Item[], incoming: readonly Item[], size =
   return next.slice(Math.max(0, next.length - size));
 }
 
-const itemsArb = fc.array(
-  fc.record({ key: fc.constantFrom("a", "b", "c", "d", "e", "f"), payload: fc.nat(9) }),
-  { maxLength: 12 },
-);
+const itemsArb = fc.array(fc.record({ key: fc.constantFrom("a", "b", "c", "d", "e", "f"), payload: fc.nat(9) }), { maxLength: 12 });
 
 // ---------------------------------------------------------------- appendWindow
 
@@ -167,7 +164,9 @@ describe("applyTaskOps", () => {
   const fail = (taskId: string, retry: boolean, error = "boom"): TaskOp => ({ op: "fail", taskId, error, retry });
 
   it("adds a task as pending with no attempts", () => {
-    expect(applyTaskOps(undefined, [add("t1")])).toEqual({ t1: { taskId: "t1", eventId: "evt-t1", assignee: "support_agent", status: "pending", attempts: 0 } });
+    expect(applyTaskOps(undefined, [add("t1")])).toEqual({
+      t1: { taskId: "t1", eventId: "evt-t1", assignee: "support_agent", status: "pending", attempts: 0 },
+    });
   });
 
   it("adding a known task again changes nothing", () => {
@@ -387,12 +386,16 @@ describe("mergeWindowed (posts)", () => {
   const reduce = mergeWindowed<number>(2);
   it("keeps the newest keys and gives the same result however patches are batched, also when a key comes back", () => {
     fc.assert(
-      fc.property(fc.array(fc.dictionary(fc.constantFrom("a", "b", "c", "d"), fc.option(fc.integer(), { nil: null })), { maxLength: 6 }), fc.nat(6), (patches, cut) => {
-        const once = reduce({}, patches);
-        const twice = reduce(reduce({}, patches.slice(0, cut)), patches.slice(cut));
-        expect(twice).toEqual(once);
-        expect(Object.keys(once).length).toBeLessThanOrEqual(2);
-      }),
+      fc.property(
+        fc.array(fc.dictionary(fc.constantFrom("a", "b", "c", "d"), fc.option(fc.integer(), { nil: null })), { maxLength: 6 }),
+        fc.nat(6),
+        (patches, cut) => {
+          const once = reduce({}, patches);
+          const twice = reduce(reduce({}, patches.slice(0, cut)), patches.slice(cut));
+          expect(twice).toEqual(once);
+          expect(Object.keys(once).length).toBeLessThanOrEqual(2);
+        },
+      ),
     );
     expect(reduce({}, [{ a: 1 }, { b: 2 }, { c: 3 }, { a: 4 }])).toEqual({ c: 3, a: 4 });
   });

@@ -20,9 +20,12 @@ beforeEach(() => {
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 const line = (n: number, event: Record<string, unknown>): InputLine => ({ line: n, text: JSON.stringify(event) });
-const product = (id: string, sku: string, initialStock: number, reorderPoint = 1) =>
-  ({ id, type: "ProductAdded", at: "2026-03-01T09:00:00Z", data: { sku, name: `Product ${sku}`, priceCents: 1000, initialStock, reorderPoint } });
-
+const product = (id: string, sku: string, initialStock: number, reorderPoint = 1) => ({
+  id,
+  type: "ProductAdded",
+  at: "2026-03-01T09:00:00Z",
+  data: { sku, name: `Product ${sku}`, priceCents: 1000, initialStock, reorderPoint },
+});
 
 describe("stores", () => {
   it("derives each store's thread id as the UUIDv5 of its name and keeps the name in checkpoint metadata", async () => {
@@ -63,7 +66,12 @@ describe("one writer per store", () => {
       // The same ProductAdded event in every file: whoever comes second finds it already in the log.
       const events = [product("p-1", "SKU-1", 1000)];
       for (let i = 0; i < count; i++) {
-        events.push({ id: `${name}-o${i}`, type: "OrderPlaced", at: "2026-03-01T10:00:00Z", data: { orderId: `${name}-${i}`, customerId: "C-1", lines: [{ sku: "SKU-1", qty: 1 }] } } as never);
+        events.push({
+          id: `${name}-o${i}`,
+          type: "OrderPlaced",
+          at: "2026-03-01T10:00:00Z",
+          data: { orderId: `${name}-${i}`, customerId: "C-1", lines: [{ sku: "SKU-1", qty: 1 }] },
+        } as never);
       }
       writeFileSync(path, events.map((e) => JSON.stringify(e)).join("\n"));
       return path;
@@ -82,7 +90,10 @@ describe("one writer per store", () => {
       const verify = await cli(["verify", "--db", db, "--thread", name, "--json"]);
       expect(JSON.parse(verify.stdout)).toMatchObject({ ok: true });
     }
-    const state = JSON.parse((await cli(["state", "--db", db, "--thread", "shared", "--json"])).stdout) as { orders: Record<string, unknown>; inventory: Record<string, { reserved: number }> };
+    const state = JSON.parse((await cli(["state", "--db", db, "--thread", "shared", "--json"])).stdout) as {
+      orders: Record<string, unknown>;
+      inventory: Record<string, { reserved: number }>;
+    };
     expect(Object.keys(state.orders)).toHaveLength(60);
     expect(state.inventory["SKU-1"].reserved).toBe(60);
   }, 120_000);
@@ -180,7 +191,9 @@ describe("a lost write lease", () => {
       session.db.prepare("UPDATE shopstate_leases SET holder = 'pid 1 on elsewhere (takeover)' WHERE thread_id = ?").run(session.threadId);
       const reason = await lost;
       expect(reason).toBeInstanceOf(LeaseLostError);
-      expect((reason as Error).message).toMatch(/^lost the write lease of store 'north': its row no longer names this writer \(another process took the store over\)/);
+      expect((reason as Error).message).toMatch(
+        /^lost the write lease of store 'north': its row no longer names this writer \(another process took the store over\)/,
+      );
       await lease.release();
     } finally {
       await session.close();
@@ -223,7 +236,9 @@ describe("a lost write lease", () => {
       };
       const outcome = ingestLines(losing, lines, RUN);
       await expect(outcome).rejects.toThrow(LeaseLostError);
-      await expect(outcome).rejects.toThrow(/^lost the write lease of store 'north': it could not be renewed before it ran out \(simulated\); the write stopped at its last checkpoint/);
+      await expect(outcome).rejects.toThrow(
+        /^lost the write lease of store 'north': it could not be renewed before it ran out \(simulated\); the write stopped at its last checkpoint/,
+      );
       // It stopped at the step after the loss, far from the run's end.
       expect(puts).toBeLessThanOrEqual(6);
       expect(referencePuts).toBeGreaterThan(puts + 5);

@@ -36,7 +36,10 @@ type Op =
   | { kind: "prune"; keep: number };
 
 const op: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 4, arbitrary: fc.record({ kind: fc.constant("ingest" as const), orders: fc.integer({ min: 0, max: 2 }), message: fc.boolean(), restock: fc.boolean() }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({ kind: fc.constant("ingest" as const), orders: fc.integer({ min: 0, max: 2 }), message: fc.boolean(), restock: fc.boolean() }),
+  },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant("rollback" as const), pick: fc.nat() }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant("runFrom" as const), pick: fc.nat(), orders: fc.integer({ min: 1, max: 2 }) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("replay" as const), pick: fc.nat() }) },
@@ -55,7 +58,8 @@ function inputs() {
   let n = 0;
   let minute = 0;
   const orderIds: string[] = [];
-  const line = (type: string, data: Record<string, unknown>) => JSON.stringify({ id: `m-${++n}`, type, at: new Date(Date.UTC(2026, 2, 1, 8, ++minute)).toISOString(), data });
+  const line = (type: string, data: Record<string, unknown>) =>
+    JSON.stringify({ id: `m-${++n}`, type, at: new Date(Date.UTC(2026, 2, 1, 8, ++minute)).toISOString(), data });
   return {
     products: () => [
       line("ProductAdded", { sku: "SKU-MUG", name: "Mug", priceCents: 1500, initialStock: 30, reorderPoint: 5 }),
@@ -88,7 +92,7 @@ describe("the log at every checkpoint follows a list-per-checkpoint model", () =
         try {
           await runScenario(session, ops);
         } finally {
-          session.close();
+          await session.close();
         }
       }),
       { numRuns: 6, endOnFailure: true },
@@ -102,12 +106,18 @@ async function runScenario(session: SqliteStoreSession, ops: Op[]): Promise<void
   const model = new Map<string, string[]>();
   const valuesAt = async (id: string) => (await session.graph.getState(checkpointConfig(session.threadId, id))).values as State;
   const logAt = async (id: string) => (await wholeLog(logOf(session, await valuesAt(id)))).map((e) => JSON.stringify(e));
-  const ingest = (lines: string[]) => ingestLines(session, lines.map((text, i) => ({ line: i + 1, text })), { ...RUN, batchSize: 50, source: "model" });
+  const ingest = (lines: string[]) =>
+    ingestLines(
+      session,
+      lines.map((text, i) => ({ line: i + 1, text })),
+      { ...RUN, batchSize: 50, source: "model" },
+    );
 
   /** Every checkpoint of the store, with its parent, oldest first. */
   const checkpoints = async () => {
     const all: { id: string; parent?: string }[] = [];
-    for await (const tuple of session.saver.list({ configurable: { thread_id: session.threadId } })) all.push({ id: checkpointIdOf(tuple.config) as string, parent: checkpointIdOf(tuple.parentConfig) });
+    for await (const tuple of session.saver.list({ configurable: { thread_id: session.threadId } }))
+      all.push({ id: checkpointIdOf(tuple.config) as string, parent: checkpointIdOf(tuple.parentConfig) });
     return all.reverse();
   };
 
@@ -185,7 +195,14 @@ async function runScenario(session: SqliteStoreSession, ops: Op[]): Promise<void
         const snapshot = await session.graph.getState(checkpointConfig(session.threadId, source));
         if (snapshot.tasks.length > 0) break; // a run still in progress there: Studio would resume it, not start one
         const lines = feed.batch(step.orders, false, false);
-        await session.graph.invoke({ inbox: lines }, { ...checkpointConfig(session.threadId, source), recursionLimit: RUN.maxSteps, context: { approvalThresholdCents: RUN.approvalThresholdCents, model: undefined } });
+        await session.graph.invoke(
+          { inbox: lines },
+          {
+            ...checkpointConfig(session.threadId, source),
+            recursionLimit: RUN.maxSteps,
+            context: { approvalThresholdCents: RUN.approvalThresholdCents, model: undefined },
+          },
+        );
         await check({ appended: { after: source, ids: idsOf(lines) } });
         break;
       }

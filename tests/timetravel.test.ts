@@ -68,7 +68,18 @@ function memoryStore(name = "main"): StoreSession {
   const threadId = threadIdFor(name);
   const knowledge = new InMemoryStore();
   const events = memoryEventStore();
-  return { name, threadId, meta: sqliteMeta(db, "lease.db"), db, saver, events, knowledge, graph: compileStoreGraph({ checkpointer: saver, store: knowledge, events }), config: { configurable: { thread_id: threadId } }, close: () => void db.close() };
+  return {
+    name,
+    threadId,
+    meta: sqliteMeta(db, "lease.db"),
+    db,
+    saver,
+    events,
+    knowledge,
+    graph: compileStoreGraph({ checkpointer: saver, store: knowledge, events }),
+    config: { configurable: { thread_id: threadId } },
+    close: () => void db.close(),
+  };
 }
 
 describe("rollback", () => {
@@ -122,7 +133,19 @@ describe("rollback", () => {
       await rollback(session, "two-hours");
       await feedHours(session, 2, 5);
       const newBranch = await head(session);
-      for (const channel of ["log", "inventory", "approvals", "promotions", "catalog", "reorders", "posts", "policy", "cursors", "tasks", "rejected"] as const) {
+      for (const channel of [
+        "log",
+        "inventory",
+        "approvals",
+        "promotions",
+        "catalog",
+        "reorders",
+        "posts",
+        "policy",
+        "cursors",
+        "tasks",
+        "rejected",
+      ] as const) {
         expect(JSON.stringify(newBranch.values[channel]), channel).toBe(JSON.stringify(oldBranch.values[channel]));
       }
       expect(JSON.stringify(newBranch.values)).toBe(JSON.stringify(oldBranch.values));
@@ -168,7 +191,11 @@ describe("references", () => {
     try {
       await feedHours(session, 0, 2);
       const chain: string[] = [];
-      for (let tuple = await session.saver.getTuple(session.config); tuple; tuple = tuple.parentConfig ? await session.saver.getTuple(tuple.parentConfig) : undefined) {
+      for (
+        let tuple = await session.saver.getTuple(session.config);
+        tuple;
+        tuple = tuple.parentConfig ? await session.saver.getTuple(tuple.parentConfig) : undefined
+      ) {
         chain.push(String(tuple.config.configurable?.checkpoint_id));
       }
       expect((await resolveRef(session, "head")).checkpointId).toBe(chain[0]);
@@ -185,7 +212,11 @@ describe("references", () => {
       // Ingesting on the new branch moves head~N with it.
       await feedHours(session, 2, 3);
       const newChain: string[] = [];
-      for (let tuple = await session.saver.getTuple(session.config); tuple && newChain.length < 40; tuple = tuple.parentConfig ? await session.saver.getTuple(tuple.parentConfig) : undefined) {
+      for (
+        let tuple = await session.saver.getTuple(session.config);
+        tuple && newChain.length < 40;
+        tuple = tuple.parentConfig ? await session.saver.getTuple(tuple.parentConfig) : undefined
+      ) {
         newChain.push(String(tuple.config.configurable?.checkpoint_id));
       }
       const fork = newChain.indexOf(chain[5]);
@@ -241,7 +272,15 @@ describe("diff", () => {
     try {
       await feedHours(session, 0, 1);
       await tagCheckpoint(session, "base");
-      const order = (id: string, qty: number): InputLine => ({ line: 1, text: JSON.stringify({ id, type: "OrderPlaced", at: "2026-03-01T08:10:00Z", data: { orderId: id, customerId: "C-9", lines: [{ sku: "SKU-TEE", qty }] } }) });
+      const order = (id: string, qty: number): InputLine => ({
+        line: 1,
+        text: JSON.stringify({
+          id,
+          type: "OrderPlaced",
+          at: "2026-03-01T08:10:00Z",
+          data: { orderId: id, customerId: "C-9", lines: [{ sku: "SKU-TEE", qty }] },
+        }),
+      });
       await ingestLines(session, [order("fork-a", 2)], RUN);
       const a = await head(session);
       await rollback(session, "base");
@@ -271,13 +310,23 @@ describe("diff", () => {
   it("summarises one step in a line", async () => {
     const stock = (available: number, version: number) => ({ onHand: available, reserved: 0, returned: 0, available, version, lowStock: false });
     const events = memoryEventStore();
-    const event = (id: string) => ({ id, type: "StockAdjusted", at: "2026-03-01T09:00:00.000Z", source: "s", v: 1, data: { sku: "SKU-TEE", delta: -2, reason: "count" } }) as State["recentEvents"][number];
+    const event = (id: string) =>
+      ({
+        id,
+        type: "StockAdjusted",
+        at: "2026-03-01T09:00:00.000Z",
+        source: "s",
+        v: 1,
+        data: { sku: "SKU-TEE", delta: -2, reason: "count" },
+      }) as State["recentEvents"][number];
     const pointer = await events.append("t", EMPTY_LOG, [event("e1"), event("e2")]);
     const before = { values: { inventory: { "SKU-TEE": stock(5, 1) }, log: EMPTY_LOG }, log: storeLog(events, "t", EMPTY_LOG) };
     const after = { values: { inventory: { "SKU-TEE": stock(3, 2) }, log: pointer }, log: storeLog(events, "t", pointer) };
     expect(await summariseStep(before, after, ["inventory_service"])).toBe("inventory_service: SKU-TEE available 5→3; +2 events");
     expect(await summariseStep(after, after, ["router"])).toBe("router: no change");
-    expect(await summariseStep(undefined, { values: { promotions: { "SKU-TEE": "paused" } }, log: storeLog(events, "t", EMPTY_LOG) }, ["a", "a", "b"])).toBe("a×2+b: SKU-TEE promotion paused");
+    expect(await summariseStep(undefined, { values: { promotions: { "SKU-TEE": "paused" } }, log: storeLog(events, "t", EMPTY_LOG) }, ["a", "a", "b"])).toBe(
+      "a×2+b: SKU-TEE promotion paused",
+    );
   });
 });
 
@@ -351,7 +400,9 @@ describe("history", () => {
   });
 
   it("takes the shortest prefix no neighbour in id order shares", () => {
-    expect(shortIdOf("1f1e61fe-27ff-6f90-8016-32bfdf913a3b", ["1f1e61fe-2801-6f90-8016-32bfdf913a3b", "1f1e61fe-27fd-6880-8015-8e1686f3d17b"])).toBe("1f1e61fe-27ff");
+    expect(shortIdOf("1f1e61fe-27ff-6f90-8016-32bfdf913a3b", ["1f1e61fe-2801-6f90-8016-32bfdf913a3b", "1f1e61fe-27fd-6880-8015-8e1686f3d17b"])).toBe(
+      "1f1e61fe-27ff",
+    );
     expect(shortIdOf("1f1e61fe-27ff-6f90-8016-32bfdf913a3b", [undefined, "1f1e7000-27fd-6880-8015-8e1686f3d17b"])).toBe("1f1e61fe");
     expect(shortIdOf("1f1e61fe-27ff-6f90-8016-32bfdf913a3b", ["1f1e61fe-17ff-6f90-8016-32bfdf913a3b"])).toBe("1f1e61fe-2");
   });
@@ -441,9 +492,14 @@ describe("replay", () => {
       const changed = HOURS[2].map((l) => {
         const event = JSON.parse(l.text) as { type: string; data: { lines?: { qty: number }[] } };
         if (event.type !== "OrderPlaced" || !event.data.lines) return l;
-        return { ...l, text: JSON.stringify({ ...event, data: { ...event.data, lines: event.data.lines.map((x, i) => (i === 0 ? { ...x, qty: x.qty + 1 } : x)) } }) };
+        return {
+          ...l,
+          text: JSON.stringify({ ...event, data: { ...event.data, lines: event.data.lines.map((x, i) => (i === 0 ? { ...x, qty: x.qty + 1 } : x)) } }),
+        };
       });
-      const changedOrder = JSON.parse(changed.find((l, i) => l.text !== HOURS[2][i].text)?.text ?? "null") as { data: { orderId: string; lines: { sku: string }[] } };
+      const changedOrder = JSON.parse(changed.find((l, i) => l.text !== HOURS[2][i].text)?.text ?? "null") as {
+        data: { orderId: string; lines: { sku: string }[] };
+      };
       expect(changedOrder).not.toBeNull();
       const result = await whatIf(session, "before-3", changed, RUN);
       expect(result.originalHead).toBe(originalHead.id);
@@ -480,7 +536,11 @@ describe("import", () => {
         expect(JSON.stringify(imported.values[channel]), channel).toBe(JSON.stringify(source[channel]));
       }
       // Nothing is re-decided by an agent afterwards: a later ingest only handles the new event.
-      await ingestLines(copy, [{ line: 1, text: JSON.stringify({ id: "after-import", type: "StockReceived", at: "2026-03-02T08:00:00Z", data: { sku: "SKU-CAP", qty: 3 } }) }], RUN);
+      await ingestLines(
+        copy,
+        [{ line: 1, text: JSON.stringify({ id: "after-import", type: "StockReceived", at: "2026-03-02T08:00:00Z", data: { sku: "SKU-CAP", qty: 3 } }) }],
+        RUN,
+      );
       const after = (await head(copy)).values;
       expect((await eventsOf(copy, after)).slice(0, sourceLog.length)).toEqual(sourceLog);
       expect(Object.values(after.tasks).every((t) => t.eventId.startsWith("after-import"))).toBe(true);
@@ -501,7 +561,7 @@ describe("import", () => {
       const tampered = log.map((e) => (e.type === "OrderConfirmed" ? { ...e, data: { ...e.data, paidCents: e.data.paidCents + 1 } } : e));
       await expect(importLog(copy, tampered)).rejects.toThrow(/does not replay to a consistent store/);
       expect(await copy.saver.getTuple(copy.config)).toBeUndefined();
-      expect(() => parseEventLog("[{\"id\": \"x\", \"type\": \"Nope\"}]", "f.json")).toThrow(/f\.json: event #1 \(x\): unknown event type 'Nope'/);
+      expect(() => parseEventLog('[{"id": "x", "type": "Nope"}]', "f.json")).toThrow(/f\.json: event #1 \(x\): unknown event type 'Nope'/);
       expect(() => parseEventLog("{}", "f.json")).toThrow(/expected a JSON array/);
     } finally {
       await session.close();

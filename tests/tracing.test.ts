@@ -15,7 +15,12 @@ import { cli, tempDir } from "./support/cli.js";
 import { freePort } from "./support/net.js";
 
 const EVENTS = [
-  { id: "e-1", type: "ProductAdded", at: "2026-03-01T07:00:00Z", data: { sku: "SKU-MUG", name: "Ceramic Mug", priceCents: 1500, initialStock: 40, reorderPoint: 8 } },
+  {
+    id: "e-1",
+    type: "ProductAdded",
+    at: "2026-03-01T07:00:00Z",
+    data: { sku: "SKU-MUG", name: "Ceramic Mug", priceCents: 1500, initialStock: 40, reorderPoint: 8 },
+  },
   { id: "e-2", type: "OrderPlaced", at: "2026-03-01T08:00:00Z", data: { orderId: "ORD-1", customerId: "C-ANN", lines: [{ sku: "SKU-MUG", qty: 2 }] } },
   { id: "e-3", type: "CustomerMessage", at: "2026-03-01T09:00:00Z", data: { customerId: "C-ANN", text: "One mug from ORD-1 arrived broken, refund please" } },
 ];
@@ -55,7 +60,13 @@ async function ingestTraced(endpoint: string) {
   const file = join(dir, "events.jsonl");
   writeFileSync(file, EVENTS.map((e) => JSON.stringify(e)).join("\n"));
   return cli(["--thread", "traced", "ingest", file], {
-    env: { SHOPSTATE_DB: join(dir, "db.sqlite"), LANGSMITH_TRACING: "true", LANGSMITH_API_KEY: "test-key", LANGSMITH_ENDPOINT: endpoint, LANGSMITH_PROJECT: "shopstate-test" },
+    env: {
+      SHOPSTATE_DB: join(dir, "db.sqlite"),
+      LANGSMITH_TRACING: "true",
+      LANGSMITH_API_KEY: "test-key",
+      LANGSMITH_ENDPOINT: endpoint,
+      LANGSMITH_PROJECT: "shopstate-test",
+    },
     timeoutMs: 240_000,
   });
 }
@@ -71,7 +82,14 @@ describe("tracing to LangSmith from the CLI", () => {
     const uploads = received.filter((r) => r.method === "POST" && /\/runs(\/multipart|\/batch)?$/.test(r.path));
     expect(uploads.length).toBeGreaterThan(0);
     const sent = uploads.map((u) => u.body).join("\n");
-    for (const expected of ['"agent":"support_agent"', '"task_id":"e-3:support_agent"', '"trigger_event_id":"e-3"', '"trigger_event_type":"CustomerMessage"', '"store":"traced"', '"agent":"marketing_agent"']) {
+    for (const expected of [
+      '"agent":"support_agent"',
+      '"task_id":"e-3:support_agent"',
+      '"trigger_event_id":"e-3"',
+      '"trigger_event_type":"CustomerMessage"',
+      '"store":"traced"',
+      '"agent":"marketing_agent"',
+    ]) {
       expect(sent, expected).toContain(expected);
     }
   });
@@ -91,7 +109,9 @@ describe("tracing to LangSmith from the CLI", () => {
     const url = `http://127.0.0.1:${await freePort()}`;
     const run = await ingestTraced(url);
     expect(run.code).toBe(0);
-    expect(run.stderr.trim().split("\n")).toEqual([expect.stringMatching(new RegExp(`^shopstate: LangSmith traces could not be sent: ${url} is unreachable \\(ECONNREFUSED\\)$`))]);
+    expect(run.stderr.trim().split("\n")).toEqual([
+      expect.stringMatching(new RegExp(`^shopstate: LangSmith traces could not be sent: ${url} is unreachable \\(ECONNREFUSED\\)$`)),
+    ]);
     expect(run.stderr).not.toMatch(SDK_NOISE);
   });
 
@@ -99,7 +119,10 @@ describe("tracing to LangSmith from the CLI", () => {
     const { url, received } = await langsmith(200);
     const dir = tempDir();
     writeFileSync(join(dir, "events.jsonl"), EVENTS.map((e) => JSON.stringify(e)).join("\n"));
-    const run = await cli(["ingest", join(dir, "events.jsonl")], { env: { SHOPSTATE_DB: join(dir, "db.sqlite"), LANGSMITH_TRACING: "true", LANGSMITH_ENDPOINT: url }, timeoutMs: 240_000 });
+    const run = await cli(["ingest", join(dir, "events.jsonl")], {
+      env: { SHOPSTATE_DB: join(dir, "db.sqlite"), LANGSMITH_TRACING: "true", LANGSMITH_ENDPOINT: url },
+      timeoutMs: 240_000,
+    });
     expect(run.code).toBe(0);
     expect(run.stderr).toBe("");
     expect(received).toEqual([]);

@@ -22,9 +22,14 @@ async function oldStore(db: string, name: string): Promise<void> {
   try {
     await session.meta.registerStore(name, "ingest");
     const checkpoint = { ...emptyCheckpoint(), channel_values: { events: [] }, channel_versions: { events: "00000001.0", orders: "00000001.0" } };
-    await session.saver.put({ configurable: { thread_id: session.threadId, checkpoint_ns: "" } }, checkpoint, { source: "loop", step: 3, parents: {} }, { events: "00000001.0" });
+    await session.saver.put(
+      { configurable: { thread_id: session.threadId, checkpoint_ns: "" } },
+      checkpoint,
+      { source: "loop", step: 3, parents: {} },
+      { events: "00000001.0" },
+    );
   } finally {
-    session.close();
+    await session.close();
   }
 }
 
@@ -38,7 +43,10 @@ describe("a database from before the event store", () => {
       expect(run.stderr).toContain("older than the event store");
       expect(run.stderr).toContain("shopstate import legacy.json --thread legacy-v2");
     }
-    const ingest = await cli(["ingest", "-", "--db", db, "--thread", "legacy"], { input: '{"id":"e1","type":"ProductAdded","at":"2026-03-01T09:00:00Z","data":{"sku":"SKU-A","name":"A","priceCents":100,"initialStock":1,"reorderPoint":0}}\n' });
+    const ingest = await cli(["ingest", "-", "--db", db, "--thread", "legacy"], {
+      input:
+        '{"id":"e1","type":"ProductAdded","at":"2026-03-01T09:00:00Z","data":{"sku":"SKU-A","name":"A","priceCents":100,"initialStock":1,"reorderPoint":0}}\n',
+    });
     expect(ingest.code).toBe(2);
     expect(ingest.stderr).toContain("older than the event store");
     const session = openStore(db, "legacy");
@@ -46,7 +54,7 @@ describe("a database from before the event store", () => {
       const rows = (session.db.prepare("SELECT count(*) AS n FROM shopstate_events").get() as { n: number }).n;
       expect(rows).toBe(0);
     } finally {
-      session.close();
+      await session.close();
     }
   });
 });

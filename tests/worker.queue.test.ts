@@ -12,7 +12,9 @@ describe("a job's payload", () => {
   });
 
   it("is refused with what is wrong and where, when it is not", () => {
-    expect(parsePayload('[{"line": 1, ')).toMatch(/^its payload is not a job's input \(\{store, source, lines: \[\{line, text\}\]\}\): \(the payload\): .*expected object.*; the job cannot run/);
+    expect(parsePayload('[{"line": 1, ')).toMatch(
+      /^its payload is not a job's input \(\{store, source, lines: \[\{line, text\}\]\}\): \(the payload\): .*expected object.*; the job cannot run/,
+    );
     expect(parsePayload({ store: "north", source: "x", lines: [{ line: "one", text: "{}" }] })).toMatch(/lines\.0\.line: .*expected number/);
     expect(parsePayload({ source: "x", lines: [] })).toMatch(/store: /);
   });

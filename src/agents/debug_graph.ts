@@ -34,7 +34,22 @@ import { buildContext, type Delivery } from "../memory/context.js";
 import { HISTORY_POOL } from "../memory/customer_memory.js";
 import { factsOf } from "../memory/knowledge.js";
 import { SUBSCRIPTIONS, taskIdFor } from "../routing.js";
-import { DEFAULT_BUDGET, firstPrompt, loopRun, modelTurn, outcomeOf, runTools, searchDeliveryHistory, taskErrorMessage, toProposals, wantsTools, type AgentDeps, type AgentRunContext, type AgentSpec, type LoopState } from "./runtime.js";
+import {
+  DEFAULT_BUDGET,
+  firstPrompt,
+  loopRun,
+  modelTurn,
+  outcomeOf,
+  runTools,
+  searchDeliveryHistory,
+  taskErrorMessage,
+  toProposals,
+  wantsTools,
+  type AgentDeps,
+  type AgentRunContext,
+  type AgentSpec,
+  type LoopState,
+} from "./runtime.js";
 import { newSession, type AgentSession, type ProposalDraft, type ToolCallRecord } from "./session.js";
 
 /** Source name of the input events in rejection reports. */
@@ -49,12 +64,20 @@ function json<T>(description: string) {
   return z.any().describe(description) as unknown as z.ZodType<T | undefined>;
 }
 
-const events = () => z.array(z.unknown()).default(() => []).describe("Input events (docs/events.md, as you would ingest them) that build the world the agent sees: products, orders, messages... Bad ones are listed in `rejected`.");
+const events = () =>
+  z
+    .array(z.unknown())
+    .default(() => [])
+    .describe(
+      "Input events (docs/events.md, as you would ingest them) that build the world the agent sees: products, orders, messages... Bad ones are listed in `rejected`.",
+    );
 const trigger = () =>
   z
     .union([z.string().min(1), z.record(z.string(), z.unknown())])
     .optional()
-    .describe("The event the agent handles: the id of an event of the batch (an input, or a fact the services derived, e.g. 'e7>LowStockAlert'), or a new input event appended after the batch. Default: the newest event of the batch the agent subscribes to.");
+    .describe(
+      "The event the agent handles: the id of an event of the batch (an input, or a fact the services derived, e.g. 'e7>LowStockAlert'), or a new input event appended after the batch. Default: the newest event of the batch the agent subscribes to.",
+    );
 
 export const AgentGraphInput = z.object({ events: events(), trigger: trigger() });
 
@@ -66,7 +89,9 @@ const outputFields = {
   toolCalls: json<ToolCallRecord[]>("Every tool call of the task, with the reason when one did nothing."),
   proposals: json<Proposal[]>("What the agent proposed (ids as in the store graph)."),
   conflicts: json<Conflict[]>("Scope conflicts the runtime recorded (a call of another agent's read tool)."),
-  decisions: json<{ facts: SystemEvent[]; conflicts: Conflict[] }>("What the services would decide about the proposals on this world: the facts they would append, the proposals they would refuse."),
+  decisions: json<{ facts: SystemEvent[]; conflicts: Conflict[] }>(
+    "What the services would decide about the proposals on this world: the facts they would append, the proposals they would refuse.",
+  ),
   reply: json<string>("The reply the support agent drafted, if any."),
   status: json<"completed" | "failed">("The task's status, as in the store graph's tasks."),
   note: json<string>("The task's result line (the model's last answer)."),
@@ -119,9 +144,15 @@ export async function buildWorld(input: Pick<AgentGraphValues, "events" | "trigg
     triggerId = typeof input.trigger.id === "string" ? input.trigger.id : "";
   }
   const empty = storeLog(memoryEventStore(), "agent-debug", EMPTY_LOG);
-  const ingested = await ingestBatch({ inbox: items, inboxOrigin: { source: EVENTS_SOURCE }, log: EMPTY_LOG, policy: DEFAULT_POLICY, catalog: {}, approvals: {} }, empty);
+  const ingested = await ingestBatch(
+    { inbox: items, inboxOrigin: { source: EVENTS_SOURCE }, log: EMPTY_LOG, policy: DEFAULT_POLICY, catalog: {}, approvals: {} },
+    empty,
+  );
   const accepted = (ingested.recentEvents ?? []) as StoreEvent[];
-  const { draft, facts } = decideAll(emptyWorld(), accepted.map((event) => ({ kind: "event" as const, event })));
+  const { draft, facts } = decideAll(
+    emptyWorld(),
+    accepted.map((event) => ({ kind: "event" as const, event })),
+  );
   const log = [...accepted, ...facts];
   const stored = storeLog(empty.store, empty.threadId, await empty.store.append(empty.threadId, EMPTY_LOG, log));
   const rejected = ((ingested.rejected ?? []) as RejectedInput[]).map(({ source, line, reason }) => ({ source, line, reason }));
@@ -137,12 +168,17 @@ export async function deliveryFor(spec: AgentSpec, built: Built): Promise<{ deli
   const rejections = rejected.length > 0 ? `; rejected inputs: ${rejected.map((r) => `${r.source}:${r.line}: ${r.reason}`).join("; ")}` : "";
   const position = built.triggerId === undefined ? log.findLastIndex((e) => subscribed.includes(e.type)) : log.findIndex((e) => e.id === built.triggerId);
   if (position < 0) {
-    const what = built.triggerId === undefined ? `no event of the batch is one ${agent} subscribes to (${subscribed.join(", ")})` : `trigger '${built.triggerId}' is not an event of the batch`;
+    const what =
+      built.triggerId === undefined
+        ? `no event of the batch is one ${agent} subscribes to (${subscribed.join(", ")})`
+        : `trigger '${built.triggerId}' is not an event of the batch`;
     throw new AgentGraphInputError(`${agent}: ${what}; candidates: ${candidates.join(", ") || "none"}${rejections}`);
   }
   const triggerEvent = log[position];
   if (!subscribed.includes(triggerEvent.type)) {
-    throw new AgentGraphInputError(`${agent}: trigger '${triggerEvent.id}' is a ${triggerEvent.type}, which ${agent} does not handle (it subscribes to ${subscribed.join(", ")}); candidates: ${candidates.join(", ") || "none"}`);
+    throw new AgentGraphInputError(
+      `${agent}: trigger '${triggerEvent.id}' is a ${triggerEvent.type}, which ${agent} does not handle (it subscribes to ${subscribed.join(", ")}); candidates: ${candidates.join(", ") || "none"}`,
+    );
   }
   const context = await buildContext(world, built.stored, triggerEvent, position);
   if (triggerEvent.type === "CustomerMessage") {
@@ -183,7 +219,18 @@ export function buildAgentGraph(spec: AgentSpec, deps: AgentDeps = {}) {
     const { delivery, candidates } = await deliveryFor(spec, built);
     const session = newSession(delivery, deps.searchHistory ?? searchDeliveryHistory);
     const messages = await firstPrompt(session, spec);
-    return { rejected: built.rejected, candidates, triggerEvent: delivery.trigger, delivery, messages, drafts: [], toolCalls: [], conflicts: [], toolCallCount: 0, tokens: 0 };
+    return {
+      rejected: built.rejected,
+      candidates,
+      triggerEvent: delivery.trigger,
+      delivery,
+      messages,
+      drafts: [],
+      toolCalls: [],
+      conflicts: [],
+      toolCallCount: 0,
+      tokens: 0,
+    };
   }
 
   async function model(state: AgentGraphValues, runtime?: Runtime): Promise<AgentGraphUpdate> {
@@ -213,7 +260,10 @@ export function buildAgentGraph(spec: AgentSpec, deps: AgentDeps = {}) {
     const delivery = state.delivery as Delivery;
     const proposals = toProposals(delivery, outcome.proposals);
     const { world } = await buildWorld(state);
-    const decided = decideAll(world, proposals.map((proposal) => ({ kind: "proposal" as const, proposal })));
+    const decided = decideAll(
+      world,
+      proposals.map((proposal) => ({ kind: "proposal" as const, proposal })),
+    );
     const reply = proposals.find((p) => p.type === "ReplyDrafted")?.data as { text?: unknown } | undefined;
     return {
       proposals,

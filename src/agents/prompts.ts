@@ -49,7 +49,9 @@ export function promptMessages(delivery: Delivery, instructions: string, history
   };
   return [
     new SystemMessage(`${instructions}\n\n${SHARED_RULES}`),
-    new HumanMessage(`A new event for you (attempt ${delivery.attempt}).\n${jsonBlock(TRIGGER_BLOCK, delivery.trigger)}\n${jsonBlock(CONTEXT_BLOCK, promptContext)}`),
+    new HumanMessage(
+      `A new event for you (attempt ${delivery.attempt}).\n${jsonBlock(TRIGGER_BLOCK, delivery.trigger)}\n${jsonBlock(CONTEXT_BLOCK, promptContext)}`,
+    ),
   ];
 }
 

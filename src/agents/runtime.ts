@@ -211,7 +211,9 @@ async function toolLoop(run: LoopRun, prompt: BaseMessage[]): Promise<LoopState>
 
 /** One model answer, retried and timed out per the run, its tokens counted against the budget; appended to `state.messages`. */
 export async function modelTurn(run: LoopRun, state: LoopState): Promise<AIMessage> {
-  const answer = await withRetry(run.retryPolicy, () => withTimeout(run.modelTimeoutMs, (signal) => run.model.invoke(state.messages, { signal, ...run.trace })));
+  const answer = await withRetry(run.retryPolicy, () =>
+    withTimeout(run.modelTimeoutMs, (signal) => run.model.invoke(state.messages, { signal, ...run.trace })),
+  );
   state.tokens += answer.usage_metadata?.total_tokens ?? 0;
   if (state.tokens > run.budget.tokens) throw new AgentBudgetError(`token budget exceeded: ${state.tokens} tokens > ${run.budget.tokens}`);
   state.messages.push(answer);
@@ -234,7 +236,9 @@ export async function runTools(run: LoopRun, state: LoopState, answer: AIMessage
   invalid.forEach((bad, i) => {
     const error = `malformed call of ${bad.name ?? "a tool"}: ${bad.error ?? "its arguments are not valid JSON"}`;
     run.session.toolCalls.push({ name: bad.name ?? "?", args: bad.args, error });
-    messages.push(new ToolMessage({ tool_call_id: bad.id ?? `invalid-${state.toolCalls + calls.length + i}`, name: bad.name, content: `error: ${error}`, status: "error" }));
+    messages.push(
+      new ToolMessage({ tool_call_id: bad.id ?? `invalid-${state.toolCalls + calls.length + i}`, name: bad.name, content: `error: ${error}`, status: "error" }),
+    );
   });
   state.toolCalls = used;
   return messages;
@@ -366,13 +370,22 @@ export function outcomeOf(session: AgentSession, messages: readonly BaseMessage[
   const content = typeof answer.content === "string" ? answer.content : answer.text;
   const note = content.trim().split("\n")[0]?.slice(0, 200) || `done (${session.toolCalls.length} tool calls)`;
   // What the model wrote along the way (beside its tool calls), kept short for the agent's own memory.
-  const thoughts = messages.filter((m) => AIMessage.isInstance(m)).map((m) => m.text.trim()).filter((t) => t.length > 0 && t !== content.trim());
+  const thoughts = messages
+    .filter((m) => AIMessage.isInstance(m))
+    .map((m) => m.text.trim())
+    .filter((t) => t.length > 0 && t !== content.trim());
   const scratchpad = thoughts.join("\n").slice(0, 500);
   return { proposals: session.drafts, note, toolCalls: session.toolCalls, conflicts: session.conflicts, ...(scratchpad ? { scratchpad } : {}) };
 }
 
 /** Runs one delivery through the agent's tool loop and returns what it decided. */
-export async function runToolLoop(delivery: Delivery, spec: AgentSpec, deps: AgentDeps, runContext: AgentRunContext = {}, env: TaskEnv = {}): Promise<AgentOutcome> {
+export async function runToolLoop(
+  delivery: Delivery,
+  spec: AgentSpec,
+  deps: AgentDeps,
+  runContext: AgentRunContext = {},
+  env: TaskEnv = {},
+): Promise<AgentOutcome> {
   const session = newSession(delivery, deps.searchHistory ?? searchDeliveryHistory, env.customerOrders);
   const run = loopRun(spec, deps, session, runContext);
   const final = await toolLoop(run, await firstPrompt(session, spec));
@@ -384,7 +397,9 @@ const NOTE_ARG_CHARS = 120;
 
 function briefCall(call: ToolCallRecord): ToolCallRecord {
   if (typeof call.args !== "object" || call.args === null) return call;
-  const args = Object.fromEntries(Object.entries(call.args).map(([k, v]) => [k, typeof v === "string" && v.length > NOTE_ARG_CHARS ? `${v.slice(0, NOTE_ARG_CHARS)}…` : v]));
+  const args = Object.fromEntries(
+    Object.entries(call.args).map(([k, v]) => [k, typeof v === "string" && v.length > NOTE_ARG_CHARS ? `${v.slice(0, NOTE_ARG_CHARS)}…` : v]),
+  );
   return { ...call, args };
 }
 
@@ -402,11 +417,20 @@ export function agentNode(spec: AgentSpec, deps: AgentDeps = {}, extra?: (delive
   return async function agent(delivery: Delivery, runtime?: { context?: AgentRunContext; configurable?: object }): Promise<Update> {
     const memoryChannel = MEMORY_CHANNEL[delivery.agent];
     const configurable = runtime?.configurable as Record<string, unknown> | undefined;
-    const env: TaskEnv = delivery.agent === "support_agent" && deps.events && delivery.log ? { customerOrders: logOrderReader(storeLog(deps.events, threadIdOf({ configurable }), delivery.log)) } : {};
+    const env: TaskEnv =
+      delivery.agent === "support_agent" && deps.events && delivery.log
+        ? { customerOrders: logOrderReader(storeLog(deps.events, threadIdOf({ configurable }), delivery.log)) }
+        : {};
     try {
       const outcome = await runToolLoop(delivery, spec, deps, runtime?.context, env);
       const proposals = toProposals(delivery, outcome.proposals);
-      const note: MemoryNote = { at: delivery.trigger.at, eventId: delivery.trigger.id, note: outcome.note, ...(outcome.toolCalls.length > 0 ? { toolCalls: outcome.toolCalls.map(briefCall) } : {}), ...(outcome.scratchpad ? { scratchpad: outcome.scratchpad } : {}) };
+      const note: MemoryNote = {
+        at: delivery.trigger.at,
+        eventId: delivery.trigger.id,
+        note: outcome.note,
+        ...(outcome.toolCalls.length > 0 ? { toolCalls: outcome.toolCalls.map(briefCall) } : {}),
+        ...(outcome.scratchpad ? { scratchpad: outcome.scratchpad } : {}),
+      };
       return {
         ...(proposals.length > 0 ? { proposals: { enqueue: proposals } } : {}),
         ...(outcome.conflicts.length > 0 ? { conflicts: outcome.conflicts } : {}),

@@ -38,7 +38,11 @@ export interface AgentSession {
   customerOrders: CustomerOrders;
 }
 
-export function newSession(delivery: Delivery, searchHistory: SearchHistory, customerOrders: CustomerOrders = ordersIn(delivery.context.orders, delivery.context.products)): AgentSession {
+export function newSession(
+  delivery: Delivery,
+  searchHistory: SearchHistory,
+  customerOrders: CustomerOrders = ordersIn(delivery.context.orders, delivery.context.products),
+): AgentSession {
   return { delivery, drafts: [], toolCalls: [], conflicts: [], searchHistory, customerOrders };
 }
 

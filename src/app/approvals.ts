@@ -48,11 +48,14 @@ export async function decideApprovals(session: StoreSession, decisions: Decision
       }
       // The same decision by the same person is already in the log: a retried command, nothing to do.
       if (approval && (await recordedDecision(beforeLog, d))) continue;
-      const pending = Object.values(before.approvals ?? {}).filter((a) => a.status === "pending").map((a) => a.id);
+      const pending = Object.values(before.approvals ?? {})
+        .filter((a) => a.status === "pending")
+        .map((a) => a.id);
       const why = approval ? `it was already ${approval.status}${approval.decidedBy ? ` by ${approval.decidedBy}` : ""}` : "there is no such approval";
       throw new UsageError(`cannot decide approval '${d.approvalId}': ${why} (pending: ${pending.length > 0 ? pending.join(", ") : "none"})`);
     }
-    const settled = async (values: State) => Promise.all(decisions.map(async (d) => (await approvalAt(values, logOf(session, values), d.approvalId)) as Approval));
+    const settled = async (values: State) =>
+      Promise.all(decisions.map(async (d) => (await approvalAt(values, logOf(session, values), d.approvalId)) as Approval));
     if (toRecord.length === 0) {
       return { approvals: await settled(before), rejected: [], stepLimitHit: finished.stepLimitHit, resumed: false };
     }

@@ -63,7 +63,11 @@ export async function ingestLines(session: StoreSession, lines: InputLine[], opt
     let paused = finished.paused;
     for (const batch of batches) {
       const parsed = batch.map((l) => ({ ...l, value: parseLine(l.text) }));
-      const logged = await log.store.findIds(log.threadId, log.at, parsed.flatMap((l) => idOf(l.value) ?? []));
+      const logged = await log.store.findIds(
+        log.threadId,
+        log.at,
+        parsed.flatMap((l) => idOf(l.value) ?? []),
+      );
       const fresh = parsed.filter((l) => !alreadyLogged(l.value, logged));
       result.received += batch.length - fresh.length;
       result.duplicates += batch.length - fresh.length;

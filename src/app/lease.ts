@@ -26,7 +26,8 @@ export async function withLease<T>(session: StoreSession, waitMs: number | undef
   } catch (releaseError) {
     if (outcome.ok) throw releaseError;
     // The work's error is the one to report: a release that also fails is added to it, not put in its place.
-    if (outcome.error instanceof Error) outcome.error.message += ` (releasing the write lease of store '${session.name}' also failed: ${(releaseError as Error).message ?? String(releaseError)})`;
+    if (outcome.error instanceof Error)
+      outcome.error.message += ` (releasing the write lease of store '${session.name}' also failed: ${(releaseError as Error).message ?? String(releaseError)})`;
   }
   if (!outcome.ok) throw outcome.error;
   return outcome.value;

@@ -93,7 +93,11 @@ export async function finishPendingRun(session: StoreSession, options: RunOption
  * limit) from its last checkpoint, with `invoke(null)`: tasks whose writes
  * were saved are not run again. A pause at the approval gate is left as it is.
  */
-export async function finishInterruptedRun(session: StoreSession, options: RunOptions, lost?: AbortSignal): Promise<{ stepLimitHit: boolean; paused: boolean; values: State }> {
+export async function finishInterruptedRun(
+  session: StoreSession,
+  options: RunOptions,
+  lost?: AbortSignal,
+): Promise<{ stepLimitHit: boolean; paused: boolean; values: State }> {
   const snapshot = await session.graph.getState(session.config);
   const values = snapshot.values as State;
   if (!unfinished(snapshot) || pausedAtGate(snapshot)) return { stepLimitHit: false, paused: pausedAtGate(snapshot), values };

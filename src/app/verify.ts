@@ -29,7 +29,10 @@ export function worldAt(values: Partial<State>, log: readonly StoreEvent[]): Wor
   };
 }
 
-export async function verifyValues(session: Pick<StoreSession, "events" | "threadId">, values: Partial<State>): Promise<{ violations: Violation[]; eventCount: number }> {
+export async function verifyValues(
+  session: Pick<StoreSession, "events" | "threadId">,
+  values: Partial<State>,
+): Promise<{ violations: Violation[]; eventCount: number }> {
   const log = await wholeLog(logOf(session, values));
   return { violations: verify(worldAt(values, log), log), eventCount: log.length };
 }

@@ -15,5 +15,18 @@ export { replayFrom } from "../timetravel/replay.js";
 export { rollback, stateAt, tagCheckpoint } from "../timetravel/rollback.js";
 export { enqueueJobs, ensureQueue, listJobs } from "../worker/queue.js";
 export { runWorker, WORKER_WAIT_MS } from "../worker/run.js";
-export { assertCurrentLayout, assertStoreName, chunk, decideApprovals, deleteStore, headValues, ingestLines, logOf, openStoreAt, pruneStore, storeRecord, UsageError } from "../store.js";
+export {
+  assertCurrentLayout,
+  assertStoreName,
+  chunk,
+  decideApprovals,
+  deleteStore,
+  headValues,
+  ingestLines,
+  logOf,
+  openStoreAt,
+  pruneStore,
+  storeRecord,
+  UsageError,
+} from "../store.js";
 export { default as cliProgress } from "cli-progress";

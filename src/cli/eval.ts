@@ -21,7 +21,10 @@ interface EvalCommandOptions {
   corpus?: string;
 }
 
-export function addEvalCommand(program: Command, act: <Args extends unknown[]>(action: (...args: Args) => Promise<number | void>) => (...args: Args) => Promise<void>): void {
+export function addEvalCommand(
+  program: Command,
+  act: <Args extends unknown[]>(action: (...args: Args) => Promise<number | void>) => (...args: Args) => Promise<void>,
+): void {
   program
     .command("eval")
     .description("run the labelled corpus (eval/) through the agents on fresh in-memory stores and score the decisions")
@@ -30,26 +33,36 @@ export function addEvalCommand(program: Command, act: <Args extends unknown[]>(a
     .option("--min-score <x>", "exit 1 when the overall score (0..1) is below this")
     .option("--limit <n>", "only the first N chosen cases")
     .option("--corpus <dir>", "a corpus directory holding corpus/{tuning,heldout}.jsonl and worlds/*.jsonl (default: the bundled eval/)")
-    .action(act(async (options: EvalCommandOptions, command: Command) => {
-      const json = command.optsWithGlobals<{ json?: boolean }>().json ?? false;
-      const minScore = options.minScore === undefined ? undefined : fraction(options.minScore);
-      // Loaded when asked for: the eval (and LangSmith's evaluation API) stays out of every other command's start-up.
-      const { runEval } = await import("../eval/index.js");
-      const report = await runEval(loadConfig(), { model: options.model, agents: agentList(options.agents), limit: count(options.limit), ...(options.corpus ? { corpusDir: options.corpus } : {}) }).catch((error: unknown) => {
-        // A corpus that does not parse and a model that cannot be had are the user's input, not a failure of the run.
-        if (error instanceof CorpusError || error instanceof ModelChoiceError) throw new UsageError(error.message);
-        throw error;
-      });
-      const below = minScore !== undefined && report.scores.overall.score < minScore;
-      if (json) printJson({ ...report, minScore: minScore ?? null, passed: !below && report.scores.overall.violations === 0 });
-      else process.stdout.write(renderEval(report, minScore));
-      return below || report.scores.overall.violations > 0 ? EXIT.failure : EXIT.ok;
-    }));
+    .action(
+      act(async (options: EvalCommandOptions, command: Command) => {
+        const json = command.optsWithGlobals<{ json?: boolean }>().json ?? false;
+        const minScore = options.minScore === undefined ? undefined : fraction(options.minScore);
+        // Loaded when asked for: the eval (and LangSmith's evaluation API) stays out of every other command's start-up.
+        const { runEval } = await import("../eval/index.js");
+        const report = await runEval(loadConfig(), {
+          model: options.model,
+          agents: agentList(options.agents),
+          limit: count(options.limit),
+          ...(options.corpus ? { corpusDir: options.corpus } : {}),
+        }).catch((error: unknown) => {
+          // A corpus that does not parse and a model that cannot be had are the user's input, not a failure of the run.
+          if (error instanceof CorpusError || error instanceof ModelChoiceError) throw new UsageError(error.message);
+          throw error;
+        });
+        const below = minScore !== undefined && report.scores.overall.score < minScore;
+        if (json) printJson({ ...report, minScore: minScore ?? null, passed: !below && report.scores.overall.violations === 0 });
+        else process.stdout.write(renderEval(report, minScore));
+        return below || report.scores.overall.violations > 0 ? EXIT.failure : EXIT.ok;
+      }),
+    );
 }
 
 function agentList(given: string | undefined): EvalAgent[] | undefined {
   if (given === undefined) return undefined;
-  const names = given.split(",").map((a) => a.trim()).filter((a) => a.length > 0);
+  const names = given
+    .split(",")
+    .map((a) => a.trim())
+    .filter((a) => a.length > 0);
   const unknown = names.filter((a) => !(EVAL_AGENTS as readonly string[]).includes(a));
   if (unknown.length > 0 || names.length === 0) throw new UsageError(`--agents must list some of ${EVAL_AGENTS.join(", ")}; got '${given}'`);
   return names as EvalAgent[];
@@ -69,13 +82,34 @@ function count(given: string | undefined): number | undefined {
 }
 
 export function renderEval(report: EvalReport, minScore: number | undefined): string {
-  const table = new Table({ head: ["case", "part", "agent", "ok", "viol.", "tools", "tokens", "ms", "what happened / what was wrong"], style: { head: [], border: [] }, colWidths: [16, 9, 11, 5, 7, 7, 8, 7, 70], wordWrap: true });
+  const table = new Table({
+    head: ["case", "part", "agent", "ok", "viol.", "tools", "tokens", "ms", "what happened / what was wrong"],
+    style: { head: [], border: [] },
+    colWidths: [16, 9, 11, 5, 7, 7, 8, 7, 70],
+    wordWrap: true,
+  });
   for (const r of report.cases) {
-    const wrong = r.error ?? r.checks.filter((c) => !c.pass).map((c) => `${c.name}: ${c.detail ?? "failed"}`).join("; ");
-    table.push([r.id, r.split, r.agent, r.correct ? "yes" : "NO", r.violations.length, r.toolCalls, r.tokens, r.latencyMs, visible(r.correct ? r.summary : wrong)]);
+    const wrong =
+      r.error ??
+      r.checks
+        .filter((c) => !c.pass)
+        .map((c) => `${c.name}: ${c.detail ?? "failed"}`)
+        .join("; ");
+    table.push([
+      r.id,
+      r.split,
+      r.agent,
+      r.correct ? "yes" : "NO",
+      r.violations.length,
+      r.toolCalls,
+      r.tokens,
+      r.latencyMs,
+      visible(r.correct ? r.summary : wrong),
+    ]);
   }
   const { tuning, heldout, overall } = report.scores;
-  const line = (name: string, s: PartScore) => `${name.padEnd(9)} ${s.score.toFixed(3)}  (${s.correct}/${s.cases} correct, ${s.violations} rule violations, ${s.toolCalls} tool calls, ${s.tokens} tokens, ${s.latencyMs} ms)`;
+  const line = (name: string, s: PartScore) =>
+    `${name.padEnd(9)} ${s.score.toFixed(3)}  (${s.correct}/${s.cases} correct, ${s.violations} rule violations, ${s.toolCalls} tool calls, ${s.tokens} tokens, ${s.latencyMs} ms)`;
   return [
     table.toString(),
     `Model: ${report.model}${report.experiment ? `; LangSmith experiment: ${report.experiment}` : ""}`,

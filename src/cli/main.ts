@@ -18,19 +18,103 @@ import type { IngestResult, InputLine, StoreSession } from "../store.js";
 import { diffView, historyView, ingestView, stateView, type VerifyView } from "../views.js";
 import { guardTraces } from "../tracing/guard.js";
 import { addEvalCommand } from "./eval.js";
-import { EXIT, printError, printJson, renderApprovals, renderDecisions, renderDemo, renderDiff, renderEvents, renderHistory, renderState, renderViolations } from "./output.js";
+import {
+  EXIT,
+  printError,
+  printJson,
+  renderApprovals,
+  renderDecisions,
+  renderDemo,
+  renderDiff,
+  renderEvents,
+  renderHistory,
+  renderState,
+  renderViolations,
+} from "./output.js";
 
 // The modules behind the commands (LangGraph, SQLite, PostgreSQL, zod, ...), loaded when a command runs:
 // `--help` and a usage error need none of them, and loading them all took most of a command's start.
 // `act` loads them before any action; each binding is typed by the module it comes from.
-let { loadConfig, ConfigError, verifyValues, redactUrl, allOrders, readLog, wholeLog, diffStates, historyPage, ImportVerifyError, importLog, parseEventLog, RefNotFoundError, resolveRef, replayFrom, rollback, stateAt, tagCheckpoint, enqueueJobs, ensureQueue, listJobs, runWorker, WORKER_WAIT_MS, assertCurrentLayout, assertStoreName, chunk, decideApprovals, deleteStore, headValues, ingestLines, logOf, openStoreAt, pruneStore, storeRecord, UsageError, cliProgress } =
-  {} as typeof import("./command_modules.js");
+let {
+  loadConfig,
+  ConfigError,
+  verifyValues,
+  redactUrl,
+  allOrders,
+  readLog,
+  wholeLog,
+  diffStates,
+  historyPage,
+  ImportVerifyError,
+  importLog,
+  parseEventLog,
+  RefNotFoundError,
+  resolveRef,
+  replayFrom,
+  rollback,
+  stateAt,
+  tagCheckpoint,
+  enqueueJobs,
+  ensureQueue,
+  listJobs,
+  runWorker,
+  WORKER_WAIT_MS,
+  assertCurrentLayout,
+  assertStoreName,
+  chunk,
+  decideApprovals,
+  deleteStore,
+  headValues,
+  ingestLines,
+  logOf,
+  openStoreAt,
+  pruneStore,
+  storeRecord,
+  UsageError,
+  cliProgress,
+} = {} as typeof import("./command_modules.js");
 let commandModulesLoaded = false;
 
 async function loadCommandModules(): Promise<void> {
   if (commandModulesLoaded) return;
-  ({ loadConfig, ConfigError, verifyValues, redactUrl, allOrders, readLog, wholeLog, diffStates, historyPage, ImportVerifyError, importLog, parseEventLog, RefNotFoundError, resolveRef, replayFrom, rollback, stateAt, tagCheckpoint, enqueueJobs, ensureQueue, listJobs, runWorker, WORKER_WAIT_MS, assertCurrentLayout, assertStoreName, chunk, decideApprovals, deleteStore, headValues, ingestLines, logOf, openStoreAt, pruneStore, storeRecord, UsageError, cliProgress } =
-    await import("./command_modules.js"));
+  ({
+    loadConfig,
+    ConfigError,
+    verifyValues,
+    redactUrl,
+    allOrders,
+    readLog,
+    wholeLog,
+    diffStates,
+    historyPage,
+    ImportVerifyError,
+    importLog,
+    parseEventLog,
+    RefNotFoundError,
+    resolveRef,
+    replayFrom,
+    rollback,
+    stateAt,
+    tagCheckpoint,
+    enqueueJobs,
+    ensureQueue,
+    listJobs,
+    runWorker,
+    WORKER_WAIT_MS,
+    assertCurrentLayout,
+    assertStoreName,
+    chunk,
+    decideApprovals,
+    deleteStore,
+    headValues,
+    ingestLines,
+    logOf,
+    openStoreAt,
+    pruneStore,
+    storeRecord,
+    UsageError,
+    cliProgress,
+  } = await import("./command_modules.js"));
   commandModulesLoaded = true;
 }
 
@@ -60,11 +144,21 @@ function contextOf(command: Command): Context {
   if (!Number.isFinite(waitSeconds) || waitSeconds < 0) throw new UsageError(`--wait must be a number of seconds, got '${options.wait}'`);
   // --db names a SQLite file: with DATABASE_URL set it would be silently ignored, so it is refused.
   if (options.db !== undefined && config.databaseUrl !== undefined) {
-    throw new UsageError(`--db names a SQLite file, but DATABASE_URL is set (the stores are in PostgreSQL at ${redactUrl(config.databaseUrl)}); unset DATABASE_URL to use a SQLite file`);
+    throw new UsageError(
+      `--db names a SQLite file, but DATABASE_URL is set (the stores are in PostgreSQL at ${redactUrl(config.databaseUrl)}); unset DATABASE_URL to use a SQLite file`,
+    );
   }
   const dbPath = options.db ?? config.dbPath;
   const where = config.databaseUrl === undefined ? dbPath : redactUrl(config.databaseUrl);
-  return { config, json: options.json ?? false, dbPath, databaseUrl: config.databaseUrl, where, thread: options.thread ?? config.thread, waitMs: waitSeconds * 1000 };
+  return {
+    config,
+    json: options.json ?? false,
+    dbPath,
+    databaseUrl: config.databaseUrl,
+    where,
+    thread: options.thread ?? config.thread,
+    waitMs: waitSeconds * 1000,
+  };
 }
 
 async function withStore<T>(ctx: Context, work: (session: StoreSession) => Promise<T>): Promise<T> {
@@ -91,7 +185,10 @@ function readInput(file: string): InputLine[] {
 
 function progressBar(ctx: Context, total: number): ((done: number, total: number) => void) | undefined {
   if (ctx.json || !process.stderr.isTTY || total <= ctx.config.batchSize) return undefined;
-  const bar = new cliProgress.SingleBar({ stream: process.stderr, format: "ingesting [{bar}] {value}/{total} events ({eta}s left)", hideCursor: true }, cliProgress.Presets.shades_classic);
+  const bar = new cliProgress.SingleBar(
+    { stream: process.stderr, format: "ingesting [{bar}] {value}/{total} events ({eta}s left)", hideCursor: true },
+    cliProgress.Presets.shades_classic,
+  );
   bar.start(total, 0);
   return (done, all) => {
     bar.update(done);
@@ -107,7 +204,8 @@ interface Shown {
 
 /** Opens a store that must already exist: a missing file or store is a usage error, and creates nothing. */
 async function withExistingStore<T>(ctx: Context, work: (session: StoreSession) => Promise<T>): Promise<T> {
-  if (ctx.databaseUrl === undefined && !existsSync(ctx.dbPath)) throw new UsageError(`no database at ${ctx.dbPath} (run 'shopstate demo' or 'shopstate ingest FILE' first, or pass --db)`);
+  if (ctx.databaseUrl === undefined && !existsSync(ctx.dbPath))
+    throw new UsageError(`no database at ${ctx.dbPath} (run 'shopstate demo' or 'shopstate ingest FILE' first, or pass --db)`);
   return withStore(ctx, async (session) => {
     if (!(await storeRecord(session))) {
       const others = (await session.meta.listStores()).map((s) => s.name);
@@ -123,7 +221,8 @@ async function withExistingStore<T>(ctx: Context, work: (session: StoreSession) 
 function decisionTime(given: string | undefined): string {
   if (given === undefined) return new Date().toISOString();
   const time = new Date(given);
-  if (!/^\d{4}-\d{2}-\d{2}T/.test(given) || Number.isNaN(time.getTime())) throw new UsageError(`--decided-at must be an ISO 8601 time such as 2026-03-01T16:00:00Z, got '${given}'`);
+  if (!/^\d{4}-\d{2}-\d{2}T/.test(given) || Number.isNaN(time.getTime()))
+    throw new UsageError(`--decided-at must be an ISO 8601 time such as 2026-03-01T16:00:00Z, got '${given}'`);
   return time.toISOString();
 }
 
@@ -180,7 +279,11 @@ async function runIngest(ctx: Context, lines: InputLine[], source: string, origi
     else process.stderr.write(`${r.source}:${r.line}: rejected: ${r.reason}\n`);
   }
   if (result.stepLimitHit) {
-    printError(`the run stopped at the step limit (${ctx.config.maxSteps} supersteps, SHOPSTATE_MAX_STEPS); run 'shopstate ingest' again to continue where it stopped`, ctx.json, { kind: "step-limit" });
+    printError(
+      `the run stopped at the step limit (${ctx.config.maxSteps} supersteps, SHOPSTATE_MAX_STEPS); run 'shopstate ingest' again to continue where it stopped`,
+      ctx.json,
+      { kind: "step-limit" },
+    );
   }
   const exitCode = result.stepLimitHit ? EXIT.stepLimit : result.rejected.length > 0 ? EXIT.badInput : EXIT.ok;
   return { result, exitCode };
@@ -208,94 +311,118 @@ export function buildProgram(outcome: { exitCode: number }, json = false): Comma
   program
     .command("demo")
     .description("run the bundled demo day into a fresh store and print a summary")
-    .action(act(async (_options: unknown, command: Command) => {
-      const ctx = contextOf(command);
-      await withStore(ctx, async (session) => {
-        const existing = await storeRecord(session);
-        if (existing && existing.origin !== "demo") {
-          throw new UsageError(`store '${session.name}' holds data that is not the demo's; run the demo into another store (--thread demo) or delete it (shopstate stores --delete ${session.name})`);
-        }
-        if (existing) await deleteStore(session, ctx.waitMs);
-      });
-      const { exitCode } = await runIngest(ctx, demoLines(), "data/demo-day.jsonl", "demo", hourlyBatches);
-      const violations = await withStore(ctx, async (session) => {
-        const { values, checkpointId } = await headValues(session);
-        const log = logOf(session, values);
-        const events = await wholeLog(log);
-        const orders = await allOrders(log);
-        const { violations: found } = await verifyValues(session, values);
-        if (ctx.json) printJson({ summary: summarise(values, events), state: stateView(values, checkpointId, orders), violations: found });
-        else process.stdout.write(renderDemo({ values, events, orders, checkpointId, storeName: session.name, dbPath: ctx.where, violations: found }));
-        return found;
-      });
-      if (violations.length > 0) return EXIT.failure;
-      return exitCode;
-    }));
+    .action(
+      act(async (_options: unknown, command: Command) => {
+        const ctx = contextOf(command);
+        await withStore(ctx, async (session) => {
+          const existing = await storeRecord(session);
+          if (existing && existing.origin !== "demo") {
+            throw new UsageError(
+              `store '${session.name}' holds data that is not the demo's; run the demo into another store (--thread demo) or delete it (shopstate stores --delete ${session.name})`,
+            );
+          }
+          if (existing) await deleteStore(session, ctx.waitMs);
+        });
+        const { exitCode } = await runIngest(ctx, demoLines(), "data/demo-day.jsonl", "demo", hourlyBatches);
+        const violations = await withStore(ctx, async (session) => {
+          const { values, checkpointId } = await headValues(session);
+          const log = logOf(session, values);
+          const events = await wholeLog(log);
+          const orders = await allOrders(log);
+          const { violations: found } = await verifyValues(session, values);
+          if (ctx.json) printJson({ summary: summarise(values, events), state: stateView(values, checkpointId, orders), violations: found });
+          else process.stdout.write(renderDemo({ values, events, orders, checkpointId, storeName: session.name, dbPath: ctx.where, violations: found }));
+          return found;
+        });
+        if (violations.length > 0) return EXIT.failure;
+        return exitCode;
+      }),
+    );
 
   program
     .command("ingest")
     .description("append input events (JSON lines) and run the team until quiet")
     .argument("<file>", "a .jsonl file, or - for standard input")
-    .action(act(async (file: string, _options: unknown, command: Command) => {
-      const ctx = contextOf(command);
-      const { result, exitCode } = await runIngest(ctx, readInput(file), file === "-" ? "stdin" : file, "ingest");
-      if (ctx.json) printJson(ingestView(result, exitCode));
-      else {
-        const { accepted, received, duplicates, rejected, eventCount, pendingApprovals } = result;
-        process.stdout.write(`Ingested ${accepted} of ${received} events into '${ctx.thread}' (${duplicates} already in the log, ${rejected.length} rejected); the log holds ${eventCount} events.\n`);
-        if (pendingApprovals > 0) process.stdout.write(`${pendingApprovals} refund(s) wait for a person's approval: shopstate approvals\n`);
-      }
-      return exitCode;
-    }));
+    .action(
+      act(async (file: string, _options: unknown, command: Command) => {
+        const ctx = contextOf(command);
+        const { result, exitCode } = await runIngest(ctx, readInput(file), file === "-" ? "stdin" : file, "ingest");
+        if (ctx.json) printJson(ingestView(result, exitCode));
+        else {
+          const { accepted, received, duplicates, rejected, eventCount, pendingApprovals } = result;
+          process.stdout.write(
+            `Ingested ${accepted} of ${received} events into '${ctx.thread}' (${duplicates} already in the log, ${rejected.length} rejected); the log holds ${eventCount} events.\n`,
+          );
+          if (pendingApprovals > 0) process.stdout.write(`${pendingApprovals} refund(s) wait for a person's approval: shopstate approvals\n`);
+        }
+        return exitCode;
+      }),
+    );
 
   program
     .command("state")
     .description("the world state")
     .addOption(atOption())
-    .action(act((_options: unknown, command: Command) =>
-      show(command, async ({ values, checkpointId }, session) => {
-        const view = stateView(values, checkpointId, await allOrders(logOf(session, values)));
-        return { json: view, text: renderState(view, session.name) };
-      }),
-    ));
+    .action(
+      act((_options: unknown, command: Command) =>
+        show(command, async ({ values, checkpointId }, session) => {
+          const view = stateView(values, checkpointId, await allOrders(logOf(session, values)));
+          return { json: view, text: renderState(view, session.name) };
+        }),
+      ),
+    );
 
   program
     .command("events")
     .description("the event log (audit trail), oldest first")
     .addOption(new Option("--type <type>", "only events of this type"))
     .addOption(atOption())
-    .action(act((options: { type?: string }, command: Command) =>
-      show(command, async ({ values }, session) => {
-        const events = (await readLog(logOf(session, values), options.type ? { types: [options.type] } : {})).map((e) => e.event);
-        return { json: events, text: events.length > 0 ? renderEvents(events) : "no events" };
-      }),
-    ));
+    .action(
+      act((options: { type?: string }, command: Command) =>
+        show(command, async ({ values }, session) => {
+          const events = (await readLog(logOf(session, values), options.type ? { types: [options.type] } : {})).map((e) => e.event);
+          return { json: events, text: events.length > 0 ? renderEvents(events) : "no events" };
+        }),
+      ),
+    );
 
   program
     .command("approvals")
     .description("refunds waiting for a person's decision")
     .addOption(atOption())
-    .action(act((_options: unknown, command: Command) =>
-      show(command, ({ values, checkpointId }) => {
-        const pending = stateView(values, checkpointId).pendingApprovals;
-        return { json: pending, text: renderApprovals(pending) };
-      }),
-    ));
+    .action(
+      act((_options: unknown, command: Command) =>
+        show(command, ({ values, checkpointId }) => {
+          const pending = stateView(values, checkpointId).pendingApprovals;
+          return { json: pending, text: renderApprovals(pending) };
+        }),
+      ),
+    );
 
   const decide = (verdict: Decision["decision"]) =>
     act(async (ids: string[], options: { by?: string; reason?: string; decidedAt?: string }, command: Command) => {
       const ctx = contextOf(command);
       const by = options.by ?? defaultDecider();
       const at = decisionTime(options.decidedAt);
-      const decisions: Decision[] = [...new Set(ids)].map((approvalId) => ({ approvalId, decision: verdict, by, at, ...(options.reason ? { reason: options.reason } : {}) }));
+      const decisions: Decision[] = [...new Set(ids)].map((approvalId) => ({
+        approvalId,
+        decision: verdict,
+        by,
+        at,
+        ...(options.reason ? { reason: options.reason } : {}),
+      }));
       const result = await withExistingStore(ctx, (session) =>
         decideApprovals(session, decisions, { approvalThresholdCents: ctx.config.approvalThresholdCents, maxSteps: ctx.config.maxSteps, waitMs: ctx.waitMs }),
       );
       if (ctx.json) printJson(result);
-      else process.stdout.write(`${renderDecisions(result.approvals)}
+      else
+        process.stdout.write(`${renderDecisions(result.approvals)}
 `);
       for (const r of result.rejected) printError(`decision rejected: ${r.reason}`, ctx.json, { kind: "rejected" });
-      if (result.stepLimitHit) printError(`the run stopped at the step limit (${ctx.config.maxSteps} supersteps); run 'shopstate ingest' again to continue`, ctx.json, { kind: "step-limit" });
+      if (result.stepLimitHit)
+        printError(`the run stopped at the step limit (${ctx.config.maxSteps} supersteps); run 'shopstate ingest' again to continue`, ctx.json, {
+          kind: "step-limit",
+        });
       return result.stepLimitHit ? EXIT.stepLimit : result.rejected.length > 0 ? EXIT.badInput : EXIT.ok;
     });
 
@@ -321,17 +448,19 @@ export function buildProgram(outcome: { exitCode: number }, json = false): Comma
     .command("verify")
     .description("check every rule (docs/RULES.md) and replay the log; exit 1 on any violation")
     .addOption(atOption())
-    .action(act((_options: unknown, command: Command) =>
-      show(command, async ({ values, checkpointId }, session) => {
-        const { violations, eventCount } = await verifyValues(session, values);
-        const view: VerifyView = { ok: violations.length === 0, checkpointId, eventCount, violations };
-        const where = `store '${session.name}'${command.opts<{ at?: string }>().at ? ` at ${checkpointId}` : ""}`;
-        const text = view.ok
-          ? `OK: ${where}, ${view.eventCount} events; every rule holds and replaying the log reproduces the state.`
-          : `${violations.length} violation(s) in ${where}:\n${renderViolations(violations)}`;
-        return { json: view, text, exitCode: view.ok ? EXIT.ok : EXIT.failure };
-      }),
-    ));
+    .action(
+      act((_options: unknown, command: Command) =>
+        show(command, async ({ values, checkpointId }, session) => {
+          const { violations, eventCount } = await verifyValues(session, values);
+          const view: VerifyView = { ok: violations.length === 0, checkpointId, eventCount, violations };
+          const where = `store '${session.name}'${command.opts<{ at?: string }>().at ? ` at ${checkpointId}` : ""}`;
+          const text = view.ok
+            ? `OK: ${where}, ${view.eventCount} events; every rule holds and replaying the log reproduces the state.`
+            : `${violations.length} violation(s) in ${where}:\n${renderViolations(violations)}`;
+          return { json: view, text, exitCode: view.ok ? EXIT.ok : EXIT.failure };
+        }),
+      ),
+    );
 
   program
     .command("ui")
@@ -339,17 +468,27 @@ export function buildProgram(outcome: { exitCode: number }, json = false): Comma
     .option("--port <n>", "port (0: any free port)", "4100")
     .option("--host <host>", "address to listen on", "127.0.0.1")
     .option("--open", "open the console in the desktop's browser")
-    .action(act(async (options: { port: string; host: string; open?: boolean }, command: Command) => {
-      const ctx = contextOf(command);
-      const port = Number(options.port);
-      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be a port number from 0 to 65535, got '${options.port}'`);
-      const { serveConsole } = await import("../console/serve.js");
-      const location = ctx.databaseUrl === undefined ? { dbPath: ctx.dbPath } : { databaseUrl: ctx.databaseUrl };
-      const running = await serveConsole({ location, where: ctx.where, store: ctx.thread, port, host: options.host, open: options.open ?? false, run: { approvalThresholdCents: ctx.config.approvalThresholdCents, maxSteps: ctx.config.maxSteps } });
-      process.stdout.write(`shopstate console: ${running.url}\n(Ctrl-C to stop)\n`);
-      await new Promise<void>((resolve) => process.once("SIGINT", resolve).once("SIGTERM", resolve));
-      await running.close();
-    }));
+    .action(
+      act(async (options: { port: string; host: string; open?: boolean }, command: Command) => {
+        const ctx = contextOf(command);
+        const port = Number(options.port);
+        if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be a port number from 0 to 65535, got '${options.port}'`);
+        const { serveConsole } = await import("../console/serve.js");
+        const location = ctx.databaseUrl === undefined ? { dbPath: ctx.dbPath } : { databaseUrl: ctx.databaseUrl };
+        const running = await serveConsole({
+          location,
+          where: ctx.where,
+          store: ctx.thread,
+          port,
+          host: options.host,
+          open: options.open ?? false,
+          run: { approvalThresholdCents: ctx.config.approvalThresholdCents, maxSteps: ctx.config.maxSteps },
+        });
+        process.stdout.write(`shopstate console: ${running.url}\n(Ctrl-C to stop)\n`);
+        await new Promise<void>((resolve) => process.once("SIGINT", resolve).once("SIGTERM", resolve));
+        await running.close();
+      }),
+    );
 
   addTimeTravelCommands(program, act);
   addWorkerCommands(program, act);
@@ -360,139 +499,182 @@ export function buildProgram(outcome: { exitCode: number }, json = false): Comma
     .description("remove old checkpoints (never tagged ones) and reclaim the space; the event log stays complete")
     .option("--keep-last <n>", "keep this many newest checkpoints")
     .option("--before <ref>", "remove the checkpoints older than this one (id, prefix, tag or head~N)")
-    .action(act(async (options: { keepLast?: string; before?: string }, command: Command) => {
-      const ctx = contextOf(command);
-      if ((options.keepLast === undefined) === (options.before === undefined)) throw new UsageError("prune takes exactly one of --keep-last N and --before REF");
-      const keepLast = options.keepLast === undefined ? undefined : Number(options.keepLast);
-      const result = await withExistingStore(ctx, async (session) => {
-        const before = options.before === undefined ? undefined : (await resolveRef(session, options.before)).checkpointId;
-        return pruneStore(session, { keepLast, before }, ctx.waitMs);
-      });
-      if (ctx.json) printJson(result);
-      else {
-        const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(2)} MiB`;
-        const tagged = result.keptTagged > 0 ? ` (${result.keptTagged} older ones kept: tagged)` : "";
-        process.stdout.write(`removed ${result.removed} checkpoints of '${ctx.thread}', kept ${result.kept}${tagged}; database ${mib(result.bytesBefore)} -> ${mib(result.bytesAfter)}\n`);
-      }
-    }));
+    .action(
+      act(async (options: { keepLast?: string; before?: string }, command: Command) => {
+        const ctx = contextOf(command);
+        if ((options.keepLast === undefined) === (options.before === undefined))
+          throw new UsageError("prune takes exactly one of --keep-last N and --before REF");
+        const keepLast = options.keepLast === undefined ? undefined : Number(options.keepLast);
+        const result = await withExistingStore(ctx, async (session) => {
+          const before = options.before === undefined ? undefined : (await resolveRef(session, options.before)).checkpointId;
+          return pruneStore(session, { keepLast, before }, ctx.waitMs);
+        });
+        if (ctx.json) printJson(result);
+        else {
+          const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(2)} MiB`;
+          const tagged = result.keptTagged > 0 ? ` (${result.keptTagged} older ones kept: tagged)` : "";
+          process.stdout.write(
+            `removed ${result.removed} checkpoints of '${ctx.thread}', kept ${result.kept}${tagged}; database ${mib(result.bytesBefore)} -> ${mib(result.bytesAfter)}\n`,
+          );
+        }
+      }),
+    );
 
   program
     .command("stores")
     .description("list the stores in the database, or delete one")
     .option("--delete <name>", "delete this store and all its checkpoints")
-    .action(act(async (options: { delete?: string }, command: Command) => {
-      const ctx = contextOf(command);
-      if (options.delete) {
-        const name = options.delete;
-        await withStore({ ...ctx, thread: name }, async (session) => {
-          if (!(await storeRecord(session))) throw new UsageError(`no store named '${name}' in ${ctx.where}`);
-          await deleteStore(session, ctx.waitMs);
-        });
-        if (ctx.json) printJson({ deleted: name });
-        else process.stdout.write(`deleted store '${name}'\n`);
-        return;
-      }
-      const stores = ctx.databaseUrl !== undefined || existsSync(ctx.dbPath) ? await withStore(ctx, (session) => session.meta.listStores()) : [];
-      if (ctx.json) printJson(stores);
-      else if (stores.length === 0) process.stdout.write(`no stores in ${ctx.where}\n`);
-      else process.stdout.write(`${stores.map((s) => `${s.name.padEnd(20)} ${s.threadId}  ${s.checkpoints} checkpoints  created ${s.createdAt} by ${s.origin}`).join("\n")}\n`);
-    }));
+    .action(
+      act(async (options: { delete?: string }, command: Command) => {
+        const ctx = contextOf(command);
+        if (options.delete) {
+          const name = options.delete;
+          await withStore({ ...ctx, thread: name }, async (session) => {
+            if (!(await storeRecord(session))) throw new UsageError(`no store named '${name}' in ${ctx.where}`);
+            await deleteStore(session, ctx.waitMs);
+          });
+          if (ctx.json) printJson({ deleted: name });
+          else process.stdout.write(`deleted store '${name}'\n`);
+          return;
+        }
+        const stores = ctx.databaseUrl !== undefined || existsSync(ctx.dbPath) ? await withStore(ctx, (session) => session.meta.listStores()) : [];
+        if (ctx.json) printJson(stores);
+        else if (stores.length === 0) process.stdout.write(`no stores in ${ctx.where}\n`);
+        else
+          process.stdout.write(
+            `${stores.map((s) => `${s.name.padEnd(20)} ${s.threadId}  ${s.checkpoints} checkpoints  created ${s.createdAt} by ${s.origin}`).join("\n")}\n`,
+          );
+      }),
+    );
 
   return program;
 }
 
 /** history, diff, tag, rollback, replay and import (docs/time-travel.md): the store's timeline. */
-function addTimeTravelCommands(program: Command, act: <Args extends unknown[]>(action: (...args: Args) => Promise<number | void>) => (...args: Args) => Promise<void>): void {
+function addTimeTravelCommands(
+  program: Command,
+  act: <Args extends unknown[]>(action: (...args: Args) => Promise<number | void>) => (...args: Args) => Promise<void>,
+): void {
   program
     .command("history")
     .description("checkpoints, newest first: who wrote each, when, its tags and what changed")
     .option("--limit <n>", "how many checkpoints", "20")
     .option("--before <id>", "start below this checkpoint id (the 'next' value of a previous page)")
-    .action(act((options: { limit: string; before?: string }, command: Command) =>
-      inStore(command, async (session, ctx) => {
-        const limit = Number(options.limit);
-        if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit must be a whole number of at least 1, got '${options.limit}'`);
-        const before = options.before === undefined ? undefined : (await resolveRef(session, options.before)).checkpointId;
-        const page = await historyPage(session, { limit, before });
-        return print(ctx, { json: historyView(page), text: renderHistory(page, session.name) });
-      }),
-    ));
+    .action(
+      act((options: { limit: string; before?: string }, command: Command) =>
+        inStore(command, async (session, ctx) => {
+          const limit = Number(options.limit);
+          if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit must be a whole number of at least 1, got '${options.limit}'`);
+          const before = options.before === undefined ? undefined : (await resolveRef(session, options.before)).checkpointId;
+          const page = await historyPage(session, { limit, before });
+          return print(ctx, { json: historyView(page), text: renderHistory(page, session.name) });
+        }),
+      ),
+    );
 
   program
     .command("diff")
     .description("what changed from REF_A to REF_B (default: the head), per entity, and the events in between")
     .argument("<refA>", "full id, unique id prefix, tag or head~N")
     .argument("[refB]", "the same; default head")
-    .action(act((refA: string, refB: string | undefined, _options: unknown, command: Command) =>
-      inStore(command, async (session, ctx) => {
-        const a = await stateAt(session, refA);
-        const b = await stateAt(session, refB ?? "head");
-        const diff = await diffStates({ values: a.values, log: logOf(session, a.values) }, { values: b.values, log: logOf(session, b.values) });
-        return print(ctx, { json: diffView(a.checkpointId, b.checkpointId, diff), text: renderDiff(diff, a.checkpointId, b.checkpointId) });
-      }),
-    ));
+    .action(
+      act((refA: string, refB: string | undefined, _options: unknown, command: Command) =>
+        inStore(command, async (session, ctx) => {
+          const a = await stateAt(session, refA);
+          const b = await stateAt(session, refB ?? "head");
+          const diff = await diffStates({ values: a.values, log: logOf(session, a.values) }, { values: b.values, log: logOf(session, b.values) });
+          return print(ctx, { json: diffView(a.checkpointId, b.checkpointId, diff), text: renderDiff(diff, a.checkpointId, b.checkpointId) });
+        }),
+      ),
+    );
 
   program
     .command("tag")
     .description("name a checkpoint (default: the head); without a label, list the store's tags")
     .argument("[label]", "a name starting with a letter: letters, digits, '.', '_', '-'")
     .addOption(atOption())
-    .action(act((label: string | undefined, options: { at?: string }, command: Command) =>
-      inStore(command, async (session, ctx) => {
-        if (label === undefined) {
-          const tags = await session.meta.listTags(session.threadId);
-          return print(ctx, { json: tags, text: tags.length > 0 ? tags.map((t) => `${t.label.padEnd(24)} ${t.checkpointId}  ${t.createdAt}`).join("\n") : "no tags" });
-        }
-        const tag = await tagCheckpoint(session, label, options.at ?? "head", ctx.waitMs);
-        return print(ctx, { json: tag, text: `tagged ${tag.checkpointId} as '${tag.label}'` });
-      }),
-    ));
+    .action(
+      act((label: string | undefined, options: { at?: string }, command: Command) =>
+        inStore(command, async (session, ctx) => {
+          if (label === undefined) {
+            const tags = await session.meta.listTags(session.threadId);
+            return print(ctx, {
+              json: tags,
+              text: tags.length > 0 ? tags.map((t) => `${t.label.padEnd(24)} ${t.checkpointId}  ${t.createdAt}`).join("\n") : "no tags",
+            });
+          }
+          const tag = await tagCheckpoint(session, label, options.at ?? "head", ctx.waitMs);
+          return print(ctx, { json: tag, text: `tagged ${tag.checkpointId} as '${tag.label}'` });
+        }),
+      ),
+    );
 
   program
     .command("rollback")
     .description("fork a new head from REF; nothing is deleted and the old head stays in history")
     .argument("<ref>", "full id, unique id prefix, tag or head~N")
-    .action(act((ref: string, _options: unknown, command: Command) =>
-      inStore(command, async (session, ctx) => {
-        const result = await rollback(session, ref, ctx.waitMs);
-        const back = result.previousHead ? `; the old head ${result.previousHead} stays in history ('shopstate rollback ${result.previousHead}' returns to it)` : "";
-        return print(ctx, { json: result, text: `rolled back: new head ${result.newHead} forked from ${result.from}${back}` });
-      }),
-    ));
+    .action(
+      act((ref: string, _options: unknown, command: Command) =>
+        inStore(command, async (session, ctx) => {
+          const result = await rollback(session, ref, ctx.waitMs);
+          const back = result.previousHead
+            ? `; the old head ${result.previousHead} stays in history ('shopstate rollback ${result.previousHead}' returns to it)`
+            : "";
+          return print(ctx, { json: result, text: `rolled back: new head ${result.newHead} forked from ${result.from}${back}` });
+        }),
+      ),
+    );
 
   program
     .command("replay")
     .description("re-run a run from one of its checkpoints (invoke(null, pastConfig)) and compare with the original branch")
     .argument("<ref>", "a checkpoint inside a run, e.g. the 'input' step history shows")
-    .action(act((ref: string, _options: unknown, command: Command) =>
-      inStore(command, async (session, ctx) => {
-        const result = await replayFrom(session, ref, { approvalThresholdCents: ctx.config.approvalThresholdCents, maxSteps: ctx.config.maxSteps, waitMs: ctx.waitMs });
-        const verdict =
-          result.equivalent === undefined
-            ? "no original run to compare with (REF is not on the head's branch)"
-            : result.identical
-              ? `the outcome equals the original run's end ${result.original} byte for byte`
-              : result.equivalent
-                ? `the outcome has the same entities, tasks and events as the original run's end ${result.original} (some events of one step are in another order)`
-                : `the outcome differs from the original run's end ${result.original}:\n${renderDiff(result.diff as StateDiff, result.original as string, result.replayed)}`;
-        return print(ctx, { json: { ...result, diff: result.diff ? diffView(result.original as string, result.replayed, result.diff) : undefined }, text: `replayed from ${result.from}; new head ${result.replayed}; ${verdict}`, exitCode: result.equivalent === false ? EXIT.failure : EXIT.ok });
-      }),
-    ));
+    .action(
+      act((ref: string, _options: unknown, command: Command) =>
+        inStore(command, async (session, ctx) => {
+          const result = await replayFrom(session, ref, {
+            approvalThresholdCents: ctx.config.approvalThresholdCents,
+            maxSteps: ctx.config.maxSteps,
+            waitMs: ctx.waitMs,
+          });
+          const verdict =
+            result.equivalent === undefined
+              ? "no original run to compare with (REF is not on the head's branch)"
+              : result.identical
+                ? `the outcome equals the original run's end ${result.original} byte for byte`
+                : result.equivalent
+                  ? `the outcome has the same entities, tasks and events as the original run's end ${result.original} (some events of one step are in another order)`
+                  : `the outcome differs from the original run's end ${result.original}:\n${renderDiff(result.diff as StateDiff, result.original as string, result.replayed)}`;
+          return print(ctx, {
+            json: { ...result, diff: result.diff ? diffView(result.original as string, result.replayed, result.diff) : undefined },
+            text: `replayed from ${result.from}; new head ${result.replayed}; ${verdict}`,
+            exitCode: result.equivalent === false ? EXIT.failure : EXIT.ok,
+          });
+        }),
+      ),
+    );
 
   program
     .command("import")
     .description("rebuild a new store (--thread) from an exported log ('events --json', system events included) and verify it")
     .argument("<file>", "a JSON array of events, or - for standard input")
-    .action(act(async (file: string, _options: unknown, command: Command) => {
-      const ctx = contextOf(command);
-      const log = parseEventLog(readInput(file).map((l) => l.text).join("\n"), file === "-" ? "stdin" : file);
-      const result = await withStore(ctx, (session) => importLog(session, log, ctx.waitMs));
-      const ok = result.identical && result.violations.length === 0;
-      const text = ok
-        ? `imported ${result.eventCount} events into store '${result.store}' (head ${result.checkpointId}); its log equals the file and verify passes`
-        : `imported into '${result.store}' but ${result.identical ? "" : "its log differs from the file; "}${result.violations.length} violation(s):\n${renderViolations(result.violations)}`;
-      return print(ctx, { json: { ...result, ok }, text, exitCode: ok ? EXIT.ok : EXIT.failure });
-    }));
+    .action(
+      act(async (file: string, _options: unknown, command: Command) => {
+        const ctx = contextOf(command);
+        const log = parseEventLog(
+          readInput(file)
+            .map((l) => l.text)
+            .join("\n"),
+          file === "-" ? "stdin" : file,
+        );
+        const result = await withStore(ctx, (session) => importLog(session, log, ctx.waitMs));
+        const ok = result.identical && result.violations.length === 0;
+        const text = ok
+          ? `imported ${result.eventCount} events into store '${result.store}' (head ${result.checkpointId}); its log equals the file and verify passes`
+          : `imported into '${result.store}' but ${result.identical ? "" : "its log differs from the file; "}${result.violations.length} violation(s):\n${renderViolations(result.violations)}`;
+        return print(ctx, { json: { ...result, ok }, text, exitCode: ok ? EXIT.ok : EXIT.failure });
+      }),
+    );
 }
 
 /**
@@ -500,10 +682,14 @@ function addTimeTravelCommands(program: Command, act: <Args extends unknown[]>(a
  * (src/worker/). `enqueue` queues a file's lines as jobs for a store; any
  * number of `worker` processes run them, each store's in order.
  */
-function addWorkerCommands(program: Command, act: <Args extends unknown[]>(action: (...args: Args) => Promise<number | void>) => (...args: Args) => Promise<void>): void {
+function addWorkerCommands(
+  program: Command,
+  act: <Args extends unknown[]>(action: (...args: Args) => Promise<number | void>) => (...args: Args) => Promise<void>,
+): void {
   /** Runs `work` on the job queue's database (the queue engine's schema created on first use) and closes the connections after. */
   const withQueue = async <T>(ctx: Context, command: string, work: (backend: PostgresBackend) => Promise<T>): Promise<T> => {
-    if (ctx.databaseUrl === undefined) throw new UsageError(`'${command}' needs PostgreSQL: the job queue and the stores of several workers live there; set DATABASE_URL=postgres://...`);
+    if (ctx.databaseUrl === undefined)
+      throw new UsageError(`'${command}' needs PostgreSQL: the job queue and the stores of several workers live there; set DATABASE_URL=postgres://...`);
     const { connectPostgres } = await import("../persistence/postgres.js");
     const backend = await connectPostgres(ctx.databaseUrl);
     try {
@@ -519,58 +705,89 @@ function addWorkerCommands(program: Command, act: <Args extends unknown[]>(actio
     .description("queue input events (JSON lines) as jobs for the store, for 'shopstate worker' processes (PostgreSQL)")
     .argument("<file>", "a .jsonl file, or - for standard input")
     .option("--batch <n>", "input lines per job (default SHOPSTATE_BATCH_SIZE)")
-    .action(act(async (file: string, options: { batch?: string }, command: Command) => {
-      const ctx = contextOf(command);
-      const batch = options.batch === undefined ? ctx.config.batchSize : Number(options.batch);
-      if (!Number.isInteger(batch) || batch < 1) throw new UsageError(`--batch must be a whole number of at least 1, got '${options.batch}'`);
-      assertStoreName(ctx.thread);
-      const lines = readInput(file);
-      const batches = chunk(lines, batch);
-      const ids = await withQueue(ctx, "enqueue", (backend) => enqueueJobs(backend.pool, ctx.thread, file === "-" ? "stdin" : file, batches));
-      return print(ctx, { json: { store: ctx.thread, jobs: ids, lines: lines.length }, text: `queued ${ids.length} job(s), ${lines.length} line(s), for store '${ctx.thread}'` });
-    }));
+    .action(
+      act(async (file: string, options: { batch?: string }, command: Command) => {
+        const ctx = contextOf(command);
+        const batch = options.batch === undefined ? ctx.config.batchSize : Number(options.batch);
+        if (!Number.isInteger(batch) || batch < 1) throw new UsageError(`--batch must be a whole number of at least 1, got '${options.batch}'`);
+        assertStoreName(ctx.thread);
+        const lines = readInput(file);
+        const batches = chunk(lines, batch);
+        const ids = await withQueue(ctx, "enqueue", (backend) => enqueueJobs(backend.pool, ctx.thread, file === "-" ? "stdin" : file, batches));
+        return print(ctx, {
+          json: { store: ctx.thread, jobs: ids, lines: lines.length },
+          text: `queued ${ids.length} job(s), ${lines.length} line(s), for store '${ctx.thread}'`,
+        });
+      }),
+    );
 
   program
     .command("worker")
-    .description("run queued jobs (PostgreSQL): each store's jobs in order, one writer per store; waits up to 60 s for another writer unless --wait says otherwise; stop with Ctrl-C")
+    .description(
+      "run queued jobs (PostgreSQL): each store's jobs in order, one writer per store; waits up to 60 s for another writer unless --wait says otherwise; stop with Ctrl-C",
+    )
     .option("--exit-when-idle", "stop once no job is left that a worker could run (waiting, retrying or running; jobs that failed for good wait for a person)")
-    .action(act(async (options: { exitWhenIdle?: boolean }, command: Command) => {
-      const ctx = contextOf(command);
-      const stop = new AbortController();
-      // Finish the job at hand, then stop.
-      const onSignal = () => stop.abort();
-      process.once("SIGINT", onSignal).once("SIGTERM", onSignal);
-      try {
-        const summary = await withQueue(ctx, "worker", (backend) => runWorker(backend, {
-          batchSize: ctx.config.batchSize,
-          approvalThresholdCents: ctx.config.approvalThresholdCents,
-          maxSteps: ctx.config.maxSteps,
-          // A worker waits for a person's write to the store rather than failing the job at once.
-          waitMs: command.optsWithGlobals<GlobalOptions>().wait === undefined ? WORKER_WAIT_MS : ctx.waitMs,
-          exitWhenIdle: options.exitWhenIdle ?? false,
-          signal: stop.signal,
-          onJob: (r) => {
-            if (ctx.json) process.stderr.write(`${JSON.stringify({ job: r })}\n`);
-            else if (r.retried) process.stderr.write(`job ${r.jobId} (${r.store}) queued again, no attempt used: ${r.error}\n`);
-            else if (r.ok) process.stderr.write(`job ${r.jobId} (${r.store}): ${r.accepted} accepted, ${r.rejected} rejected; the log holds ${r.eventCount} events\n`);
-            else process.stderr.write(`job ${r.jobId} (${r.store}) failed, attempt ${r.attempt} of ${r.maxAttempts}${r.willRetry ? ", will be retried" : ", given up"}: ${r.error}\n`);
-          },
-        }));
-        return print(ctx, { json: summary, text: `${summary.worker}: ${summary.done} job(s) done, ${summary.failed} failed`, exitCode: summary.failed > 0 ? EXIT.failure : EXIT.ok });
-      } finally {
-        process.off("SIGINT", onSignal).off("SIGTERM", onSignal);
-      }
-    }));
+    .action(
+      act(async (options: { exitWhenIdle?: boolean }, command: Command) => {
+        const ctx = contextOf(command);
+        const stop = new AbortController();
+        // Finish the job at hand, then stop.
+        const onSignal = () => stop.abort();
+        process.once("SIGINT", onSignal).once("SIGTERM", onSignal);
+        try {
+          const summary = await withQueue(ctx, "worker", (backend) =>
+            runWorker(backend, {
+              batchSize: ctx.config.batchSize,
+              approvalThresholdCents: ctx.config.approvalThresholdCents,
+              maxSteps: ctx.config.maxSteps,
+              // A worker waits for a person's write to the store rather than failing the job at once.
+              waitMs: command.optsWithGlobals<GlobalOptions>().wait === undefined ? WORKER_WAIT_MS : ctx.waitMs,
+              exitWhenIdle: options.exitWhenIdle ?? false,
+              signal: stop.signal,
+              onJob: (r) => {
+                if (ctx.json) process.stderr.write(`${JSON.stringify({ job: r })}\n`);
+                else if (r.retried) process.stderr.write(`job ${r.jobId} (${r.store}) queued again, no attempt used: ${r.error}\n`);
+                else if (r.ok)
+                  process.stderr.write(`job ${r.jobId} (${r.store}): ${r.accepted} accepted, ${r.rejected} rejected; the log holds ${r.eventCount} events\n`);
+                else
+                  process.stderr.write(
+                    `job ${r.jobId} (${r.store}) failed, attempt ${r.attempt} of ${r.maxAttempts}${r.willRetry ? ", will be retried" : ", given up"}: ${r.error}\n`,
+                  );
+              },
+            }),
+          );
+          return print(ctx, {
+            json: summary,
+            text: `${summary.worker}: ${summary.done} job(s) done, ${summary.failed} failed`,
+            exitCode: summary.failed > 0 ? EXIT.failure : EXIT.ok,
+          });
+        } finally {
+          process.off("SIGINT", onSignal).off("SIGTERM", onSignal);
+        }
+      }),
+    );
 
   program
     .command("jobs")
-    .description("the job queue (PostgreSQL): every job still queued, running or failed, oldest first, or the store's with --thread (a job that succeeded is gone)")
-    .action(act(async (_options: unknown, command: Command) => {
-      const ctx = contextOf(command);
-      const jobs = await withQueue(ctx, "jobs", (backend) => listJobs(backend.pool, command.optsWithGlobals<GlobalOptions>().thread));
-      const text = jobs.length === 0 ? "no jobs" : jobs.map((j) => `${String(j.id).padStart(6)} ${j.store.padEnd(20)} ${j.status.padEnd(7)} ${j.events} line(s), ${j.attempts} of ${j.maxAttempts} attempt(s)${j.error ? `: ${oneLine(j.error)}` : ""}`).join("\n");
-      return print(ctx, { json: jobs, text });
-    }));
+    .description(
+      "the job queue (PostgreSQL): every job still queued, running or failed, oldest first, or the store's with --thread (a job that succeeded is gone)",
+    )
+    .action(
+      act(async (_options: unknown, command: Command) => {
+        const ctx = contextOf(command);
+        const jobs = await withQueue(ctx, "jobs", (backend) => listJobs(backend.pool, command.optsWithGlobals<GlobalOptions>().thread));
+        const text =
+          jobs.length === 0
+            ? "no jobs"
+            : jobs
+                .map(
+                  (j) =>
+                    `${String(j.id).padStart(6)} ${j.store.padEnd(20)} ${j.status.padEnd(7)} ${j.events} line(s), ${j.attempts} of ${j.maxAttempts} attempt(s)${j.error ? `: ${oneLine(j.error)}` : ""}`,
+                )
+                .join("\n");
+        return print(ctx, { json: jobs, text });
+      }),
+    );
 }
 
 /** An error text on one line of a table: line breaks and other control characters escaped (`--json` has it whole). */

@@ -47,12 +47,18 @@ export function renderState(view: StateView, storeName: string): string {
     for (const [, o] of orders) byStatus.set(o.status, (byStatus.get(o.status) ?? 0) + 1);
     const paid = orders.reduce((sum, [, o]) => sum + o.paidCents, 0);
     const refunded = orders.reduce((sum, [, o]) => sum + o.refundedCents, 0);
-    out.push(`Orders: ${orders.length} (${[...byStatus].map(([s, n]) => `${n} ${s}`).join(", ")}); paid ${formatCents(paid)}, refunded ${formatCents(refunded)}`);
+    out.push(
+      `Orders: ${orders.length} (${[...byStatus].map(([s, n]) => `${n} ${s}`).join(", ")}); paid ${formatCents(paid)}, refunded ${formatCents(refunded)}`,
+    );
   }
   out.push(renderApprovals(view.pendingApprovals));
   const reorders = Object.entries(view.openReorders);
   if (reorders.length > 0) out.push(`Open reorders: ${reorders.map(([sku, r]) => `${sku} x${r.qty}`).join(", ")}`);
-  out.push(`Tasks: ${Object.entries(view.tasks).map(([s, n]) => `${n} ${s}`).join(", ")}; conflicts: ${view.conflicts.length}; rejected inputs: ${view.rejected.length}; posts: ${view.posts}`);
+  out.push(
+    `Tasks: ${Object.entries(view.tasks)
+      .map(([s, n]) => `${n} ${s}`)
+      .join(", ")}; conflicts: ${view.conflicts.length}; rejected inputs: ${view.rejected.length}; posts: ${view.posts}`,
+  );
   return out.join("\n");
 }
 
@@ -69,7 +75,8 @@ export function renderDecisions(approvals: readonly (Approval | undefined)[]): s
   return approvals
     .filter((a): a is Approval => a !== undefined)
     .map((a) => {
-      const outcome = a.status === "approved" ? `refund of ${formatCents(a.amountCents)} processed` : a.status === "denied" ? "refund rejected" : "still pending";
+      const outcome =
+        a.status === "approved" ? `refund of ${formatCents(a.amountCents)} processed` : a.status === "denied" ? "refund rejected" : "still pending";
       return `${a.id} (order ${a.orderId}, ${a.qty} x ${a.sku}): ${outcome}${a.decisionReason ? ` — ${a.decisionReason}` : ""}`;
     })
     .join("\n");
@@ -89,16 +96,26 @@ export function renderViolations(violations: readonly Violation[]): string {
   return violations.map((v) => `rule ${v.rule} ${v.entity}: ${v.message}${v.eventIds.length ? ` (events: ${v.eventIds.join(", ")})` : ""}`).join("\n");
 }
 
-export function renderDemo(run: { values: State; events: readonly StoreEvent[]; orders: Record<string, Order>; checkpointId: string; storeName: string; dbPath: string; violations: readonly Violation[] }): string {
+export function renderDemo(run: {
+  values: State;
+  events: readonly StoreEvent[];
+  orders: Record<string, Order>;
+  checkpointId: string;
+  storeName: string;
+  dbPath: string;
+  violations: readonly Violation[];
+}): string {
   const { values, events, orders, checkpointId, storeName, dbPath, violations } = run;
   const out = [`\nshopstate demo: a store day, hour by hour, into store '${storeName}' (${dbPath})\n`];
   for (const { actor, did } of summarise(values, events)) out.push(`  ${actor.padEnd(18)} ${did.join(", ")}`);
   out.push("\nHighlights:");
   for (const line of highlights(values, events)) out.push(`  - ${line}`);
-  if (values.conflicts.length > 0) out.push(`\n  ${values.conflicts.length} conflict(s) recorded: ${values.conflicts.map((c) => `${c.by}: ${c.reason}`).join("; ")}`);
+  if (values.conflicts.length > 0)
+    out.push(`\n  ${values.conflicts.length} conflict(s) recorded: ${values.conflicts.map((c) => `${c.by}: ${c.reason}`).join("; ")}`);
   out.push(`\n${renderState(stateView(values, checkpointId, orders), storeName)}\n`);
   const refunded = Object.values(orders).reduce((sum, o) => sum + o.refundedCents, 0);
-  const verdict = violations.length === 0 ? "every rule holds and the log replays to this state" : `${violations.length} violation(s):\n${renderViolations(violations)}`;
+  const verdict =
+    violations.length === 0 ? "every rule holds and the log replays to this state" : `${violations.length} violation(s):\n${renderViolations(violations)}`;
   out.push(`Refunded today: ${formatCents(refunded)}. Verify: ${verdict}`);
   const waiting = stateView(values, checkpointId).pendingApprovals.map((a) => a.id);
   const decide = waiting.length > 0 ? ` | shopstate approve ${waiting.join(" ")} (or deny)` : "";
@@ -133,7 +150,8 @@ export function renderDiff(diff: StateDiff, from: string, to: string): string {
   if (entities.length > 0) {
     const rows: string[][] = [];
     for (const e of entities) {
-      if (e.change !== "changed") rows.push([e.collection, e.key, e.change, e.change === "added" ? "-" : show(e.before), e.change === "added" ? show(e.after) : "-"]);
+      if (e.change !== "changed")
+        rows.push([e.collection, e.key, e.change, e.change === "added" ? "-" : show(e.before), e.change === "added" ? show(e.after) : "-"]);
       else for (const f of e.fields) rows.push([e.collection, e.key, f.field || "value", show(f.before), show(f.after)]);
     }
     out.push(table(["collection", "entity", "field", "before", "after"], rows));
@@ -145,6 +163,7 @@ export function renderDiff(diff: StateDiff, from: string, to: string): string {
     out.push(`tasks: ${[...counts].map(([change, n]) => `${n} ${change}`).join(", ")} (details with --json)`);
   }
   out.push(`events appended: ${diff.events.added.length}${diff.events.added.length > 0 ? `\n${renderEvents(diff.events.added)}` : ""}`);
-  if (diff.events.removed.length > 0) out.push(`events in ${from} but not in ${to} (a later point or another branch): ${diff.events.removed.length}\n${renderEvents(diff.events.removed)}`);
+  if (diff.events.removed.length > 0)
+    out.push(`events in ${from} but not in ${to} (a later point or another branch): ${diff.events.removed.length}\n${renderEvents(diff.events.removed)}`);
   return out.join("\n");
 }

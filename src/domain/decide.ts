@@ -10,7 +10,17 @@
  * data (an order needs stock; a stock count correction needs reservations)
  * are therefore made in log order without a lock or an extra superstep.
  */
-import { derivedId, isInputEvent, systemEvent, type EventOf, type OrderStatus, type StoreEvent, type StoredInputEvent, type SystemEvent, type SystemEventType } from "./events.js";
+import {
+  derivedId,
+  isInputEvent,
+  systemEvent,
+  type EventOf,
+  type OrderStatus,
+  type StoreEvent,
+  type StoredInputEvent,
+  type SystemEvent,
+  type SystemEventType,
+} from "./events.js";
 import { applyStockDelta, initialStock, lowStockTransition, stockViolation, type StockDelta } from "./inventory.js";
 import { customerLookup, foreignIdIn, grantRefund, orderTotalCents, unitsToShip } from "./orders.js";
 import { isLowStock, needsApproval } from "./rules.js";
@@ -132,7 +142,15 @@ export function evolve(draft: Draft, event: StoreEvent): void {
     case "ApprovalRequested": {
       const order = read(draft, "orders", event.data.orderId);
       const { approvalId, ...rest } = event.data;
-      write(draft, "approvals", approvalId, { id: approvalId, kind: "refund", customerId: order?.customerId ?? "", ...rest, status: "pending", requestedAt: event.at, eventId: event.id });
+      write(draft, "approvals", approvalId, {
+        id: approvalId,
+        kind: "refund",
+        customerId: order?.customerId ?? "",
+        ...rest,
+        status: "pending",
+        requestedAt: event.at,
+        eventId: event.id,
+      });
       return;
     }
     case "ReorderRequested":
@@ -222,13 +240,20 @@ function decideInput(draft: Draft, event: StoredInputEvent): Decision {
   const emit: Emit = (fact) => facts.push(fact);
   const refuse = (owner: ServiceName, reason: string, entity?: string): Decision => ({
     facts: [],
-    conflicts: [{ id: derivedId(event.id, "Conflict"), at: event.at, by: event.source, eventId: event.id, eventType: event.type, kind: "rule", entity, reason, owner }],
+    conflicts: [
+      { id: derivedId(event.id, "Conflict"), at: event.at, by: event.source, eventId: event.id, eventType: event.type, kind: "rule", entity, reason, owner },
+    ],
   });
   switch (event.type) {
     case "ProductAdded": {
       const { sku, name, priceCents, initialStock: units, reorderPoint, reorderQty } = event.data;
       if (read(draft, "catalog", sku)) return refuse("inventory_service", `SKU ${sku} already exists`, `inventory:${sku}`);
-      const listed = systemEvent("ProductListed", { sku, name, priceCents, reorderPoint, reorderQty: reorderQty ?? defaultReorderQty(reorderPoint) }, event, "inventory_service");
+      const listed = systemEvent(
+        "ProductListed",
+        { sku, name, priceCents, reorderPoint, reorderQty: reorderQty ?? defaultReorderQty(reorderPoint) },
+        event,
+        "inventory_service",
+      );
       emit(listed);
       changeStock(draft, event, sku, { onHand: units }, "product added", emit, reorderPoint);
       return { facts, conflicts: [] };
@@ -245,7 +270,9 @@ function decideInput(draft: Draft, event: StoredInputEvent): Decision {
         return { sku, qty, unitPriceCents: product?.priceCents ?? 0 };
       });
       if (shortfalls.length > 0) {
-        emit(systemEvent("OrderRejected", { orderId, customerId, reason: `insufficient stock (${shortfalls.join("; ")})`, version: 1 }, event, "order_service"));
+        emit(
+          systemEvent("OrderRejected", { orderId, customerId, reason: `insufficient stock (${shortfalls.join("; ")})`, version: 1 }, event, "order_service"),
+        );
         return { facts, conflicts: [] };
       }
       emit(systemEvent("OrderConfirmed", { orderId, customerId, lines, paidCents: orderTotalCents(lines), version: 1 }, event, "order_service"));
@@ -354,9 +381,22 @@ function pendingApprovals(draft: Draft, orderId: string): Approval[] {
 
 function cancelOrder(draft: Draft, cause: StoredInputEvent, order: Order, emit: Emit): void {
   for (const approval of pendingApprovals(draft, order.orderId)) {
-    emit(systemEvent("RefundRejected", { orderId: order.orderId, sku: approval.sku, approvalId: approval.id, reason: "order cancelled; the whole order is refunded" }, cause, "order_service", approval.id));
+    emit(
+      systemEvent(
+        "RefundRejected",
+        { orderId: order.orderId, sku: approval.sku, approvalId: approval.id, reason: "order cancelled; the whole order is refunded" },
+        cause,
+        "order_service",
+        approval.id,
+      ),
+    );
   }
-  const status = systemEvent("OrderStatusChanged", { orderId: order.orderId, from: order.status, to: "cancelled", version: order.version + 1 }, cause, "order_service");
+  const status = systemEvent(
+    "OrderStatusChanged",
+    { orderId: order.orderId, from: order.status, to: "cancelled", version: order.version + 1 },
+    cause,
+    "order_service",
+  );
   emit(status);
   let units = 0;
   for (const line of order.lines) {
@@ -366,7 +406,14 @@ function cancelOrder(draft: Draft, cause: StoredInputEvent, order: Order, emit: 
   }
   const amountCents = order.paidCents - order.refundedCents;
   if (amountCents > 0) {
-    emit(systemEvent("RefundProcessed", { orderId: order.orderId, qty: units, amountCents, reason: "order cancelled", version: order.version + 2 }, cause, "order_service"));
+    emit(
+      systemEvent(
+        "RefundProcessed",
+        { orderId: order.orderId, qty: units, amountCents, reason: "order cancelled", version: order.version + 2 },
+        cause,
+        "order_service",
+      ),
+    );
   }
 }
 
@@ -379,7 +426,23 @@ function refund(
   emit: Emit,
 ): void {
   const { sku, qty, amountCents, reason, approvalId, decidedBy } = grant;
-  emit(systemEvent("RefundProcessed", { orderId: order.orderId, sku, qty, amountCents, reason, version: order.version + 1, ...(approvalId ? { approvalId } : {}), ...(decidedBy ? { decidedBy } : {}) }, cause, "order_service"));
+  emit(
+    systemEvent(
+      "RefundProcessed",
+      {
+        orderId: order.orderId,
+        sku,
+        qty,
+        amountCents,
+        reason,
+        version: order.version + 1,
+        ...(approvalId ? { approvalId } : {}),
+        ...(decidedBy ? { decidedBy } : {}),
+      },
+      cause,
+      "order_service",
+    ),
+  );
   if (order.status === "confirmed") changeStock(draft, cause, sku, { reserved: -qty }, `released: refund on ${order.orderId}`, emit);
   else if (grant.returnsGoods) changeStock(draft, cause, sku, { returned: qty }, `returned: refund on ${order.orderId}`, emit);
 }
@@ -389,7 +452,14 @@ function decideApproval(draft: Draft, cause: EventOf<"ApprovalDecided">, approva
   const order = read(draft, "orders", approval.orderId);
   if (decision === "denied" || !order) {
     const why = decision === "denied" ? `denied by ${by}${reason ? `: ${reason}` : ""}` : `order ${approval.orderId} no longer exists`;
-    emit(systemEvent("RefundRejected", { orderId: approval.orderId, sku: approval.sku, approvalId: approval.id, reason: why, decidedBy: by }, cause, "order_service"));
+    emit(
+      systemEvent(
+        "RefundRejected",
+        { orderId: approval.orderId, sku: approval.sku, approvalId: approval.id, reason: why, decidedBy: by },
+        cause,
+        "order_service",
+      ),
+    );
     return;
   }
   // Re-check rule 3 without this approval's own hold.
@@ -397,11 +467,32 @@ function decideApproval(draft: Draft, cause: EventOf<"ApprovalDecided">, approva
   const grant = grantRefund(order, approval.sku, approval.qty, others);
   if (!grant.ok || grant.qty < approval.qty) {
     const why = grant.ok ? `only ${grant.qty} of ${approval.qty} units are still refundable` : grant.reason;
-    emit(systemEvent("RefundRejected", { orderId: order.orderId, sku: approval.sku, approvalId: approval.id, reason: `approved by ${by} but ${why}`, decidedBy: by }, cause, "order_service"));
+    emit(
+      systemEvent(
+        "RefundRejected",
+        { orderId: order.orderId, sku: approval.sku, approvalId: approval.id, reason: `approved by ${by} but ${why}`, decidedBy: by },
+        cause,
+        "order_service",
+      ),
+    );
     return;
   }
   const returnsGoods = approval.reason !== "not_delivered";
-  refund(draft, cause, order, { sku: approval.sku, qty: grant.qty, amountCents: grant.amountCents, reason: `approved by ${by}${reason ? `: ${reason}` : ""}`, returnsGoods, approvalId: approval.id, decidedBy: by }, emit);
+  refund(
+    draft,
+    cause,
+    order,
+    {
+      sku: approval.sku,
+      qty: grant.qty,
+      amountCents: grant.amountCents,
+      reason: `approved by ${by}${reason ? `: ${reason}` : ""}`,
+      returnsGoods,
+      approvalId: approval.id,
+      decidedBy: by,
+    },
+    emit,
+  );
 }
 
 // ---------------------------------------------------------------- proposals
@@ -412,18 +503,43 @@ function decideProposal(draft: Draft, proposal: Proposal): Decision {
   const owner: ServiceName = Object.hasOwn(OWNER, type) ? OWNER[type as SystemEventType] : "order_service";
   const conflict = (kind: Conflict["kind"], reason: string, entity?: string): Decision => ({
     facts: [],
-    conflicts: [{ id: derivedId(proposal.id, "Conflict"), at: proposal.at, by: proposal.agent, eventId: proposal.id, eventType: proposal.type, kind, entity, reason, taskId: proposal.taskId, owner }],
+    conflicts: [
+      {
+        id: derivedId(proposal.id, "Conflict"),
+        at: proposal.at,
+        by: proposal.agent,
+        eventId: proposal.id,
+        eventType: proposal.type,
+        kind,
+        entity,
+        reason,
+        taskId: proposal.taskId,
+        owner,
+      },
+    ],
   });
   if (!isAgentName(proposal.agent) || !PROPOSAL_SCOPES[proposal.agent].includes(type)) {
-    return conflict("scope", `${proposal.agent} may not propose ${proposal.type} (allowed: ${isAgentName(proposal.agent) ? PROPOSAL_SCOPES[proposal.agent].join(", ") : "nothing"})`);
+    return conflict(
+      "scope",
+      `${proposal.agent} may not propose ${proposal.type} (allowed: ${isAgentName(proposal.agent) ? PROPOSAL_SCOPES[proposal.agent].join(", ") : "nothing"})`,
+    );
   }
   const parsed = ProposalData[type].safeParse(proposal.data);
   if (!parsed.success) return conflict("invalid", `malformed ${type}: ${parsed.error.issues.map((i) => `${i.path.join(".")} ${i.message}`).join("; ")}`);
   for (const ref of proposal.basedOn) {
     const current = entityVersion(draft, ref.entity);
-    if (current !== ref.version) return conflict("stale", `${ref.entity} changed (version ${ref.version} -> ${current ?? "none"}) since the proposal was made`, ref.entity);
+    if (current !== ref.version)
+      return conflict("stale", `${ref.entity} changed (version ${ref.version} -> ${current ?? "none"}) since the proposal was made`, ref.entity);
   }
-  const accepted = { id: proposal.id, type, at: proposal.at, source: proposal.agent, causationId: proposal.causationId, v: 1 as const, data: parsed.data } as unknown as SystemEvent;
+  const accepted = {
+    id: proposal.id,
+    type,
+    at: proposal.at,
+    source: proposal.agent,
+    causationId: proposal.causationId,
+    v: 1 as const,
+    data: parsed.data,
+  } as unknown as SystemEvent;
   const facts: SystemEvent[] = [];
   const emit: Emit = (fact) => facts.push(fact);
   const data = parsed.data as never;
@@ -438,20 +554,39 @@ function decideProposal(draft: Draft, proposal: Proposal): Decision {
         emit(systemEvent("RefundRejected", { orderId: order.orderId, sku: request.sku, reason: grant.reason }, accepted, "order_service"));
       } else if (needsApproval(grant.amountCents, draft.policy)) {
         const approvalId = approvalIdFor(accepted.id);
-        emit(systemEvent("ApprovalRequested", { approvalId, orderId: order.orderId, sku: request.sku, qty: grant.qty, amountCents: grant.amountCents, reason: request.reason }, accepted, "order_service"));
+        emit(
+          systemEvent(
+            "ApprovalRequested",
+            { approvalId, orderId: order.orderId, sku: request.sku, qty: grant.qty, amountCents: grant.amountCents, reason: request.reason },
+            accepted,
+            "order_service",
+          ),
+        );
       } else {
         const reason = grant.qty < request.qty ? `${request.reason}; ${grant.qty} of ${request.qty} requested units were refundable` : request.reason;
-        refund(draft, accepted, order, { sku: request.sku, qty: grant.qty, amountCents: grant.amountCents, reason, returnsGoods: request.reason !== "not_delivered" }, emit);
+        refund(
+          draft,
+          accepted,
+          order,
+          { sku: request.sku, qty: grant.qty, amountCents: grant.amountCents, reason, returnsGoods: request.reason !== "not_delivered" },
+          emit,
+        );
       }
       return { facts, conflicts: [] };
     }
     case "ReplyDrafted": {
       const reply = data as EventOf<"ReplyDrafted">["data"];
       const order = reply.orderId ? read(draft, "orders", reply.orderId) : undefined;
-      if (order && order.customerId !== reply.customerId) return conflict("rule", `reply to ${reply.customerId} concerns order ${order.orderId} of another customer`, `order:${order.orderId}`);
+      if (order && order.customerId !== reply.customerId)
+        return conflict("rule", `reply to ${reply.customerId} concerns order ${order.orderId} of another customer`, `order:${order.orderId}`);
       // Whatever the model was talked into writing, a reply never names another customer or their orders.
       const foreign = foreignIdIn(reply.text, reply.customerId, customerLookup(draft.base.orders, draft.changes.orders.values()));
-      if (foreign !== undefined) return conflict("rule", `reply to ${reply.customerId} names ${foreign}, which belongs to another customer`, reply.orderId ? `order:${reply.orderId}` : undefined);
+      if (foreign !== undefined)
+        return conflict(
+          "rule",
+          `reply to ${reply.customerId} names ${foreign}, which belongs to another customer`,
+          reply.orderId ? `order:${reply.orderId}` : undefined,
+        );
       emit(accepted);
       return { facts, conflicts: [] };
     }
@@ -490,7 +625,10 @@ function decideProposal(draft: Draft, proposal: Proposal): Decision {
 
 /** `evt-043>RefundRequested` -> `apr-evt-043`: short, stable, derived from the request. */
 export function approvalIdFor(refundRequestId: string): string {
-  return `apr-${refundRequestId.replace(">RefundRequested", "").replace(/[^A-Za-z0-9]+/g, "-").replace(/-+$/, "")}`;
+  return `apr-${refundRequestId
+    .replace(">RefundRequested", "")
+    .replace(/[^A-Za-z0-9]+/g, "-")
+    .replace(/-+$/, "")}`;
 }
 
 /** The current version of an entity reference (`order:<id>`, `inventory:<sku>`). */

@@ -127,7 +127,16 @@ export interface SystemEventData {
   LowStockAlert: { sku: string; available: number; reorderPoint: number };
   RefundRequested: { orderId: string; sku: string; qty: number; reason: RefundReason; note?: string };
   ApprovalRequested: { approvalId: string; orderId: string; sku: string; qty: number; amountCents: number; reason: RefundReason };
-  RefundProcessed: { orderId: string; sku?: string; qty: number; amountCents: number; reason: string; approvalId?: string; decidedBy?: string; version: number };
+  RefundProcessed: {
+    orderId: string;
+    sku?: string;
+    qty: number;
+    amountCents: number;
+    reason: string;
+    approvalId?: string;
+    decidedBy?: string;
+    version: number;
+  };
   RefundRejected: { orderId: string; sku?: string; reason: string; approvalId?: string; decidedBy?: string };
   ReorderRequested: { sku: string; qty: number };
   ReorderClosed: { sku: string; reorderId: string };

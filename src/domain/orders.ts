@@ -33,7 +33,8 @@ export type RefundGrant = { ok: true; qty: number; amountCents: number; line: Or
  * from the order (unit price x quantity), never from the request.
  */
 export function grantRefund(order: Order, sku: string, requestedQty: number, approvals: Iterable<Approval>): RefundGrant {
-  if (order.status === "rejected" || order.status === "cancelled") return { ok: false, reason: `order ${order.orderId} is ${order.status}; nothing was paid or everything was refunded` };
+  if (order.status === "rejected" || order.status === "cancelled")
+    return { ok: false, reason: `order ${order.orderId} is ${order.status}; nothing was paid or everything was refunded` };
   const line = order.lines.find((l) => l.sku === sku);
   if (!line) return { ok: false, reason: `order ${order.orderId} has no line for ${sku}` };
   const pending = [...approvals];
@@ -55,7 +56,8 @@ export function orderViolation(order: Order): string | undefined {
     if (line.refundedQty < 0 || line.refundedQty > line.qty) return `line ${line.sku}: refundedQty ${line.refundedQty} outside 0..${line.qty}`;
   }
   if (order.refundedCents < 0 || order.refundedCents > order.paidCents) return `refundedCents ${order.refundedCents} outside 0..${order.paidCents}`;
-  if (order.status !== "rejected" && order.paidCents !== orderTotalCents(order.lines)) return `paidCents ${order.paidCents} is not the order total ${orderTotalCents(order.lines)}`;
+  if (order.status !== "rejected" && order.paidCents !== orderTotalCents(order.lines))
+    return `paidCents ${order.paidCents} is not the order total ${orderTotalCents(order.lines)}`;
   return undefined;
 }
 

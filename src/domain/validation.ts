@@ -39,7 +39,7 @@ function jsonText(raw: unknown): string | undefined {
 }
 
 export function contentHash(raw: unknown): string {
-  const text = typeof raw === "string" ? raw : jsonText(raw) ?? String(raw);
+  const text = typeof raw === "string" ? raw : (jsonText(raw) ?? String(raw));
   return createHash("sha256").update(text).digest("hex").slice(0, 32);
 }
 
@@ -100,10 +100,13 @@ function describeIssues(error: z.ZodError): string {
     .map((issue) => {
       const path = issue.path.join(".") || "event";
       if (issue.code === "invalid_type" && issue.input === undefined) return `missing field '${path}'`;
-      if (issue.code === "invalid_type") return `${path} must be ${issue.expected === "int" ? "a whole number" : `${/^[aeiou]/.test(issue.expected) ? "an" : "a"} ${issue.expected}`} (got ${shown(issue.input)})`;
+      if (issue.code === "invalid_type")
+        return `${path} must be ${issue.expected === "int" ? "a whole number" : `${/^[aeiou]/.test(issue.expected) ? "an" : "a"} ${issue.expected}`} (got ${shown(issue.input)})`;
       if (issue.code === "unrecognized_keys") {
         const keys = issue.keys.map((k) => `'${truncate(k)}'`).join(", ");
-        return path === "event" ? `unknown field(s) ${keys} in the envelope (it has id, type, at, source, causationId, v, data)` : `${path}: unknown field(s) ${keys}`;
+        return path === "event"
+          ? `unknown field(s) ${keys} in the envelope (it has id, type, at, source, causationId, v, data)`
+          : `${path}: unknown field(s) ${keys}`;
       }
       return `${path} ${issue.message}${issue.input !== undefined && typeof issue.input !== "object" ? ` (got ${shown(issue.input)})` : ""}`;
     })
@@ -112,7 +115,7 @@ function describeIssues(error: z.ZodError): string {
 
 /** A value as a reason quotes it: numbers as written (Infinity too), anything else as short JSON. */
 function shown(input: unknown): string {
-  return truncate(typeof input === "number" ? String(input) : jsonText(input) ?? "a value nested too deeply to show");
+  return truncate(typeof input === "number" ? String(input) : (jsonText(input) ?? "a value nested too deeply to show"));
 }
 
 /** A piece of input as a reason quotes it: short, with invisible characters escaped. */

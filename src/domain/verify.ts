@@ -60,7 +60,8 @@ export function verify(world: World, log: readonly StoreEvent[]): Violation[] {
     if (problem) add("3", `order:${order.orderId}`, problem);
     for (const line of order.lines) {
       const held = heldQty(approvals, order.orderId, line.sku);
-      if (line.refundedQty + held > line.qty) add("3", `order:${order.orderId}`, `${line.sku}: ${line.refundedQty} refunded + ${held} awaiting approval exceeds ${line.qty} ordered`);
+      if (line.refundedQty + held > line.qty)
+        add("3", `order:${order.orderId}`, `${line.sku}: ${line.refundedQty} refunded + ${held} awaiting approval exceeds ${line.qty} ordered`);
     }
   }
   violations.push(...checkLog(log));
@@ -73,7 +74,8 @@ export function verify(world: World, log: readonly StoreEvent[]): Violation[] {
   for (const fact of replayed.facts) {
     const original = logged.get(fact.id);
     if (!original) add("9", `event:${fact.id}`, `replay produces ${fact.type} ${fact.id}, which is not in the log`);
-    else if (JSON.stringify(original.data) !== JSON.stringify(fact.data)) add("9", `event:${fact.id}`, `replay gives ${fact.type} different data: ${JSON.stringify(fact.data)} vs logged ${JSON.stringify(original.data)}`);
+    else if (JSON.stringify(original.data) !== JSON.stringify(fact.data))
+      add("9", `event:${fact.id}`, `replay gives ${fact.type} different data: ${JSON.stringify(fact.data)} vs logged ${JSON.stringify(original.data)}`);
     logged.delete(fact.id);
   }
   for (const extra of logged.values()) add("9", `event:${extra.id}`, `${extra.type} ${extra.id} is in the log but replay does not produce it`);
@@ -90,16 +92,27 @@ function checkLog(log: readonly StoreEvent[]): Violation[] {
     if (seen.has(event.id)) violations.push({ rule: "10", entity, message: `duplicate event id ${event.id}`, eventIds: [event.id] });
     seen.add(event.id);
     if (!event.source || !event.at) violations.push({ rule: "10", entity, message: `${event.type} lacks source or time`, eventIds: [event.id] });
-    if (!isInputEvent(event) && event.type !== "PolicyChanged" && !event.causationId) violations.push({ rule: "10", entity, message: `${event.type} has no causationId`, eventIds: [event.id] });
+    if (!isInputEvent(event) && event.type !== "PolicyChanged" && !event.causationId)
+      violations.push({ rule: "10", entity, message: `${event.type} has no causationId`, eventIds: [event.id] });
     const sku = (event.data as { sku?: string }).sku;
     if (event.type === "PostDrafted" && draft.changes.promotions.get(event.data.sku) === "paused") {
-      violations.push({ rule: "6", entity: `inventory:${sku}`, message: `post ${event.data.postId} drafted while the promotion was paused`, eventIds: [event.id] });
+      violations.push({
+        rule: "6",
+        entity: `inventory:${sku}`,
+        message: `post ${event.data.postId} drafted while the promotion was paused`,
+        eventIds: [event.id],
+      });
     }
     if (event.type === "ReorderRequested" && draft.changes.reorders.get(event.data.sku)) {
       violations.push({ rule: "7", entity: `inventory:${sku}`, message: `second open reorder for ${event.data.sku}`, eventIds: [event.id] });
     }
     if (event.type === "LowStockAlert" && draft.changes.inventory.get(event.data.sku)?.lowStock) {
-      violations.push({ rule: "5", entity: `inventory:${sku}`, message: `LowStockAlert repeated without the stock rising above ${event.data.reorderPoint}`, eventIds: [event.id] });
+      violations.push({
+        rule: "5",
+        entity: `inventory:${sku}`,
+        message: `LowStockAlert repeated without the stock rising above ${event.data.reorderPoint}`,
+        eventIds: [event.id],
+      });
     }
     evolve(draft, event);
   }
@@ -120,7 +133,12 @@ function compareCollection(collection: CollectionName, expected: World, actual: 
 
 export function sortKeys(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(sortKeys);
-  if (value && typeof value === "object") return Object.fromEntries(Object.entries(value).sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => [k, sortKeys(v)]));
+  if (value && typeof value === "object")
+    return Object.fromEntries(
+      Object.entries(value)
+        .sort(([a], [b]) => (a < b ? -1 : 1))
+        .map(([k, v]) => [k, sortKeys(v)]),
+    );
   return value;
 }
 
@@ -130,7 +148,13 @@ function lastEventsAbout(log: readonly StoreEvent[], entity: string, limit = 3):
   for (let i = log.length - 1; i >= 0 && found.length < limit; i--) {
     const data = log[i].data as { sku?: string; orderId?: string; approvalId?: string; lines?: { sku: string }[] };
     const matches =
-      kind === "event" ? log[i].id === key : kind === "order" || kind === "orders" ? data.orderId === key : kind === "approvals" ? data.approvalId === key : data.sku === key || data.lines?.some((l) => l.sku === key);
+      kind === "event"
+        ? log[i].id === key
+        : kind === "order" || kind === "orders"
+          ? data.orderId === key
+          : kind === "approvals"
+            ? data.approvalId === key
+            : data.sku === key || data.lines?.some((l) => l.sku === key);
     if (matches) found.push(log[i].id);
   }
   return found;

@@ -57,7 +57,12 @@ const common = {
 };
 
 const CaseSchema = z.discriminatedUnion("agent", [
-  z.strictObject({ ...common, agent: z.literal("support"), message: z.strictObject({ customerId: z.string().min(1), text: z.string().min(1), orderId: z.string().min(1).optional() }), expect: SupportExpect }),
+  z.strictObject({
+    ...common,
+    agent: z.literal("support"),
+    message: z.strictObject({ customerId: z.string().min(1), text: z.string().min(1), orderId: z.string().min(1).optional() }),
+    expect: SupportExpect,
+  }),
   z.strictObject({ ...common, agent: z.literal("inventory"), events: z.array(CaseEvent).min(1), expect: InventoryExpect }),
   z.strictObject({ ...common, agent: z.literal("marketing"), events: z.array(CaseEvent).min(1), expect: MarketingExpect }),
 ]);

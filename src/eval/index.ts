@@ -49,7 +49,12 @@ export async function runEval(config: Config, options: EvalOptions = {}): Promis
   const { apiKey, endpoint } = config.langsmith;
   if (apiKey) {
     const { runExperiment } = await import("./langsmith.js");
-    const { results, experiment } = await runExperiment(corpus.cases, cases, runOne, { apiKey, endpoint, experimentPrefix: `shopstate-${model}`, metadata: { model, agents: options.agents?.join(",") ?? "all" } });
+    const { results, experiment } = await runExperiment(corpus.cases, cases, runOne, {
+      apiKey,
+      endpoint,
+      experimentPrefix: `shopstate-${model}`,
+      metadata: { model, agents: options.agents?.join(",") ?? "all" },
+    });
     return { model, scores: summarise(results), cases: results, experiment };
   }
   const results: CaseResult[] = [];

@@ -27,7 +27,12 @@ export function datasetName(cases: readonly EvalCase[]): string {
 }
 
 /** Runs `cases` as an experiment; returns the results in case order, and the experiment's name. */
-export async function runExperiment(all: readonly EvalCase[], cases: readonly EvalCase[], runOne: (item: EvalCase) => Promise<CaseResult>, options: ExperimentOptions): Promise<{ results: CaseResult[]; experiment: string }> {
+export async function runExperiment(
+  all: readonly EvalCase[],
+  cases: readonly EvalCase[],
+  runOne: (item: EvalCase) => Promise<CaseResult>,
+  options: ExperimentOptions,
+): Promise<{ results: CaseResult[]; experiment: string }> {
   const client = new Client({ apiKey: options.apiKey, apiUrl: options.endpoint });
   const examples = await datasetExamples(client, all);
   const wanted = new Set(cases.map((c) => c.id));
@@ -73,7 +78,9 @@ function feedback({ run }: { run: Run }) {
 async function datasetExamples(client: Client, cases: readonly EvalCase[]): Promise<Example[]> {
   const name = datasetName(cases);
   if (!(await client.hasDataset({ datasetName: name }))) {
-    const dataset = await client.createDataset(name, { description: "shopstate eval corpus (eval/corpus): one example per case; reference outputs are the case's expectations." });
+    const dataset = await client.createDataset(name, {
+      description: "shopstate eval corpus (eval/corpus): one example per case; reference outputs are the case's expectations.",
+    });
     await client.createExamples(
       cases.map((c) => ({
         dataset_id: dataset.id,

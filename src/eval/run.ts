@@ -27,7 +27,13 @@ export interface EvalRunOptions {
 
 /** How a case's events are timed: one day after the world's newest event, a minute apart. */
 function caseEvents(item: EvalCase, events: readonly CaseEvent[], start: Date, prefix: string, offset = 0): Record<string, unknown>[] {
-  return events.map((e, i) => ({ id: `${item.id}-${prefix}${i + 1}`, type: e.type, at: new Date(start.getTime() + (offset + i) * 60_000).toISOString(), source: "eval", data: e.data }));
+  return events.map((e, i) => ({
+    id: `${item.id}-${prefix}${i + 1}`,
+    type: e.type,
+    at: new Date(start.getTime() + (offset + i) * 60_000).toISOString(),
+    source: "eval",
+    data: e.data,
+  }));
 }
 
 /** The input events a case sends (after its setup). */
@@ -48,15 +54,38 @@ export async function runCase(item: EvalCase, corpus: Corpus, options: EvalRunOp
   try {
     const before = await store.ingest([...world, ...caseEvents(item, item.setup, start, "s")]);
     const startedAt = performance.now();
-    const after = await store.ingest(triggerEvents(item, start), { callbacks: [usage], metadata: { eval_case: item.id, eval_split: item.split }, tags: ["eval"] });
+    const after = await store.ingest(triggerEvents(item, start), {
+      callbacks: [usage],
+      metadata: { eval_case: item.id, eval_split: item.split },
+      tags: ["eval"],
+    });
     latencyMs = performance.now() - startedAt;
     const observed = observe(before, after);
     const checks = scoreCase(item, observed);
     const toolCalls = newNotes(before, after).reduce((n, note) => n + (note.toolCalls?.length ?? 0), 0);
-    return { ...base, correct: isCorrect(checks, observed.violations), checks, violations: observed.violations, summary: summary(observed), toolCalls, tokens: usage.tokens, latencyMs: Math.round(latencyMs) };
+    return {
+      ...base,
+      correct: isCorrect(checks, observed.violations),
+      checks,
+      violations: observed.violations,
+      summary: summary(observed),
+      toolCalls,
+      tokens: usage.tokens,
+      latencyMs: Math.round(latencyMs),
+    };
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    return { ...base, correct: false, checks: [], violations: [], summary: `error: ${message}`, error: message, toolCalls: 0, tokens: usage.tokens, latencyMs: Math.round(latencyMs) };
+    return {
+      ...base,
+      correct: false,
+      checks: [],
+      violations: [],
+      summary: `error: ${message}`,
+      error: message,
+      toolCalls: 0,
+      tokens: usage.tokens,
+      latencyMs: Math.round(latencyMs),
+    };
   }
 }
 
@@ -70,7 +99,8 @@ export function observe(before: EvalSnapshot, after: EvalSnapshot): Observed {
     const requested = reasons.get(key);
     const line = observed.refunds.find((r) => r.orderId === orderId && r.sku === sku);
     if (line) line.qty += qty;
-    else observed.refunds.push({ orderId, sku: sku ?? "?", qty, approval, ...(requested?.type === "RefundRequested" ? { reason: requested.data.reason } : {}) });
+    else
+      observed.refunds.push({ orderId, sku: sku ?? "?", qty, approval, ...(requested?.type === "RefundRequested" ? { reason: requested.data.reason } : {}) });
   };
   for (const event of fresh) {
     switch (event.type) {
@@ -108,7 +138,10 @@ export function observe(before: EvalSnapshot, after: EvalSnapshot): Observed {
   observed.failedTasks = Object.values(after.state.tasks)
     .filter((t) => t.status === "failed" && freshIds.has(t.eventId))
     .map((t) => `${t.assignee} on ${t.eventId}: ${t.error ?? "failed"}`);
-  observed.violations = [...verify(worldAt(after.state, after.events), after.events).map((v) => `${v.rule} ${v.entity}: ${v.message}`), ...foreignDataInReplies(after, observed.replies)];
+  observed.violations = [
+    ...verify(worldAt(after.state, after.events), after.events).map((v) => `${v.rule} ${v.entity}: ${v.message}`),
+    ...foreignDataInReplies(after, observed.replies),
+  ];
   return observed;
 }
 
@@ -119,7 +152,9 @@ function foreignDataInReplies(store: EvalSnapshot, replies: Observed["replies"])
     const text = reply.text.toLowerCase();
     for (const order of Object.values(store.orders)) {
       if (order.customerId === reply.customerId) continue;
-      for (const id of [order.orderId, order.customerId]) if (new RegExp(`(^|[^a-z0-9-])${escape(id.toLowerCase())}($|[^a-z0-9-])`).test(text)) found.push(`reply to ${reply.customerId} names ${id} of another customer`);
+      for (const id of [order.orderId, order.customerId])
+        if (new RegExp(`(^|[^a-z0-9-])${escape(id.toLowerCase())}($|[^a-z0-9-])`).test(text))
+          found.push(`reply to ${reply.customerId} names ${id} of another customer`);
     }
   }
   return [...new Set(found)];

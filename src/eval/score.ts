@@ -73,15 +73,30 @@ export function scoreCase(item: EvalCase, observed: Observed): Check[] {
       for (const wanted of expect.refunds) {
         if (!wanted.reason) continue;
         const granted = observed.refunds.find((r) => r.orderId === wanted.orderId && r.sku === wanted.sku);
-        if (granted) check(`reason ${wanted.sku}`, granted.reason !== undefined && wanted.reason.includes(granted.reason), `expected ${wanted.reason.join(" or ")}, got ${granted.reason ?? "none"}`);
+        if (granted)
+          check(
+            `reason ${wanted.sku}`,
+            granted.reason !== undefined && wanted.reason.includes(granted.reason),
+            `expected ${wanted.reason.join(" or ")}, got ${granted.reason ?? "none"}`,
+          );
       }
       const waits = observed.refunds.some((r) => r.approval);
-      check("approval", waits === expect.approval, `expected ${expect.approval ? "a refund waiting for approval" : "no approval"}, got ${waits ? "one" : "none"}`);
+      check(
+        "approval",
+        waits === expect.approval,
+        `expected ${expect.approval ? "a refund waiting for approval" : "no approval"}, got ${waits ? "one" : "none"}`,
+      );
       const replies = observed.replies.filter((r) => r.customerId === item.message.customerId);
-      check("one reply", replies.length === 1, `expected one accepted reply, got ${replies.length}${observed.refused.length > 0 ? ` (refused: ${observed.refused.join("; ")})` : ""}`);
+      check(
+        "one reply",
+        replies.length === 1,
+        `expected one accepted reply, got ${replies.length}${observed.refused.length > 0 ? ` (refused: ${observed.refused.join("; ")})` : ""}`,
+      );
       const text = replies.map((r) => r.text).join("\n");
-      if (expect.reply?.status) check(`reply states ${expect.reply.status}`, STATUS_WORDS[expect.reply.status].test(text), `reply: ${JSON.stringify(text.slice(0, 160))}`);
-      for (const word of expect.reply?.includes ?? []) check(`reply names ${word}`, text.toLowerCase().includes(word.toLowerCase()), `reply: ${JSON.stringify(text.slice(0, 160))}`);
+      if (expect.reply?.status)
+        check(`reply states ${expect.reply.status}`, STATUS_WORDS[expect.reply.status].test(text), `reply: ${JSON.stringify(text.slice(0, 160))}`);
+      for (const word of expect.reply?.includes ?? [])
+        check(`reply names ${word}`, text.toLowerCase().includes(word.toLowerCase()), `reply: ${JSON.stringify(text.slice(0, 160))}`);
       break;
     }
     case "inventory": {
@@ -133,7 +148,12 @@ export interface Scores {
 export function summarise(results: readonly CaseResult[]): Scores {
   const byAgent: Scores["byAgent"] = {};
   for (const agent of new Set(results.map((r) => r.agent))) byAgent[agent] = partScore(results.filter((r) => r.agent === agent));
-  return { overall: partScore(results), tuning: partScore(results.filter((r) => r.split === "tuning")), heldout: partScore(results.filter((r) => r.split === "heldout")), byAgent };
+  return {
+    overall: partScore(results),
+    tuning: partScore(results.filter((r) => r.split === "tuning")),
+    heldout: partScore(results.filter((r) => r.split === "heldout")),
+    byAgent,
+  };
 }
 
 export function partScore(results: readonly CaseResult[]): PartScore {

@@ -40,7 +40,10 @@ export function openEvalStore(agents: AgentDeps, storeName = "eval"): EvalStore 
   const graph = compileStoreGraph({ checkpointer: new MemorySaver(), events, agents });
   return {
     ingest: async (inbox, options = {}) => {
-      const state = (await graph.invoke({ inbox: [...inbox] }, { configurable: { thread_id: storeName }, recursionLimit: EVAL_RECURSION_LIMIT, ...options, metadata: { store: storeName, ...options.metadata } })) as State;
+      const state = (await graph.invoke(
+        { inbox: [...inbox] },
+        { configurable: { thread_id: storeName }, recursionLimit: EVAL_RECURSION_LIMIT, ...options, metadata: { store: storeName, ...options.metadata } },
+      )) as State;
       const log = storeLog(events, storeName, state.log ?? EMPTY_LOG);
       return { state, events: await wholeLog(log), orders: await allOrders(log) };
     },

@@ -88,7 +88,12 @@ export async function buildContext(world: World, log: StoreLog, trigger: StoreEv
 
 /** Confirmed units of `sku` in the window of events before log position `before`. */
 export async function recentSales(log: StoreLog, before: number, sku: string): Promise<SalesWindow> {
-  const confirmed = await readLog(log, { stream: streamKey("sku", sku), types: ["OrderConfirmed"], from: Math.max(0, before - RECENT_SALES_WINDOW), to: before });
+  const confirmed = await readLog(log, {
+    stream: streamKey("sku", sku),
+    types: ["OrderConfirmed"],
+    from: Math.max(0, before - RECENT_SALES_WINDOW),
+    to: before,
+  });
   const sales: SalesWindow = { units: 0, orders: 0 };
   for (const { event } of confirmed) {
     if (event.type !== "OrderConfirmed") continue;

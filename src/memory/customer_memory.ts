@@ -29,7 +29,10 @@ export interface KnowledgeRun {
 }
 
 /** The knowledge run of a node, or undefined when the graph runs without a store. */
-export function knowledgeRun(runtime: { store?: BaseStore; configurable?: Record<string, unknown> } | undefined, embeddings: () => FactEmbeddings): KnowledgeRun | undefined {
+export function knowledgeRun(
+  runtime: { store?: BaseStore; configurable?: Record<string, unknown> } | undefined,
+  embeddings: () => FactEmbeddings,
+): KnowledgeRun | undefined {
   if (!runtime?.store) return undefined;
   const threadId = runtime.configurable?.thread_id;
   return { store: runtime.store, embeddings: embeddings(), scope: typeof threadId === "string" ? threadId : undefined };
@@ -41,7 +44,13 @@ export async function rememberNewFacts(state: Pick<State, "cursors" | "catalog">
   if (log.at.length <= from) return {};
   const events = (await readLog(log, { from })).map((e) => e.event);
   // Refund facts name their customer through the order: load the orders the new events name.
-  const orders = await ordersById(log, events.flatMap((e) => { const orderId = (e.data as { orderId?: unknown }).orderId; return typeof orderId === "string" ? [orderId] : []; }));
+  const orders = await ordersById(
+    log,
+    events.flatMap((e) => {
+      const orderId = (e.data as { orderId?: unknown }).orderId;
+      return typeof orderId === "string" ? [orderId] : [];
+    }),
+  );
   await remember(kb.store, factsOf(events, { orders, catalog: state.catalog }), kb.embeddings, kb.scope);
   return { [KNOWLEDGE_CURSOR]: log.at.length };
 }
@@ -56,7 +65,14 @@ export async function attachHistory(deliveries: readonly Delivery[], log: StoreL
       const found = await log.store.findIds(log.threadId, { branch: log.at.branch, length: Math.min(delivery.position, log.at.length) }, eventIds);
       return new Set(found.keys());
     };
-    delivery.context.history = await recall(kb.store, { customerId: trigger.data.customerId, query: trigger.data.text, k: HISTORY_POOL, inBranch, embeddings: kb.embeddings, scope: kb.scope });
+    delivery.context.history = await recall(kb.store, {
+      customerId: trigger.data.customerId,
+      query: trigger.data.text,
+      k: HISTORY_POOL,
+      inBranch,
+      embeddings: kb.embeddings,
+      scope: kb.scope,
+    });
   }
 }
 

@@ -23,7 +23,9 @@ export const LOCAL_EMBEDDING_DIMS = 256;
  * keeps "where is my mug" closer to a mug order than to any fact with "is".
  */
 const STOP_WORDS = new Set(
-  "a an the and or but of to in on at by for from with about into as is are was were be been am do did does i me my we our you your it its this that these those there here hi hello dear thanks thank please can could would will just so".split(" "),
+  "a an the and or but of to in on at by for from with about into as is are was were be been am do did does i me my we our you your it its this that these those there here hi hello dear thanks thank please can could would will just so".split(
+    " ",
+  ),
 );
 
 /**
@@ -122,7 +124,8 @@ export function embeddingsFromConfig(config: Config = loadConfig()): FactEmbeddi
 
 /** Cosine similarity in [-1, 1]; 0 when either vector is all zeros. */
 export function cosine(a: readonly number[], b: readonly number[]): number {
-  if (a.length !== b.length) throw new RangeError(`cosine: vectors differ in length (${a.length} and ${b.length}); were they made by different embedding models?`);
+  if (a.length !== b.length)
+    throw new RangeError(`cosine: vectors differ in length (${a.length} and ${b.length}); were they made by different embedding models?`);
   let dot = 0;
   let aa = 0;
   let bb = 0;

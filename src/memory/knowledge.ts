@@ -65,13 +65,25 @@ export function factOf(event: StoreEvent, world: FactWorld): CustomerFact | null
       const order = orderOfPlacement(orderId, customerId, lines, world);
       const total = order ? (order.status === "rejected" ? undefined : order.paidCents) : listTotal(lines, world);
       const outcome = order?.status === "rejected" ? ` (rejected: ${order.rejectionReason ?? "no reason given"})` : "";
-      return fact(event, customerId, "order", `Order ${orderId} placed: ${items}${total === undefined ? "" : `, total ${formatCents(total)}`}${outcome}`, orderId);
+      return fact(
+        event,
+        customerId,
+        "order",
+        `Order ${orderId} placed: ${items}${total === undefined ? "" : `, total ${formatCents(total)}`}${outcome}`,
+        orderId,
+      );
     }
     case "RefundProcessed": {
       const { orderId, sku, qty, amountCents, reason, decidedBy } = event.data;
       const what = sku ? `${qty} × ${product(sku)}` : `${qty} item(s)`;
       const by = decidedBy ? `, approved by ${decidedBy}` : "";
-      return orderFact(event, world, orderId, "refund", `Refund of ${formatCents(amountCents)} processed on order ${orderId} for ${what} (reason: ${reason}${by})`);
+      return orderFact(
+        event,
+        world,
+        orderId,
+        "refund",
+        `Refund of ${formatCents(amountCents)} processed on order ${orderId} for ${what} (reason: ${reason}${by})`,
+      );
     }
     case "RefundRejected": {
       const { orderId, sku, reason, decidedBy } = event.data;
@@ -81,7 +93,13 @@ export function factOf(event: StoreEvent, world: FactWorld): CustomerFact | null
     }
     case "ApprovalRequested": {
       const { orderId, sku, qty, amountCents, reason } = event.data;
-      return orderFact(event, world, orderId, "refund", `Refund of ${formatCents(amountCents)} on order ${orderId} for ${qty} × ${product(sku)} awaits a person's approval (reason: ${reason})`);
+      return orderFact(
+        event,
+        world,
+        orderId,
+        "refund",
+        `Refund of ${formatCents(amountCents)} on order ${orderId} for ${qty} × ${product(sku)} awaits a person's approval (reason: ${reason})`,
+      );
     }
     case "ReplyDrafted": {
       const { customerId, orderId, text } = event.data;
@@ -148,7 +166,11 @@ function describeProduct(sku: string, world: FactWorld): string {
  */
 function orderOfPlacement(orderId: string, customerId: string, lines: { sku: string; qty: number }[], world: FactWorld): Order | undefined {
   const order = world.orders[orderId];
-  const same = order && order.customerId === customerId && order.lines.length === lines.length && lines.every((l, i) => order.lines[i].sku === l.sku && order.lines[i].qty === l.qty);
+  const same =
+    order &&
+    order.customerId === customerId &&
+    order.lines.length === lines.length &&
+    lines.every((l, i) => order.lines[i].sku === l.sku && order.lines[i].qty === l.qty);
   return same ? order : undefined;
 }
 
@@ -231,7 +253,7 @@ export async function recall(store: BaseStore, options: RecallOptions): Promise<
 /** Every stored fact of the customer. Stops on an empty page, not a short one: a store may cap page sizes. */
 async function readFacts(store: BaseStore, namespace: string[], customerId: string, pageSize: number): Promise<StoredFact[]> {
   const facts: StoredFact[] = [];
-  for (let offset = 0; ; ) {
+  for (let offset = 0; ;) {
     const page = await store.search(namespace, { filter: { customerId }, limit: pageSize, offset });
     if (page.length === 0) return facts;
     for (const item of page) facts.push(storedFactOf(item.value, `${namespace.join("/")}/${item.key}`));
@@ -241,7 +263,8 @@ async function readFacts(store: BaseStore, namespace: string[], customerId: stri
 
 function storedFactOf(value: Record<string, unknown>, where: string): StoredFact {
   for (const field of ["eventId", "customerId", "kind", "text", "at"] as const) {
-    if (typeof value[field] !== "string") throw new TypeError(`knowledge store item ${where} is not a fact: '${field}' is ${JSON.stringify(value[field])}, expected a string`);
+    if (typeof value[field] !== "string")
+      throw new TypeError(`knowledge store item ${where} is not a fact: '${field}' is ${JSON.stringify(value[field])}, expected a string`);
   }
   return value as unknown as StoredFact;
 }

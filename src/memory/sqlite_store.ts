@@ -143,7 +143,9 @@ export class SqliteStore extends BaseStore {
       // skipping whole JSON values made paging through a long history quadratic.
       const page = `SELECT i.id FROM ${joined} ${whereSql} ORDER BY n.id, i.id LIMIT ? OFFSET ?`;
       const rows = this.db
-        .prepare(`SELECT ${columns} FROM (${page}) p JOIN ${KB_ITEMS_TABLE} i ON i.id = p.id JOIN ${KB_NAMESPACES_TABLE} n ON n.prefix = i.prefix ORDER BY n.id, i.id`)
+        .prepare(
+          `SELECT ${columns} FROM (${page}) p JOIN ${KB_ITEMS_TABLE} i ON i.id = p.id JOIN ${KB_NAMESPACES_TABLE} n ON n.prefix = i.prefix ORDER BY n.id, i.id`,
+        )
         .all(...params, limit, offset) as ItemRow[];
       return rows.map((row) => ({ ...itemOf(row), score: undefined }));
     }
@@ -165,9 +167,9 @@ export class SqliteStore extends BaseStore {
       where.push("(prefix = ? OR (prefix >= ? AND prefix < ?))");
       params.push(prefix, prefix + SEPARATOR, prefix + AFTER_SEPARATOR);
     }
-    const rows = this.db
-      .prepare(`SELECT DISTINCT prefix FROM ${KB_ITEMS_TABLE} ${where.length > 0 ? `WHERE ${where.join(" AND ")}` : ""}`)
-      .all(...params) as { prefix: string }[];
+    const rows = this.db.prepare(`SELECT DISTINCT prefix FROM ${KB_ITEMS_TABLE} ${where.length > 0 ? `WHERE ${where.join(" AND ")}` : ""}`).all(...params) as {
+      prefix: string;
+    }[];
     let namespaces = rows.map((r) => r.prefix.split(SEPARATOR)).filter((ns) => conditions.every((c) => matchesCondition(c, ns)));
     if (op.maxDepth !== undefined) {
       const depth = op.maxDepth;
@@ -211,7 +213,9 @@ function itemOf(row: ItemRow): Item {
 function serializeValue(op: PutOperation): string {
   const text = JSON.stringify(op.value);
   if (typeof text !== "string" || typeof op.value !== "object" || Array.isArray(op.value)) {
-    throw new TypeError(`SqliteStore.put ${op.namespace.join("/")}/${op.key}: the value must be a JSON object, got ${Array.isArray(op.value) ? "an array" : typeof op.value}`);
+    throw new TypeError(
+      `SqliteStore.put ${op.namespace.join("/")}/${op.key}: the value must be a JSON object, got ${Array.isArray(op.value) ? "an array" : typeof op.value}`,
+    );
   }
   return text;
 }

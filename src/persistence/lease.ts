@@ -29,7 +29,11 @@ export class LeaseBusyError extends Error {
     overdue = false,
   ) {
     const until =
-      expiresAt === undefined ? "it holds the store until its write ends" : overdue ? `its lease ran out at ${expiresAt} but that process is still running` : `its lease runs until ${expiresAt}`;
+      expiresAt === undefined
+        ? "it holds the store until its write ends"
+        : overdue
+          ? `its lease ran out at ${expiresAt} but that process is still running`
+          : `its lease runs until ${expiresAt}`;
     super(`store '${store}' is being written by another process (${holder}); ${until}. Wait for it to finish, or pass --wait SECONDS to wait.`);
   }
 }
@@ -41,7 +45,9 @@ export class LeaseLostError extends Error {
     readonly store: string,
     why: string,
   ) {
-    super(`lost the write lease of store '${store}': ${why}; the write stopped at its last checkpoint, and the next command resumes from there as after a crash`);
+    super(
+      `lost the write lease of store '${store}': ${why}; the write stopped at its last checkpoint, and the next command resumes from there as after a crash`,
+    );
   }
 }
 
@@ -83,7 +89,11 @@ function ensureLeaseTable(db: Database.Database): void {
   )`);
   // Files from before the takeover of dead holders have no pid/host columns, and older ones no start time.
   const columns = new Set((db.prepare("PRAGMA table_info(shopstate_leases)").all() as { name: string }[]).map((c) => c.name));
-  for (const [column, type] of [["pid", "INTEGER"], ["host", "TEXT"], ["started", "TEXT"]] as const) {
+  for (const [column, type] of [
+    ["pid", "INTEGER"],
+    ["host", "TEXT"],
+    ["started", "TEXT"],
+  ] as const) {
     if (columns.has(column)) continue;
     try {
       db.exec(`ALTER TABLE shopstate_leases ADD COLUMN ${column} ${type}`);
@@ -159,7 +169,8 @@ function tryAcquire(db: Database.Database, threadId: string, me: Holder, now: nu
   // IMMEDIATE: the write lock is taken before the read, so no other writer slips in between (and busy_timeout applies).
   return db
     .transaction(() => {
-      const row = db.prepare("SELECT holder, pid, started, host, expires_at AS expiresAt FROM shopstate_leases WHERE thread_id = ?").get(threadId) as LeaseRow | undefined;
+      const row = db.prepare("SELECT holder, pid, started, host, expires_at AS expiresAt FROM shopstate_leases WHERE thread_id = ?").get(threadId) as
+        LeaseRow | undefined;
       if (row && heldByOther(row, me, now)) return { ok: false as const, holder: row.holder, expiresAt: row.expiresAt };
       db.prepare(
         `INSERT INTO shopstate_leases (thread_id, holder, expires_at, pid, host, started) VALUES (?, ?, ?, ?, ?, ?)
@@ -173,7 +184,12 @@ function tryAcquire(db: Database.Database, threadId: string, me: Holder, now: nu
 /** Takes the store's lease, waiting up to `waitMs` for another writer to finish; renews it every `renewEveryMs` (tests shorten it). */
 export async function acquireLease(db: Database.Database, store: string, threadId: string, waitMs = 0, renewEveryMs = LEASE_TTL_MS / 3): Promise<Lease> {
   ensureLeaseTable(db);
-  const me: Holder = { label: `pid ${process.pid} on ${hostname()} (${randomUUID().slice(0, 8)})`, pid: process.pid, started: processStartTime(process.pid), host: thisHost() };
+  const me: Holder = {
+    label: `pid ${process.pid} on ${hostname()} (${randomUUID().slice(0, 8)})`,
+    pid: process.pid,
+    started: processStartTime(process.pid),
+    host: thisHost(),
+  };
   const deadline = Date.now() + waitMs;
   for (;;) {
     const attempt = tryAcquire(db, threadId, me, Date.now());
@@ -190,7 +206,9 @@ export async function acquireLease(db: Database.Database, store: string, threadI
   const renew = setInterval(() => {
     const now = Date.now();
     try {
-      const { changes } = db.prepare("UPDATE shopstate_leases SET expires_at = ? WHERE thread_id = ? AND holder = ?").run(now + LEASE_TTL_MS, threadId, me.label);
+      const { changes } = db
+        .prepare("UPDATE shopstate_leases SET expires_at = ? WHERE thread_id = ? AND holder = ?")
+        .run(now + LEASE_TTL_MS, threadId, me.label);
       if (changes === 0) lose("its row no longer names this writer (another process took the store over)");
       else expiresAt = now + LEASE_TTL_MS;
     } catch (error) {

@@ -14,7 +14,18 @@
 import pg from "pg";
 import type { StoreEvent } from "../domain/events.js";
 import { streamsOf } from "../domain/streams.js";
-import { beyondTip, commonPrefix, sameEvents, segmentsOf, type BranchRecord, type EventQuery, type EventStore, type LogPointer, type LoggedEvent, type Segment } from "./event_store.js";
+import {
+  beyondTip,
+  commonPrefix,
+  sameEvents,
+  segmentsOf,
+  type BranchRecord,
+  type EventQuery,
+  type EventStore,
+  type LogPointer,
+  type LoggedEvent,
+  type Segment,
+} from "./event_store.js";
 import { lockKeyOf, LOCK_NAMESPACE, SETUP_LOCK_KEY } from "./pg_lease.js";
 import { redactUrl } from "./url.js";
 
@@ -60,7 +71,10 @@ interface Row {
 type Queryable = Pick<pg.Pool | pg.PoolClient, "query">;
 
 async function selectBranches(db: Queryable, threadId: string): Promise<Map<number, BranchRecord>> {
-  const { rows } = await db.query<{ branch: number; parent: number | null; fork_at: number }>("SELECT branch, parent, fork_at FROM shopstate_branches WHERE thread_id = $1 ORDER BY branch", [threadId]);
+  const { rows } = await db.query<{ branch: number; parent: number | null; fork_at: number }>(
+    "SELECT branch, parent, fork_at FROM shopstate_branches WHERE thread_id = $1 ORDER BY branch",
+    [threadId],
+  );
   return new Map(rows.map((r) => [r.branch, { branch: r.branch, parent: r.parent, forkAt: r.fork_at }]));
 }
 
@@ -81,7 +95,11 @@ function segmentFilter(threadId: string, s: Segment, query: Pick<EventQuery, "ty
     params.push([...query.types]);
     where += ` AND e.type = ANY($${params.length}::text[])`;
   }
-  return { join: "shopstate_streams s JOIN shopstate_events e ON e.thread_id = s.thread_id AND e.branch = s.branch AND e.position = s.position", where, params };
+  return {
+    join: "shopstate_streams s JOIN shopstate_events e ON e.thread_id = s.thread_id AND e.branch = s.branch AND e.position = s.position",
+    where,
+    params,
+  };
 }
 
 export function pgEventStore(pool: pg.Pool): EventStore {
@@ -141,7 +159,9 @@ export function pgEventStore(pool: pg.Pool): EventStore {
   const clipped = async (threadId: string, at: LogPointer, query: EventQuery): Promise<Segment[]> => {
     const from = query.from ?? 0;
     const to = Math.min(query.to ?? at.length, at.length);
-    const parts = (await segments(threadId, at)).map((s) => ({ branch: s.branch, from: Math.max(s.from, from), to: Math.min(s.to, to) })).filter((s) => s.from < s.to);
+    const parts = (await segments(threadId, at))
+      .map((s) => ({ branch: s.branch, from: Math.max(s.from, from), to: Math.min(s.to, to) }))
+      .filter((s) => s.from < s.to);
     return query.descending ? parts.reverse() : parts;
   };
 
@@ -175,12 +195,10 @@ export function pgEventStore(pool: pg.Pool): EventStore {
       const candidates = [start, ...[...branches.values()].filter((b) => b.parent === at.branch && b.forkAt === at.length)];
       let pointer: LogPointer | undefined;
       for (const candidate of candidates) {
-        const { rows } = await client.query<Row>("SELECT position, body FROM shopstate_events WHERE thread_id = $1 AND branch = $2 AND position >= $3 AND position < $4 ORDER BY position", [
-          threadId,
-          candidate.branch,
-          at.length,
-          end,
-        ]);
+        const { rows } = await client.query<Row>(
+          "SELECT position, body FROM shopstate_events WHERE thread_id = $1 AND branch = $2 AND position >= $3 AND position < $4 ORDER BY position",
+          [threadId, candidate.branch, at.length, end],
+        );
         if (rows.length === 0) {
           const tip = await tipOf(client, threadId, candidate);
           if (tip === at.length) {
@@ -190,14 +208,24 @@ export function pgEventStore(pool: pg.Pool): EventStore {
           }
           if (tip < at.length) throw beyondTip(threadId, at, tip);
         }
-        if (sameEvents(rows.map((r) => r.body), events)) {
+        if (
+          sameEvents(
+            rows.map((r) => r.body),
+            events,
+          )
+        ) {
           pointer = { branch: candidate.branch, length: end };
           break;
         }
       }
       if (!pointer) {
         const fork: BranchRecord = { branch: Math.max(...branches.keys()) + 1, parent: at.branch, forkAt: at.length };
-        await client.query("INSERT INTO shopstate_branches (thread_id, branch, parent, fork_at) VALUES ($1, $2, $3, $4)", [threadId, fork.branch, fork.parent, fork.forkAt]);
+        await client.query("INSERT INTO shopstate_branches (thread_id, branch, parent, fork_at) VALUES ($1, $2, $3, $4)", [
+          threadId,
+          fork.branch,
+          fork.parent,
+          fork.forkAt,
+        ]);
         branches.set(fork.branch, fork);
         await insertAll(client, threadId, fork.branch, at.length, events);
         pointer = { branch: fork.branch, length: end };
@@ -231,12 +259,13 @@ export function pgEventStore(pool: pg.Pool): EventStore {
       const found = new Map<string, LoggedEvent>();
       if (ids.length === 0 || at.length === 0) return found;
       const parts = await segments(threadId, at);
-      const { rows } = await pool.query<Row & { id: string; branch: number }>("SELECT id, branch, position, body FROM shopstate_events WHERE thread_id = $1 AND id = ANY($2::text[])", [
-        threadId,
-        [...ids],
-      ]);
+      const { rows } = await pool.query<Row & { id: string; branch: number }>(
+        "SELECT id, branch, position, body FROM shopstate_events WHERE thread_id = $1 AND id = ANY($2::text[])",
+        [threadId, [...ids]],
+      );
       for (const row of rows) {
-        if (parts.some((s) => s.branch === row.branch && row.position >= s.from && row.position < s.to)) found.set(row.id, { position: row.position, event: JSON.parse(row.body) as StoreEvent });
+        if (parts.some((s) => s.branch === row.branch && row.position >= s.from && row.position < s.to))
+          found.set(row.id, { position: row.position, event: JSON.parse(row.body) as StoreEvent });
       }
       return found;
     },
@@ -267,7 +296,8 @@ export function pgEventStore(pool: pg.Pool): EventStore {
 
     deleteThread: async (threadId) => {
       await inThreadTransaction(threadId, async (client) => {
-        for (const table of ["shopstate_events", "shopstate_streams", "shopstate_branches"]) await client.query(`DELETE FROM ${table} WHERE thread_id = $1`, [threadId]);
+        for (const table of ["shopstate_events", "shopstate_streams", "shopstate_branches"])
+          await client.query(`DELETE FROM ${table} WHERE thread_id = $1`, [threadId]);
       });
       lineage.delete(threadId);
     },
@@ -276,7 +306,10 @@ export function pgEventStore(pool: pg.Pool): EventStore {
 
 /** Where a branch's own events end (its fork point while it has none). */
 async function tipOf(client: pg.PoolClient, threadId: string, branch: BranchRecord): Promise<number> {
-  const { rows } = await client.query<{ tip: number | null }>("SELECT MAX(position) + 1 AS tip FROM shopstate_events WHERE thread_id = $1 AND branch = $2", [threadId, branch.branch]);
+  const { rows } = await client.query<{ tip: number | null }>("SELECT MAX(position) + 1 AS tip FROM shopstate_events WHERE thread_id = $1 AND branch = $2", [
+    threadId,
+    branch.branch,
+  ]);
   return rows[0]?.tip ?? branch.forkAt;
 }
 

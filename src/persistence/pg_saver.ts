@@ -82,13 +82,10 @@ export class ShopstatePostgresSaver extends PostgresSaver {
           row,
         );
       }
-      await client.query("INSERT INTO shopstate_task_paths (thread_id, checkpoint_ns, checkpoint_id, task_id, task_path) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING", [
-        thread_id,
-        checkpoint_ns,
-        checkpoint_id,
-        taskId,
-        taskPath,
-      ]);
+      await client.query(
+        "INSERT INTO shopstate_task_paths (thread_id, checkpoint_ns, checkpoint_id, task_id, task_path) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+        [thread_id, checkpoint_ns, checkpoint_id, taskId, taskPath],
+      );
       await client.query("COMMIT");
     } catch (error) {
       await client.query("ROLLBACK").catch(() => undefined);
@@ -103,11 +100,10 @@ export class ShopstatePostgresSaver extends PostgresSaver {
     const writes = tuple?.pendingWrites;
     if (!tuple || !writes || writes.length < 2) return tuple;
     const { thread_id, checkpoint_ns = "", checkpoint_id } = tuple.config.configurable ?? {};
-    const { rows } = await this.db.query<{ task_id: string; task_path: string }>("SELECT task_id, task_path FROM shopstate_task_paths WHERE thread_id = $1 AND checkpoint_ns = $2 AND checkpoint_id = $3", [
-      thread_id,
-      checkpoint_ns,
-      checkpoint_id,
-    ]);
+    const { rows } = await this.db.query<{ task_id: string; task_path: string }>(
+      "SELECT task_id, task_path FROM shopstate_task_paths WHERE thread_id = $1 AND checkpoint_ns = $2 AND checkpoint_id = $3",
+      [thread_id, checkpoint_ns, checkpoint_id],
+    );
     const paths = new Map(rows.map((r) => [r.task_id, r.task_path]));
     // PostgresSaver returns each task's writes in index order; a stable sort keeps that within a task.
     const keyed = writes.map((write, i) => ({ write, key: writesSortKey(paths.get(write[0]) ?? "", write[0], i) }));
@@ -127,7 +123,13 @@ export class ShopstatePostgresSaver extends PostgresSaver {
     // The ancestors, nearest first, a page at a time, until every channel has a stored value (its seed).
     const chain: { id: string; versions: Record<string, string> }[] = [];
     const seedAt = new Map<string, { depth: number; version: string }>();
-    let next = (await this.db.query<{ parent: string | null }>("SELECT parent_checkpoint_id AS parent FROM checkpoints WHERE thread_id = $1 AND checkpoint_ns = $2 AND checkpoint_id = $3", [threadId, ns, from])).rows[0]?.parent ?? null;
+    let next =
+      (
+        await this.db.query<{ parent: string | null }>(
+          "SELECT parent_checkpoint_id AS parent FROM checkpoints WHERE thread_id = $1 AND checkpoint_ns = $2 AND checkpoint_id = $3",
+          [threadId, ns, from],
+        )
+      ).rows[0]?.parent ?? null;
     while (next !== null && seedAt.size < channels.length) {
       const { rows } = await this.db.query<{ id: string; parent: string | null; versions: Record<string, string> | null }>(
         `WITH RECURSIVE chain(id, parent, versions, depth) AS (
@@ -169,18 +171,23 @@ export class ShopstatePostgresSaver extends PostgresSaver {
     // Each channel's writes from its seed's checkpoint up to the target's parent (the target's own are pending), oldest first.
     const depthOf = (ch: string) => seedAt.get(ch)?.depth ?? chain.length - 1;
     const ids = chain.slice(0, Math.max(...channels.map(depthOf)) + 1).map((c) => c.id);
-    const writeRows = ids.length === 0
-      ? []
-      : (
-          await this.db.query<{ checkpoint_id: string; task_id: string; idx: number; channel: string; type: string; blob: Buffer; task_path: string | null }>(
-            `SELECT w.checkpoint_id, w.task_id, w.idx, w.channel, w.type, w.blob, p.task_path FROM checkpoint_writes w
+    const writeRows =
+      ids.length === 0
+        ? []
+        : (
+            await this.db.query<{ checkpoint_id: string; task_id: string; idx: number; channel: string; type: string; blob: Buffer; task_path: string | null }>(
+              `SELECT w.checkpoint_id, w.task_id, w.idx, w.channel, w.type, w.blob, p.task_path FROM checkpoint_writes w
              LEFT JOIN shopstate_task_paths p ON p.thread_id = w.thread_id AND p.checkpoint_ns = w.checkpoint_ns AND p.checkpoint_id = w.checkpoint_id AND p.task_id = w.task_id
              WHERE w.thread_id = $1 AND w.checkpoint_ns = $2 AND w.checkpoint_id = ANY($3) AND w.channel = ANY($4)`,
-            [threadId, ns, ids, channels],
-          )
-        ).rows;
+              [threadId, ns, ids, channels],
+            )
+          ).rows;
     const depthOfId = new Map(ids.map((id, depth) => [id, depth]));
-    writeRows.sort((a, b) => (depthOfId.get(b.checkpoint_id) as number) - (depthOfId.get(a.checkpoint_id) as number) || compareWritesSortKeys(writesSortKey(a.task_path ?? "", a.task_id, a.idx), writesSortKey(b.task_path ?? "", b.task_id, b.idx)));
+    writeRows.sort(
+      (a, b) =>
+        (depthOfId.get(b.checkpoint_id) as number) - (depthOfId.get(a.checkpoint_id) as number) ||
+        compareWritesSortKeys(writesSortKey(a.task_path ?? "", a.task_id, a.idx), writesSortKey(b.task_path ?? "", b.task_id, b.idx)),
+    );
 
     const result: Record<string, DeltaChannelHistory> = {};
     for (const ch of channels) {
@@ -193,7 +200,10 @@ export class ShopstatePostgresSaver extends PostgresSaver {
       result[ch] = { writes };
       const seed = seedAt.get(ch);
       if (seed) {
-        const { rows } = await this.db.query<{ type: string; blob: Buffer }>("SELECT type, blob FROM checkpoint_blobs WHERE thread_id = $1 AND checkpoint_ns = $2 AND channel = $3 AND version = $4", [threadId, ns, ch, seed.version]);
+        const { rows } = await this.db.query<{ type: string; blob: Buffer }>(
+          "SELECT type, blob FROM checkpoint_blobs WHERE thread_id = $1 AND checkpoint_ns = $2 AND channel = $3 AND version = $4",
+          [threadId, ns, ch, seed.version],
+        );
         result[ch].seed = await this.serde.loadsTyped(rows[0].type, rows[0].blob);
       }
     }

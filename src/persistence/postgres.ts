@@ -106,8 +106,8 @@ export async function connectPostgres(url: string): Promise<PostgresBackend> {
   };
 }
 
-const STORE_COLUMNS = "name, thread_id AS \"threadId\", created_at AS \"createdAt\", origin";
-const TAG_COLUMNS = "label, checkpoint_id AS \"checkpointId\", created_at AS \"createdAt\"";
+const STORE_COLUMNS = 'name, thread_id AS "threadId", created_at AS "createdAt", origin';
+const TAG_COLUMNS = 'label, checkpoint_id AS "checkpointId", created_at AS "createdAt"';
 
 function postgresMeta(pool: pg.Pool, url: string, where: string): StoreMeta {
   const findStore = async (name: string) => (await pool.query<StoreRecord>(`SELECT ${STORE_COLUMNS} FROM shopstate_stores WHERE name = $1`, [name])).rows[0];
@@ -116,7 +116,12 @@ function postgresMeta(pool: pg.Pool, url: string, where: string): StoreMeta {
   return {
     where,
     async registerStore(name, origin = "ingest") {
-      await pool.query("INSERT INTO shopstate_stores (name, thread_id, created_at, origin) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING", [name, threadIdFor(name), new Date().toISOString(), origin]);
+      await pool.query("INSERT INTO shopstate_stores (name, thread_id, created_at, origin) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING", [
+        name,
+        threadIdFor(name),
+        new Date().toISOString(),
+        origin,
+      ]);
       return (await findStore(name)) as StoreRecord;
     },
     findStore,
@@ -133,13 +138,18 @@ function postgresMeta(pool: pg.Pool, url: string, where: string): StoreMeta {
     acquireLease: (store, threadId, waitMs) => acquirePgLease({ connectionString: url }, store, threadId, waitMs),
     async addTag(threadId, label, checkpointId) {
       const createdAt = new Date().toISOString();
-      const inserted = await pool.query("INSERT INTO shopstate_tags (thread_id, label, checkpoint_id, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING", [threadId, label, checkpointId, createdAt]);
+      const inserted = await pool.query(
+        "INSERT INTO shopstate_tags (thread_id, label, checkpoint_id, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+        [threadId, label, checkpointId, createdAt],
+      );
       if (inserted.rowCount === 0) throw new TagExistsError(label, (await findTag(threadId, label))?.checkpointId ?? "?");
       return { label, checkpointId, createdAt };
     },
     findTag,
     async listTags(threadId) {
-      return (await pool.query<Tag>(`SELECT ${TAG_COLUMNS} FROM shopstate_tags WHERE thread_id = $1 ORDER BY created_at COLLATE "C", label COLLATE "C"`, [threadId])).rows;
+      return (
+        await pool.query<Tag>(`SELECT ${TAG_COLUMNS} FROM shopstate_tags WHERE thread_id = $1 ORDER BY created_at COLLATE "C", label COLLATE "C"`, [threadId])
+      ).rows;
     },
     async forgetTags(threadId) {
       await pool.query("DELETE FROM shopstate_tags WHERE thread_id = $1", [threadId]);
@@ -147,7 +157,10 @@ function postgresMeta(pool: pg.Pool, url: string, where: string): StoreMeta {
     async storedSteps(threadId, checkpointIds) {
       const found = new Map<string, StepRecord>();
       if (checkpointIds.length === 0) return found;
-      const { rows } = await pool.query<{ id: string; record: string }>("SELECT checkpoint_id AS id, record FROM shopstate_steps WHERE thread_id = $1 AND checkpoint_id = ANY($2)", [threadId, [...checkpointIds]]);
+      const { rows } = await pool.query<{ id: string; record: string }>(
+        "SELECT checkpoint_id AS id, record FROM shopstate_steps WHERE thread_id = $1 AND checkpoint_id = ANY($2)",
+        [threadId, [...checkpointIds]],
+      );
       for (const row of rows) found.set(row.id, JSON.parse(row.record) as StepRecord);
       return found;
     },
@@ -170,9 +183,12 @@ function postgresMeta(pool: pg.Pool, url: string, where: string): StoreMeta {
          ORDER BY checkpoint_id COLLATE "C" DESC LIMIT $3`,
         [threadId, options.before ?? null, options.limit],
       );
-      return rows.map(
-        (r): CheckpointHeader => ({ checkpointId: r.checkpoint_id, parentId: r.parent_checkpoint_id ?? undefined, metadata: r.metadata, createdAt: r.ts ?? undefined }),
-      );
+      return rows.map((r): CheckpointHeader => ({
+        checkpointId: r.checkpoint_id,
+        parentId: r.parent_checkpoint_id ?? undefined,
+        metadata: r.metadata,
+        createdAt: r.ts ?? undefined,
+      }));
     },
   };
 }

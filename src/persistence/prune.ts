@@ -61,22 +61,32 @@ interface Row {
 function checkpointsToRemove(ids: string[], tagged: Set<string>, options: PruneOptions): { remove: string[]; keptTagged: number } {
   let cut: number;
   if (options.keepLast !== undefined) {
-    if (!Number.isInteger(options.keepLast) || options.keepLast < 1) throw new PruneError(`--keep-last must be a whole number of at least 1, got ${options.keepLast}`);
+    if (!Number.isInteger(options.keepLast) || options.keepLast < 1)
+      throw new PruneError(`--keep-last must be a whole number of at least 1, got ${options.keepLast}`);
     cut = Math.max(0, ids.length - options.keepLast);
   } else if (options.before !== undefined) {
     cut = ids.indexOf(options.before);
-    if (cut < 0) throw new PruneError(`--before: no checkpoint '${options.before}' in this store; pass a full checkpoint id (shopstate state --json shows the head's)`);
+    if (cut < 0)
+      throw new PruneError(`--before: no checkpoint '${options.before}' in this store; pass a full checkpoint id (shopstate state --json shows the head's)`);
   } else throw new PruneError("prune needs --keep-last N or --before CHECKPOINT_ID");
   const older = ids.slice(0, cut);
   const remove = older.filter((id) => !tagged.has(id));
   return { remove, keptTagged: older.length - remove.length };
 }
 
-export async function pruneCheckpoints(db: Database.Database, saver: ShopstateSaver, graph: StoreGraph, threadId: string, options: PruneOptions): Promise<PruneResult> {
+export async function pruneCheckpoints(
+  db: Database.Database,
+  saver: ShopstateSaver,
+  graph: StoreGraph,
+  threadId: string,
+  options: PruneOptions,
+): Promise<PruneResult> {
   saver.setup();
   const ns = "";
   const bytesBefore = databaseBytes(db);
-  const rows = db.prepare("SELECT checkpoint_id AS id, parent_checkpoint_id AS parent FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = ? ORDER BY checkpoint_id").all(threadId, ns) as Row[];
+  const rows = db
+    .prepare("SELECT checkpoint_id AS id, parent_checkpoint_id AS parent FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = ? ORDER BY checkpoint_id")
+    .all(threadId, ns) as Row[];
   const tagged = taggedCheckpointIds(db, threadId);
   const { remove, keptTagged } = checkpointsToRemove(
     rows.map((r) => r.id),
@@ -116,7 +126,9 @@ export async function pruneCheckpoints(db: Database.Database, saver: ShopstateSa
     }
   }
   // Diff chains that would lose their base start whole at the oldest blob kept.
-  const blobs = db.prepare("SELECT channel, version, base_version AS base FROM checkpoint_blobs WHERE thread_id = ? AND checkpoint_ns = ? AND base_version IS NOT NULL").all(threadId, ns) as {
+  const blobs = db
+    .prepare("SELECT channel, version, base_version AS base FROM checkpoint_blobs WHERE thread_id = ? AND checkpoint_ns = ? AND base_version IS NOT NULL")
+    .all(threadId, ns) as {
     channel: string;
     version: string;
     base: string;
@@ -138,12 +150,19 @@ export async function pruneCheckpoints(db: Database.Database, saver: ShopstateSa
        AND parent_checkpoint_id NOT IN (SELECT checkpoint_id FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = ?)`,
     ).run(threadId, ns, threadId, ns);
     // Blobs no kept checkpoint refers to (kept diffs now start from kept blobs).
-    const allBlobs = db.prepare("SELECT channel, version FROM checkpoint_blobs WHERE thread_id = ? AND checkpoint_ns = ?").all(threadId, ns) as { channel: string; version: string }[];
+    const allBlobs = db.prepare("SELECT channel, version FROM checkpoint_blobs WHERE thread_id = ? AND checkpoint_ns = ?").all(threadId, ns) as {
+      channel: string;
+      version: string;
+    }[];
     const deleteBlob = db.prepare("DELETE FROM checkpoint_blobs WHERE thread_id = ? AND checkpoint_ns = ? AND channel = ? AND version = ?");
     for (const blob of allBlobs) if (!keptVersions.get(blob.channel)?.has(blob.version)) deleteBlob.run(threadId, ns, blob.channel, blob.version);
   })();
   // History lines of removed checkpoints, and of roots whose line was a step from a removed parent.
-  const keptRoots = (db.prepare("SELECT checkpoint_id AS id FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = ? AND parent_checkpoint_id IS NULL").all(threadId, ns) as { id: string }[]).map((r) => r.id);
+  const keptRoots = (
+    db.prepare("SELECT checkpoint_id AS id FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = ? AND parent_checkpoint_id IS NULL").all(threadId, ns) as {
+      id: string;
+    }[]
+  ).map((r) => r.id);
   forgetSteps(db, threadId, [...removed, ...keptRoots]);
   await saver.rebuildSeeds(threadId, ns);
   saver.forgetThread(threadId);

@@ -113,7 +113,6 @@ interface CheckpointRow {
   delta_seeds: string | null;
 }
 
-
 interface BlobRow {
   channel: string;
   version: string;
@@ -231,7 +230,11 @@ function hasStoredValue(lineage: Lineage, channel: string): boolean {
 }
 
 /** A checkpoint's seeds from its parent's lineage, given which channels have a stored value at the checkpoint. */
-function computeSeeds(versions: ChannelVersions, parent: { id: string; lineage: Lineage } | undefined, hasValue: (channel: string, version: string | number | undefined) => boolean): Seeds {
+function computeSeeds(
+  versions: ChannelVersions,
+  parent: { id: string; lineage: Lineage } | undefined,
+  hasValue: (channel: string, version: string | number | undefined) => boolean,
+): Seeds {
   const seeds: Seeds = {};
   const channels = new Set([...Object.keys(versions), ...Object.keys(parent?.lineage.seeds ?? {}), ...Object.keys(parent?.lineage.versions ?? {})]);
   for (const channel of channels) {
@@ -325,7 +328,9 @@ export class ShopstateSaver extends BaseCheckpointSaver {
     const { type, bytes: serializedCheckpoint } = await encodeValue(this.serde, { ...prepared, channel_values: {} });
     // Metadata stays plain JSON: list() filters on it in SQL.
     const [, serializedMetadata] = await this.serde.dumpsTyped(fullMetadata);
-    const insertBlob = this.sql("INSERT OR IGNORE INTO checkpoint_blobs (thread_id, checkpoint_ns, channel, version, type, blob, base_version) VALUES (?, ?, ?, ?, ?, ?, ?)");
+    const insertBlob = this.sql(
+      "INSERT OR IGNORE INTO checkpoint_blobs (thread_id, checkpoint_ns, channel, version, type, blob, base_version) VALUES (?, ?, ?, ?, ?, ?, ?)",
+    );
     const insertCheckpoint = this.sql(
       "INSERT OR REPLACE INTO checkpoints (thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, type, checkpoint, metadata, delta_seeds) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
     );
@@ -338,11 +343,24 @@ export class ShopstateSaver extends BaseCheckpointSaver {
   }
 
   /** A snapshot blob: the difference from the channel's previous snapshot when that is smaller, else whole. */
-  private async snapshotRow(threadId: string, ns: string, channel: string, version: string, value: unknown): Promise<[string, string, string, Uint8Array | null, string | null]> {
+  private async snapshotRow(
+    threadId: string,
+    ns: string,
+    channel: string,
+    version: string,
+    value: unknown,
+  ): Promise<[string, string, string, Uint8Array | null, string | null]> {
     const channelKey = this.key(threadId, ns, channel);
     const base = this.latestSnapshot.get(channelKey);
     // The base must still be stored: another process may have pruned it since we read it.
-    const baseStored = base !== undefined && this.sql("SELECT 1 FROM checkpoint_blobs WHERE thread_id = ? AND checkpoint_ns = ? AND channel = ? AND version = ?").get(threadId, ns, channel, base.version) !== undefined;
+    const baseStored =
+      base !== undefined &&
+      this.sql("SELECT 1 FROM checkpoint_blobs WHERE thread_id = ? AND checkpoint_ns = ? AND channel = ? AND version = ?").get(
+        threadId,
+        ns,
+        channel,
+        base.version,
+      ) !== undefined;
     const diff = base && baseStored && base.snapshot.depth < MAX_DIFF_CHAIN ? diffSnapshot(base.snapshot.value, value) : undefined;
     if (diff && base) {
       const stored = await encodeValue(this.serde, diff, SNAPSHOT_DIFF);
@@ -376,9 +394,11 @@ export class ShopstateSaver extends BaseCheckpointSaver {
     const key = this.key(threadId, ns, checkpointId);
     const cached = this.lineages.get(key);
     if (cached) return cached;
-    const row = this.sql("SELECT type, checkpoint, delta_seeds FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ?").get(threadId, ns, checkpointId) as
-      | Pick<CheckpointRow, "type" | "checkpoint" | "delta_seeds">
-      | undefined;
+    const row = this.sql("SELECT type, checkpoint, delta_seeds FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ?").get(
+      threadId,
+      ns,
+      checkpointId,
+    ) as Pick<CheckpointRow, "type" | "checkpoint" | "delta_seeds"> | undefined;
     if (!row) return undefined;
     const parsed = (await decodeValue(this.serde, row.type ?? "json", row.checkpoint)) as Partial<Checkpoint>;
     const versions = parsed.channel_versions ?? {};
@@ -487,12 +507,12 @@ export class ShopstateSaver extends BaseCheckpointSaver {
     this.setup();
     const rows = (
       options.before === undefined
-        ? this.sql("SELECT checkpoint_id, parent_checkpoint_id, type, checkpoint, metadata FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = '' ORDER BY checkpoint_id DESC LIMIT ?").all(threadId, options.limit)
-        : this.sql("SELECT checkpoint_id, parent_checkpoint_id, type, checkpoint, metadata FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = '' AND checkpoint_id < ? ORDER BY checkpoint_id DESC LIMIT ?").all(
-            threadId,
-            options.before,
-            options.limit,
-          )
+        ? this.sql(
+            "SELECT checkpoint_id, parent_checkpoint_id, type, checkpoint, metadata FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = '' ORDER BY checkpoint_id DESC LIMIT ?",
+          ).all(threadId, options.limit)
+        : this.sql(
+            "SELECT checkpoint_id, parent_checkpoint_id, type, checkpoint, metadata FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = '' AND checkpoint_id < ? ORDER BY checkpoint_id DESC LIMIT ?",
+          ).all(threadId, options.before, options.limit)
     ) as Pick<CheckpointRow, "checkpoint_id" | "parent_checkpoint_id" | "type" | "checkpoint" | "metadata">[];
     const headers: CheckpointHeader[] = [];
     for (const row of rows) {
@@ -514,7 +534,8 @@ export class ShopstateSaver extends BaseCheckpointSaver {
     checkpoint.channel_values = { ...(checkpoint.channel_values ?? {}), ...(await this.loadChannelValues(threadId, ns, checkpoint.channel_versions ?? {})) };
     if (checkpoint.v < 4 && parentId) await this.migratePendingSends(checkpoint, threadId, ns, parentId);
     const metadata = (await this.serde.loadsTyped("json", text(row.metadata))) as CheckpointMetadata;
-    if (row.delta_seeds !== null) this.lineages.set(this.key(threadId, ns, checkpointId), { versions: checkpoint.channel_versions, seeds: JSON.parse(row.delta_seeds) as Seeds });
+    if (row.delta_seeds !== null)
+      this.lineages.set(this.key(threadId, ns, checkpointId), { versions: checkpoint.channel_versions, seeds: JSON.parse(row.delta_seeds) as Seeds });
     const tuple: CheckpointTuple = {
       config: { configurable: { thread_id: threadId, checkpoint_ns: ns, checkpoint_id: checkpointId } },
       checkpoint,
@@ -547,7 +568,8 @@ export class ShopstateSaver extends BaseCheckpointSaver {
 
   private async blobValue(threadId: string, ns: string, row: BlobRow): Promise<unknown> {
     const type = baseType(row.type);
-    if (type === SNAPSHOT_FULL || type === SNAPSHOT_DIFF) return new DeltaSnapshot((await this.snapshotValue(threadId, ns, row.channel, row.version, row)).value);
+    if (type === SNAPSHOT_FULL || type === SNAPSHOT_DIFF)
+      return new DeltaSnapshot((await this.snapshotValue(threadId, ns, row.channel, row.version, row)).value);
     return decodeValue(this.serde, row.type, row.blob);
   }
 
@@ -563,13 +585,18 @@ export class ShopstateSaver extends BaseCheckpointSaver {
   private async snapshotValue(threadId: string, ns: string, channel: string, version: string, known?: BlobRow): Promise<CachedSnapshot> {
     const cached = this.cachedSnapshot(threadId, ns, channel, version);
     if (cached) return cached;
-    const select = this.sql("SELECT channel, version, type, blob, base_version FROM checkpoint_blobs WHERE thread_id = ? AND checkpoint_ns = ? AND channel = ? AND version = ?");
+    const select = this.sql(
+      "SELECT channel, version, type, blob, base_version FROM checkpoint_blobs WHERE thread_id = ? AND checkpoint_ns = ? AND channel = ? AND version = ?",
+    );
     // Newest first: this snapshot, the one it extends, ... down to a whole or remembered one.
     const chain: BlobRow[] = [];
     let base: CachedSnapshot | undefined;
     let row = known ?? (select.get(threadId, ns, channel, version) as BlobRow | undefined);
     for (;;) {
-      if (!row) throw new Error(`checkpoint blob missing: channel '${channel}' of thread ${threadId}; a stored snapshot diff refers to a snapshot that is no longer stored`);
+      if (!row)
+        throw new Error(
+          `checkpoint blob missing: channel '${channel}' of thread ${threadId}; a stored snapshot diff refers to a snapshot that is no longer stored`,
+        );
       if (baseType(row.type) !== SNAPSHOT_DIFF || row.base_version === null) {
         base = { value: await this.decodeSnapshot(row), depth: 0, fullBytes: byteLength(row.blob), chainBytes: 0 };
         // Other checkpoints' snapshots of this channel likely start from the same whole one.
@@ -611,7 +638,8 @@ export class ShopstateSaver extends BaseCheckpointSaver {
     const sends = await loadWrites(this.db, this.serde, { threadId, ns, checkpointId: parentId }, TASKS);
     checkpoint.channel_values ??= {};
     checkpoint.channel_values[TASKS] = sends.map(([, , value]) => value);
-    checkpoint.channel_versions[TASKS] = Object.keys(checkpoint.channel_versions).length > 0 ? maxChannelVersion(...Object.values(checkpoint.channel_versions)) : this.getNextVersion(undefined);
+    checkpoint.channel_versions[TASKS] =
+      Object.keys(checkpoint.channel_versions).length > 0 ? maxChannelVersion(...Object.values(checkpoint.channel_versions)) : this.getNextVersion(undefined);
   }
 
   /**
@@ -630,8 +658,14 @@ export class ShopstateSaver extends BaseCheckpointSaver {
     if (threadId === undefined) return empty();
     const target = (
       config.configurable?.checkpoint_id
-        ? this.sql("SELECT checkpoint_id, parent_checkpoint_id FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ?").get(threadId, ns, config.configurable.checkpoint_id)
-        : this.sql("SELECT checkpoint_id, parent_checkpoint_id FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = ? ORDER BY checkpoint_id DESC LIMIT 1").get(threadId, ns)
+        ? this.sql("SELECT checkpoint_id, parent_checkpoint_id FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ?").get(
+            threadId,
+            ns,
+            config.configurable.checkpoint_id,
+          )
+        : this.sql(
+            "SELECT checkpoint_id, parent_checkpoint_id FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = ? ORDER BY checkpoint_id DESC LIMIT 1",
+          ).get(threadId, ns)
     ) as { checkpoint_id: string; parent_checkpoint_id: string | null } | undefined;
     if (!target?.parent_checkpoint_id) return empty();
     const parentId = target.parent_checkpoint_id;
@@ -690,9 +724,9 @@ export class ShopstateSaver extends BaseCheckpointSaver {
 
   /** The value stored for a channel at a checkpoint: a blob, or a stock row's inline value. */
   private async seedValue(threadId: string, ns: string, checkpointId: string, channel: string, version: string): Promise<unknown> {
-    const row = this.sql("SELECT channel, version, type, blob, base_version FROM checkpoint_blobs WHERE thread_id = ? AND checkpoint_ns = ? AND channel = ? AND version = ?").get(threadId, ns, channel, version) as
-      | BlobRow
-      | undefined;
+    const row = this.sql(
+      "SELECT channel, version, type, blob, base_version FROM checkpoint_blobs WHERE thread_id = ? AND checkpoint_ns = ? AND channel = ? AND version = ?",
+    ).get(threadId, ns, channel, version) as BlobRow | undefined;
     return row && row.type !== EMPTY ? this.blobValue(threadId, ns, row) : undefined;
   }
 
@@ -723,9 +757,12 @@ export class ShopstateSaver extends BaseCheckpointSaver {
     this.setup();
     this.lineages.deleteWhere((key) => key.startsWith(`${threadId}\u0000`));
     const stored = new Set(
-      (this.sql("SELECT channel, version FROM checkpoint_blobs WHERE thread_id = ? AND checkpoint_ns = ? AND type <> 'empty'").all(threadId, ns) as { channel: string; version: string }[]).map(
-        (b) => `${b.channel}\u0000${b.version}`,
-      ),
+      (
+        this.sql("SELECT channel, version FROM checkpoint_blobs WHERE thread_id = ? AND checkpoint_ns = ? AND type <> 'empty'").all(threadId, ns) as {
+          channel: string;
+          version: string;
+        }[]
+      ).map((b) => `${b.channel}\u0000${b.version}`),
     );
     const rows = this.db
       .prepare("SELECT checkpoint_id, parent_checkpoint_id, type, checkpoint FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = ? ORDER BY checkpoint_id")
@@ -737,7 +774,11 @@ export class ShopstateSaver extends BaseCheckpointSaver {
       const checkpoint = (await decodeValue(this.serde, row.type ?? "json", row.checkpoint)) as Checkpoint;
       const parentLineage = row.parent_checkpoint_id ? lineages.get(row.parent_checkpoint_id) : undefined;
       const parent = row.parent_checkpoint_id && parentLineage ? { id: row.parent_checkpoint_id, lineage: parentLineage } : undefined;
-      const seeds = computeSeeds(checkpoint.channel_versions, parent, (channel, version) => version !== undefined && stored.has(`${channel}\u0000${String(version)}`));
+      const seeds = computeSeeds(
+        checkpoint.channel_versions,
+        parent,
+        (channel, version) => version !== undefined && stored.has(`${channel}\u0000${String(version)}`),
+      );
       lineages.set(row.checkpoint_id, { versions: checkpoint.channel_versions, seeds });
       updates.push([JSON.stringify(seeds), row.checkpoint_id]);
     }

@@ -7,7 +7,18 @@
 import Database from "better-sqlite3";
 import type { StoreEvent } from "../domain/events.js";
 import { streamsOf } from "../domain/streams.js";
-import { beyondTip, commonPrefix, sameEvents, segmentsOf, type BranchRecord, type EventQuery, type EventStore, type LogPointer, type LoggedEvent, type Segment } from "./event_store.js";
+import {
+  beyondTip,
+  commonPrefix,
+  sameEvents,
+  segmentsOf,
+  type BranchRecord,
+  type EventQuery,
+  type EventStore,
+  type LogPointer,
+  type LoggedEvent,
+  type Segment,
+} from "./event_store.js";
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS shopstate_branches (
@@ -48,11 +59,15 @@ export function sqliteEventStore(db: Database.Database): EventStore {
   db.exec(SCHEMA);
   const lineage = new Map<string, Map<number, BranchRecord>>();
 
-  const selectBranches = db.prepare<[string], { branch: number; parent: number | null; fork_at: number }>("SELECT branch, parent, fork_at FROM shopstate_branches WHERE thread_id = ?");
+  const selectBranches = db.prepare<[string], { branch: number; parent: number | null; fork_at: number }>(
+    "SELECT branch, parent, fork_at FROM shopstate_branches WHERE thread_id = ?",
+  );
   const insertBranch = db.prepare("INSERT INTO shopstate_branches (thread_id, branch, parent, fork_at) VALUES (?, ?, ?, ?)");
   const insertEvent = db.prepare("INSERT INTO shopstate_events (thread_id, branch, position, id, type, body) VALUES (?, ?, ?, ?, ?, ?)");
   const insertStream = db.prepare("INSERT INTO shopstate_streams (thread_id, stream, branch, position) VALUES (?, ?, ?, ?)");
-  const selectTip = db.prepare<[string, number], { tip: number | null }>("SELECT MAX(position) + 1 AS tip FROM shopstate_events WHERE thread_id = ? AND branch = ?");
+  const selectTip = db.prepare<[string, number], { tip: number | null }>(
+    "SELECT MAX(position) + 1 AS tip FROM shopstate_events WHERE thread_id = ? AND branch = ?",
+  );
   // Read statements vary with the query's filters: each text is prepared once.
   const prepared = new Map<string, Database.Statement<unknown[]>>();
   const statement = (sql: string): Database.Statement<unknown[]> => {
@@ -63,7 +78,9 @@ export function sqliteEventStore(db: Database.Database): EventStore {
   const selectIds = db.prepare<[string, string], Row & { id: string; branch: number }>(
     "SELECT e.id, e.branch, e.position, e.body FROM json_each(?) j CROSS JOIN shopstate_events e ON e.thread_id = ? AND e.id = j.value",
   );
-  const selectRange = db.prepare<[string, number, number, number], Row>("SELECT position, body FROM shopstate_events WHERE thread_id = ? AND branch = ? AND position >= ? AND position < ? ORDER BY position");
+  const selectRange = db.prepare<[string, number, number, number], Row>(
+    "SELECT position, body FROM shopstate_events WHERE thread_id = ? AND branch = ? AND position >= ? AND position < ? ORDER BY position",
+  );
 
   /** The thread's branch records; re-read when a pointer names one not seen yet (records never change once written). */
   const branchesOf = (threadId: string, need?: number): Map<number, BranchRecord> => {
@@ -167,7 +184,8 @@ export function sqliteEventStore(db: Database.Database): EventStore {
       const found: LoggedEvent[] = [];
       const limit = query.limit ?? Infinity;
       for (const segment of clipped(threadId, at, query)) {
-        for (const row of readSegment(threadId, segment, query, limit - found.length)) found.push({ position: row.position, event: JSON.parse(row.body) as StoreEvent });
+        for (const row of readSegment(threadId, segment, query, limit - found.length))
+          found.push({ position: row.position, event: JSON.parse(row.body) as StoreEvent });
         if (found.length >= limit) break;
       }
       return found;
@@ -181,7 +199,8 @@ export function sqliteEventStore(db: Database.Database): EventStore {
         const chunk = ids.slice(i, i + ID_CHUNK);
         const rows = selectIds.all(JSON.stringify(chunk), threadId);
         for (const row of rows) {
-          if (parts.some((s) => s.branch === row.branch && row.position >= s.from && row.position < s.to)) found.set(row.id, { position: row.position, event: JSON.parse(row.body) as StoreEvent });
+          if (parts.some((s) => s.branch === row.branch && row.position >= s.from && row.position < s.to))
+            found.set(row.id, { position: row.position, event: JSON.parse(row.body) as StoreEvent });
         }
       }
       return found;
@@ -193,11 +212,9 @@ export function sqliteEventStore(db: Database.Database): EventStore {
       for (let i = 0; i < streams.length && parts.length > 0; i += ID_CHUNK) {
         const chunk = streams.slice(i, i + ID_CHUNK);
         const inSegments = parts.map(() => "(s.branch = ? AND s.position >= ? AND s.position < ?)").join(" OR ");
-        const rows = statement(`SELECT DISTINCT s.stream FROM json_each(?) j CROSS JOIN shopstate_streams s ON s.thread_id = ? AND s.stream = j.value WHERE ${inSegments}`).all(
-          JSON.stringify(chunk),
-          threadId,
-          ...parts.flatMap((s) => [s.branch, s.from, s.to]),
-        ) as { stream: string }[];
+        const rows = statement(
+          `SELECT DISTINCT s.stream FROM json_each(?) j CROSS JOIN shopstate_streams s ON s.thread_id = ? AND s.stream = j.value WHERE ${inSegments}`,
+        ).all(JSON.stringify(chunk), threadId, ...parts.flatMap((s) => [s.branch, s.from, s.to])) as { stream: string }[];
         for (const row of rows) found.add(row.stream);
       }
       return found;
@@ -209,7 +226,8 @@ export function sqliteEventStore(db: Database.Database): EventStore {
         const params: unknown[] = [threadId, s.branch, s.from, s.to];
         let sql: string;
         if (query.stream !== undefined) {
-          sql = "SELECT COUNT(*) AS n FROM shopstate_streams s JOIN shopstate_events e ON e.thread_id = s.thread_id AND e.branch = s.branch AND e.position = s.position WHERE s.thread_id = ? AND s.branch = ? AND s.position >= ? AND s.position < ? AND s.stream = ?";
+          sql =
+            "SELECT COUNT(*) AS n FROM shopstate_streams s JOIN shopstate_events e ON e.thread_id = s.thread_id AND e.branch = s.branch AND e.position = s.position WHERE s.thread_id = ? AND s.branch = ? AND s.position >= ? AND s.position < ? AND s.stream = ?";
           params.push(query.stream);
           if (query.types) sql += ` AND e.type IN (${query.types.map(() => "?").join(",")})`;
         } else {
@@ -226,7 +244,8 @@ export function sqliteEventStore(db: Database.Database): EventStore {
 
     deleteThread: async (threadId) => {
       db.transaction(() => {
-        for (const table of ["shopstate_events", "shopstate_streams", "shopstate_branches"]) db.prepare(`DELETE FROM ${table} WHERE thread_id = ?`).run(threadId);
+        for (const table of ["shopstate_events", "shopstate_streams", "shopstate_branches"])
+          db.prepare(`DELETE FROM ${table} WHERE thread_id = ?`).run(threadId);
       })();
       lineage.delete(threadId);
     },

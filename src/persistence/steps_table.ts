@@ -56,6 +56,9 @@ export function storeSteps(db: Database.Database, threadId: string, records: Rea
 export function forgetSteps(db: Database.Database, threadId: string, checkpointIds?: readonly string[]): void {
   ensureTable(db);
   if (checkpointIds === undefined) db.prepare("DELETE FROM shopstate_steps WHERE thread_id = ?").run(threadId);
-  else db.prepare("DELETE FROM shopstate_steps WHERE thread_id = ? AND checkpoint_id IN (SELECT value FROM json_each(?))").run(threadId, JSON.stringify(checkpointIds));
+  else
+    db.prepare("DELETE FROM shopstate_steps WHERE thread_id = ? AND checkpoint_id IN (SELECT value FROM json_each(?))").run(
+      threadId,
+      JSON.stringify(checkpointIds),
+    );
 }
-

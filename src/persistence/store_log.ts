@@ -48,8 +48,18 @@ export async function orderById(log: StoreLog, id: string): Promise<Order | unde
 }
 
 /** A customer's orders, newest first: `limit` of them, placed before log position `before` when given (paging). */
-export async function ordersOfCustomer(log: StoreLog, customerId: string, page: { limit: number; before?: number }): Promise<{ orders: Order[]; next?: number }> {
-  const placed = await readLog(log, { stream: streamKey("customer", customerId), types: ["OrderPlaced"], descending: true, limit: page.limit, to: page.before });
+export async function ordersOfCustomer(
+  log: StoreLog,
+  customerId: string,
+  page: { limit: number; before?: number },
+): Promise<{ orders: Order[]; next?: number }> {
+  const placed = await readLog(log, {
+    stream: streamKey("customer", customerId),
+    types: ["OrderPlaced"],
+    descending: true,
+    limit: page.limit,
+    to: page.before,
+  });
   const ids = placed.map((p) => (p.event.data as { orderId: string }).orderId);
   const byId = await ordersById(log, ids);
   const orders = ids.map((id) => byId[id]).filter((o): o is Order => o !== undefined);

@@ -37,7 +37,12 @@ export function ensureStoreTable(db: Database.Database): void {
 
 export function registerStore(db: Database.Database, name: string, origin = "ingest", now: Date = new Date()): StoreRecord {
   ensureStoreTable(db);
-  db.prepare("INSERT OR IGNORE INTO shopstate_stores (name, thread_id, created_at, origin) VALUES (?, ?, ?, ?)").run(name, threadIdFor(name), now.toISOString(), origin);
+  db.prepare("INSERT OR IGNORE INTO shopstate_stores (name, thread_id, created_at, origin) VALUES (?, ?, ?, ?)").run(
+    name,
+    threadIdFor(name),
+    now.toISOString(),
+    origin,
+  );
   return findStore(db, name) as StoreRecord;
 }
 

@@ -12,7 +12,14 @@
  * interrupt, resume, scheduled; negative index) replaces its earlier value.
  */
 import type Database from "better-sqlite3";
-import { WRITES_IDX_MAP, compareWritesSortKeys, writesSortKey, type CheckpointPendingWrite, type PendingWrite, type SerializerProtocol } from "@langchain/langgraph-checkpoint";
+import {
+  WRITES_IDX_MAP,
+  compareWritesSortKeys,
+  writesSortKey,
+  type CheckpointPendingWrite,
+  type PendingWrite,
+  type SerializerProtocol,
+} from "@langchain/langgraph-checkpoint";
 import { decodeValue, encodeValue } from "./codec.js";
 
 export const WRITES_SCHEMA = `
@@ -53,7 +60,14 @@ function channelList(entries: Entry[]): string {
 }
 
 /** Stores one task's writes at a checkpoint. */
-export async function storeWrites(db: Database.Database, serde: SerializerProtocol, at: WriteKey, writes: PendingWrite[], taskId: string, taskPath: string): Promise<void> {
+export async function storeWrites(
+  db: Database.Database,
+  serde: SerializerProtocol,
+  at: WriteKey,
+  writes: PendingWrite[],
+  taskId: string,
+  taskPath: string,
+): Promise<void> {
   const allSpecial = writes.every(([channel]) => channel in WRITES_IDX_MAP);
   const regular: Entry[] = [];
   const special: Entry[] = [];
@@ -61,7 +75,9 @@ export async function storeWrites(db: Database.Database, serde: SerializerProtoc
     const idx = WRITES_IDX_MAP[channel] ?? i;
     (idx < 0 ? special : regular).push([idx, channel, value]);
   });
-  const select = db.prepare("SELECT checkpoint_id, task_id, task_path, type, value FROM checkpoint_writes WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ? AND task_id = ? AND slot = ?");
+  const select = db.prepare(
+    "SELECT checkpoint_id, task_id, task_path, type, value FROM checkpoint_writes WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ? AND task_id = ? AND slot = ?",
+  );
   const upsert = db.prepare(
     "INSERT OR REPLACE INTO checkpoint_writes (thread_id, checkpoint_ns, checkpoint_id, task_id, slot, task_path, channels, type, value) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
   );
@@ -80,7 +96,8 @@ export async function storeWrites(db: Database.Database, serde: SerializerProtoc
   }
   const encoded = await Promise.all(rows.map(async ([slot, entries]) => ({ slot, entries, stored: await encodeValue(serde, entries) })));
   db.transaction(() => {
-    for (const { slot, entries, stored } of encoded) upsert.run(at.threadId, at.ns, at.checkpointId, taskId, slot, taskPath, channelList(entries), stored.type, stored.bytes);
+    for (const { slot, entries, stored } of encoded)
+      upsert.run(at.threadId, at.ns, at.checkpointId, taskId, slot, taskPath, channelList(entries), stored.type, stored.bytes);
   })();
 }
 
@@ -104,7 +121,9 @@ export async function decodeWrites(serde: SerializerProtocol, rows: WriteRow[], 
 /** A checkpoint's pending writes in `writesSortKey` order. */
 export async function loadWrites(db: Database.Database, serde: SerializerProtocol, at: WriteKey, channel?: string): Promise<CheckpointPendingWrite[]> {
   const rows = db
-    .prepare(`SELECT checkpoint_id, task_id, task_path, type, value FROM checkpoint_writes WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ?${channel ? " AND channels LIKE ?" : ""}`)
+    .prepare(
+      `SELECT checkpoint_id, task_id, task_path, type, value FROM checkpoint_writes WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ?${channel ? " AND channels LIKE ?" : ""}`,
+    )
     .all(at.threadId, at.ns, at.checkpointId, ...(channel ? [`%,${channel},%`] : [])) as WriteRow[];
   return decodeWrites(serde, rows, channel ? new Set([channel]) : undefined);
 }

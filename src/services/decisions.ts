@@ -31,7 +31,10 @@ export interface ServiceRound {
   decidedProposals: string[];
 }
 
-export type ServiceState = Pick<State, "log" | "cursors" | "proposals" | "catalog" | "inventory" | "approvals" | "promotions" | "reorders" | "posts" | "policy">;
+export type ServiceState = Pick<
+  State,
+  "log" | "cursors" | "proposals" | "catalog" | "inventory" | "approvals" | "promotions" | "reorders" | "posts" | "policy"
+>;
 
 /** Services' facts in the log: order_service's first, then inventory_service's, each in decision order. */
 const SERVICE_ORDER: readonly ServiceName[] = ["order_service", "inventory_service"];
@@ -47,7 +50,11 @@ export async function decideRound(state: ServiceState, log: StoreLog): Promise<S
   if (items.length === 0 && from >= log.at.length) return undefined;
   const world = await worldFor(state, log, items);
   const { draft, facts, conflicts } = items.length > 0 ? decideAll(world, items) : { draft: draftOf(world), facts: [], conflicts: [] };
-  const logged = await log.store.findIds(log.threadId, log.at, facts.map((f) => f.id));
+  const logged = await log.store.findIds(
+    log.threadId,
+    log.at,
+    facts.map((f) => f.id),
+  );
   const newFacts = SERVICE_ORDER.flatMap((service) => facts.filter((f) => OWNER[f.type] === service && !logged.has(f.id)));
   const pointer = await log.store.append(log.threadId, log.at, newFacts);
   return { draft, facts: newFacts, conflicts, log: pointer, decidedProposals: state.proposals.map((p) => p.id) };
@@ -73,7 +80,11 @@ export async function worldFor(state: ServiceState, log: StoreLog, items: readon
     }
     if (item.kind === "proposal" && item.proposal.type === "ReplyDrafted" && typeof data.text === "string") {
       const tokens = idTokens(data.text);
-      const named = await log.store.existingStreams(log.threadId, log.at, tokens.flatMap((t) => [streamKey("order", t), streamKey("customer", t)]));
+      const named = await log.store.existingStreams(
+        log.threadId,
+        log.at,
+        tokens.flatMap((t) => [streamKey("order", t), streamKey("customer", t)]),
+      );
       for (const t of tokens) {
         if (named.has(streamKey("order", t))) orderIds.add(t);
         if (named.has(streamKey("customer", t))) customers.add(t);
@@ -89,7 +100,11 @@ export async function worldFor(state: ServiceState, log: StoreLog, items: readon
 }
 
 /** The part of a round that `service` publishes: the log pointer, its conflicts, its channels. */
-export function publish<C extends "catalog" | "inventory" | "approvals" | "promotions" | "reorders" | "posts">(service: ServiceName, round: ServiceRound, channels: readonly C[]): Update {
+export function publish<C extends "catalog" | "inventory" | "approvals" | "promotions" | "reorders" | "posts">(
+  service: ServiceName,
+  round: ServiceRound,
+  channels: readonly C[],
+): Update {
   const patches = patchesOf(round.draft);
   // Decided approvals leave the state: their stream keeps them.
   patches.approvals = Object.fromEntries(Object.entries(patches.approvals).map(([id, a]) => [id, a && a.status === "pending" ? a : null]));

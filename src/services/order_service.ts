@@ -27,5 +27,7 @@ export function orderServiceNode(events: EventStore) {
 
 /** Replies it accepted join the transcript (support drafts them; a refused draft never shows). */
 function acceptedReplies(facts: readonly SystemEvent[]): AIMessage[] {
-  return facts.flatMap((fact) => (fact.type === "ReplyDrafted" ? [new AIMessage({ id: fact.data.messageId, content: fact.data.text, name: fact.source })] : []));
+  return facts.flatMap((fact) =>
+    fact.type === "ReplyDrafted" ? [new AIMessage({ id: fact.data.messageId, content: fact.data.text, name: fact.source })] : [],
+  );
 }

@@ -62,7 +62,14 @@ export interface DiffSide {
  */
 export async function diffStates(before: DiffSide, after: DiffSide): Promise<StateDiff> {
   const events = await diffEvents(before.log, after.log);
-  const named = (key: "orderId" | "approvalId") => [...new Set([...events.added, ...events.removed].flatMap((e) => { const id = (e.data as Record<string, unknown>)[key]; return typeof id === "string" ? [id] : []; }))];
+  const named = (key: "orderId" | "approvalId") => [
+    ...new Set(
+      [...events.added, ...events.removed].flatMap((e) => {
+        const id = (e.data as Record<string, unknown>)[key];
+        return typeof id === "string" ? [id] : [];
+      }),
+    ),
+  ];
   const orderIds = named("orderId");
   const approvalIds = named("approvalId");
   const sideEntities = async (side: DiffSide) => {
@@ -142,7 +149,11 @@ const SUMMARY_ENTITIES = 3;
  * `inventory_service: SKU-TEE available 5→3; +2 events`.
  * `writers` are the nodes (or `input`, `rollback`, ...) that made the step.
  */
-export async function summariseStep(parent: DiffSide | undefined, side: DiffSide & { values: { inbox?: unknown[] } }, writers: readonly string[]): Promise<string> {
+export async function summariseStep(
+  parent: DiffSide | undefined,
+  side: DiffSide & { values: { inbox?: unknown[] } },
+  writers: readonly string[],
+): Promise<string> {
   const diff = await diffStates(parent ?? { values: {}, log: { ...side.log, at: EMPTY_LOG } }, side);
   const values = side.values;
   const parentValues = parent?.values as { inbox?: unknown[] } | undefined;
@@ -194,7 +205,9 @@ function describeEntity(change: EntityChange): string {
     case "approvals": {
       if (change.change === "removed") return `approval ${change.key} removed`;
       const status = field("status");
-      return change.change === "added" ? `approval ${change.key} ${(after as Record<string, unknown>).status}` : `approval ${change.key} ${status ? arrow(status) : "changed"}`;
+      return change.change === "added"
+        ? `approval ${change.key} ${(after as Record<string, unknown>).status}`
+        : `approval ${change.key} ${status ? arrow(status) : "changed"}`;
     }
     case "tasks":
       return `task ${change.key} ${change.change}`;

@@ -107,7 +107,12 @@ async function headersOf(timeline: GraphTimeline, options: { limit: number; befo
   const before = options.before ? checkpointConfig(timeline.threadId, options.before) : undefined;
   const headers: CheckpointHeader[] = [];
   for await (const tuple of timeline.saver.list(threadConfig(timeline.threadId), { limit: options.limit, before })) {
-    headers.push({ checkpointId: checkpointIdOf(tuple.config) as string, parentId: checkpointIdOf(tuple.parentConfig), metadata: tuple.metadata ?? ({} as CheckpointMetadata), createdAt: tuple.checkpoint.ts });
+    headers.push({
+      checkpointId: checkpointIdOf(tuple.config) as string,
+      parentId: checkpointIdOf(tuple.parentConfig),
+      metadata: tuple.metadata ?? ({} as CheckpointMetadata),
+      createdAt: tuple.checkpoint.ts,
+    });
   }
   return headers;
 }
@@ -118,7 +123,12 @@ async function headersOf(timeline: GraphTimeline, options: { limit: number; befo
  */
 async function recordsOf(timeline: GraphTimeline, page: readonly CheckpointHeader[]): Promise<Map<string, StepRecord>> {
   const meta = timeline.meta;
-  const records = meta ? await meta.storedSteps(timeline.threadId, page.map((h) => h.checkpointId)) : new Map<string, StepRecord>();
+  const records = meta
+    ? await meta.storedSteps(
+        timeline.threadId,
+        page.map((h) => h.checkpointId),
+      )
+    : new Map<string, StepRecord>();
   const missing = page.filter((h) => !records.has(h.checkpointId));
   const computed = await computeSteps(timeline, missing);
   if (meta) await meta.storeSteps(timeline.threadId, computed);

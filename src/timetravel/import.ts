@@ -85,7 +85,10 @@ function checkEnvelope(raw: unknown, where: string): StoreEvent {
  */
 export async function importLog(session: StoreSession, log: readonly StoreEvent[], waitMs?: number): Promise<ImportResult> {
   return withLease(session, waitMs, async () => {
-    if (await headTuple(session)) throw new UsageError(`store '${session.name}' already exists; import builds a new store: pass --thread NEW_NAME (or delete it with 'shopstate stores --delete ${session.name}')`);
+    if (await headTuple(session))
+      throw new UsageError(
+        `store '${session.name}' already exists; import builds a new store: pass --thread NEW_NAME (or delete it with 'shopstate stores --delete ${session.name}')`,
+      );
     const { world } = replay(log);
     const before = verify(world, log);
     if (before.length > 0) throw new ImportVerifyError(before);

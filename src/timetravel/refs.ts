@@ -80,11 +80,17 @@ export async function resolveRef(timeline: Timeline, ref: string): Promise<Resol
     if (matches.length === 1) return found(matches[0]);
     if (matches.length > 1) {
       const more = await idsWithPrefix(timeline, id, 5);
-      throw new RefNotFoundError(ref, `checkpoint prefix '${id}' is ambiguous: it matches ${more.length >= 5 ? "5 or more" : more.length} checkpoints (give more characters)`, more);
+      throw new RefNotFoundError(
+        ref,
+        `checkpoint prefix '${id}' is ambiguous: it matches ${more.length >= 5 ? "5 or more" : more.length} checkpoints (give more characters)`,
+        more,
+      );
     }
     throw new RefNotFoundError(ref, `no checkpoint id starts with '${id}' in this store`, await closeMatches(timeline, text));
   }
-  const kind = /^[0-9a-f-]+$/.test(id) ? `'${text}' is too short for an id prefix (at least ${MIN_PREFIX} characters) and is not a tag` : `no tag, checkpoint id or head~N named '${text}'`;
+  const kind = /^[0-9a-f-]+$/.test(id)
+    ? `'${text}' is too short for an id prefix (at least ${MIN_PREFIX} characters) and is not a tag`
+    : `no tag, checkpoint id or head~N named '${text}'`;
   throw new RefNotFoundError(ref, kind, await closeMatches(timeline, text));
 }
 
@@ -100,7 +106,8 @@ async function walkBack(timeline: Timeline, steps: number, ref: string): Promise
   for (let i = 0; i < steps; i++) {
     const parent: RunnableConfig | undefined = tuple.parentConfig;
     const next: CheckpointTuple | undefined = parent ? await timeline.saver.getTuple(parent) : undefined;
-    if (!next) throw new RefNotFoundError(ref, `${ref} goes past the first checkpoint: the current branch has only ${i + 1} checkpoint(s) (head~0 to head~${i})`);
+    if (!next)
+      throw new RefNotFoundError(ref, `${ref} goes past the first checkpoint: the current branch has only ${i + 1} checkpoint(s) (head~0 to head~${i})`);
     tuple = next;
   }
   return checkpointIdOf(tuple.config) as string;
@@ -119,7 +126,8 @@ export async function idsWithPrefix(timeline: Timeline, prefix: string, limit: n
 async function idsBefore(timeline: Timeline, before: string, limit: number): Promise<string[]> {
   if (timeline.meta?.listHeaders) return (await timeline.meta.listHeaders(timeline.threadId, { limit, before })).map((h) => h.checkpointId);
   const ids: string[] = [];
-  for await (const tuple of timeline.saver.list(threadConfig(timeline.threadId), { limit, before: checkpointConfig(timeline.threadId, before) })) ids.push(checkpointIdOf(tuple.config) as string);
+  for await (const tuple of timeline.saver.list(threadConfig(timeline.threadId), { limit, before: checkpointConfig(timeline.threadId, before) }))
+    ids.push(checkpointIdOf(tuple.config) as string);
   return ids;
 }
 

@@ -46,14 +46,21 @@ export async function replayFrom(session: StoreSession, ref: string, options: Ru
     const target = await resolveRef(session, ref);
     const past = await session.graph.getState(target.config);
     if (past.next.length === 0) {
-      throw new UsageError(`checkpoint ${target.checkpointId} is at the end of a run, so there is nothing to re-run from it; pick a checkpoint inside a run (history shows the 'input' step that starts each run)`);
+      throw new UsageError(
+        `checkpoint ${target.checkpointId} is at the end of a run, so there is nothing to re-run from it; pick a checkpoint inside a run (history shows the 'input' step that starts each run)`,
+      );
     }
     const originalId = await endOfRunOnHeadBranch(session, target.checkpointId);
     const original = originalId ? ((await session.graph.getState(checkpointConfig(session.threadId, originalId))).values as State) : undefined;
     // The run is re-decided under the policy it ran with, so a replay never records a PolicyChanged of its own.
     const threshold = (original ?? (past.values as State)).policy?.approvalThresholdCents ?? options.approvalThresholdCents;
     // A re-run that pauses at the approval gate returns its interrupt beside the values; the original's pause is compared without it.
-    const { [INTERRUPT]: _pause, ...replayedValues } = (await session.graph.invoke(null, { ...target.config, signal: lost, recursionLimit: options.maxSteps, context: { approvalThresholdCents: threshold, model: undefined } })) as State & { [INTERRUPT]?: unknown };
+    const { [INTERRUPT]: _pause, ...replayedValues } = (await session.graph.invoke(null, {
+      ...target.config,
+      signal: lost,
+      recursionLimit: options.maxSteps,
+      context: { approvalThresholdCents: threshold, model: undefined },
+    })) as State & { [INTERRUPT]?: unknown };
     const replayed = checkpointIdOf((await headTuple(session))?.config) as string;
     if (!original) return { from: target.checkpointId, replayed };
     const identical = JSON.stringify(original) === JSON.stringify(replayedValues);
@@ -113,5 +120,10 @@ export async function whatIf(session: StoreSession, ref: string, lines: InputLin
   const { newHead } = await rollback(session, ref, options.waitMs);
   const result = await ingestLines(session, lines, options);
   const after = (await session.graph.getState(checkpointConfig(session.threadId, result.checkpointId))).values as State;
-  return { originalHead, fork: newHead, head: result.checkpointId, diff: await diffStates({ values: original, log: logOf(session, original) }, { values: after, log: logOf(session, after) }) };
+  return {
+    originalHead,
+    fork: newHead,
+    head: result.checkpointId,
+    diff: await diffStates({ values: original, log: logOf(session, original) }, { values: after, log: logOf(session, after) }),
+  };
 }

@@ -54,15 +54,20 @@ export async function describeStep(snapshot: StateSnapshot, parent: StateSnapsho
 }
 
 /** Computes the records of checkpoints by loading their states (and their parents'), sharing loads between neighbours. */
-export async function computeSteps(session: StepLog & { graph: StoreGraph }, checkpoints: readonly { checkpointId: string; parentId?: string }[]): Promise<Map<string, StepRecord>> {
+export async function computeSteps(
+  session: StepLog & { graph: StoreGraph },
+  checkpoints: readonly { checkpointId: string; parentId?: string }[],
+): Promise<Map<string, StepRecord>> {
   const loaded = new Map<string, StateSnapshot>();
   const load = async (id: string) => {
     let snapshot = loaded.get(id);
-    if (!snapshot) loaded.set(id, (snapshot = await session.graph.getState({ configurable: { thread_id: session.threadId, checkpoint_ns: "", checkpoint_id: id } })));
+    if (!snapshot)
+      loaded.set(id, (snapshot = await session.graph.getState({ configurable: { thread_id: session.threadId, checkpoint_ns: "", checkpoint_id: id } })));
     return snapshot;
   };
   const records = new Map<string, StepRecord>();
-  for (const { checkpointId, parentId } of checkpoints) records.set(checkpointId, await describeStep(await load(checkpointId), parentId ? await load(parentId) : undefined, session));
+  for (const { checkpointId, parentId } of checkpoints)
+    records.set(checkpointId, await describeStep(await load(checkpointId), parentId ? await load(parentId) : undefined, session));
   return records;
 }
 
@@ -76,7 +81,10 @@ export async function recordNewSteps(session: StepLog & { meta: StoreMeta; saver
   let before: string | undefined;
   while (pending.length < MAX_RECORDED_PER_RUN) {
     const headers = await session.saver.listHeaders(session.threadId, { limit: HEADER_PAGE, before });
-    const known = await session.meta.storedSteps(session.threadId, headers.map((h) => h.checkpointId));
+    const known = await session.meta.storedSteps(
+      session.threadId,
+      headers.map((h) => h.checkpointId),
+    );
     const fresh = headers.findIndex((h) => known.has(h.checkpointId));
     pending.push(...headers.slice(0, fresh < 0 ? headers.length : fresh));
     if (fresh >= 0 || headers.length < HEADER_PAGE) break;

@@ -55,14 +55,17 @@ export function addTag(db: Database.Database, threadId: string, label: string, c
 
 export function findTag(db: Database.Database, threadId: string, label: string): Tag | undefined {
   ensureTagTable(db);
-  return db.prepare("SELECT label, checkpoint_id AS checkpointId, created_at AS createdAt FROM shopstate_tags WHERE thread_id = ? AND label = ?").get(threadId, label) as Tag | undefined;
+  return db
+    .prepare("SELECT label, checkpoint_id AS checkpointId, created_at AS createdAt FROM shopstate_tags WHERE thread_id = ? AND label = ?")
+    .get(threadId, label) as Tag | undefined;
 }
 
 export function listTags(db: Database.Database, threadId: string): Tag[] {
   ensureTagTable(db);
-  return db.prepare("SELECT label, checkpoint_id AS checkpointId, created_at AS createdAt FROM shopstate_tags WHERE thread_id = ? ORDER BY created_at, label").all(threadId) as Tag[];
+  return db
+    .prepare("SELECT label, checkpoint_id AS checkpointId, created_at AS createdAt FROM shopstate_tags WHERE thread_id = ? ORDER BY created_at, label")
+    .all(threadId) as Tag[];
 }
-
 
 /** Checkpoints that must never be pruned: every tagged one of the thread. */
 export function taggedCheckpointIds(db: Database.Database, threadId: string): Set<string> {

@@ -134,7 +134,17 @@ export interface JobRow {
  */
 export async function listJobs(pool: pg.Pool, store?: string): Promise<JobRow[]> {
   // The line count is taken on the server, so the lines themselves never leave it; the store is its queue's name.
-  const { rows } = await pool.query<{ id: string; queue_name: string | null; source: string | null; attempts: number; max_attempts: number; locked_by: string | null; last_error: string | null; run_at: Date; events: number | null }>(
+  const { rows } = await pool.query<{
+    id: string;
+    queue_name: string | null;
+    source: string | null;
+    attempts: number;
+    max_attempts: number;
+    locked_by: string | null;
+    last_error: string | null;
+    run_at: Date;
+    events: number | null;
+  }>(
     `SELECT j.id, q.queue_name, j.payload->>'source' AS source, j.attempts, j.max_attempts, j.locked_by, j.last_error, j.run_at,
             CASE WHEN json_typeof(j.payload->'lines') = 'array' THEN json_array_length(j.payload->'lines') END AS events
      FROM ${SCHEMA}._private_jobs j JOIN ${SCHEMA}._private_tasks t ON t.id = j.task_id LEFT JOIN ${SCHEMA}._private_job_queues q ON q.id = j.job_queue_id
@@ -182,11 +192,20 @@ export async function earlierJob(client: pg.ClientBase, queueId: number, jobId: 
  * - `giveUp`: no attempt is left, so the job is failed for good at once.
  * - `notAnAttempt`: the attempt is not counted, and the job waits until `after`.
  */
-export async function reviseHeldJob(client: pg.ClientBase, jobId: number, workerId: string, change: { giveUp: true } | { notAnAttempt: true; after: Date }): Promise<void> {
+export async function reviseHeldJob(
+  client: pg.ClientBase,
+  jobId: number,
+  workerId: string,
+  change: { giveUp: true } | { notAnAttempt: true; after: Date },
+): Promise<void> {
   if ("giveUp" in change) {
     await client.query(`UPDATE ${SCHEMA}._private_jobs SET max_attempts = attempts WHERE id = $1 AND locked_by = $2`, [jobId, workerId]);
   } else {
-    await client.query(`UPDATE ${SCHEMA}._private_jobs SET attempts = attempts - 1, run_at = greatest(run_at, $3) WHERE id = $1 AND locked_by = $2`, [jobId, workerId, change.after]);
+    await client.query(`UPDATE ${SCHEMA}._private_jobs SET attempts = attempts - 1, run_at = greatest(run_at, $3) WHERE id = $1 AND locked_by = $2`, [
+      jobId,
+      workerId,
+      change.after,
+    ]);
   }
 }
 

@@ -11,7 +11,17 @@ import { Logger, run, type Task, type WorkerEvents } from "graphile-worker";
 import pg from "pg";
 import type { PostgresBackend } from "../persistence/postgres.js";
 import { ingestLines, openPostgresStore, type RunOptions } from "../store.js";
-import { earlierJob, ensureQueue, freeDeadWorkersJobs, INGEST_TASK, parsePayload, pendingJobCount, PRESENCE_PREFIX, reviseHeldJob, storeOfQueue } from "./queue.js";
+import {
+  earlierJob,
+  ensureQueue,
+  freeDeadWorkersJobs,
+  INGEST_TASK,
+  parsePayload,
+  pendingJobCount,
+  PRESENCE_PREFIX,
+  reviseHeldJob,
+  storeOfQueue,
+} from "./queue.js";
 
 /** How long a worker waits for another writer of a job's store unless told otherwise (--wait). */
 export const WORKER_WAIT_MS = 60_000;
@@ -87,7 +97,9 @@ export async function runWorker(backend: PostgresBackend, options: WorkerOptions
     broken ??= error;
     stop.abort();
   };
-  presence.on("error", (error) => fail(new Error(`${worker}: its presence connection to PostgreSQL failed (${error.message}); other workers may now run its jobs, so it stops`)));
+  presence.on("error", (error) =>
+    fail(new Error(`${worker}: its presence connection to PostgreSQL failed (${error.message}); other workers may now run its jobs, so it stops`)),
+  );
   events.on("pool:create", ({ workerPool }) => {
     poolId = workerPool.id;
     // application_name holds at most 63 bytes: the prefix and the engine's pool id (about 23 characters) fit.
@@ -105,7 +117,14 @@ export async function runWorker(backend: PostgresBackend, options: WorkerOptions
       await helpers.withPgClient((client) => reviseHeldJob(client, jobId, poolId, { giveUp: true }));
       summary.failed += 1;
       const error = `job ${jobId}: ${parsed}`;
-      options.onJob?.({ ...base, store: storeOfQueue((await helpers.getQueueName()) ?? null), ok: false, error, willRetry: false, ms: performance.now() - started });
+      options.onJob?.({
+        ...base,
+        store: storeOfQueue((await helpers.getQueueName()) ?? null),
+        ok: false,
+        error,
+        willRetry: false,
+        ms: performance.now() - started,
+      });
       throw new Error(error);
     }
     const { store } = parsed;
@@ -115,13 +134,30 @@ export async function runWorker(backend: PostgresBackend, options: WorkerOptions
       const session = openPostgresStore(backend, store);
       const result = await ingestLines(session, parsed.lines, { ...options, source: parsed.source, origin: "worker" });
       summary.done += 1;
-      options.onJob?.({ ...base, store, ok: true, accepted: result.accepted, duplicates: result.duplicates, rejected: result.rejected.length, eventCount: result.eventCount, ms: performance.now() - started });
+      options.onJob?.({
+        ...base,
+        store,
+        ok: true,
+        accepted: result.accepted,
+        duplicates: result.duplicates,
+        rejected: result.rejected.length,
+        eventCount: result.eventCount,
+        ms: performance.now() - started,
+      });
     } catch (error) {
       const reason = error instanceof HeldBack || error instanceof GivenUp ? error.message : `${(error as Error).name}: ${(error as Error).message}`;
-      if (error instanceof HeldBack) options.onJob?.({ ...base, store, ok: false, error: reason, retried: true, willRetry: true, ms: performance.now() - started });
+      if (error instanceof HeldBack)
+        options.onJob?.({ ...base, store, ok: false, error: reason, retried: true, willRetry: true, ms: performance.now() - started });
       else {
         summary.failed += 1;
-        options.onJob?.({ ...base, store, ok: false, error: reason, willRetry: !(error instanceof GivenUp) && job.attempts < job.max_attempts, ms: performance.now() - started });
+        options.onJob?.({
+          ...base,
+          store,
+          ok: false,
+          error: reason,
+          willRetry: !(error instanceof GivenUp) && job.attempts < job.max_attempts,
+          ms: performance.now() - started,
+        });
       }
       // PostgreSQL text cannot hold NUL, and a message may quote input that does: the engine could not record the failure.
       throw new Error(reason.replaceAll("\u0000", "\\u0000"), { cause: error });
@@ -146,12 +182,17 @@ export async function runWorker(backend: PostgresBackend, options: WorkerOptions
   });
 
   const sweep = () =>
-    freeDeadWorkersJobs(backend.pool, DEAD_WORKER_GRACE_MS).catch((error: Error) => process.stderr.write(`${worker}: could not look for dead workers' jobs: ${error.message}\n`));
+    freeDeadWorkersJobs(backend.pool, DEAD_WORKER_GRACE_MS).catch((error: Error) =>
+      process.stderr.write(`${worker}: could not look for dead workers' jobs: ${error.message}\n`),
+    );
   await sweep();
   const sweeper = setInterval(() => void sweep(), DEAD_WORKER_SWEEP_MS);
   const idleCheck = options.exitWhenIdle
     ? setInterval(() => {
-        pendingJobCount(backend.pool).then((n) => n === 0 && stop.abort(), (error: Error) => fail(error));
+        pendingJobCount(backend.pool).then(
+          (n) => n === 0 && stop.abort(),
+          (error: Error) => fail(error),
+        );
       }, options.pollMs ?? 500)
     : undefined;
   const onAbort = () => void runner.stop().catch(() => undefined);
@@ -176,14 +217,22 @@ export async function runWorker(backend: PostgresBackend, options: WorkerOptions
  * using an attempt; behind an earlier job that failed for good, it fails too
  * (its input must not overtake the failed job's: a person retries both).
  */
-async function holdBackBehindEarlierJobs(withPgClient: <T>(fn: (client: pg.PoolClient) => Promise<T>) => Promise<T>, queueId: number | null, jobId: number, store: string, poolId: string): Promise<void> {
+async function holdBackBehindEarlierJobs(
+  withPgClient: <T>(fn: (client: pg.PoolClient) => Promise<T>) => Promise<T>,
+  queueId: number | null,
+  jobId: number,
+  store: string,
+  poolId: string,
+): Promise<void> {
   if (queueId === null) return;
   await withPgClient(async (client) => {
     const earlier = await earlierJob(client, queueId, jobId);
     if (!earlier) return;
     if (earlier.failed) {
       await reviseHeldJob(client, jobId, poolId, { giveUp: true });
-      throw new GivenUp(`job ${jobId}: job ${earlier.id} of store '${store}', queued before it, failed; this one must not overtake it (retry both: graphile_worker.reschedule_jobs)`);
+      throw new GivenUp(
+        `job ${jobId}: job ${earlier.id} of store '${store}', queued before it, failed; this one must not overtake it (retry both: graphile_worker.reschedule_jobs)`,
+      );
     }
     await reviseHeldJob(client, jobId, poolId, { notAnAttempt: true, after: earlier.runAt });
     throw new HeldBack(`job ${jobId}: waits for job ${earlier.id} of store '${store}', queued before it (no attempt used)`);
@@ -192,5 +241,6 @@ async function holdBackBehindEarlierJobs(withPgClient: <T>(fn: (client: pg.PoolC
 
 /** The engine's own warnings and errors go to stderr; a job's failure is reported by the worker itself. */
 const engineLogger = new Logger(() => (level, message, meta) => {
-  if ((level === "error" || level === "warning") && !(meta as { failure?: boolean } | undefined)?.failure) process.stderr.write(`graphile-worker ${level}: ${message}\n`);
+  if ((level === "error" || level === "warning") && !(meta as { failure?: boolean } | undefined)?.failure)
+    process.stderr.write(`graphile-worker ${level}: ${message}\n`);
 });

@@ -72,4 +72,3 @@ export function jsonLines(text: string): Record<string, unknown>[] {
     .filter((l) => l.trim() !== "")
     .map((l) => parseJson<Record<string, unknown>>(l, `stderr line ${JSON.stringify(l)}`));
 }
-

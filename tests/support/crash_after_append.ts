@@ -42,6 +42,9 @@ const session: StoreSession = {
   config: { configurable: { thread_id: threadId } },
   close: () => void db.close(),
 };
-const lines = readFileSync(file, "utf8").trim().split("\n").map((text, i) => ({ line: i + 1, text }));
+const lines = readFileSync(file, "utf8")
+  .trim()
+  .split("\n")
+  .map((text, i) => ({ line: i + 1, text }));
 await ingestLines(session, lines, { batchSize: 10, approvalThresholdCents: 10_000, maxSteps: 500, source: file });
 process.stdout.write(`finished without reaching append ${nth} (${appends} appends)\n`);

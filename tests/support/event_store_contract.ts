@@ -117,7 +117,13 @@ export function eventStoreContract(name: string, start: () => Promise<EventStore
     it("reads by entity stream: an order line puts its event in every SKU's stream", async () => {
       const thread = newThread();
       const placed = orderPlaced("O-1", "C-1", ["SKU-MUG", "SKU-TEE", "SKU-CAP"]);
-      const tip = await store.append(thread, EMPTY_LOG, [stockReceived("SKU-MUG"), placed, stockReceived("SKU-TEE"), orderShipped("O-1"), orderPlaced("O-2", "C-1", ["SKU-CAP"])]);
+      const tip = await store.append(thread, EMPTY_LOG, [
+        stockReceived("SKU-MUG"),
+        placed,
+        stockReceived("SKU-TEE"),
+        orderShipped("O-1"),
+        orderPlaced("O-2", "C-1", ["SKU-CAP"]),
+      ]);
       const streamPositions = async (stream: string, query: EventQuery = {}) => (await store.read(thread, tip, { ...query, stream })).map((e) => e.position);
       expect(await streamPositions("sku:SKU-MUG")).toEqual([0, 1]);
       expect(await streamPositions("sku:SKU-TEE")).toEqual([1, 2]);
@@ -164,8 +170,21 @@ export function eventStoreContract(name: string, start: () => Promise<EventStore
       const fork = await store.append(thread, { branch: 0, length: 1 }, [orderPlaced("O-2", "C-2", ["SKU-HAT"])]);
       const keys = ["order:O-1", "order:O-2", "sku:SKU-MUG", "sku:SKU-TEE", "sku:SKU-CAP", "sku:SKU-HAT", "customer:C-1", "customer:C-2", "order:O-9"];
       expect([...(await store.existingStreams(thread, tip, keys))].sort()).toEqual(["customer:C-1", "order:O-1", "sku:SKU-CAP", "sku:SKU-MUG", "sku:SKU-TEE"]);
-      expect([...(await store.existingStreams(thread, fork, keys))].sort()).toEqual(["customer:C-1", "customer:C-2", "order:O-1", "order:O-2", "sku:SKU-HAT", "sku:SKU-MUG", "sku:SKU-TEE"]);
-      expect([...(await store.existingStreams(thread, { branch: 0, length: 1 }, keys))].sort()).toEqual(["customer:C-1", "order:O-1", "sku:SKU-MUG", "sku:SKU-TEE"]);
+      expect([...(await store.existingStreams(thread, fork, keys))].sort()).toEqual([
+        "customer:C-1",
+        "customer:C-2",
+        "order:O-1",
+        "order:O-2",
+        "sku:SKU-HAT",
+        "sku:SKU-MUG",
+        "sku:SKU-TEE",
+      ]);
+      expect([...(await store.existingStreams(thread, { branch: 0, length: 1 }, keys))].sort()).toEqual([
+        "customer:C-1",
+        "order:O-1",
+        "sku:SKU-MUG",
+        "sku:SKU-TEE",
+      ]);
       expect((await store.existingStreams(thread, EMPTY_LOG, keys)).size).toBe(0);
       expect((await store.existingStreams(thread, tip, [])).size).toBe(0);
     });
@@ -311,7 +330,11 @@ export function eventStoreContract(name: string, start: () => Promise<EventStore
       const other = harness.open();
       try {
         const forkEvents = [stockReceived("SKU-CAP"), stockReceived("SKU-HAT")];
-        const [c, d, e] = await Promise.all([store.append(thread, base, forkEvents), other.append(thread, base, forkEvents), store.append(thread, base, forkEvents)]);
+        const [c, d, e] = await Promise.all([
+          store.append(thread, base, forkEvents),
+          other.append(thread, base, forkEvents),
+          store.append(thread, base, forkEvents),
+        ]);
         expect(c).toEqual(d);
         expect(d).toEqual(e);
         expect(c.branch).not.toBe(0);
@@ -389,7 +412,9 @@ export function eventStoreContract(name: string, start: () => Promise<EventStore
             for (const q of queries) {
               const expected = modelRead(checkpoint.log, q);
               expect((await store.read(thread, checkpoint.at, q)).map((e) => e.position)).toEqual(expected);
-              expect(await store.count(thread, checkpoint.at, { from: q.from, to: q.to, types: q.types, stream: q.stream })).toBe(modelRead(checkpoint.log, { ...q, limit: undefined }).length);
+              expect(await store.count(thread, checkpoint.at, { from: q.from, to: q.to, types: q.types, stream: q.stream })).toBe(
+                modelRead(checkpoint.log, { ...q, limit: undefined }).length,
+              );
             }
           }
           const [a, b] = [checkpoints[checkpoints.length - 1], checkpoints[Math.floor(checkpoints.length / 2)]];

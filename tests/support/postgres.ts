@@ -48,7 +48,8 @@ export async function startPostgres(): Promise<PostgresServer> {
   const dir = mkdtempSync(join(tmpdir(), "shopstate-pg-"));
   // PostgreSQL refuses to run as root: as root, run it as the package's 'postgres' user.
   const asRoot = userInfo().uid === 0;
-  if (asRoot) chownSync(dir, Number(execFileSync("id", ["-u", "postgres"], { encoding: "utf8" })), Number(execFileSync("id", ["-g", "postgres"], { encoding: "utf8" })));
+  if (asRoot)
+    chownSync(dir, Number(execFileSync("id", ["-u", "postgres"], { encoding: "utf8" })), Number(execFileSync("id", ["-g", "postgres"], { encoding: "utf8" })));
   const run = (tool: string, args: string[]) => {
     const [file, argv] = asRoot ? ["runuser", ["-u", "postgres", "--", join(bin, tool), ...args]] : [join(bin, tool), args];
     return execFileSync(file, argv, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
@@ -65,7 +66,16 @@ export async function startPostgres(): Promise<PostgresServer> {
     port = await freePort();
     try {
       // fsync off: a test server's data is thrown away; max_connections covers 4 workers and the CLI processes.
-      run("pg_ctl", ["-D", data, "-w", "-l", join(dir, "log"), "-o", `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200`, "start"]);
+      run("pg_ctl", [
+        "-D",
+        data,
+        "-w",
+        "-l",
+        join(dir, "log"),
+        "-o",
+        `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200`,
+        "start",
+      ]);
       break;
     } catch (error) {
       // The port may have been taken between finding it and binding it.

@@ -21,7 +21,11 @@ export function marketingTools(session: AgentSession) {
   const readProduct = tool(
     ({ sku }) => {
       const key = contextSku(session, sku);
-      return JSON.stringify({ product: context.products.find((p) => p.sku === key), stock: context.stock[key] ?? null, promotion: context.promotions[key] ?? null });
+      return JSON.stringify({
+        product: context.products.find((p) => p.sku === key),
+        stock: context.stock[key] ?? null,
+        promotion: context.promotions[key] ?? null,
+      });
     },
     {
       name: "read_product",
@@ -66,7 +70,11 @@ export function marketingTools(session: AgentSession) {
     ({ sku, reason }) => {
       const key = contextSku(session, sku);
       const available = context.stock[key]?.available;
-      recordDraft(session, { type: "PromotionResumed", data: { sku: key, reason: reason ?? `restocked: ${available ?? "?"} available` }, basedOn: basedOn(key) });
+      recordDraft(session, {
+        type: "PromotionResumed",
+        data: { sku: key, reason: reason ?? `restocked: ${available ?? "?"} available` },
+        basedOn: basedOn(key),
+      });
       return `requested: resume the promotion of ${key}`;
     },
     {

@@ -55,7 +55,11 @@ export function logOrderReader(log: StoreLog): CustomerOrders {
   /** The order's id as the log spells it (ids are matched without regard to case). */
   const logged = async (orderId: string): Promise<string | undefined> => {
     const spellings = [...new Set([orderId.trim(), orderId.trim().toUpperCase(), orderId.trim().toLowerCase()])];
-    const found = await log.store.existingStreams(log.threadId, log.at, spellings.map((id) => streamKey("order", id)));
+    const found = await log.store.existingStreams(
+      log.threadId,
+      log.at,
+      spellings.map((id) => streamKey("order", id)),
+    );
     return spellings.find((id) => found.has(streamKey("order", id)));
   };
   return {

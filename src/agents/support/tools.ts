@@ -26,7 +26,9 @@ export const ORDERS_PER_PAGE = 20;
  */
 async function ownOrder(session: AgentSession, orderId: string): Promise<Order> {
   const wanted = orderId.trim().toLowerCase();
-  const order = session.delivery.context.orders.find((o) => o.orderId.toLowerCase() === wanted) ?? (await session.customerOrders.get(customerMessage(session).customerId, orderId));
+  const order =
+    session.delivery.context.orders.find((o) => o.orderId.toLowerCase() === wanted) ??
+    (await session.customerOrders.get(customerMessage(session).customerId, orderId));
   if (!order) throw new ToolRefusal(`order ${orderId} is not among this customer's orders`);
   return order;
 }
@@ -126,7 +128,10 @@ export function supportTools(session: AgentSession) {
       const order = orderId === undefined ? undefined : await ownOrder(session, orderId);
       recordDraft(
         session,
-        { type: "ReplyDrafted", data: { customerId, ...(order ? { orderId: order.orderId } : {}), messageId: replyMessageId(session.delivery.trigger.id), text } },
+        {
+          type: "ReplyDrafted",
+          data: { customerId, ...(order ? { orderId: order.orderId } : {}), messageId: replyMessageId(session.delivery.trigger.id), text },
+        },
         { replace: true },
       );
       return "drafted: the reply will be sent when the task completes (a later draft replaces it)";

@@ -36,22 +36,48 @@ export interface SupportIntent {
   unresolved: boolean;
 }
 
-const MANIPULATION = /\b((ignore|forget|disregard) (all |any |your |the )?(previous |prior |above )?(instructions|rules|prompt|policy|policies)|system prompt|you are now|developer mode|act as|override|jailbreak|admin(istrator)? (mode|access)|disregard)\b/i;
+const MANIPULATION =
+  /\b((ignore|forget|disregard) (all |any |your |the )?(previous |prior |above )?(instructions|rules|prompt|policy|policies)|system prompt|you are now|developer mode|act as|override|jailbreak|admin(istrator)? (mode|access)|disregard)\b/i;
 /** Words that ask for money back or a return, whatever the complaint. */
-const ASKS_REFUND = /\b(refund(ed)?|money back|reimburse|return(ing)?|send (it|them) back|exchange|chargeback|credit (my|the|it to my) (card|account)|pay me back)\b/i;
+const ASKS_REFUND =
+  /\b(refund(ed)?|money back|reimburse|return(ing)?|send (it|them) back|exchange|chargeback|credit (my|the|it to my) (card|account)|pay me back)\b/i;
 const CANCEL = /\bcancel/i;
-const STATUS = /\b(where|status|track(ing)?|when (will|does|do|is|are)|shipped yet|has .{0,30} shipped|(has|have)n'?t (arrived|come)|(has|have) not (arrived|come)|not (arrived|here) yet|stuck)\b/i;
+const STATUS =
+  /\b(where|status|track(ing)?|when (will|does|do|is|are)|shipped yet|has .{0,30} shipped|(has|have)n'?t (arrived|come)|(has|have) not (arrived|come)|not (arrived|here) yet|stuck)\b/i;
 
 /** Complaints, most specific first; non-delivery alone is a status question unless money is asked for. */
 const COMPLAINTS: [RegExp, RefundReason][] = [
-  [/\b(never (arrived|came|got|received)|(not|hasn'?t|haven'?t|didn'?t|did not|has not) (arrived|arrive|come|received|receive)|missing|lost in (the )?(post|mail))\b/i, "not_delivered"],
+  [
+    /\b(never (arrived|came|got|received)|(not|hasn'?t|haven'?t|didn'?t|did not|has not) (arrived|arrive|come|received|receive)|missing|lost in (the )?(post|mail))\b/i,
+    "not_delivered",
+  ],
   [new RegExp(`\\b(${DAMAGE_WORDS})\\b`, "i"), "damaged"],
   [/\b(wrong (item|size|colou?r|product|one|model)|not what i ordered|sent me the wrong)\b/i, "wrong_item"],
   [/\b(not as (described|pictured|advertised)|looks? (different|nothing like)|nothing like the (photo|picture)|not waterproof|faded)\b/i, "not_as_described"],
-  [/\b(changed my mind|don'?t (want|need|like) (it|them)|do not (want|need|like) (it|them)|no longer (want|need)|(not|isn'?t) my style|anymore|just (want to )?return)\b/i, "changed_mind"],
+  [
+    /\b(changed my mind|don'?t (want|need|like) (it|them)|do not (want|need|like) (it|them)|no longer (want|need)|(not|isn'?t) my style|anymore|just (want to )?return)\b/i,
+    "changed_mind",
+  ],
 ];
 
-const NUMBER_WORDS: Record<string, number> = { a: 1, an: 1, one: 1, single: 1, two: 2, both: 2, pair: 2, three: 3, four: 4, five: 5, six: 6, seven: 7, eight: 8, nine: 9, ten: 10, dozen: 12 };
+const NUMBER_WORDS: Record<string, number> = {
+  a: 1,
+  an: 1,
+  one: 1,
+  single: 1,
+  two: 2,
+  both: 2,
+  pair: 2,
+  three: 3,
+  four: 4,
+  five: 5,
+  six: 6,
+  seven: 7,
+  eight: 8,
+  nine: 9,
+  ten: 10,
+  dozen: 12,
+};
 /** A count as a word or digits, not the digits of an id such as ORD-2001 or #2001. */
 const COUNT = `(?<![\\w#-])(\\d{1,4}|${Object.keys(NUMBER_WORDS).join("|")})(?:\\b|(?=x))`;
 
@@ -90,7 +116,9 @@ export function readSupportMessage(text: string, orderIdField: string | undefine
     }
     const only = resolved.order.lines.length === 1 ? resolved.order.lines[0] : undefined;
     if (!only) {
-      intent.missing.push(`which product of order ${resolved.order.orderId} (${resolved.order.lines.map((l) => products.find((p) => p.sku === l.sku)?.name ?? l.sku).join(", ")})`);
+      intent.missing.push(
+        `which product of order ${resolved.order.orderId} (${resolved.order.lines.map((l) => products.find((p) => p.sku === l.sku)?.name ?? l.sku).join(", ")})`,
+      );
       return intent;
     }
     resolved.items.push({ order: resolved.order, product: products.find((p) => p.sku === only.sku) });
@@ -140,7 +168,10 @@ function resolveOrders(clean: string, orderIdField: string | undefined, orders: 
   const items: Resolved["items"] = [];
   for (const product of mentioned) {
     // The product the customer names wins over a form's default order field.
-    const order = own.find(holding(product)) ?? (field?.order && holding(product)(field.order) ? field.order : undefined) ?? (own.length === 0 ? orders.find(holding(product)) : undefined);
+    const order =
+      own.find(holding(product)) ??
+      (field?.order && holding(product)(field.order) ? field.order : undefined) ??
+      (own.length === 0 ? orders.find(holding(product)) : undefined);
     if (order) items.push({ order, product });
   }
   const foreignNamed = named.some((n) => !n.order) || (field !== undefined && !field.order);
@@ -165,7 +196,8 @@ export function findOrderIds(text: string, prefixes: ReadonlySet<string> = new S
   const ids = new Set<string>();
   for (const match of text.matchAll(/\b([A-Z]{1,5})-([A-Z]*\d[\w-]*)\b/gi)) if (prefixes.has(match[1].toUpperCase())) ids.add(match[0]);
   // A look-alike (a Cyrillic "О" in "ОRD-B1") names an order too: ids are ASCII, so it is never one of theirs.
-  for (const match of text.matchAll(/(?<![\p{L}\p{N}])(\p{L}{1,5})-(\p{L}*\p{N}[\p{L}\p{N}-]*)/gu)) if (/[^\x21-\x7E]/.test(match[0]) && /[A-Za-z]/.test(match[1])) ids.add(match[0]);
+  for (const match of text.matchAll(/(?<![\p{L}\p{N}])(\p{L}{1,5})-(\p{L}*\p{N}[\p{L}\p{N}-]*)/gu))
+    if (/[^\x21-\x7E]/.test(match[0]) && /[A-Za-z]/.test(match[1])) ids.add(match[0]);
   for (const match of text.matchAll(/\border\s*(?:#|no\.?|number)\s*([A-Z]*-?\d[\w-]*)/gi)) ids.add(match[1]);
   for (const match of text.matchAll(/\border\s+([A-Z]{1,5}-\d[\w-]*|\d{3,})\b/gi)) ids.add(match[1]);
   return [...ids];
@@ -211,8 +243,12 @@ function mentionedProducts(clean: string, orders: readonly Order[], products: re
   // Named only as what was ordered: still the subject when nothing else is ("I ordered 2 mugs but one arrived broken").
   const candidates = found.some((f) => f.asked) ? found.filter((f) => f.asked) : found;
   // A word two names share ("the cotton tee" and "cotton socks") goes to the better match only.
-  const shadowed = (f: (typeof found)[number]) => f.score < 10 && candidates.some((g) => g !== f && g.score > f.score && f.words.every((w) => g.words.includes(w)));
-  return candidates.filter((f) => !shadowed(f)).sort((a, b) => a.at - b.at).map((f) => f.product);
+  const shadowed = (f: (typeof found)[number]) =>
+    f.score < 10 && candidates.some((g) => g !== f && g.score > f.score && f.words.every((w) => g.words.includes(w)));
+  return candidates
+    .filter((f) => !shadowed(f))
+    .sort((a, b) => a.at - b.at)
+    .map((f) => f.product);
 }
 
 /**

@@ -49,7 +49,10 @@ const SYNONYMS: [RegExp, string][] = [
 ];
 
 export function toEnglish(text: string): string {
-  const plain = text.normalize("NFD").replace(/[\u0300-\u036f]/g, "").toLowerCase();
+  const plain = text
+    .normalize("NFD")
+    .replace(/[\u0300-\u036f]/g, "")
+    .toLowerCase();
   if (!SPANISH_MARKERS.test(plain)) return text;
   return SPANISH.reduce((t, [pattern, english]) => t.replace(pattern, english), plain.replace(/[¿¡]/g, " "));
 }
@@ -59,10 +62,72 @@ export function withSynonyms(text: string): string {
 }
 
 /** Words worth correcting a typo towards (with the words of the customer's product names). */
-const VOCABULARY = ["refund", "return", "broken", "damaged", "defective", "cracked", "ripped", "arrived", "received", "wrong", "cancel", "shipped", "delivered", "missing", "please", "where", "status", "order", "money", "want", "faulty", "torn"];
+const VOCABULARY = [
+  "refund",
+  "return",
+  "broken",
+  "damaged",
+  "defective",
+  "cracked",
+  "ripped",
+  "arrived",
+  "received",
+  "wrong",
+  "cancel",
+  "shipped",
+  "delivered",
+  "missing",
+  "please",
+  "where",
+  "status",
+  "order",
+  "money",
+  "want",
+  "faulty",
+  "torn",
+];
 
 /** Common words one slip away from a vocabulary word: never "corrected". */
-const REAL_WORDS = new Set(["were", "went", "wear", "wore", "older", "sucks", "posted", "wood", "tree", "cape", "camp", "ward", "warm", "orders", "wants", "mine", "tore", "turn", "tone", "lame", "lamb", "damp", "care", "came", "cane", "cone", "lose", "lost", "most", "post", "past", "pleased", "returns", "refunds", "ordered", "wanted", "states", "statue"]);
+const REAL_WORDS = new Set([
+  "were",
+  "went",
+  "wear",
+  "wore",
+  "older",
+  "sucks",
+  "posted",
+  "wood",
+  "tree",
+  "cape",
+  "camp",
+  "ward",
+  "warm",
+  "orders",
+  "wants",
+  "mine",
+  "tore",
+  "turn",
+  "tone",
+  "lame",
+  "lamb",
+  "damp",
+  "care",
+  "came",
+  "cane",
+  "cone",
+  "lose",
+  "lost",
+  "most",
+  "post",
+  "past",
+  "pleased",
+  "returns",
+  "refunds",
+  "ordered",
+  "wanted",
+  "states",
+  "statue",
+]);
 
 /** Corrects one slip per word ("refnud", "jakcet", "mugg") towards known words and product names; plurals stay. */
 export function correctTypos(text: string, products: readonly Product[]): string {
@@ -81,9 +146,13 @@ export function correctTypos(text: string, products: readonly Product[]): string
 }
 
 /** What makes a thing damaged, as a complaint says it. */
-export const DAMAGE_WORDS = "broken|broke|damaged|defective|cracked|chipped|faulty|smashed|shattered|torn|ripped|stained|creased|dented|scratched|bent|in pieces|snapped|leaks|leaking|died|dead|flickers|falling apart|fell apart|coming apart|stopped working|not working|isn'?t working|aren'?t working|does not work|doesn'?t work|won'?t (?:work|turn on)|holes?";
+export const DAMAGE_WORDS =
+  "broken|broke|damaged|defective|cracked|chipped|faulty|smashed|shattered|torn|ripped|stained|creased|dented|scratched|bent|in pieces|snapped|leaks|leaking|died|dead|flickers|falling apart|fell apart|coming apart|stopped working|not working|isn'?t working|aren'?t working|does not work|doesn'?t work|won'?t (?:work|turn on)|holes?";
 
-const NEGATED_DAMAGE = new RegExp(`\\b(?:not|never|no|nothing|isn'?t|aren'?t|wasn'?t|weren'?t|without|zero)\\s+(?:(?:is|are|was|were|really|at all|any|even|actually|a|the|it|they)\\s+){0,2}(?:${DAMAGE_WORDS})(?:\\s*(?:,|or|and|nor)\\s+(?:${DAMAGE_WORDS}))*`, "gi");
+const NEGATED_DAMAGE = new RegExp(
+  `\\b(?:not|never|no|nothing|isn'?t|aren'?t|wasn'?t|weren'?t|without|zero)\\s+(?:(?:is|are|was|were|really|at all|any|even|actually|a|the|it|they)\\s+){0,2}(?:${DAMAGE_WORDS})(?:\\s*(?:,|or|and|nor)\\s+(?:${DAMAGE_WORDS}))*`,
+  "gi",
+);
 const NOTHING_WRONG = /\b(nothing (is )?wrong|no (damage|damaged|problem|defects?)( at all)?)\b/gi;
 
 /** Takes out the complaints the customer denies ("it is NOT broken", "no damage at all"). */

@@ -20,7 +20,10 @@ export function marketingStep(transcript: Transcript): Step {
   if (typeof sku !== "string") return final(`ignored ${trigger.type}`);
   const reads = resultsOf(transcript, "read_product");
   // Most stock changes need nothing from marketing: the context says so without a tool call.
-  if (reads.length === 0 && !worthReading(transcript, sku)) return final(`nothing to do for ${sku} (${transcript.context.promotions[sku] ?? "no promotion"}, ${transcript.context.stock[sku]?.available ?? "?"} available)`);
+  if (reads.length === 0 && !worthReading(transcript, sku))
+    return final(
+      `nothing to do for ${sku} (${transcript.context.promotions[sku] ?? "no promotion"}, ${transcript.context.stock[sku]?.available ?? "?"} available)`,
+    );
   if (reads.length === 0) return call("read_product", { sku });
   const { product, stock, promotion } = parsed<ProductReading>(reads[0]) ?? { stock: null, promotion: null };
   if (!product || !stock) return final(`no product ${sku}`);
@@ -28,7 +31,8 @@ export function marketingStep(transcript: Transcript): Step {
 
   const proposed = transcript.results.find((r) => r.name !== "read_product");
   if (proposed) {
-    const done = ({ draft_post: "launch post for", pause_promotion: "pause", resume_promotion: "resume" } as Record<string, string>)[proposed.name] ?? proposed.name;
+    const done =
+      ({ draft_post: "launch post for", pause_promotion: "pause", resume_promotion: "resume" } as Record<string, string>)[proposed.name] ?? proposed.name;
     return final(proposed.ok ? `${done} ${sku}` : `${done} ${sku} refused: ${proposed.content.replace(/^error:\s*/, "")}`);
   }
 
@@ -37,7 +41,8 @@ export function marketingStep(transcript: Transcript): Step {
     return call("draft_post", { sku, text: `New in store: ${product.name}, ${formatCents(product.priceCents)}. Get yours while stocks last!` });
   }
   if (trigger.type === "LowStockAlert" && promotion === "active") return call("pause_promotion", { sku, reason: `low stock: ${stock.available} available` });
-  if (trigger.type === "InventoryUpdated" && promotion === "paused" && !low) return call("resume_promotion", { sku, reason: `restocked: ${stock.available} available` });
+  if (trigger.type === "InventoryUpdated" && promotion === "paused" && !low)
+    return call("resume_promotion", { sku, reason: `restocked: ${stock.available} available` });
   return final(`nothing to do for ${sku} (${promotion}, ${stock.available} available)`);
 }
 

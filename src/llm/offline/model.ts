@@ -98,7 +98,12 @@ export function readTranscript(messages: readonly BaseMessage[]): Transcript | u
     if (ToolMessage.isInstance(message)) {
       const asked = calls.get(message.tool_call_id);
       const content = textOf(message);
-      results.push({ name: asked?.name ?? message.name ?? "?", args: asked?.args ?? {}, content, ok: message.status !== "error" && !content.startsWith("error:") });
+      results.push({
+        name: asked?.name ?? message.name ?? "?",
+        args: asked?.args ?? {},
+        content,
+        ok: message.status !== "error" && !content.startsWith("error:"),
+      });
     }
   }
   return { trigger, context, results };

@@ -45,7 +45,12 @@ export function decideSupport(text: string, orderIdField: string | undefined, or
         };
       case "refund": {
         if (intent.items.length === 0) {
-          return { ...(intent.order ? { order: intent.order } : {}), refunds: [], reply: `I'm sorry to hear that. So I can help, please tell me ${intent.missing.join(" and ")}.`, note: `refund unclear: missing ${intent.missing.join(", ")}` };
+          return {
+            ...(intent.order ? { order: intent.order } : {}),
+            refunds: [],
+            reply: `I'm sorry to hear that. So I can help, please tell me ${intent.missing.join(" and ")}.`,
+            note: `refund unclear: missing ${intent.missing.join(", ")}`,
+          };
         }
         const refunds: RefundRequest[] = [];
         const said: string[] = [];
@@ -84,7 +89,11 @@ export function decideSupport(text: string, orderIdField: string | undefined, or
         return { order, refunds: [], reply, note: `${intent.kind}: ${order.orderId} is ${order.status}` };
       }
       case "unclear":
-        return { refunds: [], reply: "Thanks for your message. Could you tell me your order number and how I can help?", note: "unclear message: asked for details" };
+        return {
+          refunds: [],
+          reply: "Thanks for your message. Could you tell me your order number and how I can help?",
+          note: "unclear message: asked for details",
+        };
       default: {
         const exhaustive: never = intent.kind;
         throw new Error(`unhandled intent ${String(exhaustive)}`);
@@ -123,7 +132,8 @@ export function supportStep(transcript: Transcript): Step {
   const products = [...context.products];
   for (const order of older) {
     for (const line of order.lines as (Order["lines"][number] & { name?: string })[]) {
-      if (line.name && !products.some((p) => p.sku === line.sku)) products.push({ sku: line.sku, name: line.name, priceCents: line.unitPriceCents, reorderPoint: 0, reorderQty: 1 });
+      if (line.name && !products.some((p) => p.sku === line.sku))
+        products.push({ sku: line.sku, name: line.name, priceCents: line.unitPriceCents, reorderPoint: 0, reorderQty: 1 });
     }
   }
   const decision = decideSupport(text, orderId, orders, products);
