@@ -42,9 +42,9 @@ import {
  * Delta channels store a snapshot at every update. Every growing channel is
  * bounded (a window, or pending items only), so a snapshot is small whichever
  * checkpointer stores it, and loading a checkpoint replays no ancestors'
- * writes (measured: a 25-update cadence made a cold `ingest` spend half its
- * time rebuilding channels from ancestors; see bench/RESULTS.md). Our SQLite
- * saver stores a snapshot as its difference from the previous one.
+ * writes (a sparser cadence made every cold command rebuild channels from
+ * ancestors' writes). Our SQLite saver stores a snapshot as its difference
+ * from the previous one.
  */
 export const SNAPSHOT_FREQUENCY = 1;
 
