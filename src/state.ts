@@ -24,35 +24,8 @@ import type { StoreEvent } from "./domain/events.js";
 import type { Proposal } from "./domain/proposals.js";
 import type { RejectedInput } from "./domain/validation.js";
 import { EMPTY_LOG, type LogPointer } from "./persistence/event_store.js";
-import {
-  DEFAULT_POLICY,
-  mergePatch,
-  type Approval,
-  type Policy,
-  type Post,
-  type Product,
-  type PromotionStatus,
-  type Reorder,
-  type StockLevel,
-} from "./domain/world.js";
-import {
-  ApprovalShape,
-  byKey,
-  ConflictShape,
-  EventShape,
-  jsonSchemaOf,
-  MessageShape,
-  NoteShape,
-  PolicyShape,
-  PostShape,
-  ProductShape,
-  ProposalShape,
-  publishing,
-  RejectedShape,
-  ReorderShape,
-  StockLevelShape,
-  TaskShape,
-} from "./state_json_schema.js";
+import { DEFAULT_POLICY, mergePatch, type Approval, type Policy, type Post, type Product, type PromotionStatus, type Reorder, type StockLevel } from "./domain/world.js";
+import { ApprovalShape, byKey, ConflictShape, EventShape, jsonSchemaOf, MessageShape, NoteShape, PolicyShape, PostShape, ProductShape, ProposalShape, publishing, RejectedShape, ReorderShape, StockLevelShape, TaskShape } from "./state_json_schema.js";
 
 // ---------------------------------------------------------------- snapshot cadence
 
@@ -155,23 +128,13 @@ export function mergeWindowed<T>(size: number) {
  * A keyed map patched with whole entities by its single writer. A delta
  * channel: a checkpoint stores the step's patches, not the whole map.
  */
-function entityMap<T>(
-  description: string,
-  shape: z.ZodType,
-  reducer: (current: Record<string, T>, patches: Record<string, T | null>[]) => Record<string, T> = mergePatches<T>,
-) {
-  return new DeltaValue(
-    z
-      .custom<Record<string, T>>()
-      .default(() => ({}))
-      .describe(description),
-    {
-      snapshotFrequency: SNAPSHOT_FREQUENCY,
-      inputSchema: z.custom<Record<string, T | null>>(),
-      reducer,
-      jsonSchemaExtra: jsonSchemaOf(description, byKey(shape)),
-    },
-  );
+function entityMap<T>(description: string, shape: z.ZodType, reducer: (current: Record<string, T>, patches: Record<string, T | null>[]) => Record<string, T> = mergePatches<T>) {
+  return new DeltaValue(z.custom<Record<string, T>>().default(() => ({})).describe(description), {
+    snapshotFrequency: SNAPSHOT_FREQUENCY,
+    inputSchema: z.custom<Record<string, T | null>>(),
+    reducer,
+    jsonSchemaExtra: jsonSchemaOf(description, byKey(shape)),
+  });
 }
 
 // ---------------------------------------------------------------- tasks
@@ -294,18 +257,12 @@ export function appendNotes(current: MemoryNote[] | undefined, notes: MemoryNote
 
 function agentMemory(agent: string) {
   const description = `Private memory of ${agent}: only its own deliveries carry it.`;
-  return new DeltaValue(
-    z
-      .custom<MemoryNote[]>()
-      .default(() => [])
-      .describe(description),
-    {
-      snapshotFrequency: SNAPSHOT_FREQUENCY,
-      inputSchema: z.custom<MemoryNote[]>(),
-      reducer: (current: MemoryNote[], batches: MemoryNote[][]) => appendNotes(current, batches.flat()),
-      jsonSchemaExtra: jsonSchemaOf(description, z.array(NoteShape)),
-    },
-  );
+  return new DeltaValue(z.custom<MemoryNote[]>().default(() => []).describe(description), {
+    snapshotFrequency: SNAPSHOT_FREQUENCY,
+    inputSchema: z.custom<MemoryNote[]>(),
+    reducer: (current: MemoryNote[], batches: MemoryNote[][]) => appendNotes(current, batches.flat()),
+    jsonSchemaExtra: jsonSchemaOf(description, z.array(NoteShape)),
+  });
 }
 
 // ---------------------------------------------------------------- ingest report
@@ -328,18 +285,11 @@ function inboxField() {
   return z
     .array(z.unknown())
     .default(() => [])
-    .describe(
-      "Input events to ingest (docs/events.md): envelopes {id, type, at, source?, causationId?, v?, data}, or their JSON texts. Bad ones are recorded in `rejected` with a reason; the good ones are processed.",
-    )
+    .describe("Input events to ingest (docs/events.md): envelopes {id, type, at, source?, causationId?, v?, data}, or their JSON texts. Bad ones are recorded in `rejected` with a reason; the good ones are processed.")
     .meta({
       examples: [
         [
-          {
-            id: "e1",
-            type: "ProductAdded",
-            at: "2026-03-01T09:00:00Z",
-            data: { sku: "SKU-MUG", name: "Mug", priceCents: 1500, initialStock: 10, reorderPoint: 2 },
-          },
+          { id: "e1", type: "ProductAdded", at: "2026-03-01T09:00:00Z", data: { sku: "SKU-MUG", name: "Mug", priceCents: 1500, initialStock: 10, reorderPoint: 2 } },
           { id: "e2", type: "OrderPlaced", at: "2026-03-01T09:05:00Z", data: { orderId: "ORD-1", customerId: "CUST-1", lines: [{ sku: "SKU-MUG", qty: 2 }] } },
         ],
       ],
@@ -351,9 +301,7 @@ function inboxOriginField() {
     .object({ source: z.string(), lines: z.array(z.number().int()).optional() })
     .nullable()
     .default(null)
-    .describe(
-      "Optional: where the inbox items come from (a file name and each item's line), for rejection reports. Leave empty: items are then reported as inbox:1, inbox:2, ...",
-    );
+    .describe("Optional: where the inbox items come from (a file name and each item's line), for rejection reports. Leave empty: items are then reported as inbox:1, inbox:2, ...");
 }
 
 /**
@@ -384,36 +332,18 @@ export const StoreState = new StateSchema({
   inboxOrigin: inboxOriginField(),
 
   /** Where this checkpoint's log ends in the event store: `{branch, length}`. Written by whoever appends (ingest, the services); last write wins. Bounded: two numbers. */
-  log: new ReducedValue(
-    z
-      .custom<LogPointer>()
-      .default(() => EMPTY_LOG)
-      .describe("The log this checkpoint saw: a branch of the event store and a length."),
-    {
-      inputSchema: z.custom<LogPointer>(),
-      reducer: movePointer,
-      jsonSchemaExtra: jsonSchemaOf(
-        "The log this checkpoint saw: a branch of the event store and a length (docs/event-store.md).",
-        z.object({ branch: z.number().int(), length: z.number().int() }),
-      ),
-    },
-  ),
+  log: new ReducedValue(z.custom<LogPointer>().default(() => EMPTY_LOG).describe("The log this checkpoint saw: a branch of the event store and a length."), {
+    inputSchema: z.custom<LogPointer>(),
+    reducer: movePointer,
+    jsonSchemaExtra: jsonSchemaOf("The log this checkpoint saw: a branch of the event store and a length (docs/event-store.md).", z.object({ branch: z.number().int(), length: z.number().int() })),
+  }),
   /** The newest events of the log, a window for Studio's state panel and quick looks. Bounded: RECENT_EVENTS_WINDOW. */
-  recentEvents: new DeltaValue(
-    z
-      .custom<StoreEvent[]>()
-      .default(() => [])
-      .describe("The newest events of the log (a window; the whole log is in the event store)."),
-    {
-      snapshotFrequency: SNAPSHOT_FREQUENCY,
-      inputSchema: z.custom<StoreEvent[]>(),
-      reducer: appendRecentEvents,
-      jsonSchemaExtra: jsonSchemaOf(
-        `The newest events of the log (a window of ${RECENT_EVENTS_WINDOW}; the whole log is in the event store).`,
-        z.array(EventShape),
-      ),
-    },
-  ),
+  recentEvents: new DeltaValue(z.custom<StoreEvent[]>().default(() => []).describe("The newest events of the log (a window; the whole log is in the event store)."), {
+    snapshotFrequency: SNAPSHOT_FREQUENCY,
+    inputSchema: z.custom<StoreEvent[]>(),
+    reducer: appendRecentEvents,
+    jsonSchemaExtra: jsonSchemaOf(`The newest events of the log (a window of ${RECENT_EVENTS_WINDOW}; the whole log is in the event store).`, z.array(EventShape)),
+  }),
   /** Products. Single writer (inventory_service), whole-entity patches. Bounded by the catalog. */
   catalog: entityMap<Product>("Products by SKU (written by inventory_service).", ProductShape),
   /** Stock per SKU. Single writer (inventory_service) with optimistic versions: `version` grows with every change and proposals based on an older one are refused by the service. Bounded by the catalog. */
@@ -427,80 +357,53 @@ export const StoreState = new StateSchema({
   /** Posts drafted by marketing. Single writer (inventory_service, which refuses posts for a paused promotion). Bounded: POST_WINDOW newest. */
   posts: entityMap<Post>("The newest marketing posts by id.", PostShape, mergeWindowed<Post>(POST_WINDOW)),
   /** The approval threshold in force. Last write wins (order_service): it is only a copy of the newest PolicyChanged event in the log. */
-  policy: publishing(
-    z.custom<Policy>().default(() => DEFAULT_POLICY),
-    jsonSchemaOf("The approval threshold in force (a copy of the newest PolicyChanged event).", PolicyShape.default(DEFAULT_POLICY)),
-  ),
+  policy: publishing(z.custom<Policy>().default(() => DEFAULT_POLICY), jsonSchemaOf("The approval threshold in force (a copy of the newest PolicyChanged event).", PolicyShape.default(DEFAULT_POLICY))),
 
   /** Agent tasks, one per (event, agent). ADD / START / COMPLETE / FAIL ops merged per task id: the router adds and starts, the agent completes or fails, a service asks for a retry. Bounded: unfinished ones plus FINISHED_TASK_WINDOW finished. */
-  tasks: new DeltaValue(
-    z.custom<Record<string, Task>>().default(() => ({})),
-    {
-      snapshotFrequency: SNAPSHOT_FREQUENCY,
-      inputSchema: z.custom<TaskOp[]>(),
-      reducer: (current: Record<string, Task>, batches: TaskOp[][]) => applyTaskOps(current, batches.flat()),
-      jsonSchemaExtra: jsonSchemaOf("Agent tasks by id, one per (event, agent): unfinished ones and the newest finished.", byKey(TaskShape)),
-    },
-  ),
+  tasks: new DeltaValue(z.custom<Record<string, Task>>().default(() => ({})), {
+    snapshotFrequency: SNAPSHOT_FREQUENCY,
+    inputSchema: z.custom<TaskOp[]>(),
+    reducer: (current: Record<string, Task>, batches: TaskOp[][]) => applyTaskOps(current, batches.flat()),
+    jsonSchemaExtra: jsonSchemaOf("Agent tasks by id, one per (event, agent): unfinished ones and the newest finished.", byKey(TaskShape)),
+  }),
   /** Agent proposals waiting for the services. A queue: agents enqueue, the services dequeue what they decided (both dequeue the same ids, harmlessly). Bounded: one round's proposals. */
-  proposals: new ReducedValue(
-    z.custom<Proposal[]>().default(() => []),
-    {
-      inputSchema: z.custom<ProposalOp>(),
-      reducer: applyProposalOps,
-      jsonSchemaExtra: jsonSchemaOf("Agent proposals waiting for the services (one round's).", z.array(ProposalShape)),
-    },
-  ),
+  proposals: new ReducedValue(z.custom<Proposal[]>().default(() => []), {
+    inputSchema: z.custom<ProposalOp>(),
+    reducer: applyProposalOps,
+    jsonSchemaExtra: jsonSchemaOf("Agent proposals waiting for the services (one round's).", z.array(ProposalShape)),
+  }),
   /** Rejected writes and proposals: who, what, why. Deduplicated by id. Bounded: CONFLICT_WINDOW newest. */
-  conflicts: new DeltaValue(
-    z.custom<Conflict[]>().default(() => []),
-    {
-      snapshotFrequency: SNAPSHOT_FREQUENCY,
-      inputSchema: z.custom<Conflict[]>(),
-      reducer: appendConflicts,
-      jsonSchemaExtra: jsonSchemaOf(`Refused writes and proposals: who, what, why (the newest ${CONFLICT_WINDOW}).`, z.array(ConflictShape)),
-    },
-  ),
+  conflicts: new DeltaValue(z.custom<Conflict[]>().default(() => []), {
+    snapshotFrequency: SNAPSHOT_FREQUENCY,
+    inputSchema: z.custom<Conflict[]>(),
+    reducer: appendConflicts,
+    jsonSchemaExtra: jsonSchemaOf(`Refused writes and proposals: who, what, why (the newest ${CONFLICT_WINDOW}).`, z.array(ConflictShape)),
+  }),
   /** Inputs that failed validation (not events). Deduplicated by content hash. Bounded: REJECTED_WINDOW newest. */
-  rejected: new DeltaValue(
-    z.custom<RejectedInput[]>().default(() => []),
-    {
-      snapshotFrequency: SNAPSHOT_FREQUENCY,
-      inputSchema: z.custom<RejectedInput[]>(),
-      reducer: appendRejected,
-      jsonSchemaExtra: jsonSchemaOf(`Inputs that failed validation, with the reason (the newest ${REJECTED_WINDOW}).`, z.array(RejectedShape)),
-    },
-  ),
+  rejected: new DeltaValue(z.custom<RejectedInput[]>().default(() => []), {
+    snapshotFrequency: SNAPSHOT_FREQUENCY,
+    inputSchema: z.custom<RejectedInput[]>(),
+    reducer: appendRejected,
+    jsonSchemaExtra: jsonSchemaOf(`Inputs that failed validation, with the reason (the newest ${REJECTED_WINDOW}).`, z.array(RejectedShape)),
+  }),
   /** The conversation: customer messages and accepted support replies. By message id (ids derive from events). Bounded: MESSAGE_WINDOW newest. */
-  messages: new DeltaValue(
-    z.custom<BaseMessage[]>().default(() => []),
-    {
-      snapshotFrequency: SNAPSHOT_FREQUENCY,
-      inputSchema: z.custom<BaseMessage[]>(),
-      reducer: appendMessages,
-      jsonSchemaExtra: jsonSchemaOf(`The conversation: customer messages and accepted replies (the newest ${MESSAGE_WINDOW}).`, z.array(MessageShape)),
-    },
-  ),
+  messages: new DeltaValue(z.custom<BaseMessage[]>().default(() => []), {
+    snapshotFrequency: SNAPSHOT_FREQUENCY,
+    inputSchema: z.custom<BaseMessage[]>(),
+    reducer: appendMessages,
+    jsonSchemaExtra: jsonSchemaOf(`The conversation: customer messages and accepted replies (the newest ${MESSAGE_WINDOW}).`, z.array(MessageShape)),
+  }),
   /** Per-subscriber position in the log: events before it have been handed out. Merge of disjoint keys, and a cursor only moves forward (max wins). Bounded: one per subscriber. */
-  cursors: new DeltaValue(
-    z.custom<Record<string, number>>().default(() => ({})),
-    {
-      snapshotFrequency: SNAPSHOT_FREQUENCY,
-      inputSchema: z.custom<Record<string, number>>(),
-      reducer: advanceCursors,
-      jsonSchemaExtra: jsonSchemaOf("Each subscriber's position in the log.", z.record(z.string(), z.number().int())),
-    },
-  ),
+  cursors: new DeltaValue(z.custom<Record<string, number>>().default(() => ({})), {
+    snapshotFrequency: SNAPSHOT_FREQUENCY,
+    inputSchema: z.custom<Record<string, number>>(),
+    reducer: advanceCursors,
+    jsonSchemaExtra: jsonSchemaOf("Each subscriber's position in the log.", z.record(z.string(), z.number().int())),
+  }),
   /** The last ingest step's report. Last write wins: only the newest batch's report matters. */
   lastIngest: publishing(
     z.custom<IngestReport | null>().default(() => null),
-    jsonSchemaOf(
-      "What the last ingest step did with its inbox.",
-      z
-        .object({ received: z.number().int(), accepted: z.number().int(), duplicates: z.number().int(), rejected: z.array(RejectedShape) })
-        .nullable()
-        .default(null),
-    ),
+    jsonSchemaOf("What the last ingest step did with its inbox.", z.object({ received: z.number().int(), accepted: z.number().int(), duplicates: z.number().int(), rejected: z.array(RejectedShape) }).nullable().default(null)),
   ),
 
   /** Private memory of each agent: notes, windowed (MEMORY_WINDOW). Only the router reads them, to put an agent's own notes in its deliveries. */

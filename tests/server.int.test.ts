@@ -4,7 +4,8 @@
  * Studio drives it, and checked against the CLI doing the same things to a
  * store of its own: after every step the server thread's state (through
  * `stateView`) equals `shopstate state --json`, and bad lines get the CLI's
- * reasons. One server for the whole file.
+ * reasons; the console it serves at /console shows the same store, and
+ * Studio's state schema lists every channel. One server for the whole file.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
@@ -60,26 +61,13 @@ const eventsOf = (state: Pick<ThreadState<State>, "values" | "checkpoint">): Pro
 beforeAll(async () => {
   const port = await freePort();
   // No OPENAI_API_KEY: the agents run offline, as the CLI's below.
-  server = spawn(
-    process.execPath,
-    [
-      resolve(root, "node_modules/@langchain/langgraph-cli/dist/cli/cli.mjs"),
-      "dev",
-      "--no-browser",
-      "--no-reload",
-      "--host",
-      "127.0.0.1",
-      "--port",
-      String(port),
-    ],
-    {
-      cwd: root,
-      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? root, LANGGRAPH_CLI_NO_ANALYTICS: "1", SHOPSTATE_DB: serverDb },
-      stdio: ["ignore", "pipe", "pipe"],
-      // Its own process group, so the server's workers stop with it.
-      detached: true,
-    },
-  );
+  server = spawn(process.execPath, [resolve(root, "node_modules/@langchain/langgraph-cli/dist/cli/cli.mjs"), "dev", "--no-browser", "--no-reload", "--host", "127.0.0.1", "--port", String(port)], {
+    cwd: root,
+    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? root, LANGGRAPH_CLI_NO_ANALYTICS: "1", SHOPSTATE_DB: serverDb },
+    stdio: ["ignore", "pipe", "pipe"],
+    // Its own process group, so the server's workers stop with it.
+    detached: true,
+  });
   server.stdout?.on("data", (d) => (serverLog += d));
   server.stderr?.on("data", (d) => (serverLog += d));
   url = `http://127.0.0.1:${port}`;
@@ -103,8 +91,7 @@ function comparable(view: StateView) {
 }
 
 /** A server thread's state as `state --json` shows it: orders folded from the server's event store, as the CLI folds them from its own. */
-const serverView = async (state: ThreadState<State>) =>
-  comparable(stateView(state.values, state.checkpoint.checkpoint_id ?? "", await allOrders(logAt(state))));
+const serverView = async (state: ThreadState<State>) => comparable(stateView(state.values, state.checkpoint.checkpoint_id ?? "", await allOrders(logAt(state))));
 
 describe("the server", () => {
   it("prints the Studio URL for its address, and starts without a .env file (a fresh clone)", () => {
@@ -122,22 +109,11 @@ describe("the server", () => {
     expect(store.context_schema?.properties?.model).toBeUndefined();
 
     // The state schema (Studio's state panel) lists every channel with a JSON schema and a description, not only the input.
-    const state = (await client.assistants.getSchemas("store")).state_schema as {
-      properties?: Record<string, { description?: string; additionalProperties?: { properties?: Record<string, unknown> } }>;
-    } | null;
+    const state = (await client.assistants.getSchemas("store")).state_schema as { properties?: Record<string, { description?: string; additionalProperties?: { properties?: Record<string, unknown> } }> } | null;
     expect(Object.keys(state?.properties ?? {}).sort()).toEqual(StoreState.getChannelKeys().sort());
     for (const [channel, schema] of Object.entries(state?.properties ?? {})) expect(schema.description, channel).toBeTruthy();
-    expect(Object.keys(state?.properties?.inventory.additionalProperties?.properties ?? {})).toEqual([
-      "onHand",
-      "reserved",
-      "returned",
-      "available",
-      "version",
-      "lowStock",
-    ]);
-    expect(Object.keys(state?.properties?.approvals.additionalProperties?.properties ?? {})).toEqual(
-      expect.arrayContaining(["id", "orderId", "amountCents", "status"]),
-    );
+    expect(Object.keys(state?.properties?.inventory.additionalProperties?.properties ?? {})).toEqual(["onHand", "reserved", "returned", "available", "version", "lowStock"]);
+    expect(Object.keys(state?.properties?.approvals.additionalProperties?.properties ?? {})).toEqual(expect.arrayContaining(["id", "orderId", "amountCents", "status"]));
 
     for (const agent of ["support_agent", "inventory_agent", "marketing_agent"]) {
       const schemas = (await client.assistants.getSchemas(agent)) as { input_schema: Schema; context_schema: Schema };
@@ -150,15 +126,7 @@ describe("the server", () => {
 
 describe("the store graph on the server, step by step beside the CLI", () => {
   const demo = demoLines().map((l) => l.text);
-  const bad = [
-    "{truncated",
-    JSON.stringify({
-      id: "bad-1",
-      type: "OrderPlaced",
-      at: "2026-03-01T10:00:00Z",
-      data: { orderId: "X", customerId: "C", lines: [{ sku: "SKU-NOPE", qty: 1 }] },
-    }),
-  ];
+  const bad = ["{truncated", JSON.stringify({ id: "bad-1", type: "OrderPlaced", at: "2026-03-01T10:00:00Z", data: { orderId: "X", customerId: "C", lines: [{ sku: "SKU-NOPE", qty: 1 }] } })];
   /** The first 30 demo events and two bad lines; then the rest of the day (a $129 refund waits for a person); then a restock. */
   const batch1 = [...demo.slice(0, 30), ...bad];
   const batch2 = demo.slice(30);
@@ -200,9 +168,7 @@ describe("the store graph on the server, step by step beside the CLI", () => {
     expect(view).toEqual(await cliView());
     expect(view.orders["ORD-1011"].status).toBe("rejected");
     // Bad lines: the same line numbers and the same reasons as the CLI gave.
-    expect(state.values.rejected.map(({ source, line, reason }) => ({ source, line, reason }))).toEqual(
-      cliRejected.map(({ line, reason }) => ({ source: "inbox", line, reason })),
-    );
+    expect(state.values.rejected.map(({ source, line, reason }) => ({ source, line, reason }))).toEqual(cliRejected.map(({ line, reason }) => ({ source: "inbox", line, reason })));
     expect(cliRejected.map((r) => r.line)).toEqual([31, 32]);
     expect(cliRejected[0].reason).toMatch(/^malformed JSON/);
     expect(cliRejected[1].reason).toMatch(/unknown SKU 'SKU-NOPE'/);
@@ -223,10 +189,7 @@ describe("the store graph on the server, step by step beside the CLI", () => {
   });
 
   it("pauses at the approval gate on a large refund, and a resume command with the decision processes it", async () => {
-    const pendingOnCli = parseJson<{ pendingApprovals: number }>(
-      (await shopstate("ingest", file("batch2.jsonl", batch2))).stdout,
-      "ingest --json",
-    ).pendingApprovals;
+    const pendingOnCli = parseJson<{ pendingApprovals: number }>((await shopstate("ingest", file("batch2.jsonl", batch2))).stdout, "ingest --json").pendingApprovals;
     expect(pendingOnCli).toBe(1);
 
     await client.runs.wait(threadId, "store", { input: { inbox: batch2 } });
@@ -238,18 +201,14 @@ describe("the store graph on the server, step by step beside the CLI", () => {
 
     const approvalId = request.pendingApprovals[0].id;
     await shopstate("approve", approvalId, "--by", "studio-test", "--reason", "photos checked");
-    await client.runs.wait(threadId, "store", {
-      command: { resume: { decisions: [{ approvalId, decision: "approved", by: "studio-test", reason: "photos checked" }] } },
-    });
+    await client.runs.wait(threadId, "store", { command: { resume: { decisions: [{ approvalId, decision: "approved", by: "studio-test", reason: "photos checked" }] } } });
 
     const resumed = await client.threads.getState<State>(threadId);
     expect(resumed.next).toEqual([]);
     expect(stateView(resumed.values, "").pendingApprovals).toEqual([]);
     const view = await serverView(resumed);
     expect(view.orders["ORD-1005"].refundedCents).toBe(12900);
-    expect((await eventsOf(resumed)).filter((e) => e.type === "ApprovalDecided").map((e) => e.data)).toEqual([
-      { approvalId, decision: "approved", by: "studio-test", reason: "photos checked" },
-    ]);
+    expect((await eventsOf(resumed)).filter((e) => e.type === "ApprovalDecided").map((e) => e.data)).toEqual([{ approvalId, decision: "approved", by: "studio-test", reason: "photos checked" }]);
     expect(view).toEqual(await cliView());
   });
 
@@ -292,10 +251,7 @@ describe("the store graph on the server, step by step beside the CLI", () => {
       const overview = await browser.newPage();
       expect((await overview.page.goto(`${url}/console?${new URLSearchParams({ store: threadId })}`, { waitUntil: "networkidle" }))?.status()).toBe(200);
       for (const [sku, stock] of Object.entries(expected.inventory)) {
-        const cells = await overview.page
-          .locator("tr", { has: overview.page.locator(`th a:text-is("${sku}")`) })
-          .locator("td.num")
-          .allInnerTexts();
+        const cells = await overview.page.locator("tr", { has: overview.page.locator(`th a:text-is("${sku}")`) }).locator("td.num").allInnerTexts();
         expect(cells.map(Number), sku).toEqual([stock.onHand, stock.reserved, stock.available]);
       }
       expect(Number(await overview.page.locator("dt:text-is('Pending approvals') + dd").innerText())).toBe(expected.pendingApprovals.length);
@@ -320,27 +276,15 @@ describe("the store graph on the server, step by step beside the CLI", () => {
   });
 
   it("runs with the context a run or an assistant carries: a lower approval threshold; an OpenAI model without a key is refused with the reason", async () => {
-    const product = {
-      id: "p1",
-      type: "ProductAdded",
-      at: "2026-03-01T09:00:00Z",
-      data: { sku: "SKU-1", name: "Mug", priceCents: 1500, initialStock: 10, reorderPoint: 2 },
-    };
+    const product = { id: "p1", type: "ProductAdded", at: "2026-03-01T09:00:00Z", data: { sku: "SKU-1", name: "Mug", priceCents: 1500, initialStock: 10, reorderPoint: 2 } };
     const refused = (await client.threads.create({ threadId: randomUUID() })).thread_id;
-    await expect(client.runs.wait(refused, "store", { input: { inbox: [product] }, context: { model: "gpt-4o" } })).rejects.toThrow(
-      /context.model 'gpt-4o' is an OpenAI model, but OPENAI_API_KEY is not set/,
-    );
+    await expect(client.runs.wait(refused, "store", { input: { inbox: [product] }, context: { model: "gpt-4o" } })).rejects.toThrow(/context.model 'gpt-4o' is an OpenAI model, but OPENAI_API_KEY is not set/);
     expect(await eventsOf(await client.threads.getState<State>(refused))).toEqual([]);
 
     const strict = await client.assistants.create({ graphId: "store", context: { approvalThresholdCents: 1000, model: "offline" } });
     const thread = (await client.threads.create({ threadId: randomUUID() })).thread_id;
     const order = { id: "o1", type: "OrderPlaced", at: "2026-03-01T09:10:00Z", data: { orderId: "O-1", customerId: "C-1", lines: [{ sku: "SKU-1", qty: 1 }] } };
-    const message = {
-      id: "m1",
-      type: "CustomerMessage",
-      at: "2026-03-01T09:20:00Z",
-      data: { customerId: "C-1", orderId: "O-1", text: "The mug arrived broken, refund please" },
-    };
+    const message = { id: "m1", type: "CustomerMessage", at: "2026-03-01T09:20:00Z", data: { customerId: "C-1", orderId: "O-1", text: "The mug arrived broken, refund please" } };
     await client.runs.wait(thread, strict.assistant_id, { input: { inbox: [product, order, message] } });
     const state = await client.threads.getState<State>(thread);
     expect(state.values.policy.approvalThresholdCents).toBe(1000);
