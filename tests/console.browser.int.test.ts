@@ -211,31 +211,40 @@ describe("the console on the demo store", () => {
     const before = await stateOf("main");
     const approvalId = before.pendingApprovals[0].id;
     // The attacker's page, on another port: a form that posts a decision to the console as soon as it loads.
-    const attacker: Server = createServer((_req, res) => {
+    const attacker: Server = createServer((req, res) => {
       res.setHeader("content-type", "text/html");
-      res.end(`<!doctype html><form id="f" method="post" action="${base}/console/approvals/decide?store=main">
+      if (req.url === "/form") {
+        res.end(`<!doctype html><form id="f" method="post" action="${base}/console/approvals/decide?store=main">
 <input name="approvalId" value="${approvalId}"><input name="decision" value="approved"><input name="by" value="attacker"><input name="csrf" value="guessed"></form>
 <script>document.getElementById("f").submit()</script>`);
+      } else res.end("<!doctype html><p>another site</p>");
     });
     await new Promise<void>((done) => attacker.listen(0, "127.0.0.1", done));
+    const other = `http://127.0.0.1:${(attacker.address() as AddressInfo).port}`;
     try {
-      const watched = await browser.newPage();
-      const answer = watched.page.waitForResponse((r) => r.url().startsWith(`${base}/console/approvals/decide`));
-      await watched.page.goto(`http://127.0.0.1:${(attacker.address() as AddressInfo).port}/`);
+      const form = await browser.newPage();
+      const answer = form.page.waitForResponse((r) => r.url().startsWith(`${base}/console/approvals/decide`));
+      await form.page.goto(`${other}/form`, { waitUntil: "commit" });
       const response = await answer;
       expect(response.status()).toBe(403);
       expect(await response.text()).toMatch(/another origin/);
-      // And a cross-origin fetch from the attacker's page (no token, its own Origin) is refused too.
-      const status = await watched.page.evaluate(async (url) => {
-        try {
-          const r = await fetch(url, { method: "POST", mode: "no-cors", headers: { "content-type": "text/plain" }, body: "{}" });
-          return r.type;
-        } catch (e) {
-          return String(e);
-        }
-      }, `${base}/console/api/decide?store=main`);
-      expect(status).toBe("opaque");
-      await watched.page.close();
+      await form.page.close();
+      // A cross-origin fetch from the other site (its own Origin, no token) to the JSON route: the browser sends it, the console refuses it.
+      const script = await browser.newPage();
+      await script.page.goto(`${other}/`);
+      const refused = script.page.waitForResponse((r) => r.url().startsWith(`${base}/console/api/decide`));
+      await script.page.evaluate(
+        ({ url, id }) =>
+          fetch(url, {
+            method: "POST",
+            mode: "no-cors",
+            headers: { "content-type": "text/plain" },
+            body: JSON.stringify({ decisions: [{ approvalId: id, decision: "approved", by: "attacker" }] }),
+          }).then((r) => r.type),
+        { url: `${base}/console/api/decide?store=main`, id: approvalId },
+      );
+      expect((await refused).status()).toBe(403);
+      await script.page.close();
     } finally {
       await new Promise((done) => attacker.close(done));
     }

@@ -58,6 +58,10 @@ export async function launchBrowser(): Promise<Browser> {
         if (message.type() === "error") watched.errors.push(`console: ${message.text()}`);
       });
       page.on("pageerror", (error) => watched.errors.push(`page error: ${error.message}`));
+      // Name what failed to load (the console message does not say which URL).
+      page.on("response", (response) => {
+        if (response.status() >= 400) watched.errors.push(`HTTP ${response.status()}: ${response.url()}`);
+      });
       page.on("dialog", (dialog) => {
         if (watched.expectConfirm && dialog.type() === "confirm") {
           watched.expectConfirm = false;
