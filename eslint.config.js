@@ -21,5 +21,7 @@ export default tseslint.config(
     rules: { "@typescript-eslint/no-floating-promises": "error" },
   },
   { files: ["bin/**/*.js", "scripts/**/*.mjs", "*.js"], languageOptions: { globals: globals.node } },
+  // The console's one browser script (src/console/static/), a plain file served as it is.
+  { files: ["src/console/static/**/*.js"], languageOptions: { globals: globals.browser, sourceType: "script" } },
   { files: ["src/config.ts", "tests/**", "bench/**", "scripts/**"], rules: { "no-restricted-properties": "off" } },
 );

@@ -27,10 +27,15 @@ const OUT = join(ROOT, "bench", "CONSOLE.md");
 const TARGET_MS = 300;
 const STORE = "bench";
 
-const { values: args } = parseArgs({ options: { events: { type: "string", default: "10000" }, runs: { type: "string", default: "7" }, keep: { type: "string" } } });
+const { values: args } = parseArgs({
+  options: { events: { type: "string", default: "10000" }, runs: { type: "string", default: "7" }, keep: { type: "string" } },
+});
 const EVENTS = Number(args.events);
 const RUNS = Number(args.runs);
-for (const [name, value] of [["--events", EVENTS], ["--runs", RUNS]] as const) {
+for (const [name, value] of [
+  ["--events", EVENTS],
+  ["--runs", RUNS],
+] as const) {
   if (!Number.isInteger(value) || value < 1) {
     console.error(`bench:console: ${name} must be a whole number of at least 1`);
     process.exit(2);
@@ -41,32 +46,41 @@ const dir = mkdtempSync(join(tmpdir(), "shopstate-console-bench-"));
 const db = args.keep ?? join(dir, "console.db");
 const RUN = { approvalThresholdCents: 10_000, maxSteps: 10_000, batchSize: 100, source: "generated.jsonl", origin: "ingest" as const };
 
-async function buildStore(): Promise<void> {
+/** Builds the store, or reuses the one `--keep` names; returns how many input events it was given, when known. */
+async function buildStore(): Promise<number | undefined> {
+  const existed = existsSync(db);
   const session = openStore(db, STORE);
   try {
-    if (existsSync(db) && (await storeRecord(session))) {
+    if (existed && (await storeRecord(session))) {
       process.stderr.write(`bench:console: reusing store '${STORE}' in ${db}\n`);
-      return;
+      return undefined;
     }
     const lines = generateWorkload({ events: EVENTS, seed: 42 }).map((text, i) => ({ line: i + 1, text }));
     const started = performance.now();
     for (const [i, batch] of chunk(lines, 500).entries()) {
       await ingestLines(session, batch, RUN);
-      process.stderr.write(`bench:console: ingested ${Math.min((i + 1) * 500, lines.length)}/${lines.length} (${((performance.now() - started) / 1000).toFixed(0)} s)\n`);
+      process.stderr.write(
+        `bench:console: ingested ${Math.min((i + 1) * 500, lines.length)}/${lines.length} (${((performance.now() - started) / 1000).toFixed(0)} s)\n`,
+      );
     }
+    return lines.length;
   } finally {
     await session.close();
   }
 }
 
 try {
-  await buildStore();
+  const inputEvents = await buildStore();
   const session = openStore(db, STORE);
   const { values } = await headValues(session);
   await session.close();
   const eventCount = values.log.length;
-  const customer = (values.recentEvents.find((e) => typeof (e.data as { customerId?: unknown }).customerId === "string")?.data as { customerId: string } | undefined)?.customerId ?? "C-1";
-  const order = (values.recentEvents.find((e) => typeof (e.data as { orderId?: unknown }).orderId === "string")?.data as { orderId: string } | undefined)?.orderId ?? "ORD-1";
+  const customer =
+    (values.recentEvents.find((e) => typeof (e.data as { customerId?: unknown }).customerId === "string")?.data as { customerId: string } | undefined)
+      ?.customerId ?? "C-1";
+  const order =
+    (values.recentEvents.find((e) => typeof (e.data as { orderId?: unknown }).orderId === "string")?.data as { orderId: string } | undefined)?.orderId ??
+    "ORD-1";
 
   const source = databaseSource({ location: { dbPath: db }, where: db, defaultStore: STORE, run: RUN });
   const { app } = createConsoleApp(source);
@@ -90,9 +104,10 @@ try {
     ["state JSON", `/console/api/state?${q}`],
   ];
   const loadBefore = loadavg()[0];
-  const rows: { name: string; path: string; medianMs: number; minMs: number; maxMs: number }[] = [];
+  const rows: { name: string; path: string; firstMs: number; medianMs: number; minMs: number; maxMs: number }[] = [];
   for (const [name, path] of pages) {
     const times: number[] = [];
+    let firstMs = 0;
     for (let i = 0; i <= RUNS; i++) {
       const started = performance.now();
       const res = await app.request(path);
@@ -100,8 +115,9 @@ try {
       const ms = performance.now() - started;
       if (res.status !== 200) throw new Error(`bench:console: ${path} answered ${res.status}`);
       if (i > 0) times.push(ms);
+      else firstMs = ms;
     }
-    rows.push({ name, path, medianMs: median(times), minMs: Math.min(...times), maxMs: Math.max(...times) });
+    rows.push({ name, path, firstMs, medianMs: median(times), minMs: Math.min(...times), maxMs: Math.max(...times) });
     process.stderr.write(`bench:console: ${name}: median ${median(times).toFixed(0)} ms\n`);
   }
   const loadAfter = loadavg()[0];
@@ -110,9 +126,12 @@ try {
   const commit = execFileSync("git", ["rev-parse", "HEAD"], { cwd: ROOT, encoding: "utf8" }).trim();
   const dirty = execFileSync("git", ["status", "--porcelain", "--", "src", "bench", "package.json"], { cwd: ROOT, encoding: "utf8" }).trim() !== "";
   const table = [
-    "| page | median | min | max | target | |",
-    "|---|---:|---:|---:|---:|---|",
-    ...rows.map((r) => `| ${r.name} | ${r.medianMs.toFixed(0)} ms | ${r.minMs.toFixed(0)} ms | ${r.maxMs.toFixed(0)} ms | ≤ ${TARGET_MS} ms | ${r.medianMs <= TARGET_MS ? "met" : "missed"} |`),
+    "| page | first request | median | min | max | target (median) | |",
+    "|---|---:|---:|---:|---:|---:|---|",
+    ...rows.map(
+      (r) =>
+        `| ${r.name} | ${r.firstMs.toFixed(0)} ms | ${r.medianMs.toFixed(0)} ms | ${r.minMs.toFixed(0)} ms | ${r.maxMs.toFixed(0)} ms | ≤ ${TARGET_MS} ms | ${r.medianMs <= TARGET_MS ? "met" : "missed"} |`,
+    ),
   ].join("\n");
   writeFileSync(
     OUT,
@@ -121,8 +140,8 @@ try {
 Generated by \`npm run bench:console\` (bench/console.ts); do not edit by hand.
 
 - commit: \`${commit}\`${dirty ? " (with uncommitted changes to src, bench or package.json)" : ""}
-- a store of ${EVENTS} generated input events (seed 42), ${eventCount} events in its log
-- server time per page through Hono's \`app.request()\` on the CLI database (SQLite), median of ${RUNS} requests after one warm-up
+- ${inputEvents === undefined ? `a store reused from \`--keep\` (generated input events, seed 42)` : `a store of ${inputEvents} generated input events (seed 42)`}, ${eventCount} events in its log${eventCount < EVENTS ? ` (fewer than the ${EVENTS}-input-event target: see docs/console.md)` : ""}
+- server time per page through Hono's \`app.request()\` on the CLI database (SQLite), median of ${RUNS} requests after a first one; the first request of a page reads a checkpoint the console has not read yet (\`getState\`), the next ones find it in the console's cache of checkpoint states (src/console/db_source.ts)
 - Node ${process.version}, ${availableParallelism()} CPUs, load average ${loadBefore.toFixed(1)} before and ${loadAfter.toFixed(1)} after (a loaded machine makes every figure larger)
 
 ${table}

@@ -29,7 +29,13 @@ async function buildStore(name: string): Promise<void> {
   const session = openStore(db, name);
   try {
     for (const hour of hourlyBatches(demoLines())) await ingestLines(session, hour, { ...RUN, origin: "demo" });
-    const hostile = { id: "evt-hostile", type: "CustomerMessage", at: "2026-03-01T18:00:00Z", source: "chat", data: { customerId: "C-CAROL", orderId: "ORD-1005", subject: HOSTILE, text: HOSTILE } };
+    const hostile = {
+      id: "evt-hostile",
+      type: "CustomerMessage",
+      at: "2026-03-01T18:00:00Z",
+      source: "chat",
+      data: { customerId: "C-CAROL", orderId: "ORD-1005", subject: HOSTILE, text: HOSTILE },
+    };
     await ingestLines(session, [{ line: 1, text: JSON.stringify(hostile) }], { ...RUN, source: "hostile.jsonl", origin: "ingest" });
   } finally {
     await session.close();
@@ -38,7 +44,11 @@ async function buildStore(name: string): Promise<void> {
 
 const get = (path: string) => consoleApp.app.request(path);
 const post = (path: string, fields: Record<string, string>, headers: Record<string, string> = {}) =>
-  consoleApp.app.request(path, { method: "POST", body: new URLSearchParams(fields), headers: { "content-type": "application/x-www-form-urlencoded", ...headers } });
+  consoleApp.app.request(path, {
+    method: "POST",
+    body: new URLSearchParams(fields),
+    headers: { "content-type": "application/x-www-form-urlencoded", ...headers },
+  });
 
 async function pending(store = "main"): Promise<string[]> {
   const res = await get(`/console/api/approvals?store=${store}`);
@@ -65,10 +75,13 @@ describe("pages", () => {
     const view = stateView(values, checkpointId);
     const res = await get("/console?store=main");
     expect(res.status).toBe(200);
-    const page = await res.text();
+    // Whitespace between tags is layout only.
+    const page = (await res.text()).replace(/>\s+</g, "><");
     expect(Object.keys(view.inventory).length).toBeGreaterThan(3);
     for (const [sku, s] of Object.entries(view.inventory)) {
-      expect(page).toMatch(new RegExp(`${sku}</a>[\\s\\S]*?<td class="num">${s.onHand}</td><td class="num">${s.reserved}</td><td class="num">${s.available}</td>`));
+      expect(page).toMatch(
+        new RegExp(`${sku}</a>[\\s\\S]*?<td class="num">${s.onHand}</td>\\s*<td class="num">${s.reserved}</td>\\s*<td class="num">${s.available}</td>`),
+      );
     }
     expect(page).toContain(`<dt>Pending approvals</dt><dd><a href="/console/approvals?store=main">${view.pendingApprovals.length}</a>`);
     expect(view.pendingApprovals.length).toBeGreaterThan(0);
@@ -138,7 +151,8 @@ describe("security", () => {
       expect(page).not.toMatch(/"\s*onmouseover=/);
       expect(page).toContain("&lt;script&gt;alert(1)&lt;/script&gt;");
       // The only scripts are our own files.
-      for (const tag of page.match(/<script[^>]*>/g) ?? []) expect(tag).toMatch(/^<script src="\/console\/static\/[a-z]+\.js"><\/script>$|^<script src="\/console\/static\/[a-z]+\.js">$/);
+      for (const tag of page.match(/<script[^>]*>/g) ?? [])
+        expect(tag).toMatch(/^<script src="\/console\/static\/[a-z]+\.js"><\/script>$|^<script src="\/console\/static\/[a-z]+\.js">$/);
     }
   });
 
@@ -166,7 +180,11 @@ describe("security", () => {
     expect(await noToken.text()).toContain("no CSRF token");
     const wrong = await post("/console/approvals/decide?store=main", { approvalId: id, decision: "approved", by: "mallory", csrf: "x".repeat(43) });
     expect(wrong.status).toBe(403);
-    const api = await consoleApp.app.request("/console/api/decide?store=main", { method: "POST", body: JSON.stringify({ decisions: [{ approvalId: id, decision: "approved" }] }), headers: { "content-type": "application/json" } });
+    const api = await consoleApp.app.request("/console/api/decide?store=main", {
+      method: "POST",
+      body: JSON.stringify({ decisions: [{ approvalId: id, decision: "approved" }] }),
+      headers: { "content-type": "application/json" },
+    });
     expect(api.status).toBe(403);
     expect(await pending()).toContain(id);
   });
@@ -188,11 +206,17 @@ describe("security", () => {
 describe("writes through the pages", () => {
   test("approving through the page records the decision (decideApprovals): the refund is processed", async () => {
     const [id] = await pending("other");
-    const res = await post("/console/approvals/decide?store=other", { approvalId: id, decision: "approved", by: "ops-lead", reason: "photos checked", csrf: consoleApp.token }, { origin: "http://localhost" });
+    const res = await post(
+      "/console/approvals/decide?store=other",
+      { approvalId: id, decision: "approved", by: "ops-lead", reason: "photos checked", csrf: consoleApp.token },
+      { origin: "http://localhost" },
+    );
     expect(res.status).toBe(303);
     expect(res.headers.get("location")).toBe(`/console/approvals?store=other&decided=${id}&as=approved`);
     expect(await pending("other")).not.toContain(id);
-    const events = (await (await get("/console/api/events?store=other&type=RefundProcessed")).json()) as { events: { event: { data: { approvalId?: string; decidedBy?: string } } }[] };
+    const events = (await (await get("/console/api/events?store=other&type=RefundProcessed")).json()) as {
+      events: { event: { data: { approvalId?: string; decidedBy?: string } } }[];
+    };
     expect(events.events.map((e) => e.event.data)).toContainEqual(expect.objectContaining({ approvalId: id, decidedBy: "ops-lead" }));
     const page = await (await get(res.headers.get("location") as string)).text();
     expect(page).toContain(`Approval ${id} approved.`);
@@ -207,7 +231,7 @@ describe("writes through the pages", () => {
       expect(res.status).toBe(409);
       expect(await res.text()).toMatch(/Not recorded: store &#39;main&#39; is being written by another process/);
     } finally {
-      lease.release?.();
+      await lease.release();
       await session.close();
     }
     expect(await pending()).toContain(id);
@@ -225,5 +249,30 @@ describe("writes through the pages", () => {
     const head = (await (await get("/console/api/history?store=other&limit=1")).json()) as { entries: { writers: string[]; branchedFromTags?: string[] }[] };
     expect(head.entries[0].writers).toEqual(["rollback"]);
     expect(head.entries[0].branchedFromTags).toEqual(["before-close"]);
+  });
+});
+
+describe("shopstate ui (serveConsole)", () => {
+  test("serves the console over HTTP on 127.0.0.1 and a free port, and stops", async () => {
+    const { serveConsole } = await import("../src/console/serve.js");
+    const running = await serveConsole({
+      location: { dbPath: db },
+      where: db,
+      store: "main",
+      port: 0,
+      host: "127.0.0.1",
+      open: false,
+      run: { approvalThresholdCents: 10_000, maxSteps: 500 },
+    });
+    try {
+      expect(running.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/console\?store=main$/);
+      const res = await fetch(running.url);
+      expect(res.status).toBe(200);
+      expect(res.headers.get("content-security-policy")).toBe(CSP);
+      expect(await res.text()).toContain("Stock per SKU");
+    } finally {
+      await running.close();
+    }
+    await expect(fetch(running.url)).rejects.toThrow();
   });
 });

@@ -29,8 +29,23 @@ import { NotFoundError, UnsupportedError, type ConsoleSource, type Snapshot } fr
 
 /** The event types the filter offers: input types, then the ones the system writes. */
 const SYSTEM_EVENT_TYPES = [
-  "ProductListed", "OrderConfirmed", "OrderRejected", "OrderStatusChanged", "InventoryUpdated", "LowStockAlert", "RefundRequested", "ApprovalRequested",
-  "RefundProcessed", "RefundRejected", "ReorderRequested", "ReorderClosed", "PostDrafted", "PromotionPaused", "PromotionResumed", "ReplyDrafted", "PolicyChanged",
+  "ProductListed",
+  "OrderConfirmed",
+  "OrderRejected",
+  "OrderStatusChanged",
+  "InventoryUpdated",
+  "LowStockAlert",
+  "RefundRequested",
+  "ApprovalRequested",
+  "RefundProcessed",
+  "RefundRejected",
+  "ReorderRequested",
+  "ReorderClosed",
+  "PostDrafted",
+  "PromotionPaused",
+  "PromotionResumed",
+  "ReplyDrafted",
+  "PolicyChanged",
 ];
 export const EVENT_TYPES = [...INPUT_EVENT_TYPES, ...SYSTEM_EVENT_TYPES];
 
@@ -41,7 +56,8 @@ const DEFAULT_ORDERS_PAGE = 50;
 /** A time-filtered events page scans at most this many events for its matches. */
 const TIME_SCAN = 5000;
 
-export const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
+export const CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
 
 type Ctx = Context<{ Variables: { source: ConsoleSource; store: string } }>;
 
@@ -52,7 +68,8 @@ export interface ConsoleApp {
 }
 
 const require = createRequire(import.meta.url);
-const staticFile = (path: string) => readFileSync(new URL(`./static/${path}`, import.meta.url), "utf8");
+/** Our static files, read from src/console/static/ whether this module runs from src/ or from the compiled dist/. */
+const staticFile = (path: string) => readFileSync(new URL(`../../src/console/static/${path}`, import.meta.url), "utf8");
 
 /**
  * The console over `source`: one source, or one per request (the server's, which passes the caller's credentials on).
@@ -115,8 +132,13 @@ export function createConsoleApp(source: ConsoleSource | ((request: Request) => 
   const storeOf = (c: Ctx) => c.get("store");
   const sourceOf = (c: Ctx) => c.get("source");
   const render = async (c: Ctx, page: PageName, title: string, body: Html, extra: Partial<Frame> = {}, status: ContentfulStatusCode = 200) => {
-    const stores = await sourceOf(c).stores().catch(() => []);
-    return c.html(layout({ title, page, store: storeOf(c), stores: stores.map((s) => s.name), where: sourceOf(c).where, kind: sourceOf(c).kind, ...extra }, body), status);
+    const stores = await sourceOf(c)
+      .stores()
+      .catch(() => []);
+    return c.html(
+      layout({ title, page, store: storeOf(c), stores: stores.map((s) => s.name), where: sourceOf(c).where, kind: sourceOf(c).kind, ...extra }, body),
+      status,
+    );
   };
   const snap = (c: Ctx) => sourceOf(c).snapshot(storeOf(c), c.req.query("at") || undefined);
 
@@ -126,7 +148,10 @@ export function createConsoleApp(source: ConsoleSource | ((request: Request) => 
     const s = await snap(c);
     const view = stateView(s.values, s.checkpointId);
     const names = Object.fromEntries(Object.entries(s.values.catalog ?? {}).map(([sku, p]) => [sku, p.name]));
-    return render(c, "overview", "Overview", pages.overviewPage({ store: storeOf(c), view, names, day: await dayFigures(s), at: c.req.query("at") }), { at: c.req.query("at") ? s.checkpointId : undefined, scripts: ["chart"] });
+    return render(c, "overview", "Overview", pages.overviewPage({ store: storeOf(c), view, names, day: await dayFigures(s), at: c.req.query("at") }), {
+      at: c.req.query("at") ? s.checkpointId : undefined,
+      scripts: ["chart"],
+    });
   });
 
   app.get("/console/approvals", async (c) => {
@@ -144,7 +169,14 @@ export function createConsoleApp(source: ConsoleSource | ((request: Request) => 
     } catch (error) {
       if (error instanceof LeaseBusyError) {
         const s = await snap(c);
-        return render(c, "approvals", "Approvals", pages.approvalsPage({ store: storeOf(c), token, approvals: await pendingApprovals(s), notice: `Not recorded: ${error.message}` }), {}, 409);
+        return render(
+          c,
+          "approvals",
+          "Approvals",
+          pages.approvalsPage({ store: storeOf(c), token, approvals: await pendingApprovals(s), notice: `Not recorded: ${error.message}` }),
+          {},
+          409,
+        );
       }
       throw error;
     }
@@ -167,7 +199,12 @@ export function createConsoleApp(source: ConsoleSource | ((request: Request) => 
     const at = c.req.query("at");
     if (!at) throw new UsageError("say which checkpoint to roll back to: ?at=ID");
     const s = await sourceOf(c).snapshot(storeOf(c), at);
-    return render(c, "rollback", "Roll back?", pages.rollbackConfirmPage({ store: storeOf(c), token, at, checkpointId: s.checkpointId, eventCount: s.log.at.length }));
+    return render(
+      c,
+      "rollback",
+      "Roll back?",
+      pages.rollbackConfirmPage({ store: storeOf(c), token, at, checkpointId: s.checkpointId, eventCount: s.log.at.length }),
+    );
   });
 
   app.post("/console/rollback", async (c) => {
@@ -187,7 +224,9 @@ export function createConsoleApp(source: ConsoleSource | ((request: Request) => 
   app.get("/console/events", async (c) => {
     const s = await snap(c);
     const { filter, events, next } = await eventsPage(c, s);
-    return render(c, "events", "Events", pages.eventsPage({ store: storeOf(c), filter, events, next, types: EVENT_TYPES }), { at: filter.at ? s.checkpointId : undefined });
+    return render(c, "events", "Events", pages.eventsPage({ store: storeOf(c), filter, events, next, types: EVENT_TYPES }), {
+      at: filter.at ? s.checkpointId : undefined,
+    });
   });
 
   app.get("/console/orders", async (c) => {
@@ -205,7 +244,9 @@ export function createConsoleApp(source: ConsoleSource | ((request: Request) => 
     return render(c, "order", `Order ${id}`, pages.orderPage({ store: storeOf(c), order, events }));
   });
 
-  app.get("/console/customers", (c) => c.redirect(`/console/customers/${encodeURIComponent(c.req.query("id") ?? "")}?${new URLSearchParams({ store: storeOf(c) })}`, 303));
+  app.get("/console/customers", (c) =>
+    c.redirect(`/console/customers/${encodeURIComponent(c.req.query("id") ?? "")}?${new URLSearchParams({ store: storeOf(c) })}`, 303),
+  );
 
   app.get("/console/customers/:id", async (c) => {
     const s = await snap(c);
@@ -257,8 +298,13 @@ export function createConsoleApp(source: ConsoleSource | ((request: Request) => 
   app.get("/console/api/approvals", async (c) => c.json(await pendingApprovals(await snap(c))));
   app.post("/console/api/decide", async (c) => {
     const body = (await c.req.json().catch(() => undefined)) as { decisions?: unknown } | undefined;
-    if (!body || !Array.isArray(body.decisions)) throw new UsageError("send {\"decisions\": [{\"approvalId\", \"decision\": \"approved\"|\"denied\", \"by\", \"reason\"?}]}");
-    return c.json(await sourceOf(c).decide(storeOf(c), body.decisions.map((d) => decisionOf(d as Record<string, unknown>))));
+    if (!body || !Array.isArray(body.decisions)) throw new UsageError('send {"decisions": [{"approvalId", "decision": "approved"|"denied", "by", "reason"?}]}');
+    return c.json(
+      await sourceOf(c).decide(
+        storeOf(c),
+        body.decisions.map((d) => decisionOf(d as Record<string, unknown>)),
+      ),
+    );
   });
   app.get("/console/api/chart", async (c) => {
     const s = await snap(c);
@@ -269,7 +315,15 @@ export function createConsoleApp(source: ConsoleSource | ((request: Request) => 
 
   app.onError(async (error, c) => {
     const status: ContentfulStatusCode =
-      error instanceof NotFoundError ? 404 : error instanceof LeaseBusyError ? 409 : error instanceof UsageError ? 400 : error instanceof UnsupportedError ? 501 : 500;
+      error instanceof NotFoundError
+        ? 404
+        : error instanceof LeaseBusyError
+          ? 409
+          : error instanceof UsageError
+            ? 400
+            : error instanceof UnsupportedError
+              ? 501
+              : 500;
     const message = status === 500 ? `the console failed: ${error.message}` : error.message;
     if (c.req.path.startsWith("/console/api/")) return c.json({ error: message, kind: error.name }, status);
     return render(c, "error", status === 409 ? "The store is busy" : status === 404 ? "Not found" : "Cannot do that", pages.errorPage(message), {}, status);
@@ -302,7 +356,9 @@ async function tokenProblem(c: Ctx, token: string): Promise<string | undefined> 
   }
   if (given === undefined) return "refused: the request carries no CSRF token (reload the page and submit its form again)";
   const [a, b] = [Buffer.from(given), Buffer.from(token)];
-  return a.length === b.length && timingSafeEqual(a, b) ? undefined : "refused: the CSRF token is not this console's (reload the page and submit its form again)";
+  return a.length === b.length && timingSafeEqual(a, b)
+    ? undefined
+    : "refused: the CSRF token is not this console's (reload the page and submit its form again)";
 }
 
 function failure(c: Ctx, status: ContentfulStatusCode, message: string) {
@@ -333,7 +389,9 @@ async function pendingApprovals(s: Snapshot) {
   return Promise.all(
     pending.map(async (approval) => ({
       approval,
-      messages: (await readLog(s.log, { stream: `customer:${approval.customerId}`, types: ["CustomerMessage"], descending: true, limit: 5 })).map((e) => e.event),
+      messages: (await readLog(s.log, { stream: `customer:${approval.customerId}`, types: ["CustomerMessage"], descending: true, limit: 5 })).map(
+        (e) => e.event,
+      ),
     })),
   );
 }
@@ -344,7 +402,11 @@ async function dayFigures(s: Snapshot): Promise<pages.DayFigures> {
   if (!newest) return { day: undefined, counts: [] };
   const day = newest.event.at.slice(0, 10);
   const events: StoreEvent[] = [];
-  for (const e of await readLog(s.log, { types: ["OrderConfirmed", "OrderRejected", "RefundProcessed", "CustomerMessage", "ReplyDrafted", "LowStockAlert"], descending: true, limit: TIME_SCAN })) {
+  for (const e of await readLog(s.log, {
+    types: ["OrderConfirmed", "OrderRejected", "RefundProcessed", "CustomerMessage", "ReplyDrafted", "LowStockAlert"],
+    descending: true,
+    limit: TIME_SCAN,
+  })) {
     if (e.event.at.slice(0, 10) !== day) break;
     events.push(e.event);
   }
@@ -364,7 +426,6 @@ async function dayFigures(s: Snapshot): Promise<pages.DayFigures> {
   };
 }
 
-
 /** One page of events: by position (from, limit), type, stream and time range; never the whole log. */
 async function eventsPage(c: Ctx, s: Snapshot): Promise<{ filter: pages.EventFilter; events: LoggedEvent[]; next?: number }> {
   const filter: pages.EventFilter = {
@@ -376,10 +437,14 @@ async function eventsPage(c: Ctx, s: Snapshot): Promise<{ filter: pages.EventFil
     since: c.req.query("since") || undefined,
     until: c.req.query("until") || undefined,
   };
-  for (const [name, value] of [["since", filter.since], ["until", filter.until]] as const) {
+  for (const [name, value] of [
+    ["since", filter.since],
+    ["until", filter.until],
+  ] as const) {
     if (value !== undefined && Number.isNaN(Date.parse(value))) throw new UsageError(`${name} must be a time such as 2026-03-01T09:00:00Z, got '${value}'`);
   }
-  if (filter.stream !== undefined && !/^(order|sku|customer|approval):./.test(filter.stream)) throw new UsageError(`stream must be order:ID, sku:SKU, customer:ID or approval:ID, got '${filter.stream}'`);
+  if (filter.stream !== undefined && !/^(order|sku|customer|approval):./.test(filter.stream))
+    throw new UsageError(`stream must be order:ID, sku:SKU, customer:ID or approval:ID, got '${filter.stream}'`);
   const query = { types: filter.type ? [filter.type] : undefined, stream: filter.stream };
   if (filter.since === undefined && filter.until === undefined) {
     const events = await readLog(s.log, { ...query, from: filter.from, limit: filter.limit });

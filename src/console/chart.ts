@@ -67,7 +67,14 @@ export async function chartData(log: StoreLog, skus: readonly string[]): Promise
       else reorders.push({ t: seconds(event.at), qty: data.qty ?? 0 });
     }
     const kept = downsample(points);
-    series.push({ sku, t: kept.map((p) => p.t), available: kept.map((p) => p.available), onHand: kept.map((p) => p.onHand), alerts: alerts.slice(-MAX_POINTS), reorders: reorders.slice(-MAX_POINTS) });
+    series.push({
+      sku,
+      t: kept.map((p) => p.t),
+      available: kept.map((p) => p.available),
+      onHand: kept.map((p) => p.onHand),
+      alerts: alerts.slice(-MAX_POINTS),
+      reorders: reorders.slice(-MAX_POINTS),
+    });
   }
   return series;
 }

@@ -6,7 +6,8 @@ import type { Decision } from "../approval_gate.js";
 import { decideApprovals, logOf, openStoreAt, storeRecord, UsageError, type StoreLocation, type StoreSession } from "../store.js";
 import { diffStates } from "../timetravel/diff.js";
 import { historyPage } from "../timetravel/history.js";
-import { rollback, stateAt, tagCheckpoint } from "../timetravel/rollback.js";
+import { checkpointIdOf, resolveRef } from "../timetravel/refs.js";
+import { rollback, stateAt, tagCheckpoint, type PointInTime } from "../timetravel/rollback.js";
 import { NotFoundError, type ConsoleSource, type Snapshot } from "./source.js";
 
 export interface DatabaseSourceOptions {
@@ -17,6 +18,9 @@ export interface DatabaseSourceOptions {
   /** Settings a decision's run uses (as the CLI's `approve`). */
   run: { approvalThresholdCents: number; maxSteps: number };
 }
+
+/** How many checkpoints' states the console keeps in memory (each is bounded: see src/state.ts). */
+const POINT_CACHE = 16;
 
 export function databaseSource(options: DatabaseSourceOptions): ConsoleSource {
   const sessions = new Map<string, Promise<StoreSession>>();
@@ -34,8 +38,18 @@ export function databaseSource(options: DatabaseSourceOptions): ConsoleSource {
     return s;
   };
 
+  // A checkpoint's state never changes, and reading one through the graph (getState) is the slow part of a page:
+  // the newest few are kept by checkpoint id, found from the head's header (a cheap read) or the resolved ref.
+  const points = new Map<string, PointInTime>();
   const snapshotOf = async (s: StoreSession, at?: string): Promise<Snapshot> => {
-    const point = await stateAt(s, at);
+    const id = at === undefined || at === "head" ? checkpointIdOf((await s.saver.getTuple(s.config))?.config) : (await resolveRef(s, at)).checkpointId;
+    const key = `${s.threadId}/${id}`;
+    let point = id === undefined ? undefined : points.get(key);
+    if (!point) {
+      point = await stateAt(s, id);
+      points.set(`${s.threadId}/${point.checkpointId}`, point);
+      if (points.size > POINT_CACHE) points.delete(points.keys().next().value as string);
+    }
     return { values: point.values, checkpointId: point.checkpointId, log: logOf(s, point.values) };
   };
 

@@ -50,45 +50,54 @@ export function cents(amount: number): string {
 
 export function layout(frame: Frame, body: Html): Html {
   const nav = NAV.map(
-    ([name, path, label]) => html`<li><a href="${href(path, { store: frame.store })}" ${name === frame.page ? html`aria-current="page"` : ""}>${label}</a></li>`,
+    ([name, path, label]) =>
+      html`<li><a href="${href(path, { store: frame.store })}" ${name === frame.page ? html`aria-current="page"` : ""}>${label}</a></li>`,
   );
   const options = (frame.stores.includes(frame.store) ? frame.stores : [frame.store, ...frame.stores]).map(
     (name) => html`<option value="${name}" ${name === frame.store ? "selected" : ""}>${name}</option>`,
   );
   return html`<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${frame.title} · ${frame.store} · shopstate console</title>
-<link rel="stylesheet" href="/console/static/console.css">
-${frame.scripts?.includes("chart") ? html`<link rel="stylesheet" href="/console/static/uplot.css">` : ""}
-</head>
-<body>
-<a class="skip" href="#main">Skip to content</a>
-<header>
-<p class="brand">shopstate console</p>
-<nav aria-label="Console pages"><ul>${nav}</ul></nav>
-<form method="get" action="/console" class="switcher">
-<label for="store-switch">Store</label>
-<select id="store-switch" name="store">${options}</select>
-<button type="submit">Switch</button>
-</form>
-</header>
-<main id="main">
-<h1>${frame.title}</h1>
-${frame.at ? html`<p class="note" role="status">Showing the store at checkpoint <code>${frame.at}</code>, not its head. <a href="${href("/console", { store: frame.store })}">Back to the head</a></p>` : ""}
-${body}
-</main>
-<footer><p>Store <strong>${frame.store}</strong> in ${frame.where} (${frame.kind === "server" ? "LangGraph server" : "CLI database"}).</p></footer>
-${(frame.scripts ?? []).flatMap((s) => (s === "chart" ? [html`<script src="/console/static/uplot.js"></script>`, html`<script src="/console/static/chart.js"></script>`] : []))}
-</body>
-</html>`;
+    <html lang="en">
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <title>${frame.title} · ${frame.store} · shopstate console</title>
+        <link rel="stylesheet" href="/console/static/console.css" />
+        ${frame.scripts?.includes("chart") ? html`<link rel="stylesheet" href="/console/static/uplot.css" />` : ""}
+      </head>
+      <body>
+        <a class="skip" href="#main">Skip to content</a>
+        <header>
+          <p class="brand">shopstate console</p>
+          <nav aria-label="Console pages">
+            <ul>
+              ${nav}
+            </ul>
+          </nav>
+          <form method="get" action="/console" class="switcher">
+            <label for="store-switch">Store</label>
+            <select id="store-switch" name="store">
+              ${options}
+            </select>
+            <button type="submit">Switch</button>
+          </form>
+        </header>
+        <main id="main">
+          <h1>${frame.title}</h1>
+          ${frame.at ? html`<p class="note" role="status">Showing the store at checkpoint <code>${frame.at}</code>, not its head. <a href="${href("/console", { store: frame.store })}">Back to the head</a></p>` : ""}
+          ${body}
+        </main>
+        <footer>
+          <p>Store <strong>${frame.store}</strong> in ${frame.where} (${frame.kind === "server" ? "LangGraph server" : "CLI database"}).</p>
+        </footer>
+        ${(frame.scripts ?? []).flatMap((s) => (s === "chart" ? [html`<script src="/console/static/uplot.js"></script>`, html`<script src="/console/static/chart.js"></script>`] : []))}
+      </body>
+    </html>`;
 }
 
 /** A hidden CSRF field for a POST form. */
 export function csrfField(token: string): Html {
-  return html`<input type="hidden" name="csrf" value="${token}">`;
+  return html`<input type="hidden" name="csrf" value="${token}" />`;
 }
 
 /** A status in words (never colour alone), with a class for styling. */

@@ -57,7 +57,10 @@ export function serverSource(options: ServerSourceOptions): ConsoleSource {
       return await client.threads.getState<State>(store, at);
     } catch (error) {
       if (error instanceof NotFoundError) throw error;
-      if (statusOf(error) === 404) throw new NotFoundError(`no thread '${store}'${at ? ` or checkpoint '${at}'` : ""} on this server (a checkpoint is named by its full id, head or head~N here)`);
+      if (statusOf(error) === 404)
+        throw new NotFoundError(
+          `no thread '${store}'${at ? ` or checkpoint '${at}'` : ""} on this server (a checkpoint is named by its full id, head or head~N here)`,
+        );
       throw error;
     }
   };
@@ -80,7 +83,10 @@ export function serverSource(options: ServerSourceOptions): ConsoleSource {
     },
     async history(store, page) {
       await stateOf(store);
-      const states = await client.threads.getHistory<State>(store, { limit: page.limit + 1, ...(page.before ? { before: { configurable: { checkpoint_id: page.before } } } : {}) });
+      const states = await client.threads.getHistory<State>(store, {
+        limit: page.limit + 1,
+        ...(page.before ? { before: { configurable: { checkpoint_id: page.before } } } : {}),
+      });
       const shown = states.slice(0, page.limit);
       const head = page.before ? undefined : shown[0]?.checkpoint.checkpoint_id;
       const entries: HistoryEntry[] = shown.map((s, i) => {
@@ -113,12 +119,16 @@ export function serverSource(options: ServerSourceOptions): ConsoleSource {
       return { from: a.checkpointId, to: b.checkpointId, diff: await diffStates(a, b) };
     },
     async tag() {
-      throw new UnsupportedError("tags are kept in the CLI's database; the LangGraph server has no tag table (use `shopstate ui` on a CLI database to tag checkpoints)");
+      throw new UnsupportedError(
+        "tags are kept in the CLI's database; the LangGraph server has no tag table (use `shopstate ui` on a CLI database to tag checkpoints)",
+      );
     },
     async rollback(store, at) {
       const previous = await stateOf(store);
       const target = await stateOf(store, at);
-      const forked = (await busyAware(store, () => client.threads.updateState<null>(store, { values: null, checkpointId: target.checkpoint.checkpoint_id ?? undefined }))) as { checkpoint?: { checkpoint_id?: string }; configurable?: { checkpoint_id?: string } };
+      const forked = (await busyAware(store, () =>
+        client.threads.updateState<null>(store, { values: null, checkpointId: target.checkpoint.checkpoint_id ?? undefined }),
+      )) as { checkpoint?: { checkpoint_id?: string }; configurable?: { checkpoint_id?: string } };
       const newHead = forked.checkpoint?.checkpoint_id ?? forked.configurable?.checkpoint_id ?? "";
       return { from: target.checkpoint.checkpoint_id ?? "", newHead, previousHead: previous.checkpoint.checkpoint_id ?? undefined };
     },
