@@ -35,6 +35,24 @@ import {
   type Reorder,
   type StockLevel,
 } from "./domain/world.js";
+import {
+  ApprovalShape,
+  byKey,
+  ConflictShape,
+  EventShape,
+  jsonSchemaOf,
+  MessageShape,
+  NoteShape,
+  PolicyShape,
+  PostShape,
+  ProductShape,
+  ProposalShape,
+  publishing,
+  RejectedShape,
+  ReorderShape,
+  StockLevelShape,
+  TaskShape,
+} from "./state_json_schema.js";
 
 // ---------------------------------------------------------------- snapshot cadence
 
@@ -150,7 +168,11 @@ export function mergeWindowed<T>(size: number) {
  * A keyed map patched with whole entities by its single writer. A delta
  * channel: a checkpoint stores the step's patches, not the whole map.
  */
-function entityMap<T>(description: string, reducer: (current: Record<string, T>, patches: Record<string, T | null>[]) => Record<string, T> = mergePatches<T>) {
+function entityMap<T>(
+  description: string,
+  shape: z.ZodType,
+  reducer: (current: Record<string, T>, patches: Record<string, T | null>[]) => Record<string, T> = mergePatches<T>,
+) {
   return new DeltaValue(
     z
       .custom<Record<string, T>>()
@@ -160,6 +182,7 @@ function entityMap<T>(description: string, reducer: (current: Record<string, T>,
       snapshotFrequency: SNAPSHOT_FREQUENCY,
       inputSchema: z.custom<Record<string, T | null>>(),
       reducer,
+      jsonSchemaExtra: jsonSchemaOf(description, byKey(shape)),
     },
   );
 }
@@ -283,15 +306,17 @@ export function appendNotes(current: MemoryNote[] | undefined, notes: MemoryNote
 }
 
 function agentMemory(agent: string) {
+  const description = `Private memory of ${agent}: only its own deliveries carry it.`;
   return new DeltaValue(
     z
       .custom<MemoryNote[]>()
       .default(() => [])
-      .describe(`Private memory of ${agent}: only its own deliveries carry it.`),
+      .describe(description),
     {
       snapshotFrequency: SNAPSHOT_FREQUENCY,
       inputSchema: z.custom<MemoryNote[]>(),
       reducer: (current: MemoryNote[], batches: MemoryNote[][]) => appendNotes(current, batches.flat()),
+      jsonSchemaExtra: jsonSchemaOf(description, z.array(NoteShape)),
     },
   );
 }
@@ -380,6 +405,10 @@ export const StoreState = new StateSchema({
     {
       inputSchema: z.custom<LogPointer>(),
       reducer: movePointer,
+      jsonSchemaExtra: jsonSchemaOf(
+        "The log this checkpoint saw: a branch of the event store and a length (docs/event-store.md).",
+        z.object({ branch: z.number().int(), length: z.number().int() }),
+      ),
     },
   ),
   /** The newest events of the log, a window for Studio's state panel and quick looks. Bounded: RECENT_EVENTS_WINDOW. */
@@ -392,22 +421,29 @@ export const StoreState = new StateSchema({
       snapshotFrequency: SNAPSHOT_FREQUENCY,
       inputSchema: z.custom<StoreEvent[]>(),
       reducer: appendRecentEvents,
+      jsonSchemaExtra: jsonSchemaOf(
+        `The newest events of the log (a window of ${RECENT_EVENTS_WINDOW}; the whole log is in the event store).`,
+        z.array(EventShape),
+      ),
     },
   ),
   /** Products. Single writer (inventory_service), whole-entity patches. Bounded by the catalog. */
-  catalog: entityMap<Product>("Products by SKU (written by inventory_service)."),
+  catalog: entityMap<Product>("Products by SKU (written by inventory_service).", ProductShape),
   /** Stock per SKU. Single writer (inventory_service) with optimistic versions: `version` grows with every change and proposals based on an older one are refused by the service. Bounded by the catalog. */
-  inventory: entityMap<StockLevel>("Stock levels by SKU (written by inventory_service)."),
+  inventory: entityMap<StockLevel>("Stock levels by SKU (written by inventory_service).", StockLevelShape),
   /** Refunds waiting for a human decision. Single writer (order_service); a decided one leaves the state (its stream keeps it). Bounded: pending ones only. */
-  approvals: entityMap<Approval>("Pending refund approvals by id (written by order_service)."),
+  approvals: entityMap<Approval>("Pending refund approvals by id (written by order_service).", ApprovalShape),
   /** Promotion status per SKU. Single writer (inventory_service, accepting marketing's proposals). Bounded by the catalog. */
-  promotions: entityMap<PromotionStatus>("Promotion status by SKU."),
+  promotions: entityMap<PromotionStatus>("Promotion status by SKU.", z.enum(["active", "paused"])),
   /** Open reorders by SKU. Single writer (inventory_service, accepting inventory_agent's proposals). Bounded: one per SKU at most (rule 7). */
-  reorders: entityMap<Reorder>("Open reorders by SKU."),
+  reorders: entityMap<Reorder>("Open reorders by SKU.", ReorderShape),
   /** Posts drafted by marketing. Single writer (inventory_service, which refuses posts for a paused promotion). Bounded: POST_WINDOW newest. */
-  posts: entityMap<Post>("The newest marketing posts by id.", mergeWindowed<Post>(POST_WINDOW)),
+  posts: entityMap<Post>("The newest marketing posts by id.", PostShape, mergeWindowed<Post>(POST_WINDOW)),
   /** The approval threshold in force. Last write wins (order_service): it is only a copy of the newest PolicyChanged event in the log. */
-  policy: z.custom<Policy>().default(() => DEFAULT_POLICY),
+  policy: publishing(
+    z.custom<Policy>().default(() => DEFAULT_POLICY),
+    jsonSchemaOf("The approval threshold in force (a copy of the newest PolicyChanged event).", PolicyShape.default(DEFAULT_POLICY)),
+  ),
 
   /** Agent tasks, one per (event, agent). ADD / START / COMPLETE / FAIL ops merged per task id: the router adds and starts, the agent completes or fails, a service asks for a retry. Bounded: unfinished ones plus FINISHED_TASK_WINDOW finished. */
   tasks: new DeltaValue(
@@ -416,6 +452,7 @@ export const StoreState = new StateSchema({
       snapshotFrequency: SNAPSHOT_FREQUENCY,
       inputSchema: z.custom<TaskOp[]>(),
       reducer: (current: Record<string, Task>, batches: TaskOp[][]) => applyTaskOps(current, batches.flat()),
+      jsonSchemaExtra: jsonSchemaOf("Agent tasks by id, one per (event, agent): unfinished ones and the newest finished.", byKey(TaskShape)),
     },
   ),
   /** Agent proposals waiting for the services. A queue: agents enqueue, the services dequeue what they decided (both dequeue the same ids, harmlessly). Bounded: one round's proposals. */
@@ -424,6 +461,7 @@ export const StoreState = new StateSchema({
     {
       inputSchema: z.custom<ProposalOp>(),
       reducer: applyProposalOps,
+      jsonSchemaExtra: jsonSchemaOf("Agent proposals waiting for the services (one round's).", z.array(ProposalShape)),
     },
   ),
   /** Rejected writes and proposals: who, what, why. Deduplicated by id. Bounded: CONFLICT_WINDOW newest. */
@@ -433,6 +471,7 @@ export const StoreState = new StateSchema({
       snapshotFrequency: SNAPSHOT_FREQUENCY,
       inputSchema: z.custom<Conflict[]>(),
       reducer: appendConflicts,
+      jsonSchemaExtra: jsonSchemaOf(`Refused writes and proposals: who, what, why (the newest ${CONFLICT_WINDOW}).`, z.array(ConflictShape)),
     },
   ),
   /** Inputs that failed validation (not events). Deduplicated by content hash. Bounded: REJECTED_WINDOW newest. */
@@ -442,6 +481,7 @@ export const StoreState = new StateSchema({
       snapshotFrequency: SNAPSHOT_FREQUENCY,
       inputSchema: z.custom<RejectedInput[]>(),
       reducer: appendRejected,
+      jsonSchemaExtra: jsonSchemaOf(`Inputs that failed validation, with the reason (the newest ${REJECTED_WINDOW}).`, z.array(RejectedShape)),
     },
   ),
   /** The conversation: customer messages and accepted support replies. By message id (ids derive from events). Bounded: MESSAGE_WINDOW newest. */
@@ -451,6 +491,7 @@ export const StoreState = new StateSchema({
       snapshotFrequency: SNAPSHOT_FREQUENCY,
       inputSchema: z.custom<BaseMessage[]>(),
       reducer: appendMessages,
+      jsonSchemaExtra: jsonSchemaOf(`The conversation: customer messages and accepted replies (the newest ${MESSAGE_WINDOW}).`, z.array(MessageShape)),
     },
   ),
   /** Per-subscriber position in the log: events before it have been handed out. Merge of disjoint keys, and a cursor only moves forward (max wins). Bounded: one per subscriber. */
@@ -460,10 +501,20 @@ export const StoreState = new StateSchema({
       snapshotFrequency: SNAPSHOT_FREQUENCY,
       inputSchema: z.custom<Record<string, number>>(),
       reducer: advanceCursors,
+      jsonSchemaExtra: jsonSchemaOf("Each subscriber's position in the log.", z.record(z.string(), z.number().int())),
     },
   ),
   /** The last ingest step's report. Last write wins: only the newest batch's report matters. */
-  lastIngest: z.custom<IngestReport | null>().default(() => null),
+  lastIngest: publishing(
+    z.custom<IngestReport | null>().default(() => null),
+    jsonSchemaOf(
+      "What the last ingest step did with its inbox.",
+      z
+        .object({ received: z.number().int(), accepted: z.number().int(), duplicates: z.number().int(), rejected: z.array(RejectedShape) })
+        .nullable()
+        .default(null),
+    ),
+  ),
 
   /** Private memory of each agent: notes, windowed (MEMORY_WINDOW). Only the router reads them, to put an agent's own notes in its deliveries. */
   supportMemory: agentMemory("support_agent"),

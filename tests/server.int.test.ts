@@ -4,7 +4,8 @@
  * Studio drives it, and checked against the CLI doing the same things to a
  * store of its own: after every step the server thread's state (through
  * `stateView`) equals `shopstate state --json`, and bad lines get the CLI's
- * reasons. One server for the whole file.
+ * reasons; the console it serves at /console shows the same store, and
+ * Studio's state schema lists every channel. One server for the whole file.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
@@ -18,8 +19,9 @@ import { EMPTY_LOG, type EventStore } from "../src/persistence/event_store.js";
 import { openDatabase } from "../src/persistence/sqlite.js";
 import { sqliteEventStore } from "../src/persistence/sqlite_event_store.js";
 import { allOrders, storeLog, wholeLog, type StoreLog } from "../src/persistence/store_log.js";
-import type { State } from "../src/state.js";
+import { StoreState, type State } from "../src/state.js";
 import { stateView, type StateView } from "../src/views.js";
+import { launchBrowser } from "./support/browser.js";
 import { cli, parseJson, tempDir } from "./support/cli.js";
 import { freePort } from "./support/net.js";
 
@@ -111,7 +113,7 @@ describe("the server", () => {
     if (!existsSync(resolve(root, ".env"))) expect(serverLog).toMatch(/Env file "\.env" not found\. Continuing without it\./);
   });
 
-  it("publishes described input and context schemas for Studio's forms", async () => {
+  it("publishes described input, state and context schemas for Studio's forms", async () => {
     type Schema = { properties?: Record<string, { description?: string }> } | null | undefined;
     const store = (await client.assistants.getSchemas("store")) as { input_schema: Schema; context_schema: Schema };
     expect(Object.keys(store.input_schema?.properties ?? {}).sort()).toEqual(["inbox", "inboxOrigin"]);
@@ -119,6 +121,24 @@ describe("the server", () => {
     // langgraph-api 1.5.1 publishes no context schema for a StateSchema graph (langgraphjs#2466); the context still works (below).
     // When this fails, the server has started publishing it: drop the workaround in the README's "LangGraph Studio".
     expect(store.context_schema?.properties?.model).toBeUndefined();
+
+    // The state schema (Studio's state panel) lists every channel with a JSON schema and a description, not only the input.
+    const state = (await client.assistants.getSchemas("store")).state_schema as {
+      properties?: Record<string, { description?: string; additionalProperties?: { properties?: Record<string, unknown> } }>;
+    } | null;
+    expect(Object.keys(state?.properties ?? {}).sort()).toEqual(StoreState.getChannelKeys().sort());
+    for (const [channel, schema] of Object.entries(state?.properties ?? {})) expect(schema.description, channel).toBeTruthy();
+    expect(Object.keys(state?.properties?.inventory.additionalProperties?.properties ?? {})).toEqual([
+      "onHand",
+      "reserved",
+      "returned",
+      "available",
+      "version",
+      "lowStock",
+    ]);
+    expect(Object.keys(state?.properties?.approvals.additionalProperties?.properties ?? {})).toEqual(
+      expect.arrayContaining(["id", "orderId", "amountCents", "status"]),
+    );
 
     for (const agent of ["support_agent", "inventory_agent", "marketing_agent"]) {
       const schemas = (await client.assistants.getSchemas(agent)) as { input_schema: Schema; context_schema: Schema };
@@ -259,6 +279,45 @@ describe("the store graph on the server, step by step beside the CLI", () => {
     const history = await client.threads.getHistory<State>(threadId, { limit: 200 });
     const holdsDayRest = await Promise.all(history.map(async (h) => (await eventsOf(h)).some((e) => e.id === "evt-043")));
     expect(holdsDayRest.some(Boolean)).toBe(true);
+  });
+
+  it("serves the console at /console on the same store: the thread's figures, in a real browser", async () => {
+    const state = await client.threads.getState<State>(threadId);
+    const expected = await serverView(state);
+    const api = await fetch(`${url}/console/api/state?${new URLSearchParams({ store: threadId })}`);
+    expect(api.status).toBe(200);
+    expect(comparable((await api.json()) as StateView)).toEqual(expected);
+
+    const browser = await launchBrowser();
+    try {
+      const overview = await browser.newPage();
+      expect((await overview.page.goto(`${url}/console?${new URLSearchParams({ store: threadId })}`, { waitUntil: "networkidle" }))?.status()).toBe(200);
+      for (const [sku, stock] of Object.entries(expected.inventory)) {
+        const cells = await overview.page
+          .locator("tr", { has: overview.page.locator(`th a:text-is("${sku}")`) })
+          .locator("td.num")
+          .allInnerTexts();
+        expect(cells.map(Number), sku).toEqual([stock.onHand, stock.reserved, stock.available]);
+      }
+      expect(Number(await overview.page.locator("dt:text-is('Pending approvals') + dd").innerText())).toBe(expected.pendingApprovals.length);
+      await overview.page.locator("#chart canvas").first().waitFor({ state: "visible" });
+      const orders = await browser.newPage();
+      await orders.page.goto(`${url}/console/orders?${new URLSearchParams({ store: threadId, limit: "500" })}`, { waitUntil: "networkidle" });
+      const total = Object.keys(expected.orders).length;
+      expect(await orders.page.locator("caption").innerText()).toBe(`Orders 1–${total} of ${total}`);
+      const timeline = await browser.newPage();
+      await timeline.page.goto(`${url}/console/timeline?${new URLSearchParams({ store: threadId })}`, { waitUntil: "networkidle" });
+      expect(await timeline.page.locator("tbody tr").first().innerText()).toContain(String(state.checkpoint.checkpoint_id).slice(0, 8));
+      for (const w of [overview, orders, timeline]) {
+        expect(w.errors).toEqual([]);
+        expect(w.dialogs).toEqual([]);
+      }
+    } finally {
+      await browser.close();
+    }
+    // The server's own routes are not shadowed by the console's.
+    expect((await fetch(`${url}/ok`)).ok).toBe(true);
+    expect((await client.threads.get(threadId)).thread_id).toBe(threadId);
   });
 
   it("runs with the context a run or an assistant carries: a lower approval threshold; an OpenAI model without a key is refused with the reason", async () => {

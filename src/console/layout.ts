@@ -62,6 +62,7 @@ export function layout(frame: Frame, body: Html): Html {
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <title>${frame.title} · ${frame.store} · shopstate console</title>
+        <link rel="icon" href="data:," />
         <link rel="stylesheet" href="/console/static/console.css" />
         ${frame.scripts?.includes("chart") ? html`<link rel="stylesheet" href="/console/static/uplot.css" />` : ""}
       </head>
