@@ -13,8 +13,6 @@ export { ImportVerifyError, importLog, parseEventLog } from "../timetravel/impor
 export { RefNotFoundError, resolveRef } from "../timetravel/refs.js";
 export { replayFrom } from "../timetravel/replay.js";
 export { rollback, stateAt, tagCheckpoint } from "../timetravel/rollback.js";
-export { enqueueJobs, ensureQueue, listJobs } from "../worker/queue.js";
-export { runWorker, WORKER_WAIT_MS } from "../worker/run.js";
 export {
   assertCurrentLayout,
   assertStoreName,

@@ -4,13 +4,11 @@
  */
 import Table from "cli-table3";
 import type { Command } from "commander";
-import { loadConfig } from "../config.js";
 import { visible } from "../domain/text.js";
-import { CorpusError, EVAL_AGENTS, type EvalAgent } from "../eval/corpus.js";
-import { ModelChoiceError } from "../llm/model.js";
+import { EVAL_AGENTS, type EvalAgent } from "../eval/agents.js";
 import type { EvalReport } from "../eval/index.js";
 import type { PartScore } from "../eval/score.js";
-import { UsageError } from "../store.js";
+import { UsageError } from "../errors.js";
 import { EXIT, printJson } from "./output.js";
 
 interface EvalCommandOptions {
@@ -38,7 +36,12 @@ export function addEvalCommand(
         const json = command.optsWithGlobals<{ json?: boolean }>().json ?? false;
         const minScore = options.minScore === undefined ? undefined : fraction(options.minScore);
         // Loaded when asked for: the eval (and LangSmith's evaluation API) stays out of every other command's start-up.
-        const { runEval } = await import("../eval/index.js");
+        const [{ runEval }, { CorpusError }, { ModelChoiceError }, { loadConfig }] = await Promise.all([
+          import("../eval/index.js"),
+          import("../eval/corpus.js"),
+          import("../llm/model.js"),
+          import("../config.js"),
+        ]);
         const report = await runEval(loadConfig(), {
           model: options.model,
           agents: agentList(options.agents),

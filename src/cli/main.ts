@@ -16,7 +16,7 @@ import type { StateDiff } from "../timetravel/diff.js";
 import type { PointInTime } from "../timetravel/rollback.js";
 import type { IngestResult, InputLine, StoreSession } from "../store.js";
 import { diffView, historyView, ingestView, stateView, type VerifyView } from "../views.js";
-import { guardTraces } from "../tracing/guard.js";
+import type { TraceGuard } from "../tracing/guard.js";
 import { addEvalCommand } from "./eval.js";
 import {
   EXIT,
@@ -54,11 +54,6 @@ let {
   rollback,
   stateAt,
   tagCheckpoint,
-  enqueueJobs,
-  ensureQueue,
-  listJobs,
-  runWorker,
-  WORKER_WAIT_MS,
   assertCurrentLayout,
   assertStoreName,
   chunk,
@@ -96,11 +91,6 @@ async function loadCommandModules(): Promise<void> {
     rollback,
     stateAt,
     tagCheckpoint,
-    enqueueJobs,
-    ensureQueue,
-    listJobs,
-    runWorker,
-    WORKER_WAIT_MS,
     assertCurrentLayout,
     assertStoreName,
     chunk,
@@ -294,6 +284,7 @@ export function buildProgram(outcome: { exitCode: number }, json = false): Comma
     <Args extends unknown[]>(action: (...args: Args) => Promise<number | void>) =>
     async (...args: Args) => {
       await loadCommandModules();
+      await guardTracesOnce();
       outcome.exitCode = (await action(...args)) ?? EXIT.ok;
     };
   const program = new Command("shopstate")
@@ -693,6 +684,7 @@ function addWorkerCommands(
     const { connectPostgres } = await import("../persistence/postgres.js");
     const backend = await connectPostgres(ctx.databaseUrl);
     try {
+      const { ensureQueue } = await import("../worker/queue.js");
       await ensureQueue(backend.pool);
       return await work(backend);
     } finally {
@@ -713,6 +705,7 @@ function addWorkerCommands(
         assertStoreName(ctx.thread);
         const lines = readInput(file);
         const batches = chunk(lines, batch);
+        const { enqueueJobs } = await import("../worker/queue.js");
         const ids = await withQueue(ctx, "enqueue", (backend) => enqueueJobs(backend.pool, ctx.thread, file === "-" ? "stdin" : file, batches));
         return print(ctx, {
           json: { store: ctx.thread, jobs: ids, lines: lines.length },
@@ -734,6 +727,7 @@ function addWorkerCommands(
         // Finish the job at hand, then stop.
         const onSignal = () => stop.abort();
         process.once("SIGINT", onSignal).once("SIGTERM", onSignal);
+        const { runWorker, WORKER_WAIT_MS } = await import("../worker/run.js");
         try {
           const summary = await withQueue(ctx, "worker", (backend) =>
             runWorker(backend, {
@@ -775,6 +769,7 @@ function addWorkerCommands(
     .action(
       act(async (_options: unknown, command: Command) => {
         const ctx = contextOf(command);
+        const { listJobs } = await import("../worker/queue.js");
         const jobs = await withQueue(ctx, "jobs", (backend) => listJobs(backend.pool, command.optsWithGlobals<GlobalOptions>().thread));
         const text =
           jobs.length === 0
@@ -795,14 +790,24 @@ function oneLine(text: string): string {
   return visible(text.replaceAll("\r\n", "\\n").replaceAll("\n", "\\n").replaceAll("\r", "\\r"));
 }
 
-/** Runs the CLI and returns the exit code; traces still being sent get a bounded wait and, if they fail, one line. */
-export async function main(argv: string[]): Promise<number> {
-  let traces: ReturnType<typeof guardTraces> | undefined;
+/** The trace guard of this process, installed when a command runs (help and usage errors load no tracing). */
+let traces: TraceGuard | undefined;
+
+async function guardTracesOnce(): Promise<void> {
+  if (traces) return;
+  let config: Config;
   try {
-    traces = guardTraces(loadConfig());
+    config = loadConfig();
   } catch {
     // A bad environment is reported by the command itself.
+    return;
   }
+  const { guardTraces } = await import("../tracing/guard.js");
+  traces = guardTraces(config);
+}
+
+/** Runs the CLI and returns the exit code; traces still being sent get a bounded wait and, if they fail, one line. */
+export async function main(argv: string[]): Promise<number> {
   try {
     return await runCommand(argv);
   } finally {

@@ -8,12 +8,12 @@ import { readFileSync, readdirSync } from "node:fs";
 import { basename, join } from "node:path";
 import { z } from "zod";
 import { RefundReason } from "../domain/events.js";
+import { EVAL_AGENTS, type EvalAgent } from "./agents.js";
 
 export const SPLITS = ["tuning", "heldout"] as const;
 export type Split = (typeof SPLITS)[number];
 
-export const EVAL_AGENTS = ["support", "inventory", "marketing"] as const;
-export type EvalAgent = (typeof EVAL_AGENTS)[number];
+export { EVAL_AGENTS, type EvalAgent };
 
 /** An input event of a case, without id and time (the runner gives them, after the world's newest event). */
 const CaseEvent = z.strictObject({ type: z.string().min(1), data: z.record(z.string(), z.unknown()) });
