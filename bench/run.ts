@@ -231,8 +231,7 @@ const section = `## In-process: savers side by side (\`npm run bench\`)
 ${describeRun(info)}
 
 ${events} input events, batches of ${args.batch}, seed ${args.seed}. Each saver runs in its own process, one after the other. "1,000" is the
-first batch boundary at or after 1,000 input events. Ours snapshots delta channels at every change (stored as diffs); the stock savers and
-MemorySaver at every 100 updates (LangGraph's default). The whole database is every table and index (SQLite: dbstat pages; PostgreSQL:
+first batch boundary at or after 1,000 input events. Every saver runs the same graph, which snapshots delta channels at every update (ours stores each snapshot as a diff). The whole database is every table and index (SQLite: dbstat pages; PostgreSQL:
 \`pg_total_relation_size\` of every table; MemorySaver: its serialized checkpoints and writes, with the knowledge store). Time travel: medians
 over random checkpoints of the finished store. Cold ingest: \`node bin/shopstate.js ingest\` of the next 100 input events of the stream into a
 copy of the store as it was at 1,000 and at the end, ${args["cli-runs"]} processes each, taken in turns; median.
