@@ -84,3 +84,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 export class ConfigError extends Error {
   override name = "ConfigError";
 }
+
+/**
+ * Sets LangGraph's process-wide bound on supersteps between a delta channel's
+ * snapshots (`LANGGRAPH_DELTA_MAX_SUPERSTEPS_SINCE_SNAPSHOT`, read by LangGraph
+ * when it writes a checkpoint) unless the environment already names one.
+ */
+export function boundDeltaSnapshots(supersteps: number, env: Record<string, string | undefined> = process.env): void {
+  env.LANGGRAPH_DELTA_MAX_SUPERSTEPS_SINCE_SNAPSHOT ??= String(supersteps);
+}

@@ -16,6 +16,7 @@
  */
 import { setMaxListeners } from "node:events";
 import { END, START, StateGraph, type BaseCheckpointSaver, type BaseStore } from "@langchain/langgraph";
+import { boundDeltaSnapshots } from "./config.js";
 import { approvalGateNode, APPROVAL_GATE } from "./approval_gate.js";
 import { inventoryAgentNode } from "./agents/inventory/node.js";
 import { marketingAgentNode } from "./agents/marketing/node.js";
@@ -29,7 +30,7 @@ import type { EventStore } from "./persistence/event_store.js";
 import { memoryEventStore } from "./persistence/sqlite_event_store.js";
 import { inventoryServiceNode } from "./services/inventory_service.js";
 import { orderServiceNode } from "./services/order_service.js";
-import { StoreInput, StoreState } from "./state.js";
+import { MAX_SUPERSTEPS_WITHOUT_SNAPSHOT, StoreInput, StoreState } from "./state.js";
 
 // A batch fans out one task per (event, agent) in one superstep, and LangGraph
 // adds an abort listener per task to the run's signal: raise Node's warning
@@ -49,6 +50,7 @@ export interface BuildOptions {
 }
 
 export function buildStoreGraph({ events = memoryEventStore(), agents = {}, embeddings }: BuildOptions = {}) {
+  boundDeltaSnapshots(MAX_SUPERSTEPS_WITHOUT_SNAPSHOT);
   return new StateGraph({ state: StoreState, input: StoreInput, context: StoreContextSchema })
     .addNode("ingest", ingestNode(events))
     .addNode("order_service", orderServiceNode(events))

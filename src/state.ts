@@ -57,14 +57,28 @@ import {
 // ---------------------------------------------------------------- snapshot cadence
 
 /**
- * Delta channels store a snapshot at every update. Every growing channel is
- * bounded (a window, or pending items only), so a snapshot is small whichever
- * checkpointer stores it, and loading a checkpoint replays no ancestors'
- * writes (a sparser cadence made every cold command rebuild channels from
- * ancestors' writes). Our SQLite saver stores a snapshot as its difference
- * from the previous one.
+ * Delta channels store a snapshot at every update, and a checkpoint where a
+ * channel did not change stores nothing for it: loading that checkpoint walks
+ * back through its ancestors to the channel's last snapshot (LangGraph's
+ * `getDeltaChannelHistory`). Every growing channel is bounded (a window, or
+ * pending items only), so a snapshot is small whichever checkpointer stores
+ * it. Our SQLite saver stores a snapshot as its difference from the previous
+ * one, and finds the last snapshot by index.
  */
 export const SNAPSHOT_FREQUENCY = 1;
+
+/**
+ * A delta channel that stops changing (the catalog after the products are
+ * listed, conflicts on a quiet day) is snapshotted again after this many
+ * supersteps, so that the walk back to its last snapshot stays short. Stock
+ * savers walk with one `getTuple` per ancestor: with LangGraph's default
+ * bound (5,000 supersteps) every command on an old store read back to the
+ * day its catalog last changed, and the stock SqliteSaver slowed down with
+ * the store's age. LangGraph reads the bound from the environment
+ * (`LANGGRAPH_DELTA_MAX_SUPERSTEPS_SINCE_SNAPSHOT`); `buildStoreGraph` sets
+ * it to this value unless the environment already names one.
+ */
+export const MAX_SUPERSTEPS_WITHOUT_SNAPSHOT = 10;
 
 // ---------------------------------------------------------------- windows
 
