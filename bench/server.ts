@@ -6,9 +6,12 @@
  * @langchain/langgraph-sdk as Studio drives it: one new thread, the seeded
  * stream (bench/generator.ts) in batches of 100 input events, each batch one
  * `runs.wait` with input `{inbox: [...]}`. A run that pauses at the approval
- * gate is resumed with no decisions before the next batch, as `shopstate
- * ingest` does (its approvals stay pending). Offline model: the server gets no
- * OpenAI key.
+ * gate is resumed before the next batch with a person's decisions: every
+ * refund it shows is approved, as someone working the queue would, so that
+ * pending approvals (working set by design) do not pile up for ever. With
+ * `--leave-approvals` it is resumed with no decisions instead, as `shopstate
+ * ingest` does, and the pending approvals grow with the stream. Offline model:
+ * the server gets no OpenAI key.
  *
  * Records the run time of every batch, and at 1,000 input events and at the
  * end the bytes and time of `GET /threads/{id}/state` and of
@@ -35,6 +38,8 @@ const { values: args } = parseArgs({
     seed: { type: "string", default: "42" },
     /** Readings of state and history at each mark (median); a reading slower than 5 s is taken once. */
     repeats: { type: "string", default: "3" },
+    /** Resume paused runs with no decisions (the approvals stay pending and pile up). */
+    "leave-approvals": { type: "boolean", default: false },
     write: { type: "boolean", default: false },
   },
 });
@@ -141,8 +146,18 @@ async function mark(url: string, threadId: string, inputEvents: number): Promise
   return { inputEvents, logEvents: logLengthOf(values), state: { bytes: state.bytes, ms: state.ms }, history10: { bytes: history10.bytes, ms: history10.ms } };
 }
 
-const paused = (result: unknown) =>
-  Array.isArray((result as { __interrupt__?: unknown } | null)?.__interrupt__) && (result as { __interrupt__: unknown[] }).__interrupt__.length > 0;
+interface GatePause {
+  __interrupt__?: { value?: { pendingApprovals?: { id: string }[] } }[];
+}
+
+const paused = (result: unknown) => ((result as GatePause | null)?.__interrupt__ ?? []).length > 0;
+
+/** What the person resumes a paused run with: every refund the gate shows approved, or nothing with --leave-approvals. */
+function decisionsFor(result: unknown) {
+  if (args["leave-approvals"]) return [];
+  const shown = ((result as GatePause).__interrupt__ ?? []).flatMap((i) => i.value?.pendingApprovals ?? []);
+  return shown.map((a) => ({ approvalId: a.id, decision: "approved", by: "bench", reason: "the queue is worked at every pause" }));
+}
 
 async function main() {
   const lines = generateWorkload({ events: total, seed: Number(args.seed) });
@@ -160,9 +175,9 @@ async function main() {
       const run: BatchRun = { end: i + inbox.length, ms: performance.now() - start };
       if (paused(result)) {
         const resumed = performance.now();
-        const after = await client.runs.wait(threadId, "store", { command: { resume: { decisions: [] } } });
+        const after = await client.runs.wait(threadId, "store", { command: { resume: { decisions: decisionsFor(result) } } });
         run.resumeMs = performance.now() - resumed;
-        if (paused(after)) throw new Error(`batch ending at input event ${run.end}: the run paused again after a resume with no decisions`);
+        if (paused(after)) throw new Error(`batch ending at input event ${run.end}: the run paused again after its resume`);
       }
       batches.push(run);
       process.stderr.write(
@@ -230,8 +245,11 @@ const section = `## LangGraph dev server (\`npm run bench:server\`)
 ${describeRun(info)}
 
 Graph \`store\` on \`langgraphjs dev\` (offline model), one thread, ${total} input events in batches of ${batchSize} through
-\`client.runs.wait\`, seed ${args.seed}. ${resumes.length} run(s) paused at the approval gate and were resumed with no decisions before
-the next batch (mean resume ${resumes.length > 0 ? `${mean(resumes.map((b) => b.resumeMs as number)).toFixed(0)} ms` : "-"}, not in the batch times). State and
+\`client.runs.wait\`, seed ${args.seed}. ${resumes.length} run(s) paused at the approval gate and were resumed before the next batch ${
+  args["leave-approvals"]
+    ? "with no decisions (`--leave-approvals`: the pending approvals pile up in the state)"
+    : "with every refund they showed approved (a person working the queue)"
+} (mean resume ${resumes.length > 0 ? `${mean(resumes.map((b) => b.resumeMs as number)).toFixed(0)} ms` : "-"}, not in the batch times). State and
 history: the whole response body read from the endpoint, median of up to ${args.repeats} readings (one when a reading takes over 5 s). KB = 1,024 bytes.
 
 ${markdownTable(["mark", "input events (events in the log)", "`GET /threads/{id}/state`", "time", "`POST /threads/{id}/history` limit 10", "time"], [markRow(`at ${FIRST_MARK.toLocaleString("en")}`, atFirstMark), markRow("at the end", atEnd)])}
