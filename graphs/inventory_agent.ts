@@ -4,6 +4,6 @@
  * result a step (src/agents/debug_graph.ts). Compiled without a checkpointer.
  */
 import { compileAgentGraph } from "../src/agents/debug_graph.js";
-import { INVENTORY_AGENT } from "../src/agents/inventory/node.js";
+import { INVENTORY_AGENT } from "../src/nodes/inventory_agent.js";
 
 export const graph = compileAgentGraph(INVENTORY_AGENT);

@@ -4,6 +4,6 @@
  * result a step (src/agents/debug_graph.ts). Compiled without a checkpointer.
  */
 import { compileAgentGraph } from "../src/agents/debug_graph.js";
-import { MARKETING_AGENT } from "../src/agents/marketing/node.js";
+import { MARKETING_AGENT } from "../src/nodes/marketing_agent.js";
 
 export const graph = compileAgentGraph(MARKETING_AGENT);

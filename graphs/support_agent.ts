@@ -4,6 +4,6 @@
  * result a step (src/agents/debug_graph.ts). Compiled without a checkpointer.
  */
 import { compileAgentGraph } from "../src/agents/debug_graph.js";
-import { SUPPORT_AGENT } from "../src/agents/support/node.js";
+import { SUPPORT_AGENT } from "../src/nodes/support_agent.js";
 
 export const graph = compileAgentGraph(SUPPORT_AGENT);

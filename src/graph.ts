@@ -9,27 +9,27 @@
  * events it subscribes to; agents propose. When nothing is left the router
  * goes to `approval_gate`, which ends the run, or pauses it (interrupt) when
  * new refunds wait for a person and sends their decisions back to `ingest`.
- * Every node that reads or appends the log gets the event store here; the
- * state carries only the pointer. Exported as a builder: the CLI compiles it
+ * Each node is a module of `src/nodes/`. Every node that reads or appends the
+ * log gets the event store here; the state carries only the pointer. Exported as a builder: the CLI compiles it
  * with SQLite, tests with MemorySaver, and the LangGraph server with its own
  * checkpointer.
  */
 import { setMaxListeners } from "node:events";
 import { END, START, StateGraph, type BaseCheckpointSaver, type BaseStore } from "@langchain/langgraph";
 import { boundDeltaSnapshots } from "./config.js";
-import { approvalGateNode, APPROVAL_GATE } from "./approval_gate.js";
-import { inventoryAgentNode } from "./agents/inventory/node.js";
-import { marketingAgentNode } from "./agents/marketing/node.js";
+import { approvalGateNode, APPROVAL_GATE } from "./nodes/approval_gate.js";
+import { inventoryAgentNode } from "./nodes/inventory_agent.js";
+import { marketingAgentNode } from "./nodes/marketing_agent.js";
 import type { AgentDeps } from "./agents/runtime.js";
-import { supportAgentNode } from "./agents/support/node.js";
-import { ingestNode, StoreContextSchema } from "./ingest.js";
+import { supportAgentNode } from "./nodes/support_agent.js";
+import { ingestNode, StoreContextSchema } from "./nodes/ingest.js";
 import type { FactEmbeddings } from "./memory/embeddings.js";
 import { lazyEmbeddings } from "./memory/customer_memory.js";
-import { routerNode } from "./routing.js";
+import { routerNode } from "./nodes/router.js";
 import type { EventStore } from "./persistence/event_store.js";
 import { memoryEventStore } from "./persistence/sqlite_event_store.js";
-import { inventoryServiceNode } from "./services/inventory_service.js";
-import { orderServiceNode } from "./services/order_service.js";
+import { inventoryServiceNode } from "./nodes/inventory_service.js";
+import { orderServiceNode } from "./nodes/order_service.js";
 import { MAX_SUPERSTEPS_WITHOUT_SNAPSHOT, StoreInput, StoreState } from "./state.js";
 
 // A batch fans out one task per (event, agent) in one superstep, and LangGraph

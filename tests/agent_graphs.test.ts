@@ -7,7 +7,7 @@
 import { AIMessage } from "@langchain/core/messages";
 import { MemorySaver } from "@langchain/langgraph";
 import { compileAgentGraph } from "../src/agents/debug_graph.js";
-import { SUPPORT_AGENT } from "../src/agents/support/node.js";
+import { SUPPORT_AGENT } from "../src/nodes/support_agent.js";
 import { loadConfig } from "../src/config.js";
 import { demoLines } from "../src/demo.js";
 import { compileStoreGraph } from "../src/graph.js";

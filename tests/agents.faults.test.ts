@@ -11,7 +11,7 @@ import { describe, expect, it, vi } from "vitest";
 import { AgentBudgetError, withRetry } from "../src/agents/runtime.js";
 import { AGENT_TOOLS } from "../src/agents/scopes.js";
 import { OfflineChatModel } from "../src/llm/offline/model.js";
-import { MAX_ATTEMPTS } from "../src/routing.js";
+import { MAX_ATTEMPTS } from "../src/nodes/router.js";
 import type { StoreEvent } from "../src/domain/events.js";
 import type { Order } from "../src/domain/world.js";
 import type { State } from "../src/state.js";

@@ -11,7 +11,7 @@ import type { AddressInfo } from "node:net";
 import { ChatOpenAI } from "@langchain/openai";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { runToolLoop } from "../src/agents/runtime.js";
-import { SUPPORT_AGENT } from "../src/agents/support/node.js";
+import { SUPPORT_AGENT } from "../src/nodes/support_agent.js";
 import { AGENT_TOOLS } from "../src/agents/scopes.js";
 import { loadConfig } from "../src/config.js";
 import { chatModelFromConfig } from "../src/llm/model.js";

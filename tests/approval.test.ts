@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Command, MemorySaver } from "@langchain/langgraph";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { APPROVAL_GATE, type ApprovalRequest, type Decision } from "../src/approval_gate.js";
+import { APPROVAL_GATE, type ApprovalRequest, type Decision } from "../src/nodes/approval_gate.js";
 import { verifyValues } from "../src/app/verify.js";
 import { compileStoreGraph } from "../src/graph.js";
 import { allOrders, approvalById } from "../src/persistence/store_log.js";

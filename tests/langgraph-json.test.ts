@@ -6,7 +6,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { loadConfig } from "../src/config.js";
 import { compileStoreGraph } from "../src/graph.js";
-import { StoreContextSchema } from "../src/ingest.js";
+import { StoreContextSchema } from "../src/nodes/ingest.js";
 import { StoreInput, type State } from "../src/state.js";
 import { testLog } from "./support/log.js";
 

@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { runToolLoop, type ProposalDraft } from "../src/agents/runtime.js";
-import { SUPPORT_AGENT } from "../src/agents/support/node.js";
+import { SUPPORT_AGENT } from "../src/nodes/support_agent.js";
 import { ordersIn, ordersOfCustomer } from "../src/agents/support/orders.js";
 import type { StoreEvent } from "../src/domain/events.js";
 import type { Order, Product } from "../src/domain/world.js";

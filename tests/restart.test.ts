@@ -8,7 +8,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type Database from "better-sqlite3";
-import type { Decision } from "../src/approval_gate.js";
+import type { Decision } from "../src/nodes/approval_gate.js";
 import { generateWorkload } from "../bench/generator.js";
 import { acquireLease, LeaseBusyError, processStartTime, thisHost } from "../src/persistence/lease.js";
 import { wholeLog } from "../src/persistence/store_log.js";

@@ -1,12 +1,12 @@
 import { Command, Send } from "@langchain/langgraph";
-import { APPROVAL_GATE } from "../src/approval_gate.js";
+import { APPROVAL_GATE } from "../src/nodes/approval_gate.js";
 import type { StoreEvent } from "../src/domain/events.js";
 import type { Order } from "../src/domain/world.js";
 import { buildContext } from "../src/memory/context.js";
 import { EMPTY_LOG } from "../src/persistence/event_store.js";
 import { memoryEventStore } from "../src/persistence/sqlite_event_store.js";
 import { storeLog, type StoreLog } from "../src/persistence/store_log.js";
-import { MAX_ATTEMPTS, planDeliveries, routerNode, SUBSCRIPTIONS, taskIdFor } from "../src/routing.js";
+import { MAX_ATTEMPTS, planDeliveries, routerNode, SUBSCRIPTIONS, taskIdFor } from "../src/nodes/router.js";
 import { NO_THREAD } from "../src/thread.js";
 import { FINISHED_TASK_WINDOW, type MemoryNote, type State, type Task } from "../src/state.js";
 

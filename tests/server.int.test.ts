@@ -12,7 +12,7 @@ import { randomUUID } from "node:crypto";
 import { existsSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { Client, type ThreadState } from "@langchain/langgraph-sdk";
-import type { ApprovalRequest } from "../src/approval_gate.js";
+import type { ApprovalRequest } from "../src/nodes/approval_gate.js";
 import { demoLines } from "../src/demo.js";
 import type { StoreEvent } from "../src/domain/events.js";
 import { EMPTY_LOG, type EventStore } from "../src/persistence/event_store.js";

@@ -25,7 +25,7 @@ import type { StoreEvent, SystemEvent } from "../domain/events.js";
 import type { Proposal } from "../domain/proposals.js";
 import type { RejectedInput } from "../domain/validation.js";
 import { commit, DEFAULT_POLICY, emptyWorld, type World } from "../domain/world.js";
-import { ingestBatch, StoreContextSchema } from "../ingest.js";
+import { ingestBatch, StoreContextSchema } from "../nodes/ingest.js";
 import { EMPTY_LOG } from "../persistence/event_store.js";
 import { memoryEventStore } from "../persistence/sqlite_event_store.js";
 import { storeLog, type StoreLog } from "../persistence/store_log.js";
@@ -33,7 +33,7 @@ import { assertModelChoice } from "../llm/model.js";
 import { buildContext, type Delivery } from "../memory/context.js";
 import { HISTORY_POOL } from "../memory/customer_memory.js";
 import { factsOf } from "../memory/knowledge.js";
-import { SUBSCRIPTIONS, taskIdFor } from "../routing.js";
+import { SUBSCRIPTIONS, taskIdFor } from "../nodes/router.js";
 import {
   DEFAULT_BUDGET,
   firstPrompt,

@@ -27,7 +27,7 @@ import type { AgentName, Proposal } from "../domain/proposals.js";
 import { chatModelFor, MODEL_TIMEOUT_MS } from "../llm/model.js";
 import type { Delivery } from "../memory/context.js";
 import { rankByOverlap } from "../memory/rank.js";
-import { MAX_ATTEMPTS, MEMORY_CHANNEL } from "../routing.js";
+import { MAX_ATTEMPTS, MEMORY_CHANNEL } from "../nodes/router.js";
 import type { MemoryNote, Update } from "../state.js";
 import { HISTORY_IN_PROMPT, messageText, promptMessages } from "./prompts.js";
 import { TOOL_PROPOSES, toolOwner, type ToolName } from "./scopes.js";

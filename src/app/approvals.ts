@@ -3,7 +3,7 @@
  * same path as the approval gate's resume (docs/RULES.md, rule 4).
  */
 import { Command } from "@langchain/langgraph";
-import { decisionEvent, decisionEventId, type Decision } from "../approval_gate.js";
+import { decisionEvent, decisionEventId, type Decision } from "../nodes/approval_gate.js";
 import type { RejectedInput } from "../domain/validation.js";
 import type { Approval } from "../domain/world.js";
 import { UsageError } from "../errors.js";

@@ -4,7 +4,7 @@
  * graph goes through here (inside withLease).
  */
 import { Command, GraphRecursionError, type StateSnapshot } from "@langchain/langgraph";
-import { APPROVAL_GATE } from "../approval_gate.js";
+import { APPROVAL_GATE } from "../nodes/approval_gate.js";
 import { ShopstateSaver } from "../persistence/saver.js";
 import type { State } from "../state.js";
 import { recordNewSteps } from "../timetravel/steps.js";

@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { userInfo } from "node:os";
 import { Command, CommanderError, Option } from "commander";
-import type { Decision } from "../approval_gate.js";
+import type { Decision } from "../nodes/approval_gate.js";
 import type { Config } from "../config.js";
 import { demoLines, hourlyBatches, summarise } from "../demo.js";
 import { visible } from "../domain/text.js";

@@ -14,7 +14,7 @@ import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { Hono, type Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import type { Decision } from "../approval_gate.js";
+import type { Decision } from "../nodes/approval_gate.js";
 import { INPUT_EVENT_TYPES, type StoreEvent } from "../domain/events.js";
 import type { Order } from "../domain/world.js";
 import { UsageError } from "../errors.js";

@@ -2,7 +2,7 @@
  * The console on the CLI's database (`shopstate ui`): the same application
  * layer the CLI's commands call, one open session per store.
  */
-import type { Decision } from "../approval_gate.js";
+import type { Decision } from "../nodes/approval_gate.js";
 import { decideApprovals, logOf, openStoreAt, storeRecord, UsageError, type StoreLocation, type StoreSession } from "../store.js";
 import { diffStates } from "../timetravel/diff.js";
 import { historyPage } from "../timetravel/history.js";

@@ -7,7 +7,7 @@
  * (as graphs/store.ts opens it), at the state's log pointer.
  */
 import { Client, type ThreadState } from "@langchain/langgraph-sdk";
-import { APPROVAL_GATE, decisionEvent, type Decision } from "../approval_gate.js";
+import { APPROVAL_GATE, decisionEvent, type Decision } from "../nodes/approval_gate.js";
 import type { Approval } from "../domain/world.js";
 import { UsageError } from "../errors.js";
 import { EMPTY_LOG, type EventStore } from "../persistence/event_store.js";

@@ -3,7 +3,7 @@
  * database (db_source.ts) or a LangGraph server (server_source.ts). Pages and
  * JSON routes only see this interface, so they never know which one serves them.
  */
-import type { Decision } from "../approval_gate.js";
+import type { Decision } from "../nodes/approval_gate.js";
 import type { Approval } from "../domain/world.js";
 import type { StoreLog } from "../persistence/store_log.js";
 import type { RejectedInput } from "../domain/validation.js";

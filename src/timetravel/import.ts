@@ -17,7 +17,7 @@ import { AGENTS } from "../domain/proposals.js";
 import { verifyValues } from "../app/verify.js";
 import { EMPTY_LOG } from "../persistence/event_store.js";
 import { wholeLog } from "../persistence/store_log.js";
-import { SERVICES_CURSOR } from "../services/decisions.js";
+import { SERVICES_CURSOR } from "../nodes/service_round.js";
 import { POST_WINDOW, RECENT_EVENTS_WINDOW, type State, type Update } from "../state.js";
 import { withLease } from "../app/lease.js";
 import { logOf, type StoreSession } from "../app/session.js";

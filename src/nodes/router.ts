@@ -4,15 +4,15 @@
  */
 import { Command, Send, type LangGraphRunnableConfig, type Runtime } from "@langchain/langgraph";
 import { APPROVAL_GATE } from "./approval_gate.js";
-import type { StoreEventType } from "./domain/events.js";
-import { AGENTS, isAgentName, type AgentName } from "./domain/proposals.js";
-import { attachHistory, knowledgeRun, lazyEmbeddings, rememberNewFacts } from "./memory/customer_memory.js";
-import type { FactEmbeddings } from "./memory/embeddings.js";
-import { buildContext, MEMORY_NOTES_IN_CONTEXT, type Delivery } from "./memory/context.js";
-import { EMPTY_LOG, type EventStore, type LoggedEvent } from "./persistence/event_store.js";
-import { readLog, storeLog, type StoreLog } from "./persistence/store_log.js";
-import { tasksToForget, type MemoryNote, type State, type Task, type TaskOp, type Update } from "./state.js";
-import { threadIdOf } from "./thread.js";
+import type { StoreEventType } from "../domain/events.js";
+import { AGENTS, isAgentName, type AgentName } from "../domain/proposals.js";
+import { attachHistory, knowledgeRun, lazyEmbeddings, rememberNewFacts } from "../memory/customer_memory.js";
+import type { FactEmbeddings } from "../memory/embeddings.js";
+import { buildContext, MEMORY_NOTES_IN_CONTEXT, type Delivery } from "../memory/context.js";
+import { EMPTY_LOG, type EventStore, type LoggedEvent } from "../persistence/event_store.js";
+import { readLog, storeLog, type StoreLog } from "../persistence/store_log.js";
+import { tasksToForget, type MemoryNote, type State, type Task, type TaskOp, type Update } from "../state.js";
+import { threadIdOf } from "../thread.js";
 
 /** Event type -> the agents that handle it (docs/architecture.md, "Who does what"). */
 export const SUBSCRIPTIONS: Record<AgentName, readonly StoreEventType[]> = {

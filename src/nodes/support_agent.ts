@@ -4,13 +4,13 @@
  * orders and history. Subscribes to CustomerMessage.
  */
 import { HumanMessage } from "@langchain/core/messages";
-import type { Delivery } from "../../memory/context.js";
-import type { Update } from "../../state.js";
-import { agentNode, type AgentDeps, type AgentSpec } from "../runtime.js";
-import { SUPPORT_INSTRUCTIONS } from "./prompts.js";
-import { supportTools } from "./tools.js";
+import type { Delivery } from "../memory/context.js";
+import type { Update } from "../state.js";
+import { agentNode, type AgentDeps, type AgentSpec } from "../agents/runtime.js";
+import { SUPPORT_INSTRUCTIONS } from "../agents/support/prompts.js";
+import { supportTools } from "../agents/support/tools.js";
 
-export { replyMessageId } from "./tools.js";
+export { replyMessageId } from "../agents/support/tools.js";
 
 export const SUPPORT_AGENT: AgentSpec = { agent: "support_agent", instructions: SUPPORT_INSTRUCTIONS, tools: supportTools };
 

@@ -15,12 +15,12 @@
  */
 import { Command, END, interrupt, type LangGraphRunnableConfig } from "@langchain/langgraph";
 import { z } from "zod";
-import { contentHash } from "./domain/validation.js";
-import type { Approval } from "./domain/world.js";
-import { EMPTY_LOG, type EventStore } from "./persistence/event_store.js";
-import { storeLog, type StoreLog } from "./persistence/store_log.js";
-import type { State, Update } from "./state.js";
-import { threadIdOf } from "./thread.js";
+import { contentHash } from "../domain/validation.js";
+import type { Approval } from "../domain/world.js";
+import { EMPTY_LOG, type EventStore } from "../persistence/event_store.js";
+import { storeLog, type StoreLog } from "../persistence/store_log.js";
+import type { State, Update } from "../state.js";
+import { threadIdOf } from "../thread.js";
 
 export const APPROVAL_GATE = "approval_gate";
 

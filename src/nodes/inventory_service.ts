@@ -9,7 +9,7 @@ import { EMPTY_LOG, type EventStore } from "../persistence/event_store.js";
 import { storeLog } from "../persistence/store_log.js";
 import type { State, Update } from "../state.js";
 import { threadIdOf } from "../thread.js";
-import { decideRound, publish } from "./decisions.js";
+import { decideRound, publish } from "./service_round.js";
 
 export function inventoryServiceNode(events: EventStore) {
   return async function inventoryService(state: State, config?: LangGraphRunnableConfig): Promise<Update> {

@@ -11,7 +11,7 @@ import { EMPTY_LOG, type EventStore } from "../persistence/event_store.js";
 import { storeLog } from "../persistence/store_log.js";
 import type { State, Update } from "../state.js";
 import { threadIdOf } from "../thread.js";
-import { decideRound, publish } from "./decisions.js";
+import { decideRound, publish } from "./service_round.js";
 
 export function orderServiceNode(events: EventStore) {
   return async function orderService(state: State, config?: LangGraphRunnableConfig): Promise<Update> {

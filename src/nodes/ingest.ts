@@ -4,17 +4,17 @@
  * ones beside the log. Nothing valid is lost to a bad neighbour.
  */
 import { z } from "zod";
-import { eventFingerprint, isInputEvent, type StoreEvent, type StoredInputEvent, type SystemEvent } from "./domain/events.js";
-import { checkReferences, contentHash, validateInput, type KnownEntities, type RejectedInput } from "./domain/validation.js";
-import { loadConfig } from "./config.js";
-import { assertModelChoice, OFFLINE_MODEL } from "./llm/model.js";
+import { eventFingerprint, isInputEvent, type StoreEvent, type StoredInputEvent, type SystemEvent } from "../domain/events.js";
+import { checkReferences, contentHash, validateInput, type KnownEntities, type RejectedInput } from "../domain/validation.js";
+import { loadConfig } from "../config.js";
+import { assertModelChoice, OFFLINE_MODEL } from "../llm/model.js";
 import type { LangGraphRunnableConfig } from "@langchain/langgraph";
-import { DEFAULT_APPROVAL_THRESHOLD_CENTS } from "./domain/rules.js";
-import { streamKey } from "./domain/streams.js";
-import { EMPTY_LOG, type EventStore } from "./persistence/event_store.js";
-import { storeLog, streamExists, type StoreLog } from "./persistence/store_log.js";
-import { threadIdOf } from "./thread.js";
-import type { IngestReport, State, Update } from "./state.js";
+import { DEFAULT_APPROVAL_THRESHOLD_CENTS } from "../domain/rules.js";
+import { streamKey } from "../domain/streams.js";
+import { EMPTY_LOG, type EventStore } from "../persistence/event_store.js";
+import { storeLog, streamExists, type StoreLog } from "../persistence/store_log.js";
+import { threadIdOf } from "../thread.js";
+import type { IngestReport, State, Update } from "../state.js";
 
 /** Settings a run may carry: the graph's context schema, shown as a form in Studio. */
 export const StoreContextSchema = z.object({
