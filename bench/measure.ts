@@ -7,6 +7,8 @@ export interface BatchTiming {
   /** Input events ingested once this batch is done. */
   end: number;
   ms: number;
+  /** CPU time of the benchmark's process (user + system) during the batch: the work, without other processes' load. */
+  cpuMs: number;
   size: number;
 }
 
@@ -36,6 +38,9 @@ export interface WorkerResult {
   ingestSecondsAt: Record<number, number>;
   msPerEventEarly: number;
   msPerEventLate: number;
+  /** The same windows in CPU ms of the benchmark's process per input event. */
+  cpuMsPerEventEarly: number;
+  cpuMsPerEventLate: number;
   atFirstMark: Mark;
   atEnd: Mark;
   /** The SQLite file after a WAL checkpoint (free pages included). */
@@ -61,11 +66,11 @@ export interface WorkerResult {
   coldIngest?: { events: number; runs: number; atFirstMarkMs: number; atEndMs: number; firstMarkEvents: number; endEvents: number };
 }
 
-/** Mean ms per input event over the batches that end in (from, to] of the stream. */
-export function windowMean(timings: BatchTiming[], from: number, to: number): number {
+/** Mean ms (wall, or CPU with `clock: "cpuMs"`) per input event over the batches that end in (from, to] of the stream. */
+export function windowMean(timings: BatchTiming[], from: number, to: number, clock: "ms" | "cpuMs" = "ms"): number {
   const inWindow = timings.filter((t) => t.end > from && t.end <= to);
   const events = inWindow.reduce((s, t) => s + t.size, 0);
-  return events === 0 ? NaN : inWindow.reduce((s, t) => s + t.ms, 0) / events;
+  return events === 0 ? NaN : inWindow.reduce((s, t) => s + t[clock], 0) / events;
 }
 
 export function median(values: number[]): number {

@@ -99,6 +99,7 @@ const mib = (bytes: number | undefined) => (bytes === undefined ? "-" : `${(byte
 const ratio = (a: number | undefined, b: number | undefined) => (num(a) && num(b) && b !== 0 ? a / b : undefined);
 
 const flatCost = (r: WorkerResult) => ratio(r.msPerEventLate, r.msPerEventEarly);
+const cpuFlatCost = (r: WorkerResult) => ratio(r.cpuMsPerEventLate, r.cpuMsPerEventEarly);
 const storageRatio = (r: WorkerResult, at: "atFirstMark" | "atEnd") => ratio(r[at].storage.whole, r[at].compactJsonBytes);
 const storageGrowth = (r: WorkerResult) => ratio(storageRatio(r, "atEnd"), storageRatio(r, "atFirstMark"));
 const heapRatio = (r: WorkerResult) => ratio(r.atEnd.heapUsedMiB, r.atFirstMark.heapUsedMiB);
@@ -129,6 +130,9 @@ const rows: Row[] = [
     show: (r) => f(flatCost(r)),
     target: { text: "<= 1.2", limit: 1.2, on: ["ours", "stock", "postgres"], value: flatCost },
   },
+  { measure: "CPU ms/event of the process, early", show: (r) => f(r.cpuMsPerEventEarly) },
+  { measure: "CPU ms/event of the process, late", show: (r) => f(r.cpuMsPerEventLate) },
+  { measure: "flat cost in CPU time of the process: late / early", show: (r) => f(cpuFlatCost(r)) },
   { measure: "ingest seconds", show: (r) => f(r.ingestSeconds, 1) },
   { measure: "whole database at 1,000", show: (r) => mib(r.atFirstMark.storage.whole) },
   { measure: "whole database at the end", show: (r) => mib(r.atEnd.storage.whole) },
@@ -231,7 +235,9 @@ const section = `## In-process: savers side by side (\`npm run bench\`)
 ${describeRun(info)}
 
 ${events} input events, batches of ${args.batch}, seed ${args.seed}. Each saver runs in its own process, one after the other. "1,000" is the
-first batch boundary at or after 1,000 input events. Every saver runs the same graph, which snapshots delta channels at every update (ours stores each snapshot as a diff). The whole database is every table and index (SQLite: dbstat pages; PostgreSQL:
+first batch boundary at or after 1,000 input events. Every saver runs the same graph, which snapshots a delta channel at every update and at least
+every 10 supersteps (ours stores each snapshot as a diff). Flat cost is in wall time; the CPU rows give the same windows in the CPU time of the
+benchmark's own process, which other processes on a shared machine do not inflate (for PostgreSQL they leave out the server's CPU). The whole database is every table and index (SQLite: dbstat pages; PostgreSQL:
 \`pg_total_relation_size\` of every table; MemorySaver: its serialized checkpoints and writes, with the knowledge store). Time travel: medians
 over random checkpoints of the finished store. Cold ingest: \`node bin/shopstate.js ingest\` of the next 100 input events of the stream into a
 copy of the store as it was at 1,000 and at the end, ${args["cli-runs"]} processes each, taken in turns; median.

@@ -110,8 +110,10 @@ async function main(): Promise<WorkerResult> {
     let firstMarkCopy: string | undefined;
     for (let i = 0; i < lines.length; i += batchSize) {
       const batch = lines.slice(i, i + batchSize);
+      const cpuStart = process.cpuUsage();
       const [, ms] = await timed(() => ingestBatch(store, batch));
-      timings.push({ end: i + batch.length, ms, size: batch.length });
+      const cpu = process.cpuUsage(cpuStart);
+      timings.push({ end: i + batch.length, ms, cpuMs: (cpu.user + cpu.system) / 1000, size: batch.length });
       if ((i + batch.length) % 1000 === 0) process.stderr.write(`bench: ${kind}, ${i + batch.length}/${total} input events, last batch ${ms.toFixed(0)} ms\n`);
       if (!atFirstMark && i + batch.length >= FIRST_MARK) {
         atFirstMark = await mark(store, i + batch.length);
@@ -128,6 +130,7 @@ async function main(): Promise<WorkerResult> {
     // Early: the batches that end in the last 1% before the 10% mark (at least one batch, so a small run has one).
     const earlyTo = Math.max(batchSize, Math.ceil((total * 0.1) / batchSize) * batchSize);
     const early = { from: earlyTo - Math.max(total * 0.01, batchSize), to: earlyTo };
+    const late = { from: total - Math.max(total * 0.1, batchSize), to: total };
     const atEnd = await mark(store, total);
     const result: WorkerResult = {
       saver: kind,
@@ -137,7 +140,9 @@ async function main(): Promise<WorkerResult> {
       ingestSeconds: ingestMs / 1000,
       ingestSecondsAt,
       msPerEventEarly: windowMean(timings, early.from, early.to),
-      msPerEventLate: windowMean(timings, total - Math.max(total * 0.1, batchSize), total),
+      msPerEventLate: windowMean(timings, late.from, late.to),
+      cpuMsPerEventEarly: windowMean(timings, early.from, early.to, "cpuMs"),
+      cpuMsPerEventLate: windowMean(timings, late.from, late.to, "cpuMs"),
       atFirstMark: atFirstMark ?? atEnd,
       atEnd,
     };
