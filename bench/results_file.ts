@@ -41,7 +41,8 @@ export interface RunInfo {
   command: string;
 }
 
-const load = () =>
+/** The load average now, as the sections print it. */
+export const load = () =>
   loadavg()
     .map((l) => l.toFixed(2))
     .join(", ");
@@ -64,8 +65,11 @@ export function runInfo(command: string): RunInfo {
   };
 }
 
-/** The section's header lines: commit, tree, date, machine, load (at start and now), command. */
-export function describeRun(info: RunInfo): string {
+/**
+ * The section's header lines: commit, tree, date, machine, load (at start and
+ * at the end: `loadAtEnd`, or now), command.
+ */
+export function describeRun(info: RunInfo, loadAtEnd: string = load()): string {
   const tree =
     info.dirty.length === 0
       ? "clean"
@@ -77,7 +81,7 @@ export function describeRun(info: RunInfo): string {
     `- commit: \`${info.commit}\`, tree ${tree}`,
     `- date: ${info.date}`,
     `- machine: ${info.machine}`,
-    `- load average (1, 5, 15 min): ${info.loadAtStart} at the start, ${load()} at the end`,
+    `- load average (1, 5, 15 min): ${info.loadAtStart} at the start, ${loadAtEnd} at the end`,
     `- command: \`${info.command}\``,
   ].join("\n");
 }

@@ -18,17 +18,21 @@
  * `POST /threads/{id}/history` with `limit: 10`, and checks the targets of
  * issue 12. Prints the section; with `--write` replaces the server section of
  * bench/RESULTS.md. Never takes port 2024: the server gets a free port.
+ *
+ * `--from bench/results/<file>.json` renders the section from a run this
+ * script recorded, with that run's commit, settings and load, instead of
+ * running again (a 10,000-event run takes most of an hour on the dev server).
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { Client } from "@langchain/langgraph-sdk";
 import { freePort } from "../tests/support/net.js";
 import { generateWorkload } from "./generator.js";
 import { mean, median } from "./measure.js";
-import { describeRun, markdownTable, runInfo, verdict, writeSection } from "./results_file.js";
+import { describeRun, load as loadNow, markdownTable, runInfo, verdict, writeSection, type RunInfo } from "./results_file.js";
 import { logLengthOf } from "./stores.js";
 
 const { values: args } = parseArgs({
@@ -40,16 +44,36 @@ const { values: args } = parseArgs({
     repeats: { type: "string", default: "3" },
     /** Resume paused runs with no decisions (the approvals stay pending and pile up). */
     "leave-approvals": { type: "boolean", default: false },
+    /** A results JSON this script wrote: render its section instead of running. */
+    from: { type: "string" },
     write: { type: "boolean", default: false },
   },
 });
-const total = Number(args.events);
-const batchSize = Number(args.batch);
+/** What a recorded run (`--from`) holds: the run's settings and info, its batches and marks. */
+interface Recorded {
+  info: RunInfo;
+  loadAtEnd?: string;
+  events: number;
+  batch: number;
+  seed: number;
+  leaveApprovals?: boolean;
+  repeats?: number;
+  threadId: string;
+  batches: BatchRun[];
+  atFirstMark: ServerMark;
+  atEnd: ServerMark;
+}
+const recorded = args.from ? (JSON.parse(readFileSync(args.from, "utf8")) as Recorded) : undefined;
+const total = recorded?.events ?? Number(args.events);
+const batchSize = recorded?.batch ?? Number(args.batch);
+const seed = recorded?.seed ?? Number(args.seed);
+const leaveApprovals = recorded ? recorded.leaveApprovals === true : args["leave-approvals"];
+const repeats = recorded?.repeats ?? Number(args.repeats);
 const FIRST_MARK = Math.min(1000, total);
 /** Batches averaged at each end of the run for the timing target. */
 const WINDOW = 10;
 const root = resolve(import.meta.dirname, "..");
-const info = runInfo(`npm run bench:server -- ${process.argv.slice(2).join(" ")}`.trim().replace(/ --$/, ""));
+const info = recorded?.info ?? runInfo(`npm run bench:server -- ${process.argv.slice(2).join(" ")}`.trim().replace(/ --$/, ""));
 
 interface Reading {
   bytes: number;
@@ -62,6 +86,12 @@ interface ServerMark {
   logEvents?: number;
   state: Reading;
   history10: Reading;
+  /**
+   * The dev server's checkpoint file: it keeps checkpoints in memory and
+   * rewrites them all to this file a few seconds after a change, so its size
+   * is what every such write costs. Largest size seen at the mark.
+   */
+  devCheckpointFileBytes?: number;
 }
 
 interface BatchRun {
@@ -133,7 +163,7 @@ async function read(url: string, init?: RequestInit): Promise<Reading & { body: 
 async function readings(take: () => Promise<Reading & { body: Buffer }>): Promise<Reading & { body: Buffer }> {
   const first = await take();
   const all = [first];
-  if (first.ms < 5_000) for (let i = 1; i < Number(args.repeats); i++) all.push(await take());
+  if (first.ms < 5_000) for (let i = 1; i < repeats; i++) all.push(await take());
   return { ...first, ms: median(all.map((r) => r.ms)) };
 }
 
@@ -143,7 +173,24 @@ async function mark(url: string, threadId: string, inputEvents: number): Promise
     read(`${url}/threads/${threadId}/history`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ limit: 10 }) }),
   );
   const values = (JSON.parse(state.body.toString("utf8")) as { values?: unknown }).values;
-  return { inputEvents, logEvents: logLengthOf(values), state: { bytes: state.bytes, ms: state.ms }, history10: { bytes: history10.bytes, ms: history10.ms } };
+  return {
+    inputEvents,
+    logEvents: logLengthOf(values),
+    state: { bytes: state.bytes, ms: state.ms },
+    history10: { bytes: history10.bytes, ms: history10.ms },
+    devCheckpointFileBytes: await largestFileSize(DEV_CHECKPOINT_FILE, 8_000),
+  };
+}
+
+const DEV_CHECKPOINT_FILE = join(root, ".langgraph_api", ".langgraphjs_api.checkpointer.json");
+
+/** The largest size a file the server rewrites shows over `ms` (a write in progress reads smaller); undefined when it is not there. */
+async function largestFileSize(path: string, ms: number): Promise<number | undefined> {
+  let largest: number | undefined;
+  for (const deadline = Date.now() + ms; Date.now() < deadline; await new Promise((r) => setTimeout(r, 250))) {
+    if (existsSync(path)) largest = Math.max(largest ?? 0, statSync(path).size);
+  }
+  return largest;
 }
 
 interface GatePause {
@@ -154,13 +201,13 @@ const paused = (result: unknown) => ((result as GatePause | null)?.__interrupt__
 
 /** What the person resumes a paused run with: every refund the gate shows approved, or nothing with --leave-approvals. */
 function decisionsFor(result: unknown) {
-  if (args["leave-approvals"]) return [];
+  if (leaveApprovals) return [];
   const shown = ((result as GatePause).__interrupt__ ?? []).flatMap((i) => i.value?.pendingApprovals ?? []);
   return shown.map((a) => ({ approvalId: a.id, decision: "approved", by: "bench", reason: "the queue is worked at every pause" }));
 }
 
 async function main() {
-  const lines = generateWorkload({ events: total, seed: Number(args.seed) });
+  const lines = generateWorkload({ events: total, seed });
   process.stderr.write(`bench:server: starting the LangGraph dev server...\n`);
   const server = await startServer();
   try {
@@ -197,7 +244,8 @@ async function main() {
   }
 }
 
-const result = await main();
+const result = recorded ?? (await main());
+const loadAtEnd = recorded ? (recorded.loadAtEnd ?? "not recorded") : loadNow();
 const { batches, atFirstMark, atEnd } = result;
 const first = mean(batches.slice(0, WINDOW).map((b) => b.ms));
 const last = mean(batches.slice(-WINDOW).map((b) => b.ms));
@@ -238,21 +286,24 @@ const markRow = (name: string, m: ServerMark) => [
   `${m.state.ms.toFixed(0)} ms`,
   kb(m.history10.bytes),
   `${m.history10.ms.toFixed(0)} ms`,
+  m.devCheckpointFileBytes === undefined ? "not recorded" : `${(m.devCheckpointFileBytes / 2 ** 20).toFixed(1)} MiB`,
 ];
 const everyThousand = batches.filter((b) => b.end % 1000 === 0 || b === batches[batches.length - 1]);
 const section = `## LangGraph dev server (\`npm run bench:server\`)
 
-${describeRun(info)}
+${describeRun(info, loadAtEnd)}
 
 Graph \`store\` on \`langgraphjs dev\` (offline model), one thread, ${total} input events in batches of ${batchSize} through
-\`client.runs.wait\`, seed ${args.seed}. ${resumes.length} run(s) paused at the approval gate and were resumed before the next batch ${
-  args["leave-approvals"]
+\`client.runs.wait\`, seed ${seed}. ${resumes.length} run(s) paused at the approval gate and were resumed before the next batch ${
+  leaveApprovals
     ? "with no decisions (`--leave-approvals`: the pending approvals pile up in the state)"
     : "with every refund they showed approved (a person working the queue)"
 } (mean resume ${resumes.length > 0 ? `${mean(resumes.map((b) => b.resumeMs as number)).toFixed(0)} ms` : "-"}, not in the batch times). State and
-history: the whole response body read from the endpoint, median of up to ${args.repeats} readings (one when a reading takes over 5 s). KB = 1,024 bytes.
+history: the whole response body read from the endpoint, median of up to ${repeats} readings (one when a reading takes over 5 s). KB = 1,024 bytes. The dev server keeps checkpoints in
+memory and rewrites all of them to one file (\`.langgraph_api/.langgraphjs_api.checkpointer.json\`) a few seconds after a change, so
+every such write costs the whole history: the last column is that file's largest size seen over 8 s at the mark.
 
-${markdownTable(["mark", "input events (events in the log)", "`GET /threads/{id}/state`", "time", "`POST /threads/{id}/history` limit 10", "time"], [markRow(`at ${FIRST_MARK.toLocaleString("en")}`, atFirstMark), markRow("at the end", atEnd)])}
+${markdownTable(["mark", "input events (events in the log)", "`GET /threads/{id}/state`", "time", "`POST /threads/{id}/history` limit 10", "time", "dev server's checkpoint file"], [markRow(`at ${FIRST_MARK.toLocaleString("en")}`, atFirstMark), markRow("at the end", atEnd)])}
 
 Run time per batch (ms), mean of the first ${WINDOW} batches ${first.toFixed(0)}, of the last ${WINDOW} ${last.toFixed(0)}; at every 1,000 input events:
 
@@ -266,11 +317,14 @@ ${markdownTable(
 ${atSize ? "" : `Measured at ${total} input events, below the 10,000 the targets name: the verdicts do not show the targets met.`}`;
 
 console.log(section);
-const out = join(import.meta.dirname, "results");
-mkdirSync(out, { recursive: true });
-const file = join(out, `${new Date().toISOString().replace(/[:.]/g, "-")}-server-${total}.json`);
-writeFileSync(file, `${JSON.stringify({ info, events: total, batch: batchSize, seed: Number(args.seed), ...result, checks }, null, 2)}\n`);
-console.log(`\nresults written to ${file}`);
+if (!recorded) {
+  const out = join(import.meta.dirname, "results");
+  mkdirSync(out, { recursive: true });
+  const file = join(out, `${new Date().toISOString().replace(/[:.]/g, "-")}-server-${total}.json`);
+  const run: Recorded & { checks: typeof checks } = { info, loadAtEnd, events: total, batch: batchSize, seed, leaveApprovals, repeats, ...result, checks };
+  writeFileSync(file, `${JSON.stringify(run, null, 2)}\n`);
+  console.log(`\nresults written to ${file}`);
+}
 if (args.write) {
   writeSection("server", section);
   console.log("bench/RESULTS.md: server section written");
