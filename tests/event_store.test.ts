@@ -32,3 +32,41 @@ eventStoreContract("SQLite", async () => {
     },
   };
 });
+
+describe("the SQLite event store's reads on a database without statistics (no ANALYZE has run)", () => {
+  it("search by an index on every key they are given, never through the whole log of a thread", async () => {
+    const db = openDatabase(":memory:");
+    const statements: string[] = [];
+    const prepare = db.prepare.bind(db);
+    db.prepare = ((sql: string) => {
+      statements.push(sql);
+      return prepare(sql);
+    }) as typeof db.prepare;
+    const store = sqliteEventStore(db);
+    const at = await store.append("t", { branch: 0, length: 0 }, [
+      {
+        id: "e1",
+        type: "ProductAdded",
+        at: "2026-03-01T09:00:00.000Z",
+        data: { sku: "SKU-MUG", name: "Mug", priceCents: 1500, initialStock: 3, reorderPoint: 1 },
+      },
+    ] as never);
+    await store.findIds("t", at, ["e1", "e2"]);
+    await store.existingStreams("t", at, ["sku:SKU-MUG", "order:ORD-1"]);
+    await store.read("t", at, { stream: "sku:SKU-MUG" });
+    await store.read("t", at, { types: ["ProductAdded"] });
+    await store.read("t", at, { from: 0, limit: 10 });
+    const reads = [...new Set(statements)].filter((sql) => /^\s*SELECT/i.test(sql) && /shopstate_(events|streams)/.test(sql));
+    expect(reads.length).toBeGreaterThanOrEqual(4);
+    for (const sql of reads) {
+      const params = Array.from({ length: (sql.match(/\?/g) ?? []).length }, () => null);
+      const plan = (prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as { detail: string }[]).map((r) => r.detail);
+      // A scan of the table, or a search constrained by the thread alone, reads every event of the thread.
+      expect(
+        plan.filter((d) => /^SCAN shopstate_/.test(d) || /\(thread_id=\?\)$/.test(d)),
+        `${sql}\n${plan.join("\n")}`,
+      ).toEqual([]);
+    }
+    db.close();
+  });
+});

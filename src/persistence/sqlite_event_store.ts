@@ -75,8 +75,10 @@ export function sqliteEventStore(db: Database.Database): EventStore {
     if (!found) prepared.set(sql, (found = db.prepare<unknown[]>(sql)));
     return found;
   };
+  // INDEXED BY: without ANALYZE statistics SQLite searches the primary key's (thread_id) prefix
+  // instead, a scan of the thread's whole log for every id (tests/event_store.test.ts checks the plan).
   const selectIds = db.prepare<[string, string], Row & { id: string; branch: number }>(
-    "SELECT e.id, e.branch, e.position, e.body FROM json_each(?) j CROSS JOIN shopstate_events e ON e.thread_id = ? AND e.id = j.value",
+    "SELECT e.id, e.branch, e.position, e.body FROM json_each(?) j CROSS JOIN shopstate_events e INDEXED BY shopstate_events_id ON e.thread_id = ? AND e.id = j.value",
   );
   const selectRange = db.prepare<[string, number, number, number], Row>(
     "SELECT position, body FROM shopstate_events WHERE thread_id = ? AND branch = ? AND position >= ? AND position < ? ORDER BY position",
