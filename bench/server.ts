@@ -25,7 +25,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { Client } from "@langchain/langgraph-sdk";
@@ -86,12 +86,6 @@ interface ServerMark {
   logEvents?: number;
   state: Reading;
   history10: Reading;
-  /**
-   * The dev server's checkpoint file: it keeps checkpoints in memory and
-   * rewrites them all to this file a few seconds after a change, so its size
-   * is what every such write costs. Largest size seen at the mark.
-   */
-  devCheckpointFileBytes?: number;
 }
 
 interface BatchRun {
@@ -178,19 +172,7 @@ async function mark(url: string, threadId: string, inputEvents: number): Promise
     logEvents: logLengthOf(values),
     state: { bytes: state.bytes, ms: state.ms },
     history10: { bytes: history10.bytes, ms: history10.ms },
-    devCheckpointFileBytes: await largestFileSize(DEV_CHECKPOINT_FILE, 8_000),
   };
-}
-
-const DEV_CHECKPOINT_FILE = join(root, ".langgraph_api", ".langgraphjs_api.checkpointer.json");
-
-/** The largest size a file the server rewrites shows over `ms` (a write in progress reads smaller); undefined when it is not there. */
-async function largestFileSize(path: string, ms: number): Promise<number | undefined> {
-  let largest: number | undefined;
-  for (const deadline = Date.now() + ms; Date.now() < deadline; await new Promise((r) => setTimeout(r, 250))) {
-    if (existsSync(path)) largest = Math.max(largest ?? 0, statSync(path).size);
-  }
-  return largest;
 }
 
 interface GatePause {
@@ -286,7 +268,6 @@ const markRow = (name: string, m: ServerMark) => [
   `${m.state.ms.toFixed(0)} ms`,
   kb(m.history10.bytes),
   `${m.history10.ms.toFixed(0)} ms`,
-  m.devCheckpointFileBytes === undefined ? "not recorded" : `${(m.devCheckpointFileBytes / 2 ** 20).toFixed(1)} MiB`,
 ];
 const everyThousand = batches.filter((b) => b.end % 1000 === 0 || b === batches[batches.length - 1]);
 const section = `## LangGraph dev server (\`npm run bench:server\`)
@@ -299,11 +280,9 @@ Graph \`store\` on \`langgraphjs dev\` (offline model), one thread, ${total} inp
     ? "with no decisions (`--leave-approvals`: the pending approvals pile up in the state)"
     : "with every refund they showed approved (a person working the queue)"
 } (mean resume ${resumes.length > 0 ? `${mean(resumes.map((b) => b.resumeMs as number)).toFixed(0)} ms` : "-"}, not in the batch times). State and
-history: the whole response body read from the endpoint, median of up to ${repeats} readings (one when a reading takes over 5 s). KB = 1,024 bytes. The dev server keeps checkpoints in
-memory and rewrites all of them to one file (\`.langgraph_api/.langgraphjs_api.checkpointer.json\`) a few seconds after a change, so
-every such write costs the whole history: the last column is that file's largest size seen over 8 s at the mark.
+history: the whole response body read from the endpoint, median of up to ${repeats} readings (one when a reading takes over 5 s). KB = 1,024 bytes.
 
-${markdownTable(["mark", "input events (events in the log)", "`GET /threads/{id}/state`", "time", "`POST /threads/{id}/history` limit 10", "time", "dev server's checkpoint file"], [markRow(`at ${FIRST_MARK.toLocaleString("en")}`, atFirstMark), markRow("at the end", atEnd)])}
+${markdownTable(["mark", "input events (events in the log)", "`GET /threads/{id}/state`", "time", "`POST /threads/{id}/history` limit 10", "time"], [markRow(`at ${FIRST_MARK.toLocaleString("en")}`, atFirstMark), markRow("at the end", atEnd)])}
 
 Run time per batch (ms), mean of the first ${WINDOW} batches ${first.toFixed(0)}, of the last ${WINDOW} ${last.toFixed(0)}; at every 1,000 input events:
 
