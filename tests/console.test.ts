@@ -250,6 +250,32 @@ describe("writes through the pages", () => {
     expect(head.entries[0].writers).toEqual(["rollback"]);
     expect(head.entries[0].branchedFromTags).toEqual(["before-close"]);
   });
+
+  test("after a rollback and new input on a branch, the chart (read on from the rows the console kept) equals one read afresh", async () => {
+    type Chart = { checkpointId: string; series: { sku: string; t: number[]; available: number[] }[] };
+    const chart = async (app: ConsoleApp["app"], at = "") => (await (await app.request(`/console/api/chart?store=other${at}`)).json()) as Chart;
+    const old = await chart(consoleApp.app);
+    const rolled = await post("/console/rollback?store=other", { at: "head~12", csrf: consoleApp.token });
+    expect(rolled.status).toBe(303);
+    const sku = old.series[0].sku;
+    const stock = { id: "evt-branch-stock", type: "StockReceived", at: "2026-03-02T09:00:00Z", source: "test", data: { sku, qty: 7 } };
+    const session = openStore(db, "other");
+    try {
+      await ingestLines(session, [{ line: 1, text: JSON.stringify(stock) }], { ...RUN, source: "branch.jsonl", origin: "ingest" });
+    } finally {
+      await session.close();
+    }
+    const fresh = databaseSource({ location: { dbPath: db }, where: db, defaultStore: "other", run: { approvalThresholdCents: 10_000, maxSteps: 500 } });
+    try {
+      const now = await chart(consoleApp.app);
+      expect(now.checkpointId).not.toBe(old.checkpointId);
+      expect(now.series).not.toEqual(old.series);
+      expect(now).toEqual(await chart(createConsoleApp(fresh).app));
+      expect(await chart(consoleApp.app, `&at=${old.checkpointId}`)).toEqual(old);
+    } finally {
+      await fresh.close();
+    }
+  });
 });
 
 describe("shopstate ui (serveConsole)", () => {
