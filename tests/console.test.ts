@@ -112,6 +112,19 @@ describe("pages", () => {
     expect(await res.text()).toContain("Events only in “to”");
   });
 
+  test("?at= names a checkpoint by full id (any case), prefix or head~N; an unknown id is a 400 that says so", async () => {
+    const history = (await (await get("/console/api/history?store=main&limit=4")).json()) as { entries: { checkpointId: string }[] };
+    const id = history.entries[3].checkpointId;
+    const at = async (ref: string) => {
+      const res = await get(`/console/api/state?store=main&at=${encodeURIComponent(ref)}`);
+      return { status: res.status, body: (await res.json()) as { checkpointId?: string; error?: string } };
+    };
+    for (const ref of [id, id.toUpperCase(), ` ${id} `, id.slice(0, 13), "head~3"]) expect((await at(ref)).body.checkpointId, ref).toBe(id);
+    expect((await at("head")).body.checkpointId).toBe(history.entries[0].checkpointId);
+    const unknown = `${id.slice(0, 24)}000000000000`;
+    expect(await at(unknown)).toEqual({ status: 400, body: expect.objectContaining({ error: expect.stringContaining(`no checkpoint ${unknown}`) }) });
+  });
+
   test("the events page reads one page, filtered by stream and time, and links the next", async () => {
     const res = await get("/console/api/events?store=main&stream=sku:SKU-MUG&limit=3&since=2026-03-01T10:00:00Z");
     const body = (await res.json()) as { events: { position: number; event: { at: string; data: { sku?: string } } }[]; next: number | null };
