@@ -112,6 +112,19 @@ describe("pages", () => {
     expect(await res.text()).toContain("Events only in “to”");
   });
 
+  test("?at= names a checkpoint by full id (any case), prefix or head~N; an unknown id is a 400 that says so", async () => {
+    const history = (await (await get("/console/api/history?store=main&limit=4")).json()) as { entries: { checkpointId: string }[] };
+    const id = history.entries[3].checkpointId;
+    const at = async (ref: string) => {
+      const res = await get(`/console/api/state?store=main&at=${encodeURIComponent(ref)}`);
+      return { status: res.status, body: (await res.json()) as { checkpointId?: string; error?: string } };
+    };
+    for (const ref of [id, id.toUpperCase(), ` ${id} `, id.slice(0, 13), "head~3"]) expect((await at(ref)).body.checkpointId, ref).toBe(id);
+    expect((await at("head")).body.checkpointId).toBe(history.entries[0].checkpointId);
+    const unknown = `${id.slice(0, 24)}000000000000`;
+    expect(await at(unknown)).toEqual({ status: 400, body: expect.objectContaining({ error: expect.stringContaining(`no checkpoint ${unknown}`) }) });
+  });
+
   test("the events page reads one page, filtered by stream and time, and links the next", async () => {
     const res = await get("/console/api/events?store=main&stream=sku:SKU-MUG&limit=3&since=2026-03-01T10:00:00Z");
     const body = (await res.json()) as { events: { position: number; event: { at: string; data: { sku?: string } } }[]; next: number | null };
@@ -249,6 +262,32 @@ describe("writes through the pages", () => {
     const head = (await (await get("/console/api/history?store=other&limit=1")).json()) as { entries: { writers: string[]; branchedFromTags?: string[] }[] };
     expect(head.entries[0].writers).toEqual(["rollback"]);
     expect(head.entries[0].branchedFromTags).toEqual(["before-close"]);
+  });
+
+  test("after a rollback and new input on a branch, the chart (read on from the rows the console kept) equals one read afresh", async () => {
+    type Chart = { checkpointId: string; series: { sku: string; t: number[]; available: number[] }[] };
+    const chart = async (app: ConsoleApp["app"], at = "") => (await (await app.request(`/console/api/chart?store=other${at}`)).json()) as Chart;
+    const old = await chart(consoleApp.app);
+    const rolled = await post("/console/rollback?store=other", { at: "head~12", csrf: consoleApp.token });
+    expect(rolled.status).toBe(303);
+    const sku = old.series[0].sku;
+    const stock = { id: "evt-branch-stock", type: "StockReceived", at: "2026-03-02T09:00:00Z", source: "test", data: { sku, qty: 7 } };
+    const session = openStore(db, "other");
+    try {
+      await ingestLines(session, [{ line: 1, text: JSON.stringify(stock) }], { ...RUN, source: "branch.jsonl", origin: "ingest" });
+    } finally {
+      await session.close();
+    }
+    const fresh = databaseSource({ location: { dbPath: db }, where: db, defaultStore: "other", run: { approvalThresholdCents: 10_000, maxSteps: 500 } });
+    try {
+      const now = await chart(consoleApp.app);
+      expect(now.checkpointId).not.toBe(old.checkpointId);
+      expect(now.series).not.toEqual(old.series);
+      expect(now).toEqual(await chart(createConsoleApp(fresh).app));
+      expect(await chart(consoleApp.app, `&at=${old.checkpointId}`)).toEqual(old);
+    } finally {
+      await fresh.close();
+    }
   });
 });
 

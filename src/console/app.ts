@@ -20,7 +20,7 @@ import type { Order } from "../domain/world.js";
 import { UsageError } from "../errors.js";
 import type { LoggedEvent } from "../persistence/event_store.js";
 import { LeaseBusyError } from "../persistence/lease.js";
-import { allOrders, orderById, ordersOfCustomer, readLog } from "../persistence/store_log.js";
+import { allOrders, orderById, ordersById, ordersOfCustomer, readLog, type StoreLog } from "../persistence/store_log.js";
 import { diffView, historyView, stateView } from "../views.js";
 import { chartData } from "./chart.js";
 import { cents, layout, type Frame, type Html, type PageName } from "./layout.js";
@@ -55,6 +55,8 @@ const DEFAULT_EVENTS_PAGE = 100;
 const DEFAULT_ORDERS_PAGE = 50;
 /** A time-filtered events page scans at most this many events for its matches. */
 const TIME_SCAN = 5000;
+/** The events that make an order, one per order (an order id is placed once), in the order they were placed. */
+const ORDER_MADE = ["OrderConfirmed", "OrderRejected"];
 
 export const CSP =
   "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
@@ -383,32 +385,40 @@ function decisionOf(form: Record<string, unknown>): Decision {
   return { approvalId, decision: verdict, by, at: new Date().toISOString(), ...(reason ? { reason } : {}) };
 }
 
-/** The pending refunds, each with its customer's newest messages (from the customer's stream). */
+/** The pending refunds, each with its customer's newest messages (from the customer's stream, read once per customer). */
 async function pendingApprovals(s: Snapshot) {
   const pending = Object.values(s.values.approvals ?? {}).filter((a) => a.status === "pending");
-  return Promise.all(
-    pending.map(async (approval) => ({
-      approval,
-      messages: (await readLog(s.log, { stream: `customer:${approval.customerId}`, types: ["CustomerMessage"], descending: true, limit: 5 })).map(
-        (e) => e.event,
-      ),
-    })),
-  );
+  const messages = new Map<string, Promise<StoreEvent[]>>();
+  const messagesOf = (customerId: string) => {
+    let found = messages.get(customerId);
+    if (!found) {
+      found = readLog(s.log, { stream: `customer:${customerId}`, types: ["CustomerMessage"], descending: true, limit: 5 }).then((read) =>
+        read.map((e) => e.event),
+      );
+      messages.set(customerId, found);
+    }
+    return found;
+  };
+  return Promise.all(pending.map(async (approval) => ({ approval, messages: await messagesOf(approval.customerId) })));
 }
 
-/** The day of the newest event, and what happened that day (read newest first, bounded). */
+/** The day of the newest event, and what happened that day (read newest first, in growing batches, until the day changes; bounded). */
 async function dayFigures(s: Snapshot): Promise<pages.DayFigures> {
   const newest = (await readLog(s.log, { descending: true, limit: 1 }))[0];
   if (!newest) return { day: undefined, counts: [] };
   const day = newest.event.at.slice(0, 10);
   const events: StoreEvent[] = [];
-  for (const e of await readLog(s.log, {
-    types: ["OrderConfirmed", "OrderRejected", "RefundProcessed", "CustomerMessage", "ReplyDrafted", "LowStockAlert"],
-    descending: true,
-    limit: TIME_SCAN,
-  })) {
-    if (e.event.at.slice(0, 10) !== day) break;
-    events.push(e.event);
+  const types = ["OrderConfirmed", "OrderRejected", "RefundProcessed", "CustomerMessage", "ReplyDrafted", "LowStockAlert"];
+  let [scanned, batch, to] = [0, 100, undefined as number | undefined];
+  scan: while (scanned < TIME_SCAN) {
+    const limit = Math.min(batch, TIME_SCAN - scanned);
+    const read = await readLog(s.log, { types, descending: true, limit, to });
+    for (const e of read) {
+      if (e.event.at.slice(0, 10) !== day) break scan;
+      events.push(e.event);
+    }
+    if (read.length < limit) break;
+    [scanned, batch, to] = [scanned + read.length, batch * 4, read[read.length - 1].position];
   }
   const of = (type: string) => events.filter((e) => e.type === type);
   const sum = (list: StoreEvent[], field: string) => list.reduce((total, e) => total + Number((e.data as Record<string, unknown>)[field] ?? 0), 0);
@@ -469,11 +479,29 @@ async function eventsPage(c: Ctx, s: Snapshot): Promise<{ filter: pages.EventFil
   return { filter, events: matches, next: position };
 }
 
+/** One page of orders in the order they were placed: the page's orders are found by type and folded from their own streams. */
 async function ordersPage(c: Ctx, s: Snapshot): Promise<{ orders: Order[]; from: number; limit: number; total: number }> {
   const from = intParam(c, "from", 0, 0, Number.MAX_SAFE_INTEGER);
   const limit = intParam(c, "limit", DEFAULT_ORDERS_PAGE, 1, MAX_PAGE);
-  const all = Object.values(await allOrders(s.log));
-  return { orders: all.slice(from, from + limit), from, limit, total: all.length };
+  const total = await s.log.store.count(s.log.threadId, s.log.at, { types: ORDER_MADE });
+  if (from >= total) return { orders: [], from, limit, total };
+  const made = await readLog(s.log, { types: ORDER_MADE, from: await positionOfNth(s.log, ORDER_MADE, from), limit });
+  const ids = made.map((e) => (e.event.data as { orderId: string }).orderId);
+  const byId = await ordersById(s.log, ids);
+  return { orders: ids.map((id) => byId[id]).filter((o): o is Order => o !== undefined), from, limit, total };
+}
+
+/** The position of the `n`-th event (from 0) of these types, found by counting (an index) rather than reading the events before it. */
+async function positionOfNth(log: StoreLog, types: readonly string[], n: number): Promise<number> {
+  if (n === 0) return 0;
+  // The last position with at most n such events before it is the n-th one's.
+  let [lo, hi] = [0, log.at.length];
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    if ((await log.store.count(log.threadId, log.at, { types, to: mid })) <= n) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
 }
 
 async function customerOf(c: Ctx, s: Snapshot, customerId: string) {

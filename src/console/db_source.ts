@@ -3,10 +3,11 @@
  * layer the CLI's commands call, one open session per store.
  */
 import type { Decision } from "../nodes/approval_gate.js";
+import type { State } from "../state.js";
 import { decideApprovals, logOf, openStoreAt, storeRecord, UsageError, type StoreLocation, type StoreSession } from "../store.js";
 import { diffStates } from "../timetravel/diff.js";
 import { historyPage } from "../timetravel/history.js";
-import { checkpointIdOf, resolveRef } from "../timetravel/refs.js";
+import { checkpointConfig, checkpointIdOf, headTuple, resolveRef } from "../timetravel/refs.js";
 import { rollback, stateAt, tagCheckpoint, type PointInTime } from "../timetravel/rollback.js";
 import { NotFoundError, type ConsoleSource, type Snapshot } from "./source.js";
 
@@ -21,6 +22,21 @@ export interface DatabaseSourceOptions {
 
 /** How many checkpoints' states the console keeps in memory (each is bounded: see src/state.ts). */
 const POINT_CACHE = 16;
+
+/**
+ * A full checkpoint id that cannot also be a tag (tags start with a letter; our
+ * ids, UUIDv6, start with a digit): `resolveRef` would only check that it
+ * exists, which reading it (or its header) does too.
+ */
+const PLAIN_ID = /^[0-9][0-9a-f]{7}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** The state at a checkpoint named by its full id, as `stateAt` reads it (without the ref resolved again); undefined when there is none. */
+async function stateById(s: StoreSession, id: string): Promise<PointInTime | undefined> {
+  const snapshot = await s.graph.getState(checkpointConfig(s.threadId, id));
+  // The graph answers an unknown checkpoint with an empty snapshot: no metadata.
+  if (snapshot.metadata === undefined) return undefined;
+  return { values: snapshot.values as State, checkpointId: checkpointIdOf(snapshot.config) ?? "", next: [...snapshot.next] };
+}
 
 export function databaseSource(options: DatabaseSourceOptions): ConsoleSource {
   const sessions = new Map<string, Promise<StoreSession>>();
@@ -39,14 +55,30 @@ export function databaseSource(options: DatabaseSourceOptions): ConsoleSource {
   };
 
   // A checkpoint's state never changes, and reading one through the graph (getState) is the slow part of a page:
-  // the newest few are kept by checkpoint id, found from the head's header (a cheap read) or the resolved ref.
+  // the newest few are kept by checkpoint id. The id comes from a header (the head's, or a plain id's: no state
+  // decoded) or from the resolved ref, and a state not kept is read once, by id.
   const points = new Map<string, PointInTime>();
+  /** The newest checkpoint header's id (what `getTuple` of the thread would return), undefined for an empty store. */
+  const headId = async (s: StoreSession): Promise<string | undefined> =>
+    s.meta.listHeaders ? (await s.meta.listHeaders(s.threadId, { limit: 1 }))[0]?.checkpointId : checkpointIdOf((await headTuple(s))?.config);
+  /** Whether the store has this checkpoint, from its header ('~' sorts after every id character, so the id is the newest below id~). */
+  const hasCheckpoint = async (s: StoreSession, id: string): Promise<boolean> =>
+    s.meta.listHeaders
+      ? (await s.meta.listHeaders(s.threadId, { limit: 1, before: `${id}~` }))[0]?.checkpointId === id
+      : (await s.saver.getTuple(checkpointConfig(s.threadId, id))) !== undefined;
   const snapshotOf = async (s: StoreSession, at?: string): Promise<Snapshot> => {
-    const id = at === undefined || at === "head" ? checkpointIdOf((await s.saver.getTuple(s.config))?.config) : (await resolveRef(s, at)).checkpointId;
-    const key = `${s.threadId}/${id}`;
-    let point = id === undefined ? undefined : points.get(key);
+    const plain = at?.trim().toLowerCase() ?? "";
+    const id = at === undefined || at === "head" ? await headId(s) : PLAIN_ID.test(plain) ? plain : (await resolveRef(s, at)).checkpointId;
+    let point = id === undefined ? undefined : points.get(`${s.threadId}/${id}`);
+    // A plain id kept from earlier must still be there (a pruned store may have lost it), as resolveRef would check.
+    if (point && PLAIN_ID.test(plain) && !(await hasCheckpoint(s, plain))) point = undefined;
     if (!point) {
-      point = await stateAt(s, id);
+      point = id === undefined ? await stateAt(s) : await stateById(s, id);
+      if (!point) {
+        // No such checkpoint: resolveRef says so with close matches (and finds the checkpoint if it has appeared since).
+        point = await stateById(s, (await resolveRef(s, at ?? "head")).checkpointId);
+        if (!point) throw new NotFoundError(`no checkpoint ${id} in store '${s.name}'`);
+      }
       points.set(`${s.threadId}/${point.checkpointId}`, point);
       if (points.size > POINT_CACHE) points.delete(points.keys().next().value as string);
     }

@@ -8,8 +8,11 @@
  */
 import { formatCents } from "../domain/money.js";
 import type { StoreEvent } from "../domain/events.js";
-import { EMPTY_LOG } from "../persistence/event_store.js";
-import { approvalById, ordersById, readLog, type StoreLog } from "../persistence/store_log.js";
+import { streamKey } from "../domain/streams.js";
+import { project } from "../domain/verify.js";
+import type { Order } from "../domain/world.js";
+import { EMPTY_LOG, type LoggedEvent } from "../persistence/event_store.js";
+import { approvalById, readLog, type StoreLog } from "../persistence/store_log.js";
 import type { State } from "../state.js";
 
 /** The collections a diff reports, in the order they are shown. */
@@ -72,25 +75,57 @@ export async function diffStates(before: DiffSide, after: DiffSide): Promise<Sta
   ];
   const orderIds = named("orderId");
   const approvalIds = named("approvalId");
-  const sideEntities = async (side: DiffSide) => {
+  const approvalsOf = async (side: DiffSide) => {
     const approvals: Record<string, unknown> = { ...(side.values.approvals ?? {}) };
     for (const id of approvalIds) {
       const approval = approvals[id] ?? (await approvalById(side.log, id));
       if (approval) approvals[id] = approval;
     }
-    return { orders: await ordersById(side.log, orderIds), approvals };
+    return approvals;
   };
-  const [b, a] = [await sideEntities(before), await sideEntities(after)];
+  const approvals: [Record<string, unknown>, Record<string, unknown>] = [await approvalsOf(before), await approvalsOf(after)];
+  const orders = await ordersOnBothSides(before.log, after.log, events, orderIds);
   const collections: Record<DiffCollection, [Record<string, unknown>, Record<string, unknown>]> = {
     inventory: [before.values.inventory ?? {}, after.values.inventory ?? {}],
-    orders: [b.orders, a.orders],
+    orders,
     promotions: [before.values.promotions ?? {}, after.values.promotions ?? {}],
-    approvals: [b.approvals, a.approvals],
+    approvals,
     tasks: [before.values.tasks ?? {}, after.values.tasks ?? {}],
   };
   const entities: EntityChange[] = [];
   for (const collection of DIFF_COLLECTIONS) entities.push(...diffCollection(collection, ...collections[collection]));
   return { entities, events };
+}
+
+/**
+ * The orders with these ids on each side, each folded from its own stream (as
+ * `ordersById`). When one side's log is a prefix of the other's (one
+ * checkpoint is an ancestor of the other, the usual diff), each stream is read
+ * once, on the longer log, and the shorter side folds the events before the
+ * point where the logs part.
+ */
+async function ordersOnBothSides(
+  before: StoreLog,
+  after: StoreLog,
+  events: EventsDiff,
+  ids: readonly string[],
+): Promise<[Record<string, Order>, Record<string, Order>]> {
+  const sameLog = before.store === after.store && before.threadId === after.threadId;
+  const longer = !sameLog ? undefined : events.removed.length === 0 ? after : events.added.length === 0 ? before : undefined;
+  const fold = (read: readonly LoggedEvent[], id: string) => project(read.map((e) => e.event)).orders[id];
+  const [b, a]: [Record<string, Order>, Record<string, Order>] = [{}, {}];
+  for (const id of new Set(ids)) {
+    const stream = streamKey("order", id);
+    const read = longer ? await readLog(longer, { stream }) : undefined;
+    const shared = read?.filter((e) => e.position < events.common);
+    const [ob, oa] = [
+      fold(longer === before ? (read as LoggedEvent[]) : (shared ?? (await readLog(before, { stream }))), id),
+      fold(longer === after ? (read as LoggedEvent[]) : (shared ?? (await readLog(after, { stream }))), id),
+    ];
+    if (ob) b[id] = ob;
+    if (oa) a[id] = oa;
+  }
+  return [b, a];
 }
 
 /** The events after the point where two logs part (the log is append-only, so a fork shares a prefix). */
