@@ -1,7 +1,8 @@
 /**
  * The CLI starts without loading what its command does not use
- * (docs/architecture.md, "The CLI"): `--help` loads no LangGraph, zod, SQLite
- * or PostgreSQL, and `state` on a SQLite store loads no PostgreSQL client.
+ * (docs/architecture.md, "The CLI"): `--help` loads no LangGraph, zod, SQLite,
+ * PostgreSQL or table printer; `state` and `ingest` on a SQLite store load no
+ * PostgreSQL client, and without an OpenAI key no OpenAI client either.
  * How long that takes is measured by `npm run bench:cli` (bench/CLI.md), not here.
  */
 import { spawnSync } from "node:child_process";
@@ -9,7 +10,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { DEMO_FILE } from "../src/demo.js";
-import { BIN, cleanEnv, cli, FROM_SOURCE, ROOT, tempDir } from "./support/cli.js";
+import { BIN, cleanEnv, FROM_SOURCE, ROOT, tempDir } from "./support/cli.js";
 
 /** Runs the CLI from source and returns the packages (under node_modules) its process loaded. */
 function packagesLoaded(args: string[]): { code: number | null; packages: Set<string>; stdout: string } {
@@ -35,21 +36,38 @@ describe("what a command loads", () => {
     expect(code).toBe(0);
     expect(stdout).toContain("Usage: shopstate");
     expect(packages.has("commander")).toBe(true);
-    for (const heavy of ["@langchain/langgraph", "@langchain/core", "@langchain/openai", "zod", "better-sqlite3", "pg", "cli-progress"])
+    for (const heavy of [
+      "@langchain/langgraph",
+      "@langchain/core",
+      "@langchain/openai",
+      "openai",
+      "langsmith",
+      "zod",
+      "better-sqlite3",
+      "pg",
+      "cli-progress",
+      "cli-table3",
+    ])
       expect(packages.has(heavy), heavy).toBe(false);
   });
 
-  test("state on a SQLite store loads LangGraph and SQLite but no PostgreSQL client", async () => {
+  test("ingest and state on a SQLite store load LangGraph and SQLite, but no PostgreSQL client, and no OpenAI client without a key", () => {
     const dir = tempDir();
     const db = join(dir, "s.db");
     const events = join(dir, "events.jsonl");
-    writeFileSync(events, `${readFileSync(DEMO_FILE, "utf8").split("\n")[0]}\n`);
-    expect((await cli(["ingest", events, "--db", db])).code).toBe(0);
-    const { code, packages } = packagesLoaded(["state", "--db", db]);
-    expect(code).toBe(0);
-    expect(packages.has("@langchain/langgraph")).toBe(true);
-    expect(packages.has("better-sqlite3")).toBe(true);
-    for (const heavy of ["pg", "@langchain/langgraph-checkpoint-postgres"]) expect(packages.has(heavy), heavy).toBe(false);
+    // Two new products: the marketing agent runs on each (a launch post), with the offline model.
+    writeFileSync(events, `${readFileSync(DEMO_FILE, "utf8").split("\n").slice(0, 2).join("\n")}\n`);
+    const offline = ["pg", "@langchain/langgraph-checkpoint-postgres", "@langchain/openai", "openai"];
+    const ingest = packagesLoaded(["ingest", events, "--db", db]);
+    expect(ingest.code).toBe(0);
+    expect(ingest.stdout).toContain("Ingested 2 of 2 events");
+    for (const heavy of offline) expect(ingest.packages.has(heavy), `ingest loaded ${heavy}`).toBe(false);
+
+    const state = packagesLoaded(["state", "--db", db]);
+    expect(state.code).toBe(0);
+    expect(state.packages.has("@langchain/langgraph")).toBe(true);
+    expect(state.packages.has("better-sqlite3")).toBe(true);
+    for (const heavy of offline) expect(state.packages.has(heavy), `state loaded ${heavy}`).toBe(false);
   });
 });
 
