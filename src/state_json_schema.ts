@@ -27,6 +27,8 @@ export function jsonSchemaOf(description: string, shape: z.ZodType): JsonSchema 
 /**
  * An object that `build` makes at the first look at it (a property, its keys,
  * a spread, JSON.stringify), and that then reads as what `build` returned.
+ * A proxy cannot be cloned (structuredClone, postMessage): whoever publishes
+ * it spreads it into a plain object first (LangGraph does; `publishing` too).
  */
 function builtWhenRead(build: () => JsonSchema): JsonSchema {
   let built: JsonSchema | undefined;
@@ -51,7 +53,8 @@ function builtWhenRead(build: () => JsonSchema): JsonSchema {
  */
 export function publishing<S extends z.ZodType>(schema: S, json: JsonSchema): S {
   const standard = schema["~standard"];
-  schema["~standard"] = { ...standard, jsonSchema: { input: () => json, output: () => json } };
+  // A plain copy each time: `json` may be built when read (jsonSchemaOf), and the server clones what it publishes.
+  schema["~standard"] = { ...standard, jsonSchema: { input: () => ({ ...json }), output: () => ({ ...json }) } };
   return schema;
 }
 

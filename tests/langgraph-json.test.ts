@@ -7,7 +7,7 @@ import { z } from "zod";
 import { loadConfig } from "../src/config.js";
 import { compileStoreGraph } from "../src/graph.js";
 import { StoreContextSchema } from "../src/ingest.js";
-import { StoreInput, type State } from "../src/state.js";
+import { StoreInput, StoreState, type State } from "../src/state.js";
 import { jsonSchemaOf } from "../src/state_json_schema.js";
 import { testLog } from "./support/log.js";
 
@@ -87,6 +87,12 @@ describe("the store graph's schemas, as Studio's forms show them", () => {
     } finally {
       lookups.mockRestore();
     }
+  });
+
+  it("publishes a state schema the server can clone, every channel described", () => {
+    const state = structuredClone(StoreState.getJsonSchema()) as Described;
+    expect(Object.keys(state.properties)).toEqual(expect.arrayContaining(["inventory", "approvals", "policy", "lastIngest", "tasks", "messages"]));
+    for (const [channel, schema] of Object.entries(state.properties)) expect(schema.description, channel).toBeTruthy();
   });
 
   it("describes the run settings: the approval threshold and the model", () => {
