@@ -12,10 +12,38 @@ import type { Approval, Policy, Post, Product, Reorder, StockLevel } from "./dom
 
 type JsonSchema = Record<string, unknown>;
 
-/** The JSON schema of a describing zod shape (draft-07, as the server asks for). */
+/**
+ * The JSON schema of a describing zod shape (draft-07, as the server asks for).
+ * Built when first read: state.ts asks for every channel's at load, and only
+ * the LangGraph server ever reads them, so a CLI command converts none.
+ */
 export function jsonSchemaOf(description: string, shape: z.ZodType): JsonSchema {
-  const { $schema: _ignored, ...schema } = z.toJSONSchema(shape, { target: "draft-07", unrepresentable: "any" });
-  return { ...schema, description };
+  return builtWhenRead(() => {
+    const { $schema: _ignored, ...schema } = z.toJSONSchema(shape, { target: "draft-07", unrepresentable: "any" });
+    return { ...schema, description };
+  });
+}
+
+/**
+ * An object that `build` makes at the first look at it (a property, its keys,
+ * a spread, JSON.stringify), and that then reads as what `build` returned.
+ * A proxy cannot be cloned (structuredClone, postMessage): whoever publishes
+ * it spreads it into a plain object first (LangGraph does; `publishing` too).
+ */
+function builtWhenRead(build: () => JsonSchema): JsonSchema {
+  let built: JsonSchema | undefined;
+  const target = () => (built ??= build());
+  return new Proxy<JsonSchema>(
+    {},
+    {
+      get: (_, key) => Reflect.get(target(), key),
+      has: (_, key) => Reflect.has(target(), key),
+      ownKeys: () => Reflect.ownKeys(target()),
+      getOwnPropertyDescriptor: (_, key) => Reflect.getOwnPropertyDescriptor(target(), key),
+      set: (_, key, value) => Reflect.set(target(), key, value),
+      deleteProperty: (_, key) => Reflect.deleteProperty(target(), key),
+    },
+  );
 }
 
 /**
@@ -25,7 +53,8 @@ export function jsonSchemaOf(description: string, shape: z.ZodType): JsonSchema 
  */
 export function publishing<S extends z.ZodType>(schema: S, json: JsonSchema): S {
   const standard = schema["~standard"];
-  schema["~standard"] = { ...standard, jsonSchema: { input: () => json, output: () => json } };
+  // A plain copy each time: `json` may be built when read (jsonSchemaOf), and the server clones what it publishes.
+  schema["~standard"] = { ...standard, jsonSchema: { input: () => ({ ...json }), output: () => ({ ...json }) } };
   return schema;
 }
 

@@ -18,6 +18,7 @@ import { CONTEXT_BLOCK, HISTORY_IN_PROMPT, type PromptContext } from "../src/age
 import { HISTORY_RESULTS } from "../src/agents/support/tools.js";
 import { INVENTORY_AGENT } from "../src/nodes/inventory_agent.js";
 import { MARKETING_AGENT } from "../src/nodes/marketing_agent.js";
+import { loadOpenAI } from "../src/llm/model.js";
 import { agentModel, cachedModelChoices, MODEL_CACHE_SIZE, runToolLoop, type AgentOutcome, type ProposalDraft } from "../src/agents/runtime.js";
 import { replyMessageId, SUPPORT_AGENT } from "../src/nodes/support_agent.js";
 import { OfflineChatModel } from "../src/llm/offline/model.js";
@@ -604,8 +605,9 @@ describe("inventory and marketing agents on the offline model", () => {
 });
 
 describe("models chosen by runs", () => {
-  it("keeps only the most recently used few built, however many names runs choose", () => {
-    // With a key any name is an OpenAI model; building one makes no request.
+  it("keeps only the most recently used few built, however many names runs choose", async () => {
+    // With a key any name is an OpenAI model; building one makes no request. The key comes after this process started, so ChatOpenAI is loaded by hand.
+    await loadOpenAI();
     vi.stubEnv("OPENAI_API_KEY", "sk-test");
     try {
       const first = agentModel(SUPPORT_AGENT, {}, { model: "model-0" });

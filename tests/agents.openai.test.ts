@@ -14,7 +14,7 @@ import { runToolLoop } from "../src/agents/runtime.js";
 import { SUPPORT_AGENT } from "../src/nodes/support_agent.js";
 import { AGENT_TOOLS } from "../src/agents/scopes.js";
 import { loadConfig } from "../src/config.js";
-import { chatModelFromConfig } from "../src/llm/model.js";
+import { chatModelFromConfig, loadOpenAI } from "../src/llm/model.js";
 import { OfflineChatModel } from "../src/llm/offline/model.js";
 import type { State } from "../src/state.js";
 import { ev, FAST_RETRY, models, shop, testStore } from "./support/agents.js";
@@ -33,6 +33,9 @@ interface Received {
   authorization?: string;
   body: ChatRequest;
 }
+
+// The key here is in each config, not in this process's environment: ChatOpenAI is loaded by hand, as the eval does.
+beforeAll(loadOpenAI);
 
 const REPLY = "Sorry about the mugs. I've asked for a refund of both; you'll hear from us soon.";
 

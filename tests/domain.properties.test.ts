@@ -9,6 +9,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { decideAll, type Conflict, type DecisionItem } from "../src/domain/decide.js";
 import type { RefundReason, StoredInputEvent, StoreEvent, SystemEvent } from "../src/domain/events.js";
+import { formatCents } from "../src/domain/money.js";
 import { heldQty, orderTotalCents } from "../src/domain/orders.js";
 import type { Proposal } from "../src/domain/proposals.js";
 import { checkReferences, validateInput, type KnownEntities } from "../src/domain/validation.js";
@@ -496,5 +497,18 @@ describe("domain properties over random days", () => {
     ]) {
       expect(seen, expected).toContain(expected);
     }
+  });
+});
+
+describe("money", () => {
+  it("formats cents as Intl writes US dollars, for any amount", () => {
+    const intl = (cents: number) =>
+      `${cents < 0 ? "-" : ""}$${Math.floor(Math.abs(cents) / 100).toLocaleString("en-US")}.${String(Math.abs(cents) % 100).padStart(2, "0")}`;
+    for (const cents of [0, 5, 99, 100, 123_456, 100_000, 99_999_999, -1, -123_456_789, Number.MAX_SAFE_INTEGER, -Number.MAX_SAFE_INTEGER, 1e25])
+      expect(formatCents(cents), String(cents)).toBe(intl(cents));
+    fc.assert(
+      fc.property(fc.maxSafeInteger(), (cents) => formatCents(cents) === intl(cents)),
+      { numRuns: 2_000 },
+    );
   });
 });

@@ -7,7 +7,8 @@ import { z } from "zod";
 import { loadConfig } from "../src/config.js";
 import { compileStoreGraph } from "../src/graph.js";
 import { StoreContextSchema } from "../src/nodes/ingest.js";
-import { StoreInput, type State } from "../src/state.js";
+import { StoreInput, StoreState, type State } from "../src/state.js";
+import { jsonSchemaOf } from "../src/state_json_schema.js";
 import { testLog } from "./support/log.js";
 
 const root = resolve(import.meta.dirname, "..");
@@ -64,6 +65,34 @@ describe("the store graph's schemas, as Studio's forms show them", () => {
     expect(Object.keys(input.properties).sort()).toEqual(["inbox", "inboxOrigin"]);
     expect(input.properties.inbox.description).toMatch(/Input events to ingest/);
     expect(input.properties.inboxOrigin.description).toMatch(/where the inbox items come from/);
+  });
+
+  it("builds a channel's published JSON schema when it is first read, and it reads as if built at once", () => {
+    const shape = z.object({ sku: z.string(), qty: z.number().int().describe("units") });
+    // The conversion looks up each schema's metadata in zod's registry: a look-up means it ran.
+    const lookups = vi.spyOn(z.globalRegistry, "get");
+    try {
+      const published = jsonSchemaOf("A line.", shape);
+      expect(lookups).not.toHaveBeenCalled();
+      const { $schema: _ignored, ...atOnce } = z.toJSONSchema(shape, { target: "draft-07", unrepresentable: "any" });
+      const expected = { ...atOnce, description: "A line." };
+      expect({ ...published }).toEqual(expected);
+      expect(JSON.parse(JSON.stringify(published))).toEqual(expected);
+      expect(Object.keys(published)).toEqual(Object.keys(expected));
+      expect("properties" in published && published.description).toBe("A line.");
+      // Built once: reading it again converts nothing.
+      lookups.mockClear();
+      expect({ ...published }).toEqual(expected);
+      expect(lookups).not.toHaveBeenCalled();
+    } finally {
+      lookups.mockRestore();
+    }
+  });
+
+  it("publishes a state schema the server can clone, every channel described", () => {
+    const state = structuredClone(StoreState.getJsonSchema()) as Described;
+    expect(Object.keys(state.properties)).toEqual(expect.arrayContaining(["inventory", "approvals", "policy", "lastIngest", "tasks", "messages"]));
+    for (const [channel, schema] of Object.entries(state.properties)) expect(schema.description, channel).toBeTruthy();
   });
 
   it("describes the run settings: the approval threshold and the model", () => {

@@ -1,7 +1,9 @@
 /**
- * What the CLI's commands use beyond parsing and printing, in one module that
- * `main.ts` imports when a command runs (see `loadCommandModules` there): a
- * process that only prints help or a usage error loads none of it.
+ * What the CLI's commands use beyond parsing (the application layer and the
+ * tables they print), in one module that `main.ts` imports when a command
+ * runs (`loadCommandModules`; `lib` there is this module): a process that
+ * only prints help or a usage error loads none of it. The one list of it:
+ * a name exported here is `lib.name` in main.ts.
  */
 export { loadConfig, ConfigError } from "../config.js";
 export { verifyValues } from "../app/verify.js";
@@ -25,6 +27,7 @@ export {
   openStoreAt,
   pruneStore,
   storeRecord,
-  UsageError,
 } from "../store.js";
+export { LeaseBusyError } from "../persistence/lease.js";
 export { default as cliProgress } from "cli-progress";
+export { renderApprovals, renderDecisions, renderDemo, renderDiff, renderEvents, renderHistory, renderState, renderViolations } from "./output.js";

@@ -2,14 +2,10 @@
  * `shopstate eval`: parses the options, runs the eval (src/eval) and prints
  * a table or JSON (docs/eval.md).
  */
-import Table from "cli-table3";
 import type { Command } from "commander";
-import { visible } from "../domain/text.js";
 import { EVAL_AGENTS, type EvalAgent } from "../eval/agents.js";
-import type { EvalReport } from "../eval/index.js";
-import type { PartScore } from "../eval/score.js";
 import { UsageError } from "../errors.js";
-import { EXIT, printJson } from "./output.js";
+import { EXIT, printJson } from "./print.js";
 
 interface EvalCommandOptions {
   model?: string;
@@ -36,11 +32,12 @@ export function addEvalCommand(
         const json = command.optsWithGlobals<{ json?: boolean }>().json ?? false;
         const minScore = options.minScore === undefined ? undefined : fraction(options.minScore);
         // Loaded when asked for: the eval (and LangSmith's evaluation API) stays out of every other command's start-up.
-        const [{ runEval }, { CorpusError }, { ModelChoiceError }, { loadConfig }] = await Promise.all([
+        const [{ runEval }, { CorpusError }, { ModelChoiceError }, { loadConfig }, { renderEval }] = await Promise.all([
           import("../eval/index.js"),
           import("../eval/corpus.js"),
           import("../llm/model.js"),
           import("../config.js"),
+          import("./output.js"),
         ]);
         const report = await runEval(loadConfig(), {
           model: options.model,
@@ -82,44 +79,4 @@ function count(given: string | undefined): number | undefined {
   const n = Number(given);
   if (!Number.isInteger(n) || n < 1) throw new UsageError(`--limit must be a whole number of cases (1 or more), got '${given}'`);
   return n;
-}
-
-export function renderEval(report: EvalReport, minScore: number | undefined): string {
-  const table = new Table({
-    head: ["case", "part", "agent", "ok", "viol.", "tools", "tokens", "ms", "what happened / what was wrong"],
-    style: { head: [], border: [] },
-    colWidths: [16, 9, 11, 5, 7, 7, 8, 7, 70],
-    wordWrap: true,
-  });
-  for (const r of report.cases) {
-    const wrong =
-      r.error ??
-      r.checks
-        .filter((c) => !c.pass)
-        .map((c) => `${c.name}: ${c.detail ?? "failed"}`)
-        .join("; ");
-    table.push([
-      r.id,
-      r.split,
-      r.agent,
-      r.correct ? "yes" : "NO",
-      r.violations.length,
-      r.toolCalls,
-      r.tokens,
-      r.latencyMs,
-      visible(r.correct ? r.summary : wrong),
-    ]);
-  }
-  const { tuning, heldout, overall } = report.scores;
-  const line = (name: string, s: PartScore) =>
-    `${name.padEnd(9)} ${s.score.toFixed(3)}  (${s.correct}/${s.cases} correct, ${s.violations} rule violations, ${s.toolCalls} tool calls, ${s.tokens} tokens, ${s.latencyMs} ms)`;
-  return [
-    table.toString(),
-    `Model: ${report.model}${report.experiment ? `; LangSmith experiment: ${report.experiment}` : ""}`,
-    line("tuning", tuning),
-    line("held-out", heldout),
-    line("overall", overall),
-    ...(minScore !== undefined ? [`${overall.score >= minScore ? "At or above" : "BELOW"} --min-score ${minScore}`] : []),
-    "",
-  ].join("\n");
 }

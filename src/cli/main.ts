@@ -10,7 +10,7 @@ import type { Decision } from "../nodes/approval_gate.js";
 import type { Config } from "../config.js";
 import { demoLines, hourlyBatches, summarise } from "../demo.js";
 import { visible } from "../domain/text.js";
-import { LeaseBusyError } from "../persistence/lease.js";
+import { UsageError } from "../errors.js";
 import type { PostgresBackend } from "../persistence/postgres.js";
 import type { StateDiff } from "../timetravel/diff.js";
 import type { PointInTime } from "../timetravel/rollback.js";
@@ -18,94 +18,17 @@ import type { IngestResult, InputLine, StoreSession } from "../store.js";
 import { diffView, historyView, ingestView, stateView, type VerifyView } from "../views.js";
 import type { TraceGuard } from "../tracing/guard.js";
 import { addEvalCommand } from "./eval.js";
-import {
-  EXIT,
-  printError,
-  printJson,
-  renderApprovals,
-  renderDecisions,
-  renderDemo,
-  renderDiff,
-  renderEvents,
-  renderHistory,
-  renderState,
-  renderViolations,
-} from "./output.js";
+import { EXIT, printError, printJson } from "./print.js";
 
-// The modules behind the commands (LangGraph, SQLite, PostgreSQL, zod, ...), loaded when a command runs:
-// `--help` and a usage error need none of them, and loading them all took most of a command's start.
-// `act` loads them before any action; each binding is typed by the module it comes from.
-let {
-  loadConfig,
-  ConfigError,
-  verifyValues,
-  redactUrl,
-  allOrders,
-  readLog,
-  wholeLog,
-  diffStates,
-  historyPage,
-  ImportVerifyError,
-  importLog,
-  parseEventLog,
-  RefNotFoundError,
-  resolveRef,
-  replayFrom,
-  rollback,
-  stateAt,
-  tagCheckpoint,
-  assertCurrentLayout,
-  assertStoreName,
-  chunk,
-  decideApprovals,
-  deleteStore,
-  headValues,
-  ingestLines,
-  logOf,
-  openStoreAt,
-  pruneStore,
-  storeRecord,
-  UsageError,
-  cliProgress,
-} = {} as typeof import("./command_modules.js");
-let commandModulesLoaded = false;
+// The modules behind the commands (LangGraph, SQLite, zod, the application layer), loaded when a command runs:
+// `--help` and a usage error need none of them. `act` loads them before any action; `lib` holds them from then on,
+// typed by command_modules.ts, the one list of what the commands use.
+type CommandModules = typeof import("./command_modules.js");
+let lib!: CommandModules;
 
-async function loadCommandModules(): Promise<void> {
-  if (commandModulesLoaded) return;
-  ({
-    loadConfig,
-    ConfigError,
-    verifyValues,
-    redactUrl,
-    allOrders,
-    readLog,
-    wholeLog,
-    diffStates,
-    historyPage,
-    ImportVerifyError,
-    importLog,
-    parseEventLog,
-    RefNotFoundError,
-    resolveRef,
-    replayFrom,
-    rollback,
-    stateAt,
-    tagCheckpoint,
-    assertCurrentLayout,
-    assertStoreName,
-    chunk,
-    decideApprovals,
-    deleteStore,
-    headValues,
-    ingestLines,
-    logOf,
-    openStoreAt,
-    pruneStore,
-    storeRecord,
-    UsageError,
-    cliProgress,
-  } = await import("./command_modules.js"));
-  commandModulesLoaded = true;
+async function loadCommandModules(): Promise<CommandModules> {
+  lib ??= await import("./command_modules.js");
+  return lib;
 }
 
 interface GlobalOptions {
@@ -129,17 +52,17 @@ interface Context {
 
 function contextOf(command: Command): Context {
   const options = command.optsWithGlobals<GlobalOptions>();
-  const config = loadConfig();
+  const config = lib.loadConfig();
   const waitSeconds = options.wait === undefined ? 0 : Number(options.wait);
   if (!Number.isFinite(waitSeconds) || waitSeconds < 0) throw new UsageError(`--wait must be a number of seconds, got '${options.wait}'`);
   // --db names a SQLite file: with DATABASE_URL set it would be silently ignored, so it is refused.
   if (options.db !== undefined && config.databaseUrl !== undefined) {
     throw new UsageError(
-      `--db names a SQLite file, but DATABASE_URL is set (the stores are in PostgreSQL at ${redactUrl(config.databaseUrl)}); unset DATABASE_URL to use a SQLite file`,
+      `--db names a SQLite file, but DATABASE_URL is set (the stores are in PostgreSQL at ${lib.redactUrl(config.databaseUrl)}); unset DATABASE_URL to use a SQLite file`,
     );
   }
   const dbPath = options.db ?? config.dbPath;
-  const where = config.databaseUrl === undefined ? dbPath : redactUrl(config.databaseUrl);
+  const where = config.databaseUrl === undefined ? dbPath : lib.redactUrl(config.databaseUrl);
   return {
     config,
     json: options.json ?? false,
@@ -152,7 +75,7 @@ function contextOf(command: Command): Context {
 }
 
 async function withStore<T>(ctx: Context, work: (session: StoreSession) => Promise<T>): Promise<T> {
-  const session = await openStoreAt(ctx.databaseUrl === undefined ? { dbPath: ctx.dbPath } : { databaseUrl: ctx.databaseUrl }, ctx.thread);
+  const session = await lib.openStoreAt(ctx.databaseUrl === undefined ? { dbPath: ctx.dbPath } : { databaseUrl: ctx.databaseUrl }, ctx.thread);
   try {
     return await work(session);
   } finally {
@@ -175,9 +98,9 @@ function readInput(file: string): InputLine[] {
 
 function progressBar(ctx: Context, total: number): ((done: number, total: number) => void) | undefined {
   if (ctx.json || !process.stderr.isTTY || total <= ctx.config.batchSize) return undefined;
-  const bar = new cliProgress.SingleBar(
+  const bar = new lib.cliProgress.SingleBar(
     { stream: process.stderr, format: "ingesting [{bar}] {value}/{total} events ({eta}s left)", hideCursor: true },
-    cliProgress.Presets.shades_classic,
+    lib.cliProgress.Presets.shades_classic,
   );
   bar.start(total, 0);
   return (done, all) => {
@@ -197,12 +120,12 @@ async function withExistingStore<T>(ctx: Context, work: (session: StoreSession) 
   if (ctx.databaseUrl === undefined && !existsSync(ctx.dbPath))
     throw new UsageError(`no database at ${ctx.dbPath} (run 'shopstate demo' or 'shopstate ingest FILE' first, or pass --db)`);
   return withStore(ctx, async (session) => {
-    if (!(await storeRecord(session))) {
+    if (!(await lib.storeRecord(session))) {
       const others = (await session.meta.listStores()).map((s) => s.name);
       const hint = others.length > 0 ? `stores in it: ${others.join(", ")}` : "run 'shopstate demo' or 'shopstate ingest FILE' first";
       throw new UsageError(`no store named '${session.name}' in ${ctx.where} (${hint})`);
     }
-    await assertCurrentLayout(session);
+    await lib.assertCurrentLayout(session);
     return work(session);
   });
 }
@@ -240,7 +163,7 @@ function print(ctx: Context, shown: Shown): number {
 /** A read-only command: loads the store's state at its head (or at `--at REF`) and prints one view of it, as JSON or text. */
 async function show(command: Command, build: (point: PointInTime, session: StoreSession) => Shown | Promise<Shown>): Promise<number> {
   const { at } = command.opts<{ at?: string }>();
-  return inStore(command, async (session, ctx) => print(ctx, await build(await stateAt(session, at), session)));
+  return inStore(command, async (session, ctx) => print(ctx, await build(await lib.stateAt(session, at), session)));
 }
 
 const atOption = () => new Option("--at <ref>", "at a past checkpoint: full id, unique id prefix, tag or head~N");
@@ -252,7 +175,7 @@ interface IngestRun {
 
 async function runIngest(ctx: Context, lines: InputLine[], source: string, origin: string, batches?: (l: InputLine[]) => InputLine[][]): Promise<IngestRun> {
   const result = await withStore(ctx, (session) =>
-    ingestLines(session, lines, {
+    lib.ingestLines(session, lines, {
       batchSize: ctx.config.batchSize,
       approvalThresholdCents: ctx.config.approvalThresholdCents,
       maxSteps: ctx.config.maxSteps,
@@ -306,23 +229,23 @@ export function buildProgram(outcome: { exitCode: number }, json = false): Comma
       act(async (_options: unknown, command: Command) => {
         const ctx = contextOf(command);
         await withStore(ctx, async (session) => {
-          const existing = await storeRecord(session);
+          const existing = await lib.storeRecord(session);
           if (existing && existing.origin !== "demo") {
             throw new UsageError(
               `store '${session.name}' holds data that is not the demo's; run the demo into another store (--thread demo) or delete it (shopstate stores --delete ${session.name})`,
             );
           }
-          if (existing) await deleteStore(session, ctx.waitMs);
+          if (existing) await lib.deleteStore(session, ctx.waitMs);
         });
         const { exitCode } = await runIngest(ctx, demoLines(), "data/demo-day.jsonl", "demo", hourlyBatches);
         const violations = await withStore(ctx, async (session) => {
-          const { values, checkpointId } = await headValues(session);
-          const log = logOf(session, values);
-          const events = await wholeLog(log);
-          const orders = await allOrders(log);
-          const { violations: found } = await verifyValues(session, values);
+          const { values, checkpointId } = await lib.headValues(session);
+          const log = lib.logOf(session, values);
+          const events = await lib.wholeLog(log);
+          const orders = await lib.allOrders(log);
+          const { violations: found } = await lib.verifyValues(session, values);
           if (ctx.json) printJson({ summary: summarise(values, events), state: stateView(values, checkpointId, orders), violations: found });
-          else process.stdout.write(renderDemo({ values, events, orders, checkpointId, storeName: session.name, dbPath: ctx.where, violations: found }));
+          else process.stdout.write(lib.renderDemo({ values, events, orders, checkpointId, storeName: session.name, dbPath: ctx.where, violations: found }));
           return found;
         });
         if (violations.length > 0) return EXIT.failure;
@@ -357,8 +280,8 @@ export function buildProgram(outcome: { exitCode: number }, json = false): Comma
     .action(
       act((_options: unknown, command: Command) =>
         show(command, async ({ values, checkpointId }, session) => {
-          const view = stateView(values, checkpointId, await allOrders(logOf(session, values)));
-          return { json: view, text: renderState(view, session.name) };
+          const view = stateView(values, checkpointId, await lib.allOrders(lib.logOf(session, values)));
+          return { json: view, text: lib.renderState(view, session.name) };
         }),
       ),
     );
@@ -371,8 +294,8 @@ export function buildProgram(outcome: { exitCode: number }, json = false): Comma
     .action(
       act((options: { type?: string }, command: Command) =>
         show(command, async ({ values }, session) => {
-          const events = (await readLog(logOf(session, values), options.type ? { types: [options.type] } : {})).map((e) => e.event);
-          return { json: events, text: events.length > 0 ? renderEvents(events) : "no events" };
+          const events = (await lib.readLog(lib.logOf(session, values), options.type ? { types: [options.type] } : {})).map((e) => e.event);
+          return { json: events, text: events.length > 0 ? lib.renderEvents(events) : "no events" };
         }),
       ),
     );
@@ -385,7 +308,7 @@ export function buildProgram(outcome: { exitCode: number }, json = false): Comma
       act((_options: unknown, command: Command) =>
         show(command, ({ values, checkpointId }) => {
           const pending = stateView(values, checkpointId).pendingApprovals;
-          return { json: pending, text: renderApprovals(pending) };
+          return { json: pending, text: lib.renderApprovals(pending) };
         }),
       ),
     );
@@ -403,11 +326,15 @@ export function buildProgram(outcome: { exitCode: number }, json = false): Comma
         ...(options.reason ? { reason: options.reason } : {}),
       }));
       const result = await withExistingStore(ctx, (session) =>
-        decideApprovals(session, decisions, { approvalThresholdCents: ctx.config.approvalThresholdCents, maxSteps: ctx.config.maxSteps, waitMs: ctx.waitMs }),
+        lib.decideApprovals(session, decisions, {
+          approvalThresholdCents: ctx.config.approvalThresholdCents,
+          maxSteps: ctx.config.maxSteps,
+          waitMs: ctx.waitMs,
+        }),
       );
       if (ctx.json) printJson(result);
       else
-        process.stdout.write(`${renderDecisions(result.approvals)}
+        process.stdout.write(`${lib.renderDecisions(result.approvals)}
 `);
       for (const r of result.rejected) printError(`decision rejected: ${r.reason}`, ctx.json, { kind: "rejected" });
       if (result.stepLimitHit)
@@ -442,12 +369,12 @@ export function buildProgram(outcome: { exitCode: number }, json = false): Comma
     .action(
       act((_options: unknown, command: Command) =>
         show(command, async ({ values, checkpointId }, session) => {
-          const { violations, eventCount } = await verifyValues(session, values);
+          const { violations, eventCount } = await lib.verifyValues(session, values);
           const view: VerifyView = { ok: violations.length === 0, checkpointId, eventCount, violations };
           const where = `store '${session.name}'${command.opts<{ at?: string }>().at ? ` at ${checkpointId}` : ""}`;
           const text = view.ok
             ? `OK: ${where}, ${view.eventCount} events; every rule holds and replaying the log reproduces the state.`
-            : `${violations.length} violation(s) in ${where}:\n${renderViolations(violations)}`;
+            : `${violations.length} violation(s) in ${where}:\n${lib.renderViolations(violations)}`;
           return { json: view, text, exitCode: view.ok ? EXIT.ok : EXIT.failure };
         }),
       ),
@@ -497,8 +424,8 @@ export function buildProgram(outcome: { exitCode: number }, json = false): Comma
           throw new UsageError("prune takes exactly one of --keep-last N and --before REF");
         const keepLast = options.keepLast === undefined ? undefined : Number(options.keepLast);
         const result = await withExistingStore(ctx, async (session) => {
-          const before = options.before === undefined ? undefined : (await resolveRef(session, options.before)).checkpointId;
-          return pruneStore(session, { keepLast, before }, ctx.waitMs);
+          const before = options.before === undefined ? undefined : (await lib.resolveRef(session, options.before)).checkpointId;
+          return lib.pruneStore(session, { keepLast, before }, ctx.waitMs);
         });
         if (ctx.json) printJson(result);
         else {
@@ -521,8 +448,8 @@ export function buildProgram(outcome: { exitCode: number }, json = false): Comma
         if (options.delete) {
           const name = options.delete;
           await withStore({ ...ctx, thread: name }, async (session) => {
-            if (!(await storeRecord(session))) throw new UsageError(`no store named '${name}' in ${ctx.where}`);
-            await deleteStore(session, ctx.waitMs);
+            if (!(await lib.storeRecord(session))) throw new UsageError(`no store named '${name}' in ${ctx.where}`);
+            await lib.deleteStore(session, ctx.waitMs);
           });
           if (ctx.json) printJson({ deleted: name });
           else process.stdout.write(`deleted store '${name}'\n`);
@@ -556,9 +483,9 @@ function addTimeTravelCommands(
         inStore(command, async (session, ctx) => {
           const limit = Number(options.limit);
           if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit must be a whole number of at least 1, got '${options.limit}'`);
-          const before = options.before === undefined ? undefined : (await resolveRef(session, options.before)).checkpointId;
-          const page = await historyPage(session, { limit, before });
-          return print(ctx, { json: historyView(page), text: renderHistory(page, session.name) });
+          const before = options.before === undefined ? undefined : (await lib.resolveRef(session, options.before)).checkpointId;
+          const page = await lib.historyPage(session, { limit, before });
+          return print(ctx, { json: historyView(page), text: lib.renderHistory(page, session.name) });
         }),
       ),
     );
@@ -571,10 +498,10 @@ function addTimeTravelCommands(
     .action(
       act((refA: string, refB: string | undefined, _options: unknown, command: Command) =>
         inStore(command, async (session, ctx) => {
-          const a = await stateAt(session, refA);
-          const b = await stateAt(session, refB ?? "head");
-          const diff = await diffStates({ values: a.values, log: logOf(session, a.values) }, { values: b.values, log: logOf(session, b.values) });
-          return print(ctx, { json: diffView(a.checkpointId, b.checkpointId, diff), text: renderDiff(diff, a.checkpointId, b.checkpointId) });
+          const a = await lib.stateAt(session, refA);
+          const b = await lib.stateAt(session, refB ?? "head");
+          const diff = await lib.diffStates({ values: a.values, log: lib.logOf(session, a.values) }, { values: b.values, log: lib.logOf(session, b.values) });
+          return print(ctx, { json: diffView(a.checkpointId, b.checkpointId, diff), text: lib.renderDiff(diff, a.checkpointId, b.checkpointId) });
         }),
       ),
     );
@@ -594,7 +521,7 @@ function addTimeTravelCommands(
               text: tags.length > 0 ? tags.map((t) => `${t.label.padEnd(24)} ${t.checkpointId}  ${t.createdAt}`).join("\n") : "no tags",
             });
           }
-          const tag = await tagCheckpoint(session, label, options.at ?? "head", ctx.waitMs);
+          const tag = await lib.tagCheckpoint(session, label, options.at ?? "head", ctx.waitMs);
           return print(ctx, { json: tag, text: `tagged ${tag.checkpointId} as '${tag.label}'` });
         }),
       ),
@@ -607,7 +534,7 @@ function addTimeTravelCommands(
     .action(
       act((ref: string, _options: unknown, command: Command) =>
         inStore(command, async (session, ctx) => {
-          const result = await rollback(session, ref, ctx.waitMs);
+          const result = await lib.rollback(session, ref, ctx.waitMs);
           const back = result.previousHead
             ? `; the old head ${result.previousHead} stays in history ('shopstate rollback ${result.previousHead}' returns to it)`
             : "";
@@ -623,7 +550,7 @@ function addTimeTravelCommands(
     .action(
       act((ref: string, _options: unknown, command: Command) =>
         inStore(command, async (session, ctx) => {
-          const result = await replayFrom(session, ref, {
+          const result = await lib.replayFrom(session, ref, {
             approvalThresholdCents: ctx.config.approvalThresholdCents,
             maxSteps: ctx.config.maxSteps,
             waitMs: ctx.waitMs,
@@ -635,7 +562,7 @@ function addTimeTravelCommands(
                 ? `the outcome equals the original run's end ${result.original} byte for byte`
                 : result.equivalent
                   ? `the outcome has the same entities, tasks and events as the original run's end ${result.original} (some events of one step are in another order)`
-                  : `the outcome differs from the original run's end ${result.original}:\n${renderDiff(result.diff as StateDiff, result.original as string, result.replayed)}`;
+                  : `the outcome differs from the original run's end ${result.original}:\n${lib.renderDiff(result.diff as StateDiff, result.original as string, result.replayed)}`;
           return print(ctx, {
             json: { ...result, diff: result.diff ? diffView(result.original as string, result.replayed, result.diff) : undefined },
             text: `replayed from ${result.from}; new head ${result.replayed}; ${verdict}`,
@@ -652,17 +579,17 @@ function addTimeTravelCommands(
     .action(
       act(async (file: string, _options: unknown, command: Command) => {
         const ctx = contextOf(command);
-        const log = parseEventLog(
+        const log = lib.parseEventLog(
           readInput(file)
             .map((l) => l.text)
             .join("\n"),
           file === "-" ? "stdin" : file,
         );
-        const result = await withStore(ctx, (session) => importLog(session, log, ctx.waitMs));
+        const result = await withStore(ctx, (session) => lib.importLog(session, log, ctx.waitMs));
         const ok = result.identical && result.violations.length === 0;
         const text = ok
           ? `imported ${result.eventCount} events into store '${result.store}' (head ${result.checkpointId}); its log equals the file and verify passes`
-          : `imported into '${result.store}' but ${result.identical ? "" : "its log differs from the file; "}${result.violations.length} violation(s):\n${renderViolations(result.violations)}`;
+          : `imported into '${result.store}' but ${result.identical ? "" : "its log differs from the file; "}${result.violations.length} violation(s):\n${lib.renderViolations(result.violations)}`;
         return print(ctx, { json: { ...result, ok }, text, exitCode: ok ? EXIT.ok : EXIT.failure });
       }),
     );
@@ -702,9 +629,9 @@ function addWorkerCommands(
         const ctx = contextOf(command);
         const batch = options.batch === undefined ? ctx.config.batchSize : Number(options.batch);
         if (!Number.isInteger(batch) || batch < 1) throw new UsageError(`--batch must be a whole number of at least 1, got '${options.batch}'`);
-        assertStoreName(ctx.thread);
+        lib.assertStoreName(ctx.thread);
         const lines = readInput(file);
-        const batches = chunk(lines, batch);
+        const batches = lib.chunk(lines, batch);
         const { enqueueJobs } = await import("../worker/queue.js");
         const ids = await withQueue(ctx, "enqueue", (backend) => enqueueJobs(backend.pool, ctx.thread, file === "-" ? "stdin" : file, batches));
         return print(ctx, {
@@ -797,11 +724,13 @@ async function guardTracesOnce(): Promise<void> {
   if (traces) return;
   let config: Config;
   try {
-    config = loadConfig();
+    config = lib.loadConfig();
   } catch {
     // A bad environment is reported by the command itself.
     return;
   }
+  // Without a LangSmith key or tracing there is nothing to guard (guardTraces would install nothing), so LangSmith stays unloaded.
+  if (config.langsmith.apiKey === undefined && !config.langsmith.tracing) return;
   const { guardTraces } = await import("../tracing/guard.js");
   traces = guardTraces(config);
 }
@@ -831,16 +760,16 @@ async function runCommand(argv: string[]): Promise<number> {
     }
     // Any other error came from a command, which loaded these modules first (this only finds them loaded).
     await loadCommandModules();
-    if (error instanceof UsageError || error instanceof ConfigError) {
-      const ref = error instanceof RefNotFoundError ? { ref: error.ref, closeMatches: error.closeMatches } : {};
+    if (error instanceof UsageError || error instanceof lib.ConfigError) {
+      const ref = error instanceof lib.RefNotFoundError ? { ref: error.ref, closeMatches: error.closeMatches } : {};
       printError(error.message, json, { kind: "usage", ...ref });
       return EXIT.badInput;
     }
-    if (error instanceof ImportVerifyError) {
-      printError(`${error.message}:\n${renderViolations(error.violations)}`, json, { kind: "verify", violations: error.violations });
+    if (error instanceof lib.ImportVerifyError) {
+      printError(`${error.message}:\n${lib.renderViolations(error.violations)}`, json, { kind: "verify", violations: error.violations });
       return EXIT.failure;
     }
-    if (error instanceof LeaseBusyError) {
+    if (error instanceof lib.LeaseBusyError) {
       printError(error.message, json, { kind: "busy", store: error.store, holder: error.holder });
       return EXIT.failure;
     }

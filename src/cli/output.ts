@@ -1,28 +1,21 @@
 /**
- * Printing for the CLI: JSON when asked (stdout holds JSON only), readable
- * tables on a terminal, and errors in the shape docs/cli.md documents.
+ * The CLI's readable output: tables and summaries of what a command found
+ * (with `--json` the command prints the views instead; print.ts has the exit
+ * codes and errors). Loaded with the command modules (command_modules.ts).
  */
 import Table from "cli-table3";
 import { formatCents } from "../domain/money.js";
+import { visible } from "../domain/text.js";
 import type { StoreEvent } from "../domain/events.js";
 import type { Violation } from "../domain/verify.js";
 import { highlights, summarise } from "../demo.js";
+import type { EvalReport } from "../eval/index.js";
+import type { PartScore } from "../eval/score.js";
 import type { Approval, Order } from "../domain/world.js";
 import type { State } from "../state.js";
 import type { StateDiff } from "../timetravel/diff.js";
 import type { HistoryPage } from "../timetravel/history.js";
 import { stateView, type StateView } from "../views.js";
-
-export const EXIT = { ok: 0, failure: 1, badInput: 2, stepLimit: 3 } as const;
-
-export function printJson(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
-}
-
-export function printError(message: string, json: boolean, details: Record<string, unknown> = {}): void {
-  if (json) process.stderr.write(`${JSON.stringify({ error: { message, ...details } })}\n`);
-  else process.stderr.write(`shopstate: ${message}\n`);
-}
 
 function table(head: string[], rows: (string | number)[][]): string {
   const t = new Table({ head, style: { head: [], border: [] }, chars: { mid: "", "left-mid": "", "mid-mid": "", "right-mid": "" } });
@@ -166,4 +159,44 @@ export function renderDiff(diff: StateDiff, from: string, to: string): string {
   if (diff.events.removed.length > 0)
     out.push(`events in ${from} but not in ${to} (a later point or another branch): ${diff.events.removed.length}\n${renderEvents(diff.events.removed)}`);
   return out.join("\n");
+}
+
+export function renderEval(report: EvalReport, minScore: number | undefined): string {
+  const table = new Table({
+    head: ["case", "part", "agent", "ok", "viol.", "tools", "tokens", "ms", "what happened / what was wrong"],
+    style: { head: [], border: [] },
+    colWidths: [16, 9, 11, 5, 7, 7, 8, 7, 70],
+    wordWrap: true,
+  });
+  for (const r of report.cases) {
+    const wrong =
+      r.error ??
+      r.checks
+        .filter((c) => !c.pass)
+        .map((c) => `${c.name}: ${c.detail ?? "failed"}`)
+        .join("; ");
+    table.push([
+      r.id,
+      r.split,
+      r.agent,
+      r.correct ? "yes" : "NO",
+      r.violations.length,
+      r.toolCalls,
+      r.tokens,
+      r.latencyMs,
+      visible(r.correct ? r.summary : wrong),
+    ]);
+  }
+  const { tuning, heldout, overall } = report.scores;
+  const line = (name: string, s: PartScore) =>
+    `${name.padEnd(9)} ${s.score.toFixed(3)}  (${s.correct}/${s.cases} correct, ${s.violations} rule violations, ${s.toolCalls} tool calls, ${s.tokens} tokens, ${s.latencyMs} ms)`;
+  return [
+    table.toString(),
+    `Model: ${report.model}${report.experiment ? `; LangSmith experiment: ${report.experiment}` : ""}`,
+    line("tuning", tuning),
+    line("held-out", heldout),
+    line("overall", overall),
+    ...(minScore !== undefined ? [`${overall.score >= minScore ? "At or above" : "BELOW"} --min-score ${minScore}`] : []),
+    "",
+  ].join("\n");
 }

@@ -6,7 +6,7 @@
 import { fileURLToPath } from "node:url";
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
 import type { Config } from "../config.js";
-import { chatModelFor, OFFLINE_MODEL } from "../llm/model.js";
+import { chatModelFor, loadOpenAI, OFFLINE_MODEL } from "../llm/model.js";
 import { loadCorpus, selectCases, type EvalAgent, type EvalCase } from "./corpus.js";
 import { runCase } from "./run.js";
 import { summarise, type CaseResult, type Scores } from "./score.js";
@@ -37,6 +37,8 @@ export async function runEval(config: Config, options: EvalOptions = {}): Promis
   const corpus = loadCorpus(options.corpusDir ?? CORPUS_DIR);
   const cases = selectCases(corpus.cases, options.agents, options.limit);
   const model = modelName(config, options.model);
+  // The config is given, not necessarily the environment's: with its key, ChatOpenAI is loaded here.
+  if (config.openai.apiKey) await loadOpenAI();
   const build = (): BaseChatModel => chatModelFor(model, config);
   build(); // a model that cannot be had fails here, before any case runs
   let done = 0;

@@ -2,11 +2,35 @@
  * The chat model behind every agent, picked from config: `ChatOpenAI` when an
  * API key is set (any OpenAI-compatible server through `OPENAI_BASE_URL`),
  * otherwise the deterministic offline model.
+ *
+ * `@langchain/openai` (and the OpenAI SDK under it, a third of what a graph
+ * run loads) is loaded only where a key is set: by this module itself when
+ * the environment has one (the agents build their models from it), or by
+ * `loadOpenAI()` before building ChatOpenAI from a config given by hand
+ * (the eval, tests). Without a key nothing loads it.
  */
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
-import { ChatOpenAI } from "@langchain/openai";
-import type { Config } from "../config.js";
+import type { ChatOpenAI } from "@langchain/openai";
+import { loadConfig, type Config } from "../config.js";
 import { OfflineChatModel } from "./offline/model.js";
+
+let openai: typeof import("@langchain/openai") | undefined;
+
+/** Loads `@langchain/openai`, which building ChatOpenAI needs; a no-op once loaded. */
+export async function loadOpenAI(): Promise<void> {
+  openai ??= await import("@langchain/openai");
+}
+
+/** Whether the environment has an OpenAI key (an environment that does not parse is reported where it is read). */
+function keyInEnvironment(): boolean {
+  try {
+    return loadConfig().openai.apiKey !== undefined;
+  } catch {
+    return false;
+  }
+}
+
+if (keyInEnvironment()) await loadOpenAI();
 
 /** How long one model call may take before it counts as failed (and is retried by the agent runtime). */
 export const MODEL_TIMEOUT_MS = 30_000;
@@ -50,8 +74,9 @@ export function chatModelFor(choice: string | undefined, config: Pick<Config, "o
   return choice === OFFLINE_MODEL || !apiKey ? new OfflineChatModel() : openAIModel(apiKey, choice, baseUrl);
 }
 
-function openAIModel(apiKey: string, model: string, baseUrl: string | undefined): BaseChatModel {
-  return new ChatOpenAI({
+function openAIModel(apiKey: string, model: string, baseUrl: string | undefined): ChatOpenAI {
+  if (!openai) throw new Error("@langchain/openai is not loaded: 'await loadOpenAI()' before building ChatOpenAI from a config that is not the environment's");
+  return new openai.ChatOpenAI({
     apiKey,
     model,
     temperature: 0,

@@ -1,0 +1,73 @@
+/**
+ * The CLI's bundle (`npm run build`, after tsc): dist/cli/run.js and every
+ * module it loads, ours and the libraries', joined by esbuild into a few files
+ * under dist/bundle/, which `bin/shopstate.js` runs.
+ *
+ * Why: a command loads ~700 modules (LangGraph, LangChain core, LangSmith,
+ * zod), and Node spent more time finding, reading and linking them one by one
+ * than running them. The bundle keeps the CLI's lazy loading: each
+ * `import()` of the sources is a chunk of its own, loaded when a command runs,
+ * so `--help` still loads commander and little else.
+ *
+ * What the bundle leaves out and Node loads from node_modules as before: the
+ * native SQLite binding, and the PostgreSQL and job-queue libraries (only the
+ * PostgreSQL commands load them). Each bundled module still sees its own file
+ * as `import.meta.url`, so files found relative to it (data/demo-day.jsonl,
+ * eval/, the console's static files) are found as before. (No bundled module
+ * uses CommonJS's `__dirname`: one that did would need the same treatment.)
+ */
+import { rmSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { dirname, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+import * as esbuild from "esbuild";
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const OUT = `${ROOT}dist/bundle`;
+
+/** Node loads these from node_modules: a native binding, and libraries only the PostgreSQL commands use. */
+const EXTERNAL = ["better-sqlite3", "pg", "pg-native", "graphile-worker", "@langchain/langgraph-checkpoint-postgres"];
+
+/** A path from the bundle's directory, where every output file lives, to `file`: a URL that works wherever the project is. */
+const fromBundle = (file) => JSON.stringify(relative(OUT, file).split("\\").join("/"));
+
+/** Each module keeps its own location: `import.meta.url` names its original file. */
+const ownLocation = {
+  name: "own-location",
+  setup(build) {
+    build.onLoad({ filter: /\.(c|m)?js$/ }, async ({ path }) => {
+      const text = await readFile(path, "utf8");
+      if (!text.includes("import.meta.url")) return undefined;
+      return { contents: text.replaceAll("import.meta.url", `new URL(${fromBundle(path)}, import.meta.url).href`), loader: "js", resolveDir: dirname(path) };
+    });
+  },
+};
+
+// Chunks are named by their content: a previous build's would stay beside them.
+rmSync(OUT, { recursive: true, force: true });
+const result = await esbuild.build({
+  entryPoints: { shopstate: `${ROOT}dist/cli/run.js` },
+  bundle: true,
+  splitting: true,
+  format: "esm",
+  platform: "node",
+  target: "node20",
+  outdir: OUT,
+  chunkNames: "[name]-[hash]",
+  external: EXTERNAL,
+  // CommonJS libraries inside the bundle `require` Node's own modules: an ES module has no `require` of its own.
+  banner: { js: 'import { createRequire as __shopstateCreateRequire } from "node:module"; const require = __shopstateCreateRequire(import.meta.url);' },
+  plugins: [ownLocation],
+  minifyWhitespace: true,
+  minifySyntax: true,
+  keepNames: true,
+  // For `node --enable-source-maps bin/shopstate.js`: stack traces that name the compiled files.
+  sourcemap: "linked",
+  legalComments: "none",
+  metafile: true,
+  logLevel: "warning",
+});
+
+const outputs = Object.entries(result.metafile.outputs).filter(([file]) => file.endsWith(".js"));
+const bytes = outputs.reduce((sum, [, o]) => sum + o.bytes, 0);
+process.stderr.write(`bundle-cli: ${outputs.length} files, ${(bytes / 2 ** 20).toFixed(1)} MiB, in ${relative(ROOT, OUT)}/ (entry shopstate.js)\n`);
