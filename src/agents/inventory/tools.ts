@@ -14,6 +14,14 @@ export function contextSku(session: AgentSession, sku: string): string {
   return known.sku;
 }
 
+// The tools' argument schemas, built once: a task builds its tools around its session, and zod schemas cost far more to
+// build than the tools that use them (each agent task would build them again).
+const ReadStockArgs = z.object({ sku: z.string().min(1).describe("The product SKU, e.g. SKU-TEE") });
+const RequestReorderArgs = z.object({
+  sku: z.string().min(1).describe("The product SKU, e.g. SKU-TEE"),
+  qty: z.number().int().positive().describe("Units to reorder (usually the product's reorder quantity)"),
+});
+
 export function inventoryTools(session: AgentSession) {
   const { context } = session.delivery;
 
@@ -30,7 +38,7 @@ export function inventoryTools(session: AgentSession) {
     {
       name: "read_stock",
       description: "Read a product's stock (on hand, reserved, available, version), its reorder point and quantity, any open reorder, and its recent sales.",
-      schema: z.object({ sku: z.string().min(1).describe("The product SKU, e.g. SKU-TEE") }),
+      schema: ReadStockArgs,
     },
   );
 
@@ -43,10 +51,7 @@ export function inventoryTools(session: AgentSession) {
     {
       name: "request_reorder",
       description: "Ask the supplier for more of a product. At most one reorder per SKU may be open.",
-      schema: z.object({
-        sku: z.string().min(1).describe("The product SKU, e.g. SKU-TEE"),
-        qty: z.number().int().positive().describe("Units to reorder (usually the product's reorder quantity)"),
-      }),
+      schema: RequestReorderArgs,
     },
   );
 

@@ -9,6 +9,21 @@ import type { BasedOn } from "../../domain/proposals.js";
 import { contextSku } from "../inventory/tools.js";
 import { recordDraft, ToolRefusal, type AgentSession } from "../session.js";
 
+// The tools' argument schemas, built once (see inventory/tools.ts).
+const ReadProductArgs = z.object({ sku: z.string().min(1).describe("The product SKU, e.g. SKU-TEE") });
+const DraftPostArgs = z.object({
+  sku: z.string().min(1).describe("The product SKU the post promotes"),
+  text: z.string().min(1).max(1000).describe("The post text"),
+});
+const PausePromotionArgs = z.object({
+  sku: z.string().min(1).describe("The product SKU"),
+  reason: z.string().min(1).max(500).describe("Why the promotion pauses, e.g. 'low stock: 2 available'"),
+});
+const ResumePromotionArgs = z.object({
+  sku: z.string().min(1).describe("The product SKU"),
+  reason: z.string().min(1).max(500).optional().describe("Why it resumes; defaults to the available stock"),
+});
+
 export function marketingTools(session: AgentSession) {
   const { context, trigger } = session.delivery;
   /** Proposals rest on the stock the agent saw, so a change since then makes them stale. */
@@ -30,7 +45,7 @@ export function marketingTools(session: AgentSession) {
     {
       name: "read_product",
       description: "Read a product (name, price, reorder point), its stock and whether its promotion is active or paused.",
-      schema: z.object({ sku: z.string().min(1).describe("The product SKU, e.g. SKU-TEE") }),
+      schema: ReadProductArgs,
     },
   );
 
@@ -43,10 +58,7 @@ export function marketingTools(session: AgentSession) {
     {
       name: "draft_post",
       description: "Draft a social media post promoting a product. Refused while the product's promotion is paused.",
-      schema: z.object({
-        sku: z.string().min(1).describe("The product SKU the post promotes"),
-        text: z.string().min(1).max(1000).describe("The post text"),
-      }),
+      schema: DraftPostArgs,
     },
   );
 
@@ -59,10 +71,7 @@ export function marketingTools(session: AgentSession) {
     {
       name: "pause_promotion",
       description: "Pause a product's promotion (for example while it is low on stock).",
-      schema: z.object({
-        sku: z.string().min(1).describe("The product SKU"),
-        reason: z.string().min(1).max(500).describe("Why the promotion pauses, e.g. 'low stock: 2 available'"),
-      }),
+      schema: PausePromotionArgs,
     },
   );
 
@@ -80,10 +89,7 @@ export function marketingTools(session: AgentSession) {
     {
       name: "resume_promotion",
       description: "Resume a paused promotion once the product is back in stock.",
-      schema: z.object({
-        sku: z.string().min(1).describe("The product SKU"),
-        reason: z.string().min(1).max(500).optional().describe("Why it resumes; defaults to the available stock"),
-      }),
+      schema: ResumePromotionArgs,
     },
   );
 

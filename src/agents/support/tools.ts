@@ -39,6 +39,24 @@ function customerMessage(session: AgentSession): { customerId: string; text: str
   return trigger.data;
 }
 
+// The tools' argument schemas, built once (see inventory/tools.ts).
+const LookupOrderArgs = z.object({ orderId: z.string().min(1).describe("The order id, e.g. ORD-1001") });
+const ListOrdersArgs = z.object({
+  before: z.string().min(1).optional().describe("Only orders older than this order id of the customer's"),
+  limit: z.number().int().min(1).max(ORDERS_PER_PAGE).optional().describe(`Orders per page (at most ${ORDERS_PER_PAGE})`),
+});
+const SearchHistoryArgs = z.object({ query: z.string().min(1).max(500).describe("Words to look for, e.g. 'mug refund' or an order id") });
+const RequestRefundArgs = z.object({
+  orderId: z.string().min(1).describe("The customer's order the refund is for"),
+  sku: z.string().min(1).describe("The SKU of the order line, e.g. SKU-MUG"),
+  qty: z.number().int().positive().describe("Units to refund (at most what is left to refund on the line)"),
+  reason: RefundReason.describe("Why: damaged, wrong_item, not_delivered, not_as_described, changed_mind or other"),
+});
+const DraftReplyArgs = z.object({
+  text: z.string().min(1).max(4000).describe("The reply to the customer, in plain words"),
+  orderId: z.string().min(1).optional().describe("The customer's order the reply is about, if any"),
+});
+
 export function supportTools(session: AgentSession) {
   const { products } = session.delivery.context;
   /** Names of the SKUs: the delivery's products, else the catalogue's (an older order's products are not in the context). */
@@ -58,7 +76,7 @@ export function supportTools(session: AgentSession) {
     {
       name: "lookup_order",
       description: "Look up one of the customer's orders: status, lines (SKU, quantity, unit price, units already refunded) and version.",
-      schema: z.object({ orderId: z.string().min(1).describe("The order id, e.g. ORD-1001") }),
+      schema: LookupOrderArgs,
     },
   );
 
@@ -74,10 +92,7 @@ export function supportTools(session: AgentSession) {
     {
       name: "list_customer_orders",
       description: `Page through this customer's orders, newest first (the context holds only the newest few). Give 'before' (an order id, e.g. the oldest one you have) to get older ones; 'next' is the cursor for the page after, null at the end.`,
-      schema: z.object({
-        before: z.string().min(1).optional().describe("Only orders older than this order id of the customer's"),
-        limit: z.number().int().min(1).max(ORDERS_PER_PAGE).optional().describe(`Orders per page (at most ${ORDERS_PER_PAGE})`),
-      }),
+      schema: ListOrdersArgs,
     },
   );
 
@@ -89,7 +104,7 @@ export function supportTools(session: AgentSession) {
     {
       name: "search_customer_history",
       description: `Search this customer's past orders, refunds and replies by words; returns at most ${HISTORY_RESULTS} items, best first.`,
-      schema: z.object({ query: z.string().min(1).max(500).describe("Words to look for, e.g. 'mug refund' or an order id") }),
+      schema: SearchHistoryArgs,
     },
   );
 
@@ -113,12 +128,7 @@ export function supportTools(session: AgentSession) {
     {
       name: "request_refund",
       description: "Ask order_service to refund units of one line of the customer's order. You never give an amount: the service computes it from the order.",
-      schema: z.object({
-        orderId: z.string().min(1).describe("The customer's order the refund is for"),
-        sku: z.string().min(1).describe("The SKU of the order line, e.g. SKU-MUG"),
-        qty: z.number().int().positive().describe("Units to refund (at most what is left to refund on the line)"),
-        reason: RefundReason.describe("Why: damaged, wrong_item, not_delivered, not_as_described, changed_mind or other"),
-      }),
+      schema: RequestRefundArgs,
     },
   );
 
@@ -139,10 +149,7 @@ export function supportTools(session: AgentSession) {
     {
       name: "draft_reply",
       description: "Draft the reply to the customer's message. Call it once you know what to say; a later call replaces the draft.",
-      schema: z.object({
-        text: z.string().min(1).max(4000).describe("The reply to the customer, in plain words"),
-        orderId: z.string().min(1).optional().describe("The customer's order the reply is about, if any"),
-      }),
+      schema: DraftReplyArgs,
     },
   );
 
