@@ -59,6 +59,30 @@ function channelList(entries: Entry[]): string {
   return `,${[...new Set(entries.map(([, channel]) => channel))].join(",")},`;
 }
 
+interface WriteStatements {
+  select: Database.Statement;
+  upsert: Database.Statement;
+}
+
+/** What `storeWrites` runs, prepared once per connection: it runs once per task, and preparing costs more than running. */
+const statements = new WeakMap<Database.Database, WriteStatements>();
+
+function writeStatements(db: Database.Database): WriteStatements {
+  let prepared = statements.get(db);
+  if (!prepared) {
+    prepared = {
+      select: db.prepare(
+        "SELECT checkpoint_id, task_id, task_path, type, value FROM checkpoint_writes WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ? AND task_id = ? AND slot = ?",
+      ),
+      upsert: db.prepare(
+        "INSERT OR REPLACE INTO checkpoint_writes (thread_id, checkpoint_ns, checkpoint_id, task_id, slot, task_path, channels, type, value) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      ),
+    };
+    statements.set(db, prepared);
+  }
+  return prepared;
+}
+
 /** Stores one task's writes at a checkpoint. */
 export async function storeWrites(
   db: Database.Database,
@@ -75,12 +99,7 @@ export async function storeWrites(
     const idx = WRITES_IDX_MAP[channel] ?? i;
     (idx < 0 ? special : regular).push([idx, channel, value]);
   });
-  const select = db.prepare(
-    "SELECT checkpoint_id, task_id, task_path, type, value FROM checkpoint_writes WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ? AND task_id = ? AND slot = ?",
-  );
-  const upsert = db.prepare(
-    "INSERT OR REPLACE INTO checkpoint_writes (thread_id, checkpoint_ns, checkpoint_id, task_id, slot, task_path, channels, type, value) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-  );
+  const { select, upsert } = writeStatements(db);
   const rows: [number, Entry[]][] = [];
   if (regular.length > 0) {
     // A repeated call adds only indexes not stored yet.
