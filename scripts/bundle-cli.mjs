@@ -43,6 +43,28 @@ const ownLocation = {
   },
 };
 
+/**
+ * zod's `locales` namespace holds its error messages in ~50 languages (about a third of what zod adds to a command's
+ * load); nothing in the CLI switches language (`z.config(z.locales.xx())`), and zod sets English up by importing it
+ * directly. In the bundle the namespace holds English only.
+ */
+const englishOnlyZod = {
+  name: "english-only-zod",
+  setup(build) {
+    // The path names the importer's directory, so English comes from the same copy of zod.
+    build.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, ({ importer }) =>
+      /[\\/]node_modules[\\/]zod[\\/]v4[\\/](core|classic|mini)[\\/]/.test(importer)
+        ? { path: relative(ROOT, dirname(importer)), namespace: "english-only-zod" }
+        : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: "english-only-zod" }, ({ path }) => ({
+      contents: 'export { default as en } from "../locales/en.js";',
+      resolveDir: `${ROOT}${path}`,
+      loader: "js",
+    }));
+  },
+};
+
 // Chunks are named by their content: a previous build's would stay beside them.
 rmSync(OUT, { recursive: true, force: true });
 const result = await esbuild.build({
@@ -57,7 +79,7 @@ const result = await esbuild.build({
   external: EXTERNAL,
   // CommonJS libraries inside the bundle `require` Node's own modules: an ES module has no `require` of its own.
   banner: { js: 'import { createRequire as __shopstateCreateRequire } from "node:module"; const require = __shopstateCreateRequire(import.meta.url);' },
-  plugins: [ownLocation],
+  plugins: [ownLocation, englishOnlyZod],
   minifyWhitespace: true,
   minifySyntax: true,
   keepNames: true,
