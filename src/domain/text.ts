@@ -35,6 +35,9 @@ const NAMES: Record<number, string> = {
 
 /** `U+200B (zero-width space) at position 4`, positions counted from 1 in code points. */
 function describeAt(value: string, pattern: RegExp): string | undefined {
+  // The patterns match one code point (`u`), so they match the whole text exactly when they match one of its characters;
+  // most text has none to describe, and is not split into code points for nothing.
+  if (!pattern.test(value)) return undefined;
   const chars = [...value];
   const index = chars.findIndex((c) => pattern.test(c));
   if (index < 0) return undefined;
