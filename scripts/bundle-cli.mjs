@@ -65,6 +65,38 @@ const englishOnlyZod = {
   },
 };
 
+/**
+ * LangSmith makes a UUID for every run tree, and LangChain makes a run tree for every runnable a graph step calls, traced
+ * or not (about ten per agent task). Their random bytes come from `crypto.getRandomValues`, 16 bytes a call, which costs
+ * several times more on Node than the bytes (and loads the Web Crypto module on first use). In the bundle, LangSmith's
+ * and LangChain's UUID modules take them from the same generator, 256 bytes at a time, as the uuid package does on Node.
+ */
+const POOLED_RNG =
+  /[\\/]node_modules[\\/](langsmith[\\/]lib[\\/]utils[\\/]uuid[\\/]src[\\/]rng\.mjs|@langchain[\\/]core[\\/]dist[\\/]utils[\\/]uuid[\\/]rng\.js)$/;
+const pooledUuidRandom = {
+  name: "pooled-uuid-random",
+  setup(build) {
+    let replaced = 0;
+    build.onEnd(() => {
+      if (replaced === 0) process.stderr.write("bundle-cli: warning: no UUID random module of LangSmith or LangChain found to pool (moved in an update?)\n");
+    });
+    build.onLoad({ filter: POOLED_RNG }, () => {
+      replaced++;
+      return { contents: POOLED_RNG_SOURCE, loader: "js" };
+    });
+  },
+};
+const POOLED_RNG_SOURCE = `import { randomFillSync } from "node:crypto";
+const pool = new Uint8Array(256);
+let next = pool.length;
+export default function rng() {
+  if (next > pool.length - 16) {
+    randomFillSync(pool);
+    next = 0;
+  }
+  return pool.slice(next, (next += 16));
+}`;
+
 // Chunks are named by their content: a previous build's would stay beside them.
 rmSync(OUT, { recursive: true, force: true });
 const result = await esbuild.build({
@@ -79,7 +111,7 @@ const result = await esbuild.build({
   external: EXTERNAL,
   // CommonJS libraries inside the bundle `require` Node's own modules: an ES module has no `require` of its own.
   banner: { js: 'import { createRequire as __shopstateCreateRequire } from "node:module"; const require = __shopstateCreateRequire(import.meta.url);' },
-  plugins: [ownLocation, englishOnlyZod],
+  plugins: [pooledUuidRandom, ownLocation, englishOnlyZod],
   minifyWhitespace: true,
   minifySyntax: true,
   keepNames: true,
