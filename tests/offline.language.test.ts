@@ -147,6 +147,18 @@ describe("the offline clerk reads plain English", () => {
     expect(toEnglish("The mug is broken")).toBe("The mug is broken");
   });
 
+  it("the same message read again with its order changed since is read with the order as it now is", async () => {
+    const text = "Both mugs from ORD-2001 arrived broken, refund please";
+    expect((await ask(text)).refunds).toEqual([{ orderId: "ORD-2001", sku: "SKU-MUG", qty: 2, reason: "damaged" }]);
+    // readSupportMessage keeps its readings: one of the same text must not answer for orders that changed.
+    const refunded = DANA.map((o) =>
+      o.orderId === "ORD-2001" ? { ...o, lines: o.lines.map((l) => (l.sku === MUG.sku ? { ...l, refundedQty: l.qty } : l)) } : o,
+    );
+    const again = await ask(text, refunded);
+    expect(again.refunds).toEqual([]);
+    expect(again.reply).toMatch(/Ceramic Mug on order ORD-2001 has already been refunded in full/);
+  });
+
   describe("orders outside the context window are paged, not guessed", () => {
     // Twelve orders: the context holds the ten newest; the hoodie and the socks are older.
     const all = [

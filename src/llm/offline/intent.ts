@@ -86,7 +86,29 @@ export function plainText(text: string, products: readonly Product[]): string {
   return withoutDenials(correctTypos(withoutMoney(withSynonyms(toEnglish(text))), products));
 }
 
+/**
+ * How many readings `readSupportMessage` keeps. The clerk reads the same message again at every turn of its task, with
+ * the same orders unless a tool result changed them, and a batch runs its support tasks side by side, turn by turn.
+ */
+const SUPPORT_READINGS_KEPT = 256;
+const readings = new Map<string, SupportIntent>();
+
+/**
+ * What the customer's message asks, given their orders (newest first) and products. A pure function of its arguments,
+ * so a reading of the same message, orders and products (compared as JSON) is reused; callers do not change it.
+ */
 export function readSupportMessage(text: string, orderIdField: string | undefined, orders: readonly Order[], products: readonly Product[]): SupportIntent {
+  const key = JSON.stringify([text, orderIdField ?? null, orders, products]);
+  let intent = readings.get(key);
+  if (intent) readings.delete(key);
+  else intent = readMessage(text, orderIdField, orders, products);
+  // A Map iterates in insertion order: re-inserting keeps the most recently used last, and the first is the one to drop.
+  readings.set(key, intent);
+  if (readings.size > SUPPORT_READINGS_KEPT) readings.delete(readings.keys().next().value as string);
+  return intent;
+}
+
+function readMessage(text: string, orderIdField: string | undefined, orders: readonly Order[], products: readonly Product[]): SupportIntent {
   const clean = plainText(text, products);
   const complaint = COMPLAINTS.find(([pattern]) => pattern.test(clean));
   const reason = complaint?.[1] ?? "other";
