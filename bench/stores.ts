@@ -92,7 +92,7 @@ export async function openBenchStore(kind: SaverKind, dir: string, databaseUrl?:
   const session: StoreSession = {
     name: BENCH_STORE,
     threadId,
-    meta: sqliteMeta(db, dbPath ?? ":memory:"),
+    meta: sqliteMeta(db, dbPath ?? ":memory:", { checkpointsInFile: kind === "stock" }),
     db,
     saver,
     events,
