@@ -229,6 +229,13 @@ export type TaskOp =
 /** Finished tasks kept in state; the router forgets older ones (their outcome is in the event store and the checkpoints). */
 export const FINISHED_TASK_WINDOW = 100;
 
+/** A task without its last error. Not `error: undefined`: a saver stores that key (LangGraph writes a record for it). */
+function withoutError(task: Task): Task {
+  const rest = { ...task };
+  delete rest.error;
+  return rest;
+}
+
 /**
  * ADD / START / COMPLETE / FAIL / FORGET, applied in order. A plain fold over
  * the ops, so it gives the same result however the writes are batched (as a
@@ -250,7 +257,7 @@ export function applyTaskOps(current: Record<string, Task> | undefined, ops: rea
         const task = tasks[change.taskId];
         if (!task) break;
         if (change.op === "start") tasks[change.taskId] = { ...task, status: "running", attempts: task.attempts + 1 };
-        else if (change.op === "complete") tasks[change.taskId] = { ...task, status: "completed", result: change.result, error: undefined };
+        else if (change.op === "complete") tasks[change.taskId] = { ...withoutError(task), status: "completed", result: change.result };
         else tasks[change.taskId] = { ...task, status: change.retry ? "pending" : "failed", error: change.error };
         break;
       }
