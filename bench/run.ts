@@ -26,6 +26,7 @@ import { startPostgres, type PostgresServer } from "../tests/support/postgres.js
 import type { WorkerResult } from "./measure.js";
 import { describeRun, markdownTable, runInfo, verdict, writeSection, type Verdict } from "./results_file.js";
 import { SAVER_KINDS, SAVER_LABELS, type SaverKind } from "./stores.js";
+import { MAX_SUPERSTEPS_WITHOUT_SNAPSHOT } from "../src/state.js";
 
 const { values: args } = parseArgs({
   options: {
@@ -246,7 +247,7 @@ ${events} input events, batches of ${args.batch}, seed ${args.seed}. ${
     : "A run paused at the approval gate has every refund it shows approved before the next batch, in the batch's time (a person working the queue)."
 } Each saver runs in its own process, one after the other; the stock savers are given the store's serializer (\`FastJsonPlusSerializer\`: the same bytes, a faster load). "1,000" is the
 first batch boundary at or after 1,000 input events. Every saver runs the same graph, which snapshots a delta channel at every update and at least
-every 10 supersteps (ours stores each snapshot as a diff). Flat cost is in wall time; the CPU rows give the same windows in the CPU time of the
+every ${MAX_SUPERSTEPS_WITHOUT_SNAPSHOT} supersteps (ours stores each snapshot as a diff). Flat cost is in wall time; the CPU rows give the same windows in the CPU time of the
 benchmark's own process, which other processes on a shared machine do not inflate (for PostgreSQL they leave out the server's CPU). The whole database is every table and index (SQLite: dbstat pages; PostgreSQL:
 \`pg_total_relation_size\` of every table; MemorySaver: its serialized checkpoints and writes, with the knowledge store). Time travel: medians
 over random checkpoints of the finished store. Cold ingest: \`node bin/shopstate.js ingest\` of the next 100 input events of the stream into a
