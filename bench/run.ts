@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --events N --batch B --seed S --stock-events M --memory-events M --savers ours,stock,postgres,memory --samples K --cli-runs R --write]`
+ * `npm run bench [-- --events N --batch B --seed S --stock-events M --memory-events M --savers ours,stock,postgres,memory --samples K --cli-runs R --leave-approvals --write]`
  *
  * Runs the seeded store workload side by side on our SQLite saver (the CLI's
  * default), the stock `SqliteSaver`, the stock `PostgresSaver` (a throwaway
@@ -8,6 +8,10 @@
  * and checks the targets of issue 12. Prints the table; writes
  * bench/results/<time>-<N>.json, and with `--write` the in-process section of
  * bench/RESULTS.md.
+ *
+ * A run that pauses at the approval gate has every refund it shows approved
+ * before the next batch, as in `bench:server` (bench/stores.ts, `ingestBatch`);
+ * `--leave-approvals` leaves them pending, and they pile up in the state.
  *
  * The stock savers slow down and grow quadratically with the history today,
  * so their runs are capped (`--stock-events` for both stock savers,
@@ -22,6 +26,7 @@ import { startPostgres, type PostgresServer } from "../tests/support/postgres.js
 import type { WorkerResult } from "./measure.js";
 import { describeRun, markdownTable, runInfo, verdict, writeSection, type Verdict } from "./results_file.js";
 import { SAVER_KINDS, SAVER_LABELS, type SaverKind } from "./stores.js";
+import { MAX_SUPERSTEPS_WITHOUT_SNAPSHOT } from "../src/state.js";
 
 const { values: args } = parseArgs({
   options: {
@@ -34,6 +39,7 @@ const { values: args } = parseArgs({
     "cli-runs": { type: "string", default: "5" },
     /** Random checkpoints each time-travel measurement is taken at. */
     samples: { type: "string", default: "50" },
+    "leave-approvals": { type: "boolean", default: false },
     write: { type: "boolean", default: false },
   },
 });
@@ -70,6 +76,7 @@ function runWorker(saver: SaverKind, count: number, databaseUrl?: string): Worke
     args.samples,
   ];
   if (databaseUrl) argv.push("--database-url", databaseUrl);
+  if (args["leave-approvals"]) argv.push("--leave-approvals");
   const output = execFileSync(process.execPath, argv, { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], maxBuffer: 1 << 26 });
   const lines = output.trim().split("\n");
   return JSON.parse(lines[lines.length - 1]) as WorkerResult;
@@ -234,9 +241,13 @@ const section = `## In-process: savers side by side (\`npm run bench\`)
 
 ${describeRun(info)}
 
-${events} input events, batches of ${args.batch}, seed ${args.seed}. Each saver runs in its own process, one after the other. "1,000" is the
+${events} input events, batches of ${args.batch}, seed ${args.seed}. ${
+  args["leave-approvals"]
+    ? "A run paused at the approval gate is resumed by the next batch with no decisions (`--leave-approvals`: the pending approvals pile up in the state)."
+    : "A run paused at the approval gate has every refund it shows approved before the next batch, in the batch's time (a person working the queue)."
+} Each saver runs in its own process, one after the other; the stock savers are given the store's serializer (\`FastJsonPlusSerializer\`: the same bytes, a faster load). "1,000" is the
 first batch boundary at or after 1,000 input events. Every saver runs the same graph, which snapshots a delta channel at every update and at least
-every 10 supersteps (ours stores each snapshot as a diff). Flat cost is in wall time; the CPU rows give the same windows in the CPU time of the
+every ${MAX_SUPERSTEPS_WITHOUT_SNAPSHOT} supersteps (ours stores each snapshot as a diff). Flat cost is in wall time; the CPU rows give the same windows in the CPU time of the
 benchmark's own process, which other processes on a shared machine do not inflate (for PostgreSQL they leave out the server's CPU). The whole database is every table and index (SQLite: dbstat pages; PostgreSQL:
 \`pg_total_relation_size\` of every table; MemorySaver: its serialized checkpoints and writes, with the knowledge store). Time travel: medians
 over random checkpoints of the finished store. Cold ingest: \`node bin/shopstate.js ingest\` of the next 100 input events of the stream into a
@@ -250,7 +261,10 @@ console.log(section);
 const out = join(import.meta.dirname, "results");
 mkdirSync(out, { recursive: true });
 const file = join(out, `${new Date().toISOString().replace(/[:.]/g, "-")}-${events}.json`);
-writeFileSync(file, `${JSON.stringify({ info, events, eventsFor, batch: Number(args.batch), seed: Number(args.seed), results, checks }, null, 2)}\n`);
+writeFileSync(
+  file,
+  `${JSON.stringify({ info, events, eventsFor, batch: Number(args.batch), seed: Number(args.seed), leaveApprovals: args["leave-approvals"], results, checks }, null, 2)}\n`,
+);
 console.log(`\nresults written to ${file}`);
 if (args.write) {
   writeSection("in-process", section);

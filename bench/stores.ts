@@ -8,6 +8,8 @@
  * - `ours`: the CLI's default, our saver on a SQLite file (`openStore`);
  * - `stock`: the stock `SqliteSaver` on a SQLite file;
  * - `postgres`: the stock `PostgresSaver` on a PostgreSQL database;
+ *   both given the store's serializer (`FastJsonPlusSerializer`, the stock
+ *   one with a faster load path and the same bytes), as docs/deploy.md advises;
  * - `memory`: `MemorySaver` (the knowledge store in an in-memory SQLite database).
  */
 import { join } from "node:path";
@@ -24,8 +26,10 @@ import { openDatabase } from "../src/persistence/sqlite.js";
 import { registerStore, threadIdFor } from "../src/persistence/stores.js";
 import { sqliteEventStore } from "../src/persistence/sqlite_event_store.js";
 import { wholeLog } from "../src/persistence/store_log.js";
+import { FastJsonPlusSerializer } from "../src/persistence/serde.js";
 import type { State } from "../src/state.js";
-import { ingestLines, logOf, openStore, type InputLine, type StoreSession } from "../src/store.js";
+import type { ApprovalRequest } from "../src/nodes/approval_gate.js";
+import { decideApprovals, ingestLines, logOf, openStore, pausedAtGate, type InputLine, type StoreSession } from "../src/store.js";
 
 export const SAVER_KINDS = ["ours", "stock", "postgres", "memory"] as const;
 export type SaverKind = (typeof SAVER_KINDS)[number];
@@ -66,7 +70,7 @@ export async function openBenchStore(kind: SaverKind, dir: string, databaseUrl?:
   if (kind === "postgres") {
     if (!databaseUrl) throw new Error("the postgres saver needs a database URL (bench/run.ts starts a throwaway server)");
     const backend = await connectPostgres(databaseUrl);
-    const saver = new PostgresSaver(backend.pool);
+    const saver = new PostgresSaver(backend.pool, new FastJsonPlusSerializer());
     const graph = compileStoreGraph({ checkpointer: saver, store: backend.knowledge, events: backend.events });
     const session: StoreSession = {
       name: BENCH_STORE,
@@ -84,7 +88,7 @@ export async function openBenchStore(kind: SaverKind, dir: string, databaseUrl?:
   }
   const dbPath = kind === "memory" ? undefined : join(dir, "bench.db");
   const db = openDatabase(dbPath ?? ":memory:");
-  const saver: BaseCheckpointSaver = kind === "stock" ? new SqliteSaver(db) : new MemorySaver();
+  const saver: BaseCheckpointSaver = kind === "stock" ? new SqliteSaver(db, new FastJsonPlusSerializer()) : new MemorySaver();
   registerStore(db, BENCH_STORE, "bench");
   const knowledge = new SqliteStore(db);
   const events = sqliteEventStore(db);
@@ -92,7 +96,7 @@ export async function openBenchStore(kind: SaverKind, dir: string, databaseUrl?:
   const session: StoreSession = {
     name: BENCH_STORE,
     threadId,
-    meta: sqliteMeta(db, dbPath ?? ":memory:"),
+    meta: sqliteMeta(db, dbPath ?? ":memory:", { checkpointsInFile: kind === "stock" }),
     db,
     saver,
     events,
@@ -107,9 +111,26 @@ export async function openBenchStore(kind: SaverKind, dir: string, databaseUrl?:
 /** What every benchmark run decides with: the offline model, a $100 approval threshold. */
 export const RUN = { approvalThresholdCents: 10_000, maxSteps: 10_000 };
 
-/** Ingests one batch of input lines as `shopstate ingest` does (lease, restart-safe loop, a run paused at the approval gate resumed before new input). */
-export async function ingestBatch(store: BenchStore, lines: InputLine[]): Promise<void> {
-  await ingestLines(store.session, lines, { ...RUN, batchSize: lines.length, source: "bench" });
+/**
+ * Ingests one batch of input lines as `shopstate ingest` does (lease,
+ * restart-safe loop). When the run pauses at the approval gate, a person
+ * approves every refund it shows (`shopstate approve`), as someone working the
+ * queue would: pending approvals are working set (docs/event-store.md), and a
+ * queue nobody works grows the state with every refund. `leaveApprovals`
+ * leaves them pending instead (the next batch resumes the run with no decisions).
+ */
+export async function ingestBatch(store: BenchStore, lines: InputLine[], options: { leaveApprovals?: boolean } = {}): Promise<void> {
+  const { session } = store;
+  await ingestLines(session, lines, { ...RUN, batchSize: lines.length, source: "bench" });
+  if (options.leaveApprovals) return;
+  const snapshot = await session.graph.getState(session.config);
+  if (!pausedAtGate(snapshot)) return;
+  const shown = snapshot.tasks.flatMap((t) => t.interrupts.flatMap((i) => (i.value as ApprovalRequest).pendingApprovals));
+  await decideApprovals(
+    session,
+    shown.map((a) => ({ approvalId: a.id, decision: "approved", by: "bench", reason: "the queue is worked at every pause" })),
+    RUN,
+  );
 }
 
 /** The store's event log at its head, in order. */

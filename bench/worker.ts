@@ -30,6 +30,7 @@ const { values: args } = parseArgs({
     samples: { type: "string", default: "50" },
     "database-url": { type: "string" },
     "cli-runs": { type: "string", default: "5" },
+    "leave-approvals": { type: "boolean", default: false },
   },
 });
 const kind = args.saver as SaverKind;
@@ -111,7 +112,7 @@ async function main(): Promise<WorkerResult> {
     for (let i = 0; i < lines.length; i += batchSize) {
       const batch = lines.slice(i, i + batchSize);
       const cpuStart = process.cpuUsage();
-      const [, ms] = await timed(() => ingestBatch(store, batch));
+      const [, ms] = await timed(() => ingestBatch(store, batch, { leaveApprovals: args["leave-approvals"] }));
       const cpu = process.cpuUsage(cpuStart);
       timings.push({ end: i + batch.length, ms, cpuMs: (cpu.user + cpu.system) / 1000, size: batch.length });
       if ((i + batch.length) % 1000 === 0) process.stderr.write(`bench: ${kind}, ${i + batch.length}/${total} input events, last batch ${ms.toFixed(0)} ms\n`);

@@ -289,6 +289,24 @@ describe.each(STORES)("remember and recall on %s", (_name, makeStore) => {
     expect(found.map((f) => f.eventId)).toEqual(["e1"]);
   });
 
+  it("keeps no vectors for the local embedding, and ranks as if it had stored them", async () => {
+    const withoutVectors = makeStore();
+    await remember(withoutVectors, history(), embeddings);
+    const stored = await withoutVectors.search(customerNamespace("alice"), { limit: 100 });
+    expect(stored.length).toBeGreaterThan(0);
+    for (const item of stored) expect(item.value).not.toHaveProperty("embedding");
+    // The same facts written by a model that stores its vectors (the same function, not marked recomputable).
+    const withVectors = makeStore();
+    const storing = { ...embeddings, recomputable: false };
+    await remember(withVectors, history(), storing);
+    expect((await withVectors.search(customerNamespace("alice"), { limit: 1 }))[0].value).toHaveProperty("embedding");
+    for (const query of ["blue mug", "lamp", "refund broken"]) {
+      const a = await recall(withoutVectors, { customerId: "alice", query, k: 5, isInBranch: everything, embeddings });
+      const b = await recall(withVectors, { customerId: "alice", query, k: 5, isInBranch: everything, embeddings: storing });
+      expect(a).toEqual(b);
+    }
+  });
+
   it("finds the order despite typos and word order", async () => {
     const store = makeStore();
     await remember(store, history(), embeddings);

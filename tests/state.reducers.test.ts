@@ -182,6 +182,8 @@ describe("applyTaskOps", () => {
     const tasks = applyTaskOps(undefined, [add("t1"), start("t1"), fail("t1", true, "stale"), start("t1"), complete("t1", "replied")]);
     expect(tasks.t1).toMatchObject({ status: "completed", attempts: 2, result: "replied" });
     expect(tasks.t1.error).toBeUndefined();
+    // No `error: undefined` key either: a saver would store a record for it.
+    expect(Object.keys(tasks.t1)).not.toContain("error");
   });
 
   it("fail with retry puts the task back to pending with the error", () => {

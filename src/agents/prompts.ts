@@ -15,9 +15,8 @@ import type { RecalledFact } from "../memory/facts.js";
 export const TRIGGER_BLOCK = "trigger_event";
 export const CONTEXT_BLOCK = "context";
 
-/** How many history items and own notes a prompt carries. */
+/** How many history items a prompt carries (its own notes: the delivery's, `MEMORY_NOTES_IN_CONTEXT`). */
 export const HISTORY_IN_PROMPT = 5;
-export const NOTES_IN_PROMPT = 3;
 
 /** The context block: what the agent may know about the world for this event (the delivery's context, history trimmed). */
 export interface PromptContext extends Omit<AgentContext, "history"> {
@@ -45,7 +44,7 @@ export function promptMessages(delivery: Delivery, instructions: string, history
     openReorders: context.openReorders,
     recentSales: context.recentSales,
     history: history.slice(0, HISTORY_IN_PROMPT).map(({ eventId, kind, text, at, orderId }) => ({ eventId, kind, text, at, ...(orderId ? { orderId } : {}) })),
-    notes: delivery.memory.slice(-NOTES_IN_PROMPT).map((n) => n.note),
+    notes: delivery.memory.map((n) => n.note),
   };
   return [
     new SystemMessage(`${instructions}\n\n${SHARED_RULES}`),

@@ -3,11 +3,10 @@
  * a killed process or the step limit left behind. Every command that runs the
  * graph goes through here (inside withLease).
  */
-import { Command, GraphRecursionError, type StateSnapshot } from "@langchain/langgraph";
+import { Command, GraphRecursionError, INTERRUPT, type StateSnapshot } from "@langchain/langgraph";
 import { APPROVAL_GATE } from "../nodes/approval_gate.js";
-import { ShopstateSaver } from "../persistence/saver.js";
 import type { State } from "../state.js";
-import { recordNewSteps } from "../timetravel/steps.js";
+import { recordRunSteps, type RunCheckpoint } from "../timetravel/steps.js";
 import type { StoreSession } from "./session.js";
 
 export interface RunOptions {
@@ -50,16 +49,28 @@ export function unfinished(snapshot: StateSnapshot): boolean {
 
 /** One graph run on the store's thread; `lost` (the write lease's signal) stops it at its next step. */
 export async function runGraph(session: StoreSession, input: Partial<State> | Command | null, options: RunOptions, lost?: AbortSignal): Promise<RunOutcome> {
-  const outcome = await invokeGraph(session, input, options, lost);
-  // The run's checkpoints get their history lines now, while our SQLite saver still has their states in memory (a failed
-  // run's get them when read). Other savers cache no states: history computes their lines on first read.
-  if (session.saver instanceof ShopstateSaver) await recordNewSteps({ ...session, saver: session.saver });
+  const checkpoints: RunCheckpoint[] = [];
+  const outcome = await invokeGraph(session, input, options, checkpoints, lost);
+  // The run's checkpoints get their history lines from what the run streamed (a failed run's get them when read).
+  // With durability "exit" only the last checkpoint is saved: the others have no line to keep.
+  if (options.durability !== "exit") await recordRunSteps(session, checkpoints);
   return outcome;
 }
 
-async function invokeGraph(session: StoreSession, input: Partial<State> | Command | null, options: RunOptions, lost?: AbortSignal): Promise<RunOutcome> {
+/**
+ * `graph.invoke`, streaming the checkpoints beside the values: what `invoke`
+ * returns (the last values, with the run's interrupts) and, in `checkpoints`,
+ * every checkpoint the run wrote, as LangGraph saved it.
+ */
+async function invokeGraph(
+  session: StoreSession,
+  input: Partial<State> | Command | null,
+  options: RunOptions,
+  checkpoints: RunCheckpoint[],
+  lost?: AbortSignal,
+): Promise<RunOutcome> {
   try {
-    const values = (await session.graph.invoke(input as never, {
+    const stream = await session.graph.stream(input as never, {
       ...session.config,
       signal: lost,
       // See RunOptions.durability and docs/reliability.md.
@@ -68,8 +79,16 @@ async function invokeGraph(session: StoreSession, input: Partial<State> | Comman
       // Every traced run of this invocation (agents' model calls included) is searchable by store (docs/eval.md).
       metadata: { store: session.name },
       context: { approvalThresholdCents: options.approvalThresholdCents, model: undefined },
-    })) as State & { __interrupt__?: unknown[] };
-    return { values, stepLimitHit: false, paused: (values.__interrupt__?.length ?? 0) > 0 };
+      streamMode: ["values", "checkpoints"],
+    });
+    let values: State | undefined;
+    let interrupts = 0;
+    for await (const [mode, chunk] of stream as AsyncIterable<[string, unknown]>) {
+      if (mode === "checkpoints") checkpoints.push(chunk as RunCheckpoint);
+      else if (chunk && typeof chunk === "object" && INTERRUPT in chunk) interrupts += (chunk[INTERRUPT] as unknown[]).length;
+      else values = chunk as State;
+    }
+    return { values: values ?? ((await session.graph.getState(session.config)).values as State), stepLimitHit: false, paused: interrupts > 0 };
   } catch (error) {
     // A lost lease's abort is reported by withLease, with why.
     if (!(error instanceof GraphRecursionError)) throw error;

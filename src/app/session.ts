@@ -90,7 +90,7 @@ export function openStore(dbPath: string, name: string): SqliteStoreSession {
   return {
     name,
     threadId,
-    meta: sqliteMeta(db, dbPath, saver),
+    meta: sqliteMeta(db, dbPath, { checkpointsInFile: true }),
     db,
     saver,
     events,

@@ -45,16 +45,20 @@ export interface Delivery {
   /** The log the delivery was planned on (its tools read older orders there). */
   log?: LogPointer;
   context: AgentContext;
-  /** The newest notes of this agent's private memory (no other agent's). */
-  memory: MemoryNote[];
+  /** The text of the newest notes of this agent's private memory (no other agent's), without their tool calls. */
+  memory: Pick<MemoryNote, "at" | "eventId" | "note">[];
 }
 
 /** How many of a customer's orders a support task sees. */
 export const CUSTOMER_ORDERS_IN_CONTEXT = 10;
 /** How many events before the trigger count as "recent" for sales figures (bounded work per delivery). */
 export const RECENT_SALES_WINDOW = 500;
-/** How many memory notes travel with a delivery. */
-export const MEMORY_NOTES_IN_CONTEXT = 10;
+/**
+ * How many memory notes travel with a delivery: what the prompt shows, no
+ * more. Each delivery is a `Send` that the checkpoint stores, and a step hands
+ * out dozens; the notes' tool calls stay in the memory channel.
+ */
+export const MEMORY_NOTES_IN_CONTEXT = 3;
 
 type World = Pick<State, "catalog" | "inventory" | "promotions" | "reorders">;
 

@@ -14,6 +14,13 @@ import { loadConfig, type Config } from "../config.js";
  */
 export interface FactEmbeddings extends EmbeddingsInterface {
   readonly modelId: string;
+  /**
+   * True when embedding a text again costs less than storing its vector (the
+   * local function: microseconds, no network). The knowledge store then keeps
+   * no vectors (on the default path they were most of its bytes), and recall
+   * embeds each fact's text when it ranks it.
+   */
+  readonly recomputable?: boolean;
 }
 
 export const LOCAL_EMBEDDING_DIMS = 256;
@@ -91,6 +98,7 @@ function fnv1a(text: string): number {
 export function localEmbeddings(dims: number = LOCAL_EMBEDDING_DIMS): FactEmbeddings {
   return {
     modelId: `local-hash-v1-${dims}`,
+    recomputable: true,
     embedDocuments: async (documents) => documents.map((d) => embedText(d, dims)),
     embedQuery: async (document) => embedText(document, dims),
   };

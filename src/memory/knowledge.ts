@@ -1,7 +1,8 @@
 /**
  * The customer knowledge base (issue #3, retrieval memory): every
  * customer-facing fact is kept in a LangGraph `BaseStore` under the customer's
- * namespace, keyed by the event it came from, with its embedding beside it.
+ * namespace, keyed by the event it came from, with its embedding beside it
+ * (unless the embedding is cheaper to compute again than to store: the local one).
  *
  * Ranking happens here, not in the store: the CLI's SqliteStore and the
  * LangGraph server's store (which has no vector index) then retrieve the same
@@ -21,10 +22,10 @@ export const MAX_FACT_TEXT_CHARS = 300;
 /** Items read per store.search call while recalling. */
 export const RECALL_PAGE_SIZE = 500;
 
-/** What the store holds per fact: the fact, its vector and the model that made the vector. */
+/** What the store holds per fact: the fact, and its vector with the model that made it (none for a recomputable model). */
 export interface StoredFact extends CustomerFact {
-  embedding: number[];
-  embeddingModel: string;
+  embedding?: number[];
+  embeddingModel?: string;
 }
 
 type FactWorld = Pick<World, "orders" | "catalog">;
@@ -203,12 +204,12 @@ function storedVector(vector: number[]): number[] {
  */
 export async function remember(store: BaseStore, facts: readonly CustomerFact[], embeddings: FactEmbeddings, scope?: string): Promise<void> {
   if (facts.length === 0) return;
-  const vectors = await embeddings.embedDocuments(facts.map((f) => f.text));
+  const vectors = embeddings.recomputable ? undefined : await embeddings.embedDocuments(facts.map((f) => f.text));
   // One put per fact, not store.batch: inside a run LangGraph hands nodes an
   // AsyncBatchedStore, which batches puts itself and refuses batch().
   await Promise.all(
     facts.map((f, i) => {
-      const value: StoredFact = { ...f, embedding: storedVector(vectors[i]), embeddingModel: embeddings.modelId };
+      const value: StoredFact = vectors ? { ...f, embedding: storedVector(vectors[i]), embeddingModel: embeddings.modelId } : { ...f };
       return store.put(customerNamespace(f.customerId, scope), f.eventId, { ...value }, false);
     }),
   );
@@ -269,12 +270,17 @@ function storedFactOf(value: Record<string, unknown>, where: string): StoredFact
   return value as unknown as StoredFact;
 }
 
-/** Stored vectors when they come from the same model; facts embedded by another model are embedded again. */
+/**
+ * Stored vectors when they come from the same model; facts stored without one
+ * or embedded by another model are embedded now, rounded as a stored vector
+ * is, so a fact ranks the same whether its vector was stored or not.
+ */
 async function vectorsFor(facts: StoredFact[], embeddings: FactEmbeddings, dims: number): Promise<number[][]> {
-  const usable = (f: StoredFact) => f.embeddingModel === embeddings.modelId && Array.isArray(f.embedding) && f.embedding.length === dims;
+  const usable = (f: StoredFact): f is StoredFact & { embedding: number[] } =>
+    f.embeddingModel === embeddings.modelId && Array.isArray(f.embedding) && f.embedding.length === dims;
   const stale = facts.filter((f) => !usable(f));
   const fresh = stale.length > 0 ? await embeddings.embedDocuments(stale.map((f) => f.text)) : [];
-  const freshByEvent = new Map(stale.map((f, i) => [f.eventId, fresh[i]]));
+  const freshByEvent = new Map(stale.map((f, i) => [f.eventId, storedVector(fresh[i])]));
   return facts.map((f) => (usable(f) ? f.embedding : (freshByEvent.get(f.eventId) as number[])));
 }
 

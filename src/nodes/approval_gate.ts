@@ -18,7 +18,7 @@ import { z } from "zod";
 import { contentHash } from "../domain/validation.js";
 import type { Approval } from "../domain/world.js";
 import { EMPTY_LOG, type EventStore } from "../persistence/event_store.js";
-import { storeLog, type StoreLog } from "../persistence/store_log.js";
+import { readLog, storeLog, type StoreLog } from "../persistence/store_log.js";
 import type { State, Update } from "../state.js";
 import { threadIdOf } from "../thread.js";
 
@@ -67,16 +67,16 @@ export function decisionEvent(decision: Partial<Record<keyof Decision, unknown>>
   };
 }
 
-/** Pending approvals requested at or after log position `from`, oldest first. */
+/**
+ * Pending approvals requested at or after log position `from`, oldest first:
+ * the requests since then, read by type, that are still pending. Never every
+ * pending approval: in a store nobody works they pile up.
+ */
 export async function newPendingApprovals(state: Pick<State, "approvals">, log: StoreLog, from: number): Promise<Approval[]> {
-  const pending = Object.values(state.approvals).filter((a) => a.status === "pending");
-  const requests = await log.store.findIds(
-    log.threadId,
-    log.at,
-    pending.map((a) => a.eventId),
-  );
-  const positionOf = (a: Approval) => requests.get(a.eventId)?.position ?? -1;
-  return pending.filter((a) => positionOf(a) >= from).sort((a, b) => positionOf(a) - positionOf(b));
+  const requests = await readLog(log, { from, types: ["ApprovalRequested"] });
+  return requests
+    .map(({ event }) => state.approvals[(event.data as { approvalId: string }).approvalId])
+    .filter((a): a is Approval => a !== undefined && a.status === "pending");
 }
 
 /** The gate's cursor: approvals requested before it have been shown to a person. */

@@ -53,7 +53,7 @@ export type RoutingState = Pick<
 export async function planDeliveries(state: RoutingState, log: StoreLog): Promise<Plan> {
   const plan: Plan = { deliveries: [], taskOps: [], cursors: {} };
   const deliver = async (agent: AgentName, trigger: LoggedEvent, attempt: number) => {
-    const memory = (state[MEMORY_CHANNEL[agent]] as MemoryNote[]).slice(-MEMORY_NOTES_IN_CONTEXT);
+    const memory = (state[MEMORY_CHANNEL[agent]] as MemoryNote[]).slice(-MEMORY_NOTES_IN_CONTEXT).map(({ at, eventId, note }) => ({ at, eventId, note }));
     const context = await buildContext(state, log, trigger.event, trigger.position);
     plan.deliveries.push({
       taskId: taskIdFor(trigger.event.id, agent),

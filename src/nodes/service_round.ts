@@ -62,7 +62,9 @@ export async function decideRound(state: ServiceState, log: StoreLog): Promise<S
 
 /**
  * The world a round decides on: the state's entities, plus the orders and
- * approvals its items name, folded from their streams. A reply's text names
+ * approvals its items name (an approval brings its order), folded from their
+ * streams, and no others: pending approvals pile up in a store nobody works,
+ * and loading all their orders made every round grow with them. A reply's text names
  * ids too: the orders and customers it might name are loaded, so the rule that
  * a reply never names another customer's data sees them.
  */
@@ -74,9 +76,12 @@ export async function worldFor(state: ServiceState, log: StoreLog, items: readon
     const data = (item.kind === "event" ? item.event.data : item.proposal.data) as { orderId?: unknown; approvalId?: unknown; text?: unknown } | null;
     if (!data || typeof data !== "object") continue;
     if (typeof data.orderId === "string") orderIds.add(data.orderId);
-    if (typeof data.approvalId === "string" && !approvals[data.approvalId]) {
-      const approval = await approvalById(log, data.approvalId);
-      if (approval) approvals[approval.id] = approval;
+    if (typeof data.approvalId === "string") {
+      const approval = approvals[data.approvalId] ?? (await approvalById(log, data.approvalId));
+      if (approval) {
+        approvals[approval.id] = approval;
+        orderIds.add(approval.orderId);
+      }
     }
     if (item.kind === "proposal" && item.proposal.type === "ReplyDrafted" && typeof data.text === "string") {
       const tokens = idTokens(data.text);
@@ -91,7 +96,6 @@ export async function worldFor(state: ServiceState, log: StoreLog, items: readon
       }
     }
   }
-  for (const approval of Object.values(approvals)) orderIds.add(approval.orderId);
   const orders: Record<string, Order> = await ordersById(log, orderIds);
   // A customer counts as one when they have an order: load their newest.
   for (const customerId of customers) for (const order of (await ordersOfCustomer(log, customerId, { limit: 1 })).orders) orders[order.orderId] = order;

@@ -9,7 +9,7 @@ import type Database from "better-sqlite3";
 import { forgetSteps, storedSteps, storeSteps, type StepRecord } from "./steps_table.js";
 import { addTag, findTag, forgetTags, listTags, type Tag } from "../timetravel/tags.js";
 import { acquireLease, type WriteLease } from "./lease.js";
-import type { CheckpointHeader, ShopstateSaver } from "./saver.js";
+import { sqliteCheckpointHeaders, type CheckpointHeader } from "./sqlite_headers.js";
 import { findStore, forgetStore, listStores, registerStore, type StoreRecord } from "./stores.js";
 
 export interface StoreMeta {
@@ -33,10 +33,12 @@ export interface StoreMeta {
 }
 
 /**
- * The SQLite file's tables, through the synchronous functions that own them;
- * given our saver, checkpoint headers come from its rows (no states loaded).
+ * The SQLite file's tables, through the synchronous functions that own them.
+ * `checkpointsInFile`: the file's `checkpoints` table holds the store's
+ * checkpoints (our saver's or the stock SqliteSaver's), so history reads their
+ * headers from it without loading states.
  */
-export function sqliteMeta(db: Database.Database, where: string, saver?: ShopstateSaver): StoreMeta {
+export function sqliteMeta(db: Database.Database, where: string, options: { checkpointsInFile?: boolean } = {}): StoreMeta {
   return {
     where,
     registerStore: async (name, origin) => registerStore(db, name, origin),
@@ -51,7 +53,7 @@ export function sqliteMeta(db: Database.Database, where: string, saver?: Shopsta
     storedSteps: async (threadId, ids) => storedSteps(db, threadId, ids),
     storeSteps: async (threadId, records) => storeSteps(db, threadId, records),
     forgetSteps: async (threadId) => forgetSteps(db, threadId),
-    ...(saver ? { listHeaders: async (threadId: string, options: { limit: number; before?: string }) => saver.listHeaders(threadId, options) } : {}),
+    ...(options.checkpointsInFile ? { listHeaders: sqliteCheckpointHeaders(db) } : {}),
   };
 }
 

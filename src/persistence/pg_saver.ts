@@ -33,6 +33,7 @@ import {
 import { PostgresSaver } from "@langchain/langgraph-checkpoint-postgres";
 import type { RunnableConfig } from "@langchain/core/runnables";
 import type pg from "pg";
+import { FastJsonPlusSerializer } from "./serde.js";
 
 export const TASK_PATHS_SCHEMA = `
 CREATE TABLE IF NOT EXISTS shopstate_task_paths (
@@ -53,7 +54,8 @@ export class ShopstatePostgresSaver extends PostgresSaver {
     /** Thread id -> store name, written into each checkpoint's metadata. */
     readonly names: Map<string, string> = new Map(),
   ) {
-    super(db);
+    // The stock serializer's bytes, with a faster load path (serde.ts).
+    super(db, new FastJsonPlusSerializer());
   }
 
   override async put(config: RunnableConfig, checkpoint: Checkpoint, metadata: CheckpointMetadata, newVersions: ChannelVersions): Promise<RunnableConfig> {

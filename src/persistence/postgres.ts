@@ -19,7 +19,7 @@ import type { EventStore } from "./event_store.js";
 import { pgEventStore } from "./pg_event_store.js";
 import { acquirePgLease, LOCK_NAMESPACE, SETUP_LOCK_KEY } from "./pg_lease.js";
 import { ShopstatePostgresSaver, TASK_PATHS_SCHEMA } from "./pg_saver.js";
-import type { CheckpointHeader } from "./saver.js";
+import type { CheckpointHeader } from "./sqlite_headers.js";
 import { threadIdFor, type StoreRecord } from "./stores.js";
 import { redactUrl } from "./url.js";
 

@@ -83,15 +83,6 @@ const LIST_PAGE = 50;
 /** Lineage entries (versions and seeds per checkpoint) kept for the next `put`. */
 const LINEAGE_CACHE_SIZE = 256;
 
-/** A checkpoint without its state: see `ShopstateSaver.listHeaders`. */
-export interface CheckpointHeader {
-  checkpointId: string;
-  parentId?: string;
-  metadata: CheckpointMetadata;
-  /** The checkpoint's `ts`, as `StateSnapshot.createdAt` gives it. */
-  createdAt?: string;
-}
-
 /** Nearest ancestor with a stored value of a channel: [checkpoint id, version], or null if none. */
 type Seed = [string, string] | null;
 type Seeds = Record<string, Seed>;
@@ -496,35 +487,6 @@ export class ShopstateSaver extends BaseCheckpointSaver {
       for (let i = page.length - 1; i >= 0; i--) tuples[i] = await this.tupleFromRow(page[i]);
       yield* tuples;
     }
-  }
-
-  /**
-   * Checkpoints of a thread's root namespace, newest first, without their
-   * channel values or pending writes: what a history listing needs (ids,
-   * parent, metadata, time), at the cost of a few small rows.
-   */
-  async listHeaders(threadId: string, options: { limit: number; before?: string }): Promise<CheckpointHeader[]> {
-    this.setup();
-    const rows = (
-      options.before === undefined
-        ? this.sql(
-            "SELECT checkpoint_id, parent_checkpoint_id, type, checkpoint, metadata FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = '' ORDER BY checkpoint_id DESC LIMIT ?",
-          ).all(threadId, options.limit)
-        : this.sql(
-            "SELECT checkpoint_id, parent_checkpoint_id, type, checkpoint, metadata FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = '' AND checkpoint_id < ? ORDER BY checkpoint_id DESC LIMIT ?",
-          ).all(threadId, options.before, options.limit)
-    ) as Pick<CheckpointRow, "checkpoint_id" | "parent_checkpoint_id" | "type" | "checkpoint" | "metadata">[];
-    const headers: CheckpointHeader[] = [];
-    for (const row of rows) {
-      const checkpoint = (await decodeValue(this.serde, row.type ?? "json", row.checkpoint)) as Partial<Checkpoint>;
-      headers.push({
-        checkpointId: row.checkpoint_id,
-        parentId: row.parent_checkpoint_id ?? undefined,
-        metadata: (await this.serde.loadsTyped("json", text(row.metadata))) as CheckpointMetadata,
-        createdAt: checkpoint.ts,
-      });
-    }
-    return headers;
   }
 
   private async tupleFromRow(row: CheckpointRow): Promise<CheckpointTuple> {

@@ -13,7 +13,7 @@
 import type { CheckpointMetadata } from "@langchain/langgraph-checkpoint";
 import type { EventStore } from "../persistence/event_store.js";
 import type { StoreGraph } from "../graph.js";
-import type { CheckpointHeader } from "../persistence/saver.js";
+import type { CheckpointHeader } from "../persistence/sqlite_headers.js";
 import { checkpointConfig, checkpointIdOf, commonPrefixLength, threadConfig, type Timeline } from "./refs.js";
 import { computeSteps, type StepRecord } from "./steps.js";
 import { tagsByCheckpoint } from "../persistence/backend.js";

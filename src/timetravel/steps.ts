@@ -6,30 +6,30 @@
  *
  * Computing it needs the checkpoint's state and its parent's (a diff of the
  * two), which at depth means loading two cold states per line. A checkpoint
- * never changes, so neither does its line: the run that writes checkpoints
- * records theirs right after it (`recordNewSteps`, called by the store's
- * runs), and `history` computes any line still missing (checkpoints of older
- * versions, forks, rollbacks) on first read and stores it. A history page then
- * reads checkpoint headers and these rows, never a state.
+ * never changes, so neither does its line: a run records the lines of the
+ * checkpoints it writes as it writes them (`recordRunSteps`, from LangGraph's
+ * `checkpoints` stream, which carries each one's values and tasks, so no
+ * state is read back, on any saver), and `history` computes any line still
+ * missing (checkpoints of older versions, forks, rollbacks, a failed run's) on
+ * first read and stores it. A history page then reads checkpoint headers and
+ * these rows, never a state.
  *
  * Rows are keyed by checkpoint id (UUIDv6, unique across branches); a pruned
  * checkpoint's row is removed with it (`forgetSteps`).
  */
 import type { StateSnapshot } from "@langchain/langgraph";
+
+/** LangGraph's mark of a `Send` task in a task's path (`PUSH` in its constants, not exported). */
+const PUSH = "__pregel_push";
 import type { StoreGraph } from "../graph.js";
 import type { State } from "../state.js";
 import type { StoreMeta } from "../persistence/backend.js";
 import type { StepRecord } from "../persistence/steps_table.js";
 
 export type { StepRecord };
-import type { ShopstateSaver } from "../persistence/saver.js";
 import { EMPTY_LOG, type EventStore } from "../persistence/event_store.js";
 import { readLog, storeLog, type StoreLog } from "../persistence/store_log.js";
 import { diffStates, summariseStep, type DiffSide } from "./diff.js";
-
-/** Checkpoints recorded after one run at most; older missing ones are computed when read. */
-const MAX_RECORDED_PER_RUN = 500;
-const HEADER_PAGE = 50;
 
 /** Where a step's log lives: the store's event store and thread. */
 export interface StepLog {
@@ -37,9 +37,15 @@ export interface StepLog {
   threadId: string;
 }
 
+/**
+ * What a line is computed from: a checkpoint's values, metadata and the tasks
+ * that run from it (a `StateSnapshot`, or a `checkpoints` stream event).
+ */
+export type StepSnapshot = Pick<StateSnapshot, "values" | "metadata" | "next"> & { tasks: readonly { name: string }[] };
+
 /** A checkpoint's record from its state snapshot and its parent's. */
-export async function describeStep(snapshot: StateSnapshot, parent: StateSnapshot | undefined, where: StepLog): Promise<StepRecord> {
-  const side = (s: StateSnapshot) => ({ values: s.values as State, log: storeLog(where.events, where.threadId, (s.values as State).log ?? EMPTY_LOG) });
+export async function describeStep(snapshot: StepSnapshot, parent: StepSnapshot | undefined, where: StepLog): Promise<StepRecord> {
+  const side = (s: StepSnapshot) => ({ values: s.values as State, log: storeLog(where.events, where.threadId, (s.values as State).log ?? EMPTY_LOG) });
   const source = String(snapshot.metadata?.source ?? "");
   const current = side(snapshot);
   const before = parent ? side(parent) : undefined;
@@ -71,34 +77,65 @@ export async function computeSteps(
   return records;
 }
 
+/** A checkpoint as LangGraph's `checkpoints` stream reports it while a run writes it. */
+export interface RunCheckpoint extends StepSnapshot {
+  tasks: readonly { name: string; path?: readonly unknown[] }[];
+  config: { configurable?: Record<string, unknown> };
+  parentConfig?: { configurable?: Record<string, unknown> };
+}
+
 /**
- * Records the lines of the checkpoints a run just wrote: the newest ones back
- * to the first already recorded (at most `MAX_RECORDED_PER_RUN`). Their states
- * are still in the saver's memory, so this is cheap next to the run.
+ * Records the lines of the checkpoints a run wrote, from what the run
+ * streamed. The stream repeats the checkpoint a run resumes from (recorded
+ * already, or computed when read); the first new checkpoint's parent is read
+ * from the saver when the stream does not hold it.
  */
-export async function recordNewSteps(session: StepLog & { meta: StoreMeta; saver: ShopstateSaver; graph: StoreGraph }): Promise<void> {
-  const pending: { checkpointId: string; parentId?: string }[] = [];
-  let before: string | undefined;
-  while (pending.length < MAX_RECORDED_PER_RUN) {
-    const headers = await session.saver.listHeaders(session.threadId, { limit: HEADER_PAGE, before });
-    const known = await session.meta.storedSteps(
-      session.threadId,
-      headers.map((h) => h.checkpointId),
-    );
-    const fresh = headers.findIndex((h) => known.has(h.checkpointId));
-    pending.push(...headers.slice(0, fresh < 0 ? headers.length : fresh));
-    if (fresh >= 0 || headers.length < HEADER_PAGE) break;
-    before = headers[headers.length - 1].checkpointId;
+export async function recordRunSteps(session: StepLog & { meta: StoreMeta; graph: StoreGraph }, checkpoints: readonly RunCheckpoint[]): Promise<void> {
+  const idOf = (config?: { configurable?: Record<string, unknown> }) => config?.configurable?.checkpoint_id as string | undefined;
+  const byId = new Map<string, StepSnapshot>();
+  const inOrder = asStateReads(session.graph);
+  for (const c of checkpoints) {
+    const id = idOf(c.config);
+    if (id) byId.set(id, inOrder(c));
   }
-  // Oldest first: each one's parent was usually just loaded.
-  await session.meta.storeSteps(session.threadId, await computeSteps(session, pending.slice(0, MAX_RECORDED_PER_RUN).reverse()));
+  const known = await session.meta.storedSteps(session.threadId, [...byId.keys()]);
+  const records = new Map<string, StepRecord>();
+  for (const c of checkpoints) {
+    const id = idOf(c.config);
+    if (!id || known.has(id) || records.has(id)) continue;
+    const parentId = idOf(c.parentConfig);
+    let parent = parentId ? byId.get(parentId) : undefined;
+    if (parentId && !parent) {
+      parent = await session.graph.getState({ configurable: { thread_id: session.threadId, checkpoint_ns: "", checkpoint_id: parentId } });
+      byId.set(parentId, parent);
+    }
+    records.set(id, await describeStep(byId.get(id) as StepSnapshot, parent, session));
+  }
+  await session.meta.storeSteps(session.threadId, records);
+}
+
+/**
+ * A streamed checkpoint's tasks in the order `getState` lists them, so a
+ * recorded line equals one computed later: `Send` tasks first as sent, then
+ * the nodes in the graph's order (a running loop lists the triggered nodes by name).
+ */
+function asStateReads(graph: StoreGraph): (c: RunCheckpoint) => StepSnapshot {
+  const rank = new Map(Object.keys(graph.nodes).map((name, i) => [name, i]));
+  const key = (t: RunCheckpoint["tasks"][number]) => (t.path?.[0] === PUSH ? -1 : (rank.get(t.name) ?? rank.size));
+  return (c) => {
+    const tasks = c.tasks
+      .map((t, i) => ({ t, i }))
+      .sort((a, b) => key(a.t) - key(b.t) || a.i - b.i)
+      .map(({ t }) => t);
+    return { values: c.values, metadata: c.metadata, tasks, next: tasks.map((t) => t.name) };
+  };
 }
 
 /**
  * Who wrote a checkpoint: the parent's tasks ran and produced it. An update
  * that changes nothing is a rollback (`updateState` on a past checkpoint).
  */
-async function writersOf(source: string, parent: StateSnapshot | undefined, before: DiffSide | undefined, current: DiffSide): Promise<string[]> {
+async function writersOf(source: string, parent: StepSnapshot | undefined, before: DiffSide | undefined, current: DiffSide): Promise<string[]> {
   if (source === "input") return ["input"];
   // LangGraph's `__start__` task is the step that takes a run's input.
   if (source === "loop") return parent ? parent.tasks.map((t) => (t.name === "__start__" ? "start" : t.name)) : [];

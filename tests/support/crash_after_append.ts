@@ -33,7 +33,7 @@ const knowledge = new SqliteStore(db);
 const session: StoreSession = {
   name,
   threadId,
-  meta: sqliteMeta(db, dbPath, saver),
+  meta: sqliteMeta(db, dbPath, { checkpointsInFile: true }),
   db,
   saver,
   events: dying,
