@@ -23,13 +23,12 @@
  * script recorded, with that run's commit, settings and load, instead of
  * running again (a 10,000-event run takes most of an hour on the dev server).
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { Client } from "@langchain/langgraph-sdk";
-import { freePort } from "../tests/support/net.js";
+import { startDevServer } from "../tests/support/dev_server.js";
 import { generateWorkload } from "./generator.js";
 import { mean, median } from "./measure.js";
 import { describeRun, load as loadNow, markdownTable, runInfo, verdict, writeSection, type RunInfo } from "./results_file.js";
@@ -72,7 +71,6 @@ const repeats = recorded?.repeats ?? Number(args.repeats);
 const FIRST_MARK = Math.min(1000, total);
 /** Batches averaged at each end of the run for the timing target. */
 const WINDOW = 10;
-const root = resolve(import.meta.dirname, "..");
 const info = recorded?.info ?? runInfo(`npm run bench:server -- ${process.argv.slice(2).join(" ")}`.trim().replace(/ --$/, ""));
 
 interface Reading {
@@ -93,54 +91,6 @@ interface BatchRun {
   ms: number;
   /** The resume of a run paused at the approval gate, before the next batch (not in `ms`). */
   resumeMs?: number;
-}
-
-async function startServer(): Promise<{ child: ChildProcess; url: string; log: () => string }> {
-  const port = await freePort();
-  let log = "";
-  // No OPENAI_API_KEY: the agents run offline. No --reload: nothing restarts the server during the run.
-  const child = spawn(
-    process.execPath,
-    [
-      resolve(root, "node_modules/@langchain/langgraph-cli/dist/cli/cli.mjs"),
-      "dev",
-      "--no-browser",
-      "--no-reload",
-      "--host",
-      "127.0.0.1",
-      "--port",
-      String(port),
-    ],
-    {
-      cwd: root,
-      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? root, LANGGRAPH_CLI_NO_ANALYTICS: "1" },
-      stdio: ["ignore", "pipe", "pipe"],
-      // Its own process group, so the server's workers stop with it.
-      detached: true,
-    },
-  );
-  child.stdout?.on("data", (d) => (log += d));
-  child.stderr?.on("data", (d) => (log += d));
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 180_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`the dev server exited early:\n${log}`);
-    try {
-      if ((await fetch(`${url}/ok`)).ok) return { child, url, log: () => log };
-    } catch {
-      // not up yet
-    }
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  await stopServer(child);
-  throw new Error(`the dev server did not answer on ${url} within 180 s:\n${log}`);
-}
-
-function stopServer(child: ChildProcess): Promise<void> {
-  if (!child.pid || child.exitCode !== null) return Promise.resolve();
-  const exited = new Promise<void>((done) => child.once("exit", () => done()));
-  process.kill(-child.pid, "SIGTERM");
-  return exited;
 }
 
 /** One endpoint's response, read whole as bytes: its size and the time to the last byte. */
@@ -191,7 +141,7 @@ function decisionsFor(result: unknown) {
 async function main() {
   const lines = generateWorkload({ events: total, seed });
   process.stderr.write(`bench:server: starting the LangGraph dev server...\n`);
-  const server = await startServer();
+  const server = await startDevServer({ startupMs: 180_000 });
   try {
     const client = new Client({ apiUrl: server.url, apiKey: null });
     const threadId = (await client.threads.create({ threadId: randomUUID() })).thread_id;
@@ -222,7 +172,7 @@ async function main() {
     process.stderr.write(`bench:server: the server's log:\n${server.log()}\n`);
     throw error;
   } finally {
-    await stopServer(server.child);
+    await server.stop();
   }
 }
 

@@ -7,9 +7,11 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type Database from "better-sqlite3";
+import { describe, expect, it } from "vitest";
+import { appendCandidates, decideAppend, type BranchRecord } from "../src/persistence/event_store.js";
 import { openDatabase } from "../src/persistence/sqlite.js";
 import { sqliteEventStore } from "../src/persistence/sqlite_event_store.js";
-import { eventStoreContract } from "./support/event_store_contract.js";
+import { eventStoreContract, stockReceived } from "./support/event_store_contract.js";
 
 eventStoreContract("SQLite", async () => {
   const dir = mkdtempSync(join(tmpdir(), "shopstate-events-"));
@@ -68,5 +70,66 @@ describe("the SQLite event store's reads on a database without statistics (no AN
       ).toEqual([]);
     }
     db.close();
+  });
+});
+
+describe("decideAppend: where an append at a pointer goes, from what the store found (no database)", () => {
+  const branches = new Map<number, BranchRecord>([
+    [0, { branch: 0, parent: null, forkAt: 0 }],
+    [1, { branch: 1, parent: 0, forkAt: 2 }],
+    [2, { branch: 2, parent: 0, forkAt: 1 }],
+  ]);
+  const events = [stockReceived("SKU-A"), stockReceived("SKU-B")];
+  const bodies = events.map((e) => JSON.stringify(e));
+  const [main, child] = [branches.get(0)!, branches.get(1)!];
+
+  it("tries the pointer's branch, then its children forked exactly at the pointer; an unknown branch is refused", () => {
+    expect(appendCandidates("T", branches, { branch: 0, length: 2 })).toEqual([main, child]);
+    expect(appendCandidates("T", branches, { branch: 0, length: 3 })).toEqual([main]);
+    expect(() => appendCandidates("T", branches, { branch: 7, length: 0 })).toThrow("cannot append at branch 7 of thread T: no such branch");
+  });
+
+  it("writes on a branch at its tip", () => {
+    expect(decideAppend("T", branches, { branch: 0, length: 2 }, events, [{ branch: main, stored: [], tip: 2 }])).toEqual({
+      kind: "write",
+      branch: 0,
+      pointer: { branch: 0, length: 4 },
+    });
+  });
+
+  it("points at an identical run already there (a re-run step), on the branch or on a child forked at the pointer", () => {
+    expect(decideAppend("T", branches, { branch: 0, length: 2 }, events, [{ branch: main, stored: bodies, tip: undefined }])).toEqual({
+      kind: "existing",
+      pointer: { branch: 0, length: 4 },
+    });
+    const found = [
+      { branch: main, stored: [JSON.stringify(stockReceived("SKU-C"))], tip: undefined },
+      { branch: child, stored: bodies, tip: undefined },
+    ];
+    expect(decideAppend("T", branches, { branch: 0, length: 2 }, events, found)).toEqual({ kind: "existing", pointer: { branch: 1, length: 4 } });
+  });
+
+  it("takes a child at its tip before forking again", () => {
+    const found = [
+      { branch: main, stored: [JSON.stringify(stockReceived("SKU-C"))], tip: undefined },
+      { branch: child, stored: [], tip: 2 },
+    ];
+    expect(decideAppend("T", branches, { branch: 0, length: 2 }, events, found)).toEqual({ kind: "write", branch: 1, pointer: { branch: 1, length: 4 } });
+  });
+
+  it("forks a new branch (numbered after the highest) when the run there differs, even by a prefix", () => {
+    const found = [{ branch: main, stored: bodies.slice(0, 1), tip: undefined }];
+    expect(decideAppend("T", branches, { branch: 0, length: 2 }, events, found)).toEqual({
+      kind: "fork",
+      fork: { branch: 3, parent: 0, forkAt: 2 },
+      pointer: { branch: 3, length: 4 },
+    });
+  });
+
+  it("refuses a pointer beyond the branch's tip, and a candidate with nothing at the pointer whose tip was not read", () => {
+    expect(() => decideAppend("T", branches, { branch: 0, length: 5 }, events, [{ branch: main, stored: [], tip: 3 }])).toThrow(
+      "cannot append at position 5 of branch 0 of thread T: the branch ends at 3",
+    );
+    expect(() => decideAppend("T", branches, { branch: 0, length: 5 }, events, [{ branch: main, stored: [], tip: undefined }])).toThrow("its tip was not read");
   });
 });

@@ -488,8 +488,10 @@ describe("several worker processes on one PostgreSQL", () => {
             .join("\n"),
         ).map((l) => l.job as JobReport),
       );
-      // The busy store's jobs ran in order; every job of the other store ran on the worker that was not waiting for it.
-      const slowRuns = reports.filter((r) => r.store === "slow");
+      // The busy store's jobs ran in order (the log says which came first: each report gives the log's length after its
+      // job; the reports themselves are gathered worker by worker, not in time); every job of the other store ran on the
+      // worker that was not waiting for it.
+      const slowRuns = reports.filter((r) => r.store === "slow").sort((a, b) => (a.eventCount ?? 0) - (b.eventCount ?? 0));
       expect(slowRuns.map((r) => r.jobId)).toEqual([busyFirst, busySecond]);
       expect(reports.filter((r) => r.store === "quick").every((r) => r.worker !== slowRuns[0].worker)).toBe(true);
     } finally {

@@ -7,7 +7,6 @@
  * reasons; the console it serves at /console shows the same store, and
  * Studio's state schema lists every channel. One server for the whole file.
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { existsSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -23,28 +22,13 @@ import { StoreState, type State } from "../src/state.js";
 import { stateView, type StateView } from "../src/views.js";
 import { launchBrowser } from "./support/browser.js";
 import { cli, parseJson, tempDir } from "./support/cli.js";
-import { freePort } from "./support/net.js";
+import { startDevServer, type DevServer } from "./support/dev_server.js";
 
 const root = resolve(import.meta.dirname, "..");
 
-async function waitForServer(url: string, child: ChildProcess, log: () => string): Promise<void> {
-  const deadline = Date.now() + 120_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`dev server exited early:\n${log()}`);
-    try {
-      if ((await fetch(`${url}/ok`)).ok) return;
-    } catch {
-      // not up yet
-    }
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  throw new Error(`dev server did not start:\n${log()}`);
-}
-
-let server: ChildProcess;
+let server: DevServer | undefined;
 let client: Client;
 let url: string;
-let serverLog = "";
 /** The server's event store: a SQLite file of its own (SHOPSTATE_DB), read here beside it. */
 const serverDir = tempDir();
 const serverDb = join(serverDir, "server.db");
@@ -59,41 +43,13 @@ function logAt(state: Pick<ThreadState<State>, "values" | "checkpoint">): StoreL
 const eventsOf = (state: Pick<ThreadState<State>, "values" | "checkpoint">): Promise<StoreEvent[]> => wholeLog(logAt(state));
 
 beforeAll(async () => {
-  const port = await freePort();
-  // No OPENAI_API_KEY: the agents run offline, as the CLI's below.
-  server = spawn(
-    process.execPath,
-    [
-      resolve(root, "node_modules/@langchain/langgraph-cli/dist/cli/cli.mjs"),
-      "dev",
-      "--no-browser",
-      "--no-reload",
-      "--host",
-      "127.0.0.1",
-      "--port",
-      String(port),
-    ],
-    {
-      cwd: root,
-      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? root, LANGGRAPH_CLI_NO_ANALYTICS: "1", SHOPSTATE_DB: serverDb },
-      stdio: ["ignore", "pipe", "pipe"],
-      // Its own process group, so the server's workers stop with it.
-      detached: true,
-    },
-  );
-  server.stdout?.on("data", (d) => (serverLog += d));
-  server.stderr?.on("data", (d) => (serverLog += d));
-  url = `http://127.0.0.1:${port}`;
-  await waitForServer(url, server, () => serverLog);
+  server = await startDevServer({ env: { SHOPSTATE_DB: serverDb }, startupMs: 120_000 });
+  url = server.url;
   client = new Client({ apiUrl: url });
 });
 
 afterAll(async () => {
-  if (server?.pid && server.exitCode === null) {
-    const exited = new Promise((done) => server.once("exit", done));
-    process.kill(-server.pid, "SIGTERM");
-    await exited;
-  }
+  await server?.stop();
   rmSync(serverDir, { recursive: true, force: true });
 });
 
@@ -109,8 +65,9 @@ const serverView = async (state: ThreadState<State>) =>
 
 describe("the server", () => {
   it("prints the Studio URL for its address, and starts without a .env file (a fresh clone)", () => {
-    expect(serverLog).toContain(`https://smith.langchain.com/studio?baseUrl=${url}`);
-    if (!existsSync(resolve(root, ".env"))) expect(serverLog).toMatch(/Env file "\.env" not found\. Continuing without it\./);
+    const log = server?.log() ?? "";
+    expect(log).toContain(`https://smith.langchain.com/studio?baseUrl=${url}`);
+    if (!existsSync(resolve(root, ".env"))) expect(log).toMatch(/Env file "\.env" not found\. Continuing without it\./);
   });
 
   it("publishes described input, state and context schemas for Studio's forms", async () => {

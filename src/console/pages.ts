@@ -18,43 +18,78 @@ export interface DayFigures {
   counts: [label: string, value: string][];
 }
 
+/** A column of a table: its heading, and whether its cells head their rows or hold numbers (right-aligned). */
+interface Column {
+  label: string;
+  cell?: "row header" | "num";
+}
+
+/** What a cell shows: text and numbers are escaped, Html goes in as built. */
+type Cell = string | number | Html | Html[];
+
+/**
+ * A table of `rows`, one cell per column. With `empty`, a table without rows
+ * says so in one row; without it, the table is shown with an empty body.
+ */
+function table(columns: readonly Column[], rows: readonly (readonly Cell[])[], options: { caption?: Html | string; empty?: string } = {}): Html {
+  const cell = (column: Column, value: Cell) =>
+    column.cell === "row header" ? html`<th scope="row">${value}</th>` : column.cell === "num" ? html`<td class="num">${value}</td>` : html`<td>${value}</td>`;
+  const body = rows.map(
+    (row) =>
+      html`<tr>
+        ${columns.map((column, i) => cell(column, row[i] ?? ""))}
+      </tr>`,
+  );
+  return html`<table>
+    ${
+      options.caption !== undefined
+        ? html`<caption>
+            ${options.caption}
+          </caption>`
+        : ""
+    }
+    <thead>
+      <tr>
+        ${columns.map((column) => html`<th scope="col">${column.label}</th>`)}
+      </tr>
+    </thead>
+    <tbody>
+      ${
+        body.length || options.empty === undefined
+          ? body
+          : html`<tr>
+              <td colspan="${columns.length}">${options.empty}</td>
+            </tr>`
+      }
+    </tbody>
+  </table>`;
+}
+
 export function overviewPage(p: { store: string; view: StateView; names: Record<string, string>; day: DayFigures; at?: string }): Html {
   const { view, store } = p;
   const rows = Object.entries(view.inventory).map(([sku, s]) => {
     const reorder = view.openReorders[sku];
     const promo = view.promotions[sku];
-    return html`<tr>
-      <th scope="row"><a href="${href("/console/events", { store, stream: `sku:${sku}` })}">${sku}</a><br /><small>${p.names[sku] ?? ""}</small></th>
-      <td class="num">${s.onHand}</td>
-      <td class="num">${s.reserved}</td>
-      <td class="num">${s.available}</td>
-      <td>${promo ? badge(promo) : "—"}</td>
-      <td>${reorder ? `${reorder.qty} on order` : "none"}</td>
-    </tr>`;
+    return [
+      html`<a href="${href("/console/events", { store, stream: `sku:${sku}` })}">${sku}</a><br /><small>${p.names[sku] ?? ""}</small>`,
+      s.onHand,
+      s.reserved,
+      s.available,
+      promo ? badge(promo) : "—",
+      reorder ? `${reorder.qty} on order` : "none",
+    ];
   });
+  const columns: Column[] = [
+    { label: "SKU", cell: "row header" },
+    { label: "On hand", cell: "num" },
+    { label: "Reserved", cell: "num" },
+    { label: "Available", cell: "num" },
+    { label: "Promotion" },
+    { label: "Open reorder" },
+  ];
   return html` <section aria-labelledby="stock-h">
       <h2 id="stock-h">Stock per SKU</h2>
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">SKU</th>
-            <th scope="col">On hand</th>
-            <th scope="col">Reserved</th>
-            <th scope="col">Available</th>
-            <th scope="col">Promotion</th>
-            <th scope="col">Open reorder</th>
-          </tr>
-        </thead>
-        <tbody>
-          ${
-            rows.length
-              ? rows
-              : html`<tr>
-                  <td colspan="6">No products yet.</td>
-                </tr>`
-          }
-        </tbody>
-      </table>
+      ${table(columns, rows, { empty: "No products yet." })}
     </section>
     <section aria-labelledby="figures-h">
       <h2 id="figures-h">Figures${p.day.day ? html` of ${p.day.day}` : ""}</h2>
@@ -146,56 +181,40 @@ export function approvalsPage(p: { store: string; token: string; approvals: { ap
 }
 
 export function timelinePage(p: { store: string; token: string; page: HistoryPage; limit: number }): Html {
-  const rows = p.page.entries.map(
-    (e) =>
-      html`<tr>
-        <td><input type="radio" name="from" value="${e.checkpointId}" id="from-${e.checkpointId}" aria-label="diff from ${e.shortId}" /></td>
-        <td>
-          <input type="radio" name="to" value="${e.checkpointId}" id="to-${e.checkpointId}" aria-label="diff to ${e.shortId}" ${e.head ? "checked" : ""} />
-        </td>
-        <th scope="row">
-          <code>${e.shortId}</code>${e.head ? html` ${badge("head")}` : ""}${e.onCurrentBranch === false ? html` ${badge("other branch")}` : ""}
-        </th>
-        <td>
-          ${e.branchedFrom ? html`branched from <code>${e.branchedFrom.slice(0, 8)}</code>${e.branchedFromTags?.length ? ` (${e.branchedFromTags.join(", ")})` : ""}` : e.parentId ? "↓ follows" : "root"}
-        </td>
-        <td>${e.tags.map((t) => badge(t))}</td>
-        <td>${e.writers.join(", ")}</td>
-        <td>${e.at ?? ""}</td>
-        <td>${e.summary}</td>
-        <td>
-          <a href="${href("/console", { store: p.store, at: e.checkpointId })}">view</a> ·
-          <a href="${href("/console/events", { store: p.store, at: e.checkpointId })}">events</a> ·
-          <a href="${href("/console/rollback", { store: p.store, at: e.checkpointId })}">roll back…</a>
-        </td>
-      </tr>`,
-  );
+  const rows = p.page.entries.map((e) => [
+    html`<input type="radio" name="from" value="${e.checkpointId}" id="from-${e.checkpointId}" aria-label="diff from ${e.shortId}" />`,
+    html`<input type="radio" name="to" value="${e.checkpointId}" id="to-${e.checkpointId}" aria-label="diff to ${e.shortId}" ${e.head ? "checked" : ""} />`,
+    html`<code>${e.shortId}</code>${e.head ? html` ${badge("head")}` : ""}${e.onCurrentBranch === false ? html` ${badge("other branch")}` : ""}`,
+    e.branchedFrom
+      ? html`branched from <code>${e.branchedFrom.slice(0, 8)}</code>${e.branchedFromTags?.length ? ` (${e.branchedFromTags.join(", ")})` : ""}`
+      : e.parentId
+        ? "↓ follows"
+        : "root",
+    e.tags.map((t) => badge(t)),
+    e.writers.join(", "),
+    e.at ?? "",
+    e.summary,
+    html`<a href="${href("/console", { store: p.store, at: e.checkpointId })}">view</a> ·
+      <a href="${href("/console/events", { store: p.store, at: e.checkpointId })}">events</a> ·
+      <a href="${href("/console/rollback", { store: p.store, at: e.checkpointId })}">roll back…</a>`,
+  ]);
+  const columns: Column[] = [
+    { label: "From" },
+    { label: "To" },
+    { label: "Checkpoint", cell: "row header" },
+    { label: "Branch" },
+    { label: "Tags" },
+    { label: "Writers" },
+    { label: "Time" },
+    { label: "What changed" },
+    { label: "Actions" },
+  ];
   const next = p.page.nextBefore
     ? html`<p><a href="${href("/console/timeline", { store: p.store, before: p.page.nextBefore, limit: p.limit })}">Older checkpoints</a></p>`
     : "";
   return html`<form method="get" action="/console/diff">
       <input type="hidden" name="store" value="${p.store}" />
-      <table>
-        <caption>
-          Checkpoints, newest first. Pick a “from” and a “to” to compare.
-        </caption>
-        <thead>
-          <tr>
-            <th scope="col">From</th>
-            <th scope="col">To</th>
-            <th scope="col">Checkpoint</th>
-            <th scope="col">Branch</th>
-            <th scope="col">Tags</th>
-            <th scope="col">Writers</th>
-            <th scope="col">Time</th>
-            <th scope="col">What changed</th>
-            <th scope="col">Actions</th>
-          </tr>
-        </thead>
-        <tbody>
-          ${rows}
-        </tbody>
-      </table>
+      ${table(columns, rows, { caption: "Checkpoints, newest first. Pick a “from” and a “to” to compare." })}
       <button type="submit">Compare the two checkpoints</button>
     </form>
     ${next}
@@ -220,34 +239,18 @@ export function rollbackConfirmPage(p: { store: string; token: string; at: strin
 }
 
 export function diffPage(p: { store: string; from: string; to: string; diff: StateDiff }): Html {
-  const entities = p.diff.entities.map(
-    (e) =>
-      html`<tr>
-        <th scope="row">${e.collection}/${e.key}</th>
-        <td>${badge(e.change)}</td>
-        <td>
-          <ul>
-            ${e.fields.map((f) => html`<li><code>${f.field || "(value)"}</code>: ${json(f.before)} → ${json(f.after)}</li>`)}
-          </ul>
-        </td>
-      </tr>`,
-  );
+  const entities = p.diff.entities.map((e) => [
+    `${e.collection}/${e.key}`,
+    badge(e.change),
+    html`<ul>
+      ${e.fields.map((f) => html`<li><code>${f.field || "(value)"}</code>: ${json(f.before)} → ${json(f.after)}</li>`)}
+    </ul>`,
+  ]);
   return html`<p>From <code>${p.from}</code> to <code>${p.to}</code>; the logs share their first ${p.diff.events.common} events.</p>
     <h2>Entities</h2>
     ${
       entities.length
-        ? html`<table>
-            <thead>
-              <tr>
-                <th scope="col">Entity</th>
-                <th scope="col">Change</th>
-                <th scope="col">Before → after</th>
-              </tr>
-            </thead>
-            <tbody>
-              ${entities}
-            </tbody>
-          </table>`
+        ? table([{ label: "Entity", cell: "row header" }, { label: "Change" }, { label: "Before → after" }], entities)
         : html`<p>No entity differs.</p>`
     }
     <h2>Events only in “to” (${p.diff.events.added.length})</h2>
@@ -275,17 +278,15 @@ export interface EventFilter {
 
 export function eventsPage(p: { store: string; filter: EventFilter; events: LoggedEvent[]; next?: number; types: string[] }): Html {
   const f = p.filter;
-  const rows = p.events.map(
-    ({ position, event: e }) =>
-      html`<tr>
-        <td class="num">${position}</td>
-        <td><time>${e.at}</time></td>
-        <td>${e.type}</td>
-        <td>${e.source}</td>
-        <td><code>${e.id}</code></td>
-        <td><code>${JSON.stringify(e.data)}</code></td>
-      </tr>`,
-  );
+  const rows = p.events.map(({ position, event: e }) => [
+    position,
+    html`<time>${e.at}</time>`,
+    e.type,
+    e.source,
+    html`<code>${e.id}</code>`,
+    html`<code>${JSON.stringify(e.data)}</code>`,
+  ]);
+  const columns: Column[] = [{ label: "#", cell: "num" }, { label: "Time" }, { label: "Type" }, { label: "Source" }, { label: "Id" }, { label: "Data" }];
   const query = { store: p.store, at: f.at, type: f.type, stream: f.stream, since: f.since, until: f.until, limit: f.limit };
   return html`<form method="get" action="/console/events" class="filters">
       <input type="hidden" name="store" value="${p.store}" />
@@ -300,65 +301,30 @@ export function eventsPage(p: { store: string; filter: EventFilter; events: Logg
       <label for="ev-until">To time</label> <input id="ev-until" name="until" value="${f.until ?? ""}" /> <label for="ev-limit">Per page</label>
       <input id="ev-limit" name="limit" value="${f.limit}" inputmode="numeric" /> <button type="submit">Filter</button>
     </form>
-    <table>
-      <caption>
-        Events from position ${f.from}, oldest first
-      </caption>
-      <thead>
-        <tr>
-          <th scope="col">#</th>
-          <th scope="col">Time</th>
-          <th scope="col">Type</th>
-          <th scope="col">Source</th>
-          <th scope="col">Id</th>
-          <th scope="col">Data</th>
-        </tr>
-      </thead>
-      <tbody>
-        ${
-          rows.length
-            ? rows
-            : html`<tr>
-                <td colspan="6">No events match.</td>
-              </tr>`
-        }
-      </tbody>
-    </table>
+    ${table(columns, rows, { caption: html`Events from position ${f.from}, oldest first`, empty: "No events match." })}
     ${p.next !== undefined ? html`<p><a href="${href("/console/events", { ...query, from: p.next })}">Next page</a></p>` : ""}`;
 }
 
 export function ordersPage(p: { store: string; orders: Order[]; from: number; limit: number; total: number }): Html {
-  const rows = p.orders.map(
-    (o) =>
-      html`<tr>
-        <th scope="row"><a href="${href(`/console/orders/${encodeURIComponent(o.orderId)}`, { store: p.store })}">${o.orderId}</a></th>
-        <td><a href="${href(`/console/customers/${encodeURIComponent(o.customerId)}`, { store: p.store })}">${o.customerId}</a></td>
-        <td>${badge(o.status)}</td>
-        <td class="num">${cents(o.paidCents)}</td>
-        <td class="num">${cents(o.refundedCents)}</td>
-      </tr>`,
-  );
+  const rows = p.orders.map((o) => [
+    html`<a href="${href(`/console/orders/${encodeURIComponent(o.orderId)}`, { store: p.store })}">${o.orderId}</a>`,
+    html`<a href="${href(`/console/customers/${encodeURIComponent(o.customerId)}`, { store: p.store })}">${o.customerId}</a>`,
+    badge(o.status),
+    cents(o.paidCents),
+    cents(o.refundedCents),
+  ]);
+  const columns: Column[] = [
+    { label: "Order", cell: "row header" },
+    { label: "Customer" },
+    { label: "Status" },
+    { label: "Paid", cell: "num" },
+    { label: "Refunded", cell: "num" },
+  ];
   return html`<form method="get" action="/console/customers" class="filters">
       <input type="hidden" name="store" value="${p.store}" /> <label for="cust">Customer id</label> <input id="cust" name="id" required />
       <button type="submit">Show customer</button>
     </form>
-    <table>
-      <caption>
-        Orders ${p.from + 1}–${p.from + p.orders.length} of ${p.total}
-      </caption>
-      <thead>
-        <tr>
-          <th scope="col">Order</th>
-          <th scope="col">Customer</th>
-          <th scope="col">Status</th>
-          <th scope="col">Paid</th>
-          <th scope="col">Refunded</th>
-        </tr>
-      </thead>
-      <tbody>
-        ${rows}
-      </tbody>
-    </table>
+    ${table(columns, rows, { caption: html`Orders ${p.from + 1}–${p.from + p.orders.length} of ${p.total}` })}
     ${p.from + p.limit < p.total ? html`<p><a href="${href("/console/orders", { store: p.store, from: p.from + p.limit, limit: p.limit })}">Next page</a></p>` : ""}`;
 }
 
@@ -445,53 +411,19 @@ export function agentsPage(p: { values: Partial<State> }): Html {
     <h3>Failed tasks</h3>
     ${
       byStatus("failed").length
-        ? html`<table>
-            <thead>
-              <tr>
-                <th scope="col">Task</th>
-                <th scope="col">Agent</th>
-                <th scope="col">Attempts</th>
-                <th scope="col">Why</th>
-              </tr>
-            </thead>
-            <tbody>
-              ${byStatus("failed").map(
-                (t) =>
-                  html`<tr>
-                    <th scope="row"><code>${t.taskId}</code></th>
-                    <td>${t.assignee}</td>
-                    <td class="num">${t.attempts}</td>
-                    <td>${t.error ?? ""}</td>
-                  </tr>`,
-              )}
-            </tbody>
-          </table>`
+        ? table(
+            [{ label: "Task", cell: "row header" }, { label: "Agent" }, { label: "Attempts", cell: "num" }, { label: "Why" }],
+            byStatus("failed").map((t) => [html`<code>${t.taskId}</code>`, t.assignee, t.attempts, t.error ?? ""]),
+          )
         : html`<p>No task failed.</p>`
     }
     <h2>Conflicts (newest first)</h2>
     ${
       conflicts.length
-        ? html`<table>
-            <thead>
-              <tr>
-                <th scope="col">By</th>
-                <th scope="col">Kind</th>
-                <th scope="col">Event</th>
-                <th scope="col">Reason</th>
-              </tr>
-            </thead>
-            <tbody>
-              ${conflicts.map(
-                (c) =>
-                  html`<tr>
-                    <td>${c.by}</td>
-                    <td>${c.kind}</td>
-                    <td><code>${c.eventId}</code></td>
-                    <td>${c.reason}</td>
-                  </tr>`,
-              )}
-            </tbody>
-          </table>`
+        ? table(
+            [{ label: "By" }, { label: "Kind" }, { label: "Event" }, { label: "Reason" }],
+            conflicts.map((c) => [c.by, c.kind, html`<code>${c.eventId}</code>`, c.reason]),
+          )
         : html`<p>No conflicts.</p>`
     }
     <h2>Recent tool calls</h2>

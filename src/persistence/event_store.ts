@@ -133,3 +133,57 @@ export function beyondTip(threadId: string, at: LogPointer, tip: number): Error 
     `event store: cannot append at position ${at.length} of branch ${at.branch} of thread ${threadId}: the branch ends at ${tip} (a pointer from another database, or a deleted history)`,
   );
 }
+
+/** What a store found on one branch that an append at a pointer could use (read by the store, judged by `decideAppend`). */
+export interface AppendCandidate {
+  branch: BranchRecord;
+  /** The stored bodies at positions [pointer, pointer + events) of the branch's own events. */
+  stored: readonly string[];
+  /** Where the branch's own events end; read only when nothing is stored at the pointer (it decides nothing otherwise). */
+  tip: number | undefined;
+}
+
+/** What an append does: write on a branch at its tip, point at an identical run already there, or fork a new branch. */
+export type AppendDecision =
+  | { kind: "write"; branch: number; pointer: LogPointer }
+  | { kind: "existing"; pointer: LogPointer }
+  | { kind: "fork"; fork: BranchRecord; pointer: LogPointer };
+
+/**
+ * The branches an append at `at` may land on, in the order they are tried: the
+ * pointer's own branch, then its children forked exactly at the pointer (an
+ * earlier append at the same pointer that forked).
+ */
+export function appendCandidates(threadId: string, branches: ReadonlyMap<number, BranchRecord>, at: LogPointer): BranchRecord[] {
+  const start = branches.get(at.branch);
+  if (!start) throw new Error(`event store: cannot append at branch ${at.branch} of thread ${threadId}: no such branch`);
+  return [start, ...[...branches.values()].filter((b) => b.parent === at.branch && b.forkAt === at.length)];
+}
+
+/**
+ * Where an append of `events` at `at` goes (the header's rules), given what the
+ * store found on each of `appendCandidates` in order and every branch record of
+ * the thread: the first candidate at its tip takes the events, the first that
+ * already holds exactly them is pointed at, and otherwise a new branch forks at
+ * the pointer. A candidate that ends before the pointer is refused.
+ */
+export function decideAppend(
+  threadId: string,
+  branches: ReadonlyMap<number, BranchRecord>,
+  at: LogPointer,
+  events: readonly StoreEvent[],
+  candidates: readonly AppendCandidate[],
+): AppendDecision {
+  const end = at.length + events.length;
+  for (const { branch, stored, tip } of candidates) {
+    if (stored.length === 0) {
+      if (tip === undefined)
+        throw new Error(`event store: branch ${branch.branch} of thread ${threadId} has nothing at ${at.length}, and its tip was not read`);
+      if (tip === at.length) return { kind: "write", branch: branch.branch, pointer: { branch: branch.branch, length: end } };
+      if (tip < at.length) throw beyondTip(threadId, at, tip);
+    }
+    if (sameEvents(stored, events)) return { kind: "existing", pointer: { branch: branch.branch, length: end } };
+  }
+  const fork: BranchRecord = { branch: Math.max(...branches.keys()) + 1, parent: at.branch, forkAt: at.length };
+  return { kind: "fork", fork, pointer: { branch: fork.branch, length: end } };
+}

@@ -15,10 +15,11 @@ import pg from "pg";
 import type { StoreEvent } from "../domain/events.js";
 import { streamsOf } from "../domain/streams.js";
 import {
-  beyondTip,
+  appendCandidates,
   commonPrefix,
-  sameEvents,
+  decideAppend,
   segmentsOf,
+  type AppendCandidate,
   type BranchRecord,
   type EventQuery,
   type EventStore,
@@ -189,37 +190,19 @@ export function pgEventStore(pool: pg.Pool): EventStore {
         await client.query("INSERT INTO shopstate_branches (thread_id, branch, parent, fork_at) VALUES ($1, 0, NULL, 0)", [threadId]);
         branches.set(0, { branch: 0, parent: null, forkAt: 0 });
       }
-      const start = branches.get(at.branch);
-      if (!start) throw new Error(`event store: cannot append at branch ${at.branch} of thread ${threadId}: no such branch`);
       const end = at.length + events.length;
-      const candidates = [start, ...[...branches.values()].filter((b) => b.parent === at.branch && b.forkAt === at.length)];
-      let pointer: LogPointer | undefined;
-      for (const candidate of candidates) {
+      const candidates: AppendCandidate[] = [];
+      for (const branch of appendCandidates(threadId, branches, at)) {
         const { rows } = await client.query<Row>(
           "SELECT position, body FROM shopstate_events WHERE thread_id = $1 AND branch = $2 AND position >= $3 AND position < $4 ORDER BY position",
-          [threadId, candidate.branch, at.length, end],
+          [threadId, branch.branch, at.length, end],
         );
-        if (rows.length === 0) {
-          const tip = await tipOf(client, threadId, candidate);
-          if (tip === at.length) {
-            await insertAll(client, threadId, candidate.branch, at.length, events);
-            pointer = { branch: candidate.branch, length: end };
-            break;
-          }
-          if (tip < at.length) throw beyondTip(threadId, at, tip);
-        }
-        if (
-          sameEvents(
-            rows.map((r) => r.body),
-            events,
-          )
-        ) {
-          pointer = { branch: candidate.branch, length: end };
-          break;
-        }
+        candidates.push({ branch, stored: rows.map((r) => r.body), tip: rows.length === 0 ? await tipOf(client, threadId, branch) : undefined });
       }
-      if (!pointer) {
-        const fork: BranchRecord = { branch: Math.max(...branches.keys()) + 1, parent: at.branch, forkAt: at.length };
+      const decision = decideAppend(threadId, branches, at, events, candidates);
+      if (decision.kind === "write") await insertAll(client, threadId, decision.branch, at.length, events);
+      if (decision.kind === "fork") {
+        const { fork } = decision;
         await client.query("INSERT INTO shopstate_branches (thread_id, branch, parent, fork_at) VALUES ($1, $2, $3, $4)", [
           threadId,
           fork.branch,
@@ -228,10 +211,9 @@ export function pgEventStore(pool: pg.Pool): EventStore {
         ]);
         branches.set(fork.branch, fork);
         await insertAll(client, threadId, fork.branch, at.length, events);
-        pointer = { branch: fork.branch, length: end };
       }
       lineage.set(threadId, branches);
-      return pointer;
+      return decision.pointer;
     });
 
   return {

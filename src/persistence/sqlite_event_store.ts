@@ -8,9 +8,9 @@ import Database from "better-sqlite3";
 import type { StoreEvent } from "../domain/events.js";
 import { streamsOf } from "../domain/streams.js";
 import {
-  beyondTip,
+  appendCandidates,
   commonPrefix,
-  sameEvents,
+  decideAppend,
   segmentsOf,
   type BranchRecord,
   type EventQuery,
@@ -110,27 +110,20 @@ export function sqliteEventStore(db: Database.Database): EventStore {
       insertBranch.run(threadId, 0, null, 0);
       branches.set(0, { branch: 0, parent: null, forkAt: 0 });
     }
-    const start = branches.get(at.branch);
-    if (!start) throw new Error(`event store: cannot append at branch ${at.branch} of thread ${threadId}: no such branch`);
     const end = at.length + events.length;
-    const candidates = [start, ...[...branches.values()].filter((b) => b.parent === at.branch && b.forkAt === at.length)];
-    for (const candidate of candidates) {
-      const stored = selectRange.all(threadId, candidate.branch, at.length, end).map((r) => r.body);
-      if (stored.length === 0) {
-        const tip = tipOf(threadId, candidate);
-        if (tip === at.length) {
-          insertAll(threadId, candidate.branch, at.length, events);
-          return { branch: candidate.branch, length: end };
-        }
-        if (tip < at.length) throw beyondTip(threadId, at, tip);
-      }
-      if (sameEvents(stored, events)) return { branch: candidate.branch, length: end };
+    const candidates = appendCandidates(threadId, branches, at).map((branch) => {
+      const stored = selectRange.all(threadId, branch.branch, at.length, end).map((r) => r.body);
+      return { branch, stored, tip: stored.length === 0 ? tipOf(threadId, branch) : undefined };
+    });
+    const decision = decideAppend(threadId, branches, at, events, candidates);
+    if (decision.kind === "write") insertAll(threadId, decision.branch, at.length, events);
+    if (decision.kind === "fork") {
+      const { fork } = decision;
+      insertBranch.run(threadId, fork.branch, fork.parent, fork.forkAt);
+      branches.set(fork.branch, fork);
+      insertAll(threadId, fork.branch, at.length, events);
     }
-    const fork: BranchRecord = { branch: Math.max(...branches.keys()) + 1, parent: at.branch, forkAt: at.length };
-    insertBranch.run(threadId, fork.branch, fork.parent, fork.forkAt);
-    branches.set(fork.branch, fork);
-    insertAll(threadId, fork.branch, at.length, events);
-    return { branch: fork.branch, length: end };
+    return decision.pointer;
   });
 
   const readSegment = (threadId: string, s: Segment, query: EventQuery, limit: number): Row[] => {
