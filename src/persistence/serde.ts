@@ -12,8 +12,9 @@
  *   `DeltaSnapshot` records (`lc: 2`, `type: "delta_snapshot"`) into snapshots
  *   and notes every other record (LangChain objects such as the messages
  *   channel's, Sets and Maps, `undefined`); each noted record is then revived
- *   alone by the stock reviver, so a state with a hundred messages no longer
- *   sends its every other value through it;
+ *   alone, a LangChain object by LangChain's `load` (what the stock reviver
+ *   calls for it), any other by the stock reviver, so a state with a hundred
+ *   messages no longer sends its every other value through it;
  * - a record inside another record (a Set in a Map, a snapshot in a message):
  *   the stock reviver for the whole text, unchanged.
  *
@@ -22,6 +23,7 @@
  * a string value are escaped (`\"lc\":`) and cannot match. A false positive only
  * takes the slow path. Dumping is the stock one, so stored bytes are unchanged.
  */
+import { load } from "@langchain/core/load";
 import { DeltaSnapshot, JsonPlusSerializer } from "@langchain/langgraph-checkpoint";
 
 const LC_KEY = '"lc":';
@@ -30,6 +32,11 @@ type Json = Record<string, unknown>;
 
 function isDeltaSnapshotRecord(value: Json): boolean {
   return value.lc === 2 && value.type === "delta_snapshot" && Object.prototype.hasOwnProperty.call(value, "value");
+}
+
+/** What the stock reviver passes to LangChain's `load` (a message, for instance). */
+function isLangChainObject(value: Json): boolean {
+  return value.lc === 1 && value.type === "constructor" && Array.isArray(value.id);
 }
 
 /** A record for the stock reviver: a LangChain object (`lc: 1`) or any other `lc: 2` record (constructor, undefined). */
@@ -58,8 +65,9 @@ export class FastJsonPlusSerializer extends JsonPlusSerializer {
     // A record holding another one (or a snapshot made above) goes through the stock reviver whole, as before.
     if (nested || texts.some((t) => t.split(LC_KEY).length > 2 || t.includes('"lg_name":'))) return super._loads(data);
     let root = parsed;
-    for (const [i, { holder, key }] of noted.entries()) {
-      const revived = await super._loads(texts[i]);
+    for (const [i, { holder, key, record }] of noted.entries()) {
+      // A LangChain object is what the stock reviver hands to `load` once its (plain) fields are revived.
+      const revived = isLangChainObject(record) ? await load(texts[i]) : await super._loads(texts[i]);
       if (key === "" && holder[key] === parsed) root = revived;
       else holder[key] = revived;
     }
