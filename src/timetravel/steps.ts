@@ -18,9 +18,6 @@
  * checkpoint's row is removed with it (`forgetSteps`).
  */
 import type { StateSnapshot } from "@langchain/langgraph";
-
-/** LangGraph's mark of a `Send` task in a task's path (`PUSH` in its constants, not exported). */
-const PUSH = "__pregel_push";
 import type { StoreGraph } from "../graph.js";
 import type { State } from "../state.js";
 import type { StoreMeta } from "../persistence/backend.js";
@@ -30,6 +27,10 @@ export type { StepRecord };
 import { EMPTY_LOG, type EventStore } from "../persistence/event_store.js";
 import { readLog, storeLog, type StoreLog } from "../persistence/store_log.js";
 import { diffStates, summariseStep, type DiffSide } from "./diff.js";
+import { checkpointConfig, checkpointIdOf } from "./refs.js";
+
+/** LangGraph's mark of a `Send` task in a task's path (`PUSH` in its constants, not exported). */
+const PUSH = "__pregel_push";
 
 /** Where a step's log lives: the store's event store and thread. */
 export interface StepLog {
@@ -59,16 +60,20 @@ export async function describeStep(snapshot: StepSnapshot, parent: StepSnapshot 
   };
 }
 
-/** Computes the records of checkpoints by loading their states (and their parents'), sharing loads between neighbours. */
+/**
+ * Computes the records of checkpoints from their states and their parents',
+ * loading each state once (neighbours share loads); `known` holds states in
+ * hand already (a run's streamed checkpoints), which are not loaded again.
+ */
 export async function computeSteps(
   session: StepLog & { graph: StoreGraph },
   checkpoints: readonly { checkpointId: string; parentId?: string }[],
+  known: ReadonlyMap<string, StepSnapshot> = new Map(),
 ): Promise<Map<string, StepRecord>> {
-  const loaded = new Map<string, StateSnapshot>();
+  const loaded = new Map(known);
   const load = async (id: string) => {
     let snapshot = loaded.get(id);
-    if (!snapshot)
-      loaded.set(id, (snapshot = await session.graph.getState({ configurable: { thread_id: session.threadId, checkpoint_ns: "", checkpoint_id: id } })));
+    if (!snapshot) loaded.set(id, (snapshot = await session.graph.getState(checkpointConfig(session.threadId, id))));
     return snapshot;
   };
   const records = new Map<string, StepRecord>();
@@ -91,27 +96,18 @@ export interface RunCheckpoint extends StepSnapshot {
  * from the saver when the stream does not hold it.
  */
 export async function recordRunSteps(session: StepLog & { meta: StoreMeta; graph: StoreGraph }, checkpoints: readonly RunCheckpoint[]): Promise<void> {
-  const idOf = (config?: { configurable?: Record<string, unknown> }) => config?.configurable?.checkpoint_id as string | undefined;
-  const byId = new Map<string, StepSnapshot>();
   const inOrder = asStateReads(session.graph);
+  const streamed = new Map<string, StepSnapshot>();
+  const parents = new Map<string, string | undefined>();
   for (const c of checkpoints) {
-    const id = idOf(c.config);
-    if (id) byId.set(id, inOrder(c));
+    const id = checkpointIdOf(c.config);
+    if (!id) continue;
+    streamed.set(id, inOrder(c));
+    parents.set(id, checkpointIdOf(c.parentConfig));
   }
-  const known = await session.meta.storedSteps(session.threadId, [...byId.keys()]);
-  const records = new Map<string, StepRecord>();
-  for (const c of checkpoints) {
-    const id = idOf(c.config);
-    if (!id || known.has(id) || records.has(id)) continue;
-    const parentId = idOf(c.parentConfig);
-    let parent = parentId ? byId.get(parentId) : undefined;
-    if (parentId && !parent) {
-      parent = await session.graph.getState({ configurable: { thread_id: session.threadId, checkpoint_ns: "", checkpoint_id: parentId } });
-      byId.set(parentId, parent);
-    }
-    records.set(id, await describeStep(byId.get(id) as StepSnapshot, parent, session));
-  }
-  await session.meta.storeSteps(session.threadId, records);
+  const recorded = await session.meta.storedSteps(session.threadId, [...streamed.keys()]);
+  const fresh = [...streamed.keys()].filter((id) => !recorded.has(id)).map((id) => ({ checkpointId: id, parentId: parents.get(id) }));
+  await session.meta.storeSteps(session.threadId, await computeSteps(session, fresh, streamed));
 }
 
 /**
