@@ -39,3 +39,9 @@ export function decodeValue(serde: SerializerProtocol, type: string, data: Uint8
   if (name === "bytes") return serde.loadsTyped(name, typeof bytes === "string" ? new TextEncoder().encode(bytes) : bytes);
   return serde.loadsTyped(name, typeof bytes === "string" ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8"));
 }
+
+/** A stored text column (SQLite hands back TEXT or BLOB) as a string; empty for NULL. */
+export function storedText(data: Uint8Array | string | null): string {
+  if (data === null) return "";
+  return typeof data === "string" ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString("utf8");
+}

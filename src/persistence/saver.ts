@@ -48,7 +48,7 @@ import {
 } from "@langchain/langgraph-checkpoint";
 import { FastJsonPlusSerializer } from "./serde.js";
 import { applySnapshotDiffs, diffSnapshot, type SnapshotDiff } from "./snapshots.js";
-import { baseType, decodeValue, encodeValue } from "./codec.js";
+import { baseType, decodeValue, encodeValue, storedText } from "./codec.js";
 import { WRITES_SCHEMA, decodeWrites, loadWrites, storeWrites, type WriteRow } from "./writes.js";
 
 /** The name the validation suite runs us under (it skips tests by saver name). */
@@ -212,11 +212,6 @@ function columnsOf(db: Database.Database, table: string): Set<string> {
 function byteLength(data: Uint8Array | string | null): number {
   if (data === null) return 0;
   return typeof data === "string" ? Buffer.byteLength(data) : data.byteLength;
-}
-
-function text(data: Uint8Array | string | null): string {
-  if (data === null) return "";
-  return typeof data === "string" ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString("utf8");
 }
 
 function hasStoredValue(lineage: Lineage, channel: string): boolean {
@@ -498,7 +493,7 @@ export class ShopstateSaver extends BaseCheckpointSaver {
     const checkpoint = (await decodeValue(this.serde, type, row.checkpoint)) as Checkpoint;
     checkpoint.channel_values = { ...(checkpoint.channel_values ?? {}), ...(await this.loadChannelValues(threadId, ns, checkpoint.channel_versions ?? {})) };
     if (checkpoint.v < 4 && parentId) await this.migratePendingSends(checkpoint, threadId, ns, parentId);
-    const metadata = (await this.serde.loadsTyped("json", text(row.metadata))) as CheckpointMetadata;
+    const metadata = (await this.serde.loadsTyped("json", storedText(row.metadata))) as CheckpointMetadata;
     if (row.delta_seeds !== null)
       this.lineages.set(this.key(threadId, ns, checkpointId), { versions: checkpoint.channel_versions, seeds: JSON.parse(row.delta_seeds) as Seeds });
     const tuple: CheckpointTuple = {

@@ -6,7 +6,7 @@
  */
 import type Database from "better-sqlite3";
 import type { CheckpointMetadata } from "@langchain/langgraph-checkpoint";
-import { decodeValue } from "./codec.js";
+import { decodeValue, storedText } from "./codec.js";
 import { FastJsonPlusSerializer } from "./serde.js";
 
 /** A checkpoint without its state. */
@@ -52,15 +52,10 @@ export function sqliteCheckpointHeaders(db: Database.Database) {
       headers.push({
         checkpointId: row.checkpoint_id,
         parentId: row.parent_checkpoint_id ?? undefined,
-        metadata: (await serde.loadsTyped("json", text(row.metadata))) as CheckpointMetadata,
+        metadata: (await serde.loadsTyped("json", storedText(row.metadata))) as CheckpointMetadata,
         createdAt: ts ?? undefined,
       });
     }
     return headers;
   };
-}
-
-function text(data: Uint8Array | string | null): string {
-  if (data === null) return "{}";
-  return typeof data === "string" ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString("utf8");
 }
