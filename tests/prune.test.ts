@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { RunnableConfig } from "@langchain/core/runnables";
+import { TASKS } from "@langchain/langgraph-checkpoint";
 import { generateWorkload } from "../bench/generator.js";
 import { verifyValues } from "../src/app/verify.js";
 import { databaseBytes } from "../src/persistence/prune.js";
@@ -100,6 +101,39 @@ describe("prune --keep-last", () => {
       expect(afterLog.length).toBeGreaterThan(headLog.length);
       expect(afterLog.slice(0, headLog.length)).toEqual(headLog);
       expect((await verifyValues(reopened, after)).violations).toEqual([]);
+    } finally {
+      await reopened.close();
+    }
+  });
+
+  it("keeps the pending sends of a kept checkpoint whose sends were stored as its removed parent's writes", async () => {
+    const session = await storeWithHistory();
+    const ids = checkpointIds(session);
+    const sendsAt = async (s: StoreSession, id: string) => {
+      const tuple = await s.saver.getTuple(at(s, id));
+      return { version: String(tuple?.checkpoint.channel_versions[TASKS]), sends: (tuple?.checkpoint.channel_values[TASKS] ?? []) as unknown[] };
+    };
+    let kept: { id: string; version: string; sends: unknown[] } | undefined;
+    for (const id of ids.slice(1, -10)) {
+      const found = await sendsAt(session, id);
+      if (found.sends.length > 0) {
+        kept = { id, ...found };
+        break;
+      }
+    }
+    if (!kept) throw new Error("the workload queued no sends before the last 10 checkpoints");
+    const storedAs = () =>
+      session.db.prepare("SELECT type FROM checkpoint_blobs WHERE thread_id = ? AND channel = ? AND version = ?").get(session.threadId, TASKS, kept.version);
+    expect(storedAs()).toEqual({ type: "sends-of" });
+    tag(session, "sends", kept.id);
+
+    await pruneStore(session, { keepLast: 10 });
+    expect(storedAs()).not.toEqual({ type: "sends-of" });
+    await session.close();
+    const reopened = openStore(dbPath, "main");
+    try {
+      expect(checkpointIds(reopened)).toContain(kept.id);
+      expect((await sendsAt(reopened, kept.id)).sends).toEqual(kept.sends);
     } finally {
       await reopened.close();
     }

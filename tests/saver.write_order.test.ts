@@ -9,7 +9,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { emptyCheckpoint, uuid6 } from "@langchain/langgraph-checkpoint";
+import { ERROR, INTERRUPT, TASKS, emptyCheckpoint, uuid6 } from "@langchain/langgraph-checkpoint";
+import { AIMessage } from "@langchain/core/messages";
 import { ShopstateSaver } from "../src/persistence/saver.js";
 import { openDatabase } from "../src/persistence/sqlite.js";
 
@@ -51,6 +52,98 @@ describe("ShopstateSaver pending writes", () => {
       const listed = [];
       for await (const t of reopened.list({ configurable: { thread_id: "t" } })) listed.push(t);
       expect(listed[0].pendingWrites?.map(([, , value]) => value)).toEqual(expected);
+    } finally {
+      reopened.db.close();
+    }
+  });
+
+  it("read the same once the next checkpoint packs them into one row, and writes arriving later still follow the stock rules", async () => {
+    const saver = new ShopstateSaver(openDatabase(join(dir, "packed.db")));
+    const rowsOf = (id: string) =>
+      saver.db.prepare("SELECT task_id FROM checkpoint_writes WHERE checkpoint_id = ? ORDER BY task_id").all(id) as { task_id: string }[];
+    try {
+      const parent = await saver.put(
+        { configurable: { thread_id: "t", checkpoint_ns: "" } },
+        { ...emptyCheckpoint(), id: uuid6(-1) },
+        { source: "loop", step: 0, parents: {} },
+        {},
+      );
+      const parentId = parent.configurable?.checkpoint_id as string;
+      for (const task of tasks) await saver.putWrites(parent, task.writes, task.id, task.path);
+      // A LangChain object and an error: revived as they were written.
+      await saver.putWrites(parent, [["messages", new AIMessage({ content: "hello", id: "m1" })]], "y-task", "~__pregel_push, 3");
+      await saver.putWrites(parent, [[ERROR, { message: "boom" }]], "x-task", "~__pregel_push, 4");
+      const before = (await saver.getTuple(parent))?.pendingWrites;
+      expect(rowsOf(parentId)).toHaveLength(tasks.length + 2);
+
+      await saver.put(parent, { ...emptyCheckpoint(), id: uuid6(-1) }, { source: "loop", step: 1, parents: {} }, {});
+      expect(rowsOf(parentId)).toEqual([{ task_id: "" }]);
+      const packed = (await saver.getTuple(parent))?.pendingWrites;
+      expect(packed).toEqual(before);
+      expect(packed?.find(([task]) => task === "y-task")?.[2]).toBeInstanceOf(AIMessage);
+
+      // Late writes: a regular write at a stored index is ignored, a new index is added, a special write replaces.
+      await saver.putWrites(parent, [["events", "again"]], "z-task", "~__pregel_push, 0");
+      await saver.putWrites(
+        parent,
+        [
+          ["events", "first"],
+          ["events", "sixth"],
+        ],
+        "z-task",
+        "~__pregel_push, 0",
+      );
+      await saver.putWrites(parent, [[ERROR, { message: "boom again" }]], "x-task", "~__pregel_push, 4");
+      await saver.putWrites(parent, [[INTERRUPT, { value: "ask" }]], "w-task", "~__pregel_push, 5");
+      const late = (await saver.getTuple(parent))?.pendingWrites;
+      expect(late?.filter(([, channel]) => channel === "events").map(([, , value]) => value)).toEqual(["first", "sixth", ...expected.slice(1)]);
+      expect(late?.find(([task]) => task === "x-task")?.[2]).toEqual({ message: "boom again" });
+      expect(late?.find(([task]) => task === "w-task")?.[2]).toEqual({ value: "ask" });
+
+      // The next pack folds them in and reads the same.
+      await saver.put(parent, { ...emptyCheckpoint(), id: uuid6(-1) }, { source: "fork", step: 1, parents: {} }, {});
+      expect(rowsOf(parentId)).toEqual([{ task_id: "" }]);
+      expect((await saver.getTuple(parent))?.pendingWrites).toEqual(late);
+    } finally {
+      saver.db.close();
+    }
+  });
+
+  it("store a step's sends once: the next checkpoint's pending sends point at the writes that hold the same objects", async () => {
+    const file = join(dir, "sends.db");
+    const saver = new ShopstateSaver(openDatabase(file));
+    const typeOf = (version: string) =>
+      (saver.db.prepare("SELECT type FROM checkpoint_blobs WHERE channel = ? AND version = ?").get(TASKS, version) as { type: string }).type;
+    const parent = await saver.put(
+      { configurable: { thread_id: "t", checkpoint_ns: "" } },
+      { ...emptyCheckpoint(), id: uuid6(-1) },
+      { source: "loop", step: 0, parents: {} },
+      {},
+    );
+    const late = { node: "agent", args: { order: "ORD-2" } };
+    const early = { node: "agent", args: { order: "ORD-1" } };
+    await saver.putWrites(parent, [[TASKS, late]], "a-task", "~__pregel_push, 1");
+    await saver.putWrites(parent, [[TASKS, early]], "b-task", "~__pregel_push, 0");
+    const child = async (sends: unknown[]) => {
+      const version = saver.getNextVersion(undefined) as unknown as string;
+      const checkpoint = { ...emptyCheckpoint(), id: uuid6(-1), channel_values: { [TASKS]: sends }, channel_versions: { [TASKS]: version } };
+      return { version, config: await saver.put(parent, checkpoint, { source: "loop", step: 1, parents: {} }, { [TASKS]: version }) };
+    };
+    const same = await child([early, late]);
+    // Equal but not the objects stored (or another order): stored whole.
+    const copies = await child([{ ...early }, { ...late }]);
+    const reordered = await child([late, early]);
+    expect([same, copies, reordered].map(({ version }) => typeOf(version))).toEqual(["sends-of", "json", "json"]);
+    saver.db.close();
+
+    const reopened = new ShopstateSaver(openDatabase(file));
+    try {
+      for (const [{ config }, sends] of [
+        [same, [early, late]],
+        [copies, [early, late]],
+        [reordered, [late, early]],
+      ] as const)
+        expect((await reopened.getTuple(config))?.checkpoint.channel_values[TASKS]).toEqual(sends);
     } finally {
       reopened.db.close();
     }

@@ -25,6 +25,19 @@ export async function encodeValue(serde: SerializerProtocol, value: unknown, typ
   return { type: name + DEFLATE_SUFFIX, bytes: deflateRawSync(bytes, { level: 1 }) };
 }
 
+/** Stores a text the serializer wrote (JSON) as a value of `type`, deflated if worth it; `level` is zlib's. */
+export function encodeText(text: string, type: string, level = 1): Stored {
+  const bytes = Buffer.from(text, "utf8");
+  if (bytes.byteLength < DEFLATE_MIN_BYTES) return { type, bytes };
+  return { type: type + DEFLATE_SUFFIX, bytes: deflateRawSync(bytes, { level }) };
+}
+
+/** A stored value's serialized text, inflated if it was deflated, not parsed. */
+export function storedJsonText(type: string, data: Uint8Array | string | null): string {
+  if (data === null || !type.endsWith(DEFLATE_SUFFIX)) return storedText(data);
+  return inflateRawSync(typeof data === "string" ? Buffer.from(data, "utf8") : data).toString("utf8");
+}
+
 /** The type a stored value was written with, without the compression suffix. */
 export function baseType(type: string): string {
   return type.endsWith(DEFLATE_SUFFIX) ? type.slice(0, -DEFLATE_SUFFIX.length) : type;

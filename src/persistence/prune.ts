@@ -138,6 +138,8 @@ export async function pruneCheckpoints(
     if (versions?.has(blob.version) && !versions.has(blob.base)) await saver.materializeSnapshot(threadId, ns, blob.channel, blob.version);
   }
 
+  // Sends kept checkpoints read from the writes about to go.
+  await saver.materializeSends(threadId, ns, removed);
   db.transaction(() => {
     const deleteCheckpoint = db.prepare("DELETE FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ?");
     const deleteWrites = db.prepare("DELETE FROM checkpoint_writes WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ?");

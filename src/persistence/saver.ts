@@ -15,7 +15,10 @@
  *   written only when the version is new (`newVersions`). Delta-channel
  *   snapshots are stored as the difference from the channel's previous snapshot
  *   (`snapshots.ts`), so they cost what they add.
- * - `checkpoint_writes`: pending writes, one row per task (`writes.ts`).
+ * - `checkpoint_writes`: pending writes, one row per task while a superstep
+ *   runs, packed into one row per checkpoint when the next is written (`writes.ts`).
+ *   The `Send`s a step queues are stored once: the next checkpoint's
+ *   `__pregel_tasks` value points at the writes that hold them (`SENDS_OF`).
  * Values of a few hundred bytes or more are deflated (`codec.ts`).
  *
  * Channel versions are strings unique per branch (`<counter>.<random>`, as the
@@ -33,9 +36,11 @@ import {
   BaseCheckpointSaver,
   DeltaSnapshot,
   TASKS,
+  compareWritesSortKeys,
   copyCheckpoint,
   isDeltaSnapshot,
   maxChannelVersion,
+  writesSortKey,
   type ChannelVersions,
   type Checkpoint,
   type CheckpointListOptions,
@@ -49,7 +54,7 @@ import {
 import { FastJsonPlusSerializer } from "./serde.js";
 import { applySnapshotDiffs, diffSnapshot, type SnapshotDiff } from "./snapshots.js";
 import { baseType, decodeValue, encodeValue, storedText } from "./codec.js";
-import { WRITES_SCHEMA, decodeWrites, loadWrites, storeWrites, type WriteRow } from "./writes.js";
+import { WRITES_SCHEMA, decodeWrites, loadWrites, packWrites, storeWrites, type WriteRow } from "./writes.js";
 
 /** The name the validation suite runs us under (it skips tests by saver name). */
 export const SAVER_NAME = "shopstate-sqlite-saver";
@@ -58,6 +63,16 @@ export const SAVER_NAME = "shopstate-sqlite-saver";
 const EMPTY = "empty";
 const SNAPSHOT_FULL = "snapshot";
 const SNAPSHOT_DIFF = "snapshot-diff";
+/**
+ * A `__pregel_tasks` value stored as the id of the parent checkpoint whose
+ * pending writes hold the same sends, in the same order. Deliveries carry
+ * their context, so the sends are the largest writes of a run; stored whole
+ * they were a fifth of the channel values' bytes. Used only when the value's
+ * sends are the very objects this saver stored as the parent's writes, all of
+ * them: so the writes hold exactly the value (a parent written by another
+ * process, or a send written again, stores the value whole).
+ */
+const SENDS_OF = "sends-of";
 
 /**
  * A diff chain is cut (the next snapshot stored whole) once its diffs weigh
@@ -242,6 +257,8 @@ export class ShopstateSaver extends BaseCheckpointSaver {
   /** Newest snapshot version decoded or written per (thread, namespace, channel): the base of the next diff. */
   private readonly latestSnapshot = new Map<string, { version: string; snapshot: CachedSnapshot }>();
   private readonly lineages = new Lru<string, Lineage>(LINEAGE_CACHE_SIZE);
+  /** The sends stored as pending writes of the checkpoints this saver wrote, by task and index (see `SENDS_OF`). */
+  private readonly sendsWritten = new Lru<string, Map<string, { sortKey: ReturnType<typeof writesSortKey>; value: unknown }>>(LINEAGE_CACHE_SIZE);
 
   constructor(
     readonly db: Database.Database,
@@ -306,7 +323,9 @@ export class ShopstateSaver extends BaseCheckpointSaver {
       }
       stored.add(channel);
       const value = values[channel];
-      if (isDeltaSnapshot(value)) blobRows.push(await this.snapshotRow(threadId, ns, channel, key, value.value));
+      if (channel === TASKS && parentId && this.holdsWrittenSends(this.key(threadId, ns, parentId), value))
+        blobRows.push([channel, key, SENDS_OF, Buffer.from(parentId, "utf8"), null]);
+      else if (isDeltaSnapshot(value)) blobRows.push(await this.snapshotRow(threadId, ns, channel, key, value.value));
       else {
         const encoded = await encodeValue(this.serde, value);
         blobRows.push([channel, key, encoded.type, encoded.bytes, null]);
@@ -328,6 +347,9 @@ export class ShopstateSaver extends BaseCheckpointSaver {
       insertCheckpoint.run(threadId, ns, prepared.id, parentId ?? null, type, serializedCheckpoint, serializedMetadata, JSON.stringify(lineage.seeds));
     })();
     this.lineages.set(this.key(threadId, ns, prepared.id), lineage);
+    this.sendsWritten.set(this.key(threadId, ns, prepared.id), new Map());
+    // The parent's superstep is over: its task rows become one.
+    if (parentId) packWrites(this.db, { threadId, ns, checkpointId: parentId });
     return { configurable: { thread_id: threadId, checkpoint_ns: ns, checkpoint_id: prepared.id } };
   }
 
@@ -404,7 +426,23 @@ export class ShopstateSaver extends BaseCheckpointSaver {
     if (!threadId) throw new Error("ShopstateSaver.putWrites: missing 'thread_id' in config.configurable.");
     if (!checkpointId) throw new Error("ShopstateSaver.putWrites: missing 'checkpoint_id' in config.configurable.");
     const ns = (config.configurable.checkpoint_ns as string | undefined) ?? "";
-    await storeWrites(this.db, this.serde, { threadId, ns, checkpointId }, writes, taskId, taskPath);
+    const stored = await storeWrites(this.db, this.serde, { threadId, ns, checkpointId }, writes, taskId, taskPath);
+    const sends = this.sendsWritten.get(this.key(threadId, ns, checkpointId));
+    for (const [idx, channel, value] of stored)
+      if (channel === TASKS) sends?.set(`${taskId}\u0000${idx}`, { sortKey: writesSortKey(taskPath, taskId, idx), value });
+  }
+
+  /** Whether a `__pregel_tasks` value is exactly the sends stored as a checkpoint's writes, in LangGraph's order. */
+  private holdsWrittenSends(checkpointKey: string, value: unknown): boolean {
+    const written = this.sendsWritten.get(checkpointKey);
+    if (!written || !Array.isArray(value) || value.length === 0 || value.length !== written.size) return false;
+    const ordered = [...written.values()].sort((a, b) => compareWritesSortKeys(a.sortKey, b.sortKey));
+    return ordered.every((send, i) => send.value === value[i]);
+  }
+
+  /** The sends a `SENDS_OF` value points at. */
+  private async sendsOf(threadId: string, ns: string, checkpointId: string): Promise<unknown[]> {
+    return (await loadWrites(this.db, this.serde, { threadId, ns, checkpointId }, TASKS)).map(([, , value]) => value);
   }
 
   override async deleteThread(threadId: string): Promise<void> {
@@ -421,6 +459,7 @@ export class ShopstateSaver extends BaseCheckpointSaver {
     this.snapshots.deleteWhere((key) => key.startsWith(prefix));
     this.wholeSnapshots.deleteWhere((key) => key.startsWith(prefix));
     this.lineages.deleteWhere((key) => key.startsWith(prefix));
+    this.sendsWritten.deleteWhere((key) => key.startsWith(prefix));
     for (const key of [...this.latestSnapshot.keys()]) if (key.startsWith(prefix)) this.latestSnapshot.delete(key);
   }
 
@@ -527,6 +566,7 @@ export class ShopstateSaver extends BaseCheckpointSaver {
   }
 
   private async blobValue(threadId: string, ns: string, row: BlobRow): Promise<unknown> {
+    if (row.type === SENDS_OF) return this.sendsOf(threadId, ns, storedText(row.blob));
     const type = baseType(row.type);
     if (type === SNAPSHOT_FULL || type === SNAPSHOT_DIFF)
       return new DeltaSnapshot((await this.snapshotValue(threadId, ns, row.channel, row.version, row)).value);
@@ -650,7 +690,7 @@ export class ShopstateSaver extends BaseCheckpointSaver {
            JOIN checkpoints c ON c.thread_id = ? AND c.checkpoint_ns = ? AND c.checkpoint_id = path.id
            WHERE path.id <> ? AND c.parent_checkpoint_id IS NOT NULL
          )
-         SELECT path.id, path.depth, w.checkpoint_id, w.task_id, w.task_path, w.type, w.value FROM path
+         SELECT path.id, path.depth, w.checkpoint_id, w.task_id, w.slot, w.task_path, w.type, w.value FROM path
          LEFT JOIN checkpoint_writes w ON w.thread_id = ? AND w.checkpoint_ns = ? AND w.checkpoint_id = path.id AND (${channelFilter})
          ORDER BY path.depth DESC`,
       )
@@ -701,6 +741,22 @@ export class ShopstateSaver extends BaseCheckpointSaver {
       .prepare("UPDATE checkpoint_blobs SET type = ?, blob = ?, base_version = NULL WHERE thread_id = ? AND checkpoint_ns = ? AND channel = ? AND version = ?")
       .run(stored.type, stored.bytes, threadId, ns, channel, version);
     this.rememberSnapshot(threadId, ns, channel, version, { value, depth: 0, fullBytes: stored.bytes.byteLength, chainBytes: 0 });
+  }
+
+  /** Stores whole every `SENDS_OF` value that points at one of these checkpoints, before their writes are deleted. */
+  async materializeSends(threadId: string, ns: string, checkpointIds: ReadonlySet<string>): Promise<void> {
+    this.setup();
+    const rows = this.sql("SELECT channel, version, type, blob, base_version FROM checkpoint_blobs WHERE thread_id = ? AND checkpoint_ns = ? AND type = ?").all(
+      threadId,
+      ns,
+      SENDS_OF,
+    ) as BlobRow[];
+    const update = this.sql("UPDATE checkpoint_blobs SET type = ?, blob = ? WHERE thread_id = ? AND checkpoint_ns = ? AND channel = ? AND version = ?");
+    for (const row of rows) {
+      if (!checkpointIds.has(storedText(row.blob))) continue;
+      const stored = await encodeValue(this.serde, await this.blobValue(threadId, ns, row));
+      update.run(stored.type, stored.bytes, threadId, ns, row.channel, row.version);
+    }
   }
 
   /** Stores a whole snapshot of a channel at a version that has no stored value yet. */
