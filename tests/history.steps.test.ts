@@ -14,7 +14,8 @@ import { ingestLines, openStore, type StoreSession } from "../src/store.js";
 import { openBenchStore } from "../bench/stores.js";
 import { historyPage } from "../src/timetravel/history.js";
 import { rollback } from "../src/timetravel/rollback.js";
-import { storedSteps } from "../src/persistence/steps_table.js";
+import { storeSteps, storedSteps } from "../src/persistence/steps_table.js";
+import { openDatabase } from "../src/persistence/sqlite.js";
 
 const RUN = { approvalThresholdCents: 10_000, maxSteps: 500, batchSize: 100, source: "data/demo-day.jsonl" };
 const HOURS = hourlyBatches(demoLines());
@@ -82,6 +83,31 @@ describe("stored history lines", () => {
       expect(await historyPage(session, { limit: 3 })).toEqual(first);
     } finally {
       await session.close();
+    }
+  });
+});
+
+describe("the history lines table of an older file", () => {
+  it("moves from the WITHOUT ROWID table into the new one when first used, lines kept", () => {
+    const file = join(dir, "old.db");
+    const old = openDatabase(file);
+    old.exec(
+      "CREATE TABLE shopstate_steps (thread_id TEXT NOT NULL, checkpoint_id TEXT NOT NULL, record TEXT NOT NULL, PRIMARY KEY (thread_id, checkpoint_id)) WITHOUT ROWID",
+    );
+    const line = { writers: ["ingest"], at: "2026-01-01T09:00:00.000Z", summary: "ingest: +2 events", next: ["order_service"] };
+    old.prepare("INSERT INTO shopstate_steps VALUES (?, ?, ?)").run("t", "c1", JSON.stringify(line));
+    old.close();
+
+    const db = openDatabase(file);
+    try {
+      expect(storedSteps(db, "t", ["c1"]).get("c1")).toEqual(line);
+      const table = db.prepare("SELECT sql FROM sqlite_master WHERE name = 'shopstate_steps'").get() as { sql: string };
+      expect(table.sql).not.toMatch(/WITHOUT ROWID/i);
+      storeSteps(db, "t", new Map([["c2", { ...line, summary: "later" }]]));
+      expect([...storedSteps(db, "t", ["c1", "c2"]).keys()].sort()).toEqual(["c1", "c2"]);
+      expect(db.prepare("SELECT name FROM sqlite_master WHERE name LIKE 'shopstate_steps%'").all()).toEqual([{ name: "shopstate_steps" }]);
+    } finally {
+      db.close();
     }
   });
 });
