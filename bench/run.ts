@@ -237,6 +237,30 @@ const summary = [
   .filter(Boolean)
   .join("\n\n");
 
+/** Each saver's tables at the end, largest first, in MiB and as a share of the whole database. */
+function bytesByTable(): string {
+  const names = new Set<string>();
+  for (const saver of savers) {
+    const storage = results[saver]?.atEnd.storage;
+    if (!storage) continue;
+    for (const [name, bytes] of Object.entries(storage.tables)) if (bytes >= storage.whole / 100) names.add(name);
+  }
+  const largest = (name: string) => Math.max(...savers.map((s) => results[s]?.atEnd.storage.tables[name] ?? 0));
+  return markdownTable(
+    ["table", ...columns],
+    [...names]
+      .sort((a, b) => largest(b) - largest(a))
+      .map((name) => [
+        `\`${name}\``,
+        ...savers.map((s) => {
+          const storage = results[s]?.atEnd.storage;
+          const bytes = storage?.tables[name];
+          return storage && bytes ? `${mib(bytes)} (${((100 * bytes) / storage.whole).toFixed(0)}%)` : "-";
+        }),
+      ]),
+  );
+}
+
 const section = `## In-process: savers side by side (\`npm run bench\`)
 
 ${describeRun(info)}
@@ -255,7 +279,11 @@ copy of the store as it was at 1,000 and at the end, ${args["cli-runs"]} process
 
 ${table}
 
-${summary}`;
+${summary}
+
+Where the bytes are at the end, by table with its indexes (tables under 1% of the whole left out):
+
+${bytesByTable()}`;
 
 console.log(section);
 const out = join(import.meta.dirname, "results");

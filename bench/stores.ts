@@ -173,6 +173,8 @@ export interface StorageBytes {
   knowledge: number;
   /** What is neither: the event store, history lines, tags, the registry. */
   other: number;
+  /** Each table with its indexes (a MemorySaver's checkpoints as `MemorySaver`). */
+  tables: Record<string, number>;
 }
 
 const SQLITE_CHECKPOINT_TABLES = ["checkpoints", "checkpoint_writes", "checkpoint_blobs", "writes"];
@@ -212,7 +214,13 @@ export async function storageBytes(store: BenchStore): Promise<StorageBytes> {
       for (const [checkpoint, metadata] of Object.values(saved)) checkpoints += checkpoint.byteLength + metadata.byteLength;
   }
   for (const writes of Object.values(saver.writes)) for (const [, , value] of Object.values(writes)) checkpoints += value.byteLength;
-  return { whole: parts.knowledge + parts.other + checkpoints, checkpoints, knowledge: parts.knowledge, other: parts.other };
+  return {
+    whole: parts.knowledge + parts.other + checkpoints,
+    checkpoints,
+    knowledge: parts.knowledge,
+    other: parts.other,
+    tables: { ...parts.tables, MemorySaver: checkpoints },
+  };
 }
 
 function split(rows: { name: string; bytes: number }[], checkpointTables: string[], isKnowledge: (name: string) => boolean): StorageBytes {
@@ -220,5 +228,5 @@ function split(rows: { name: string; bytes: number }[], checkpointTables: string
   const checkpoints = sum((n) => checkpointTables.includes(n));
   const knowledge = sum((n) => !checkpointTables.includes(n) && isKnowledge(n));
   const whole = sum(() => true);
-  return { whole, checkpoints, knowledge, other: whole - checkpoints - knowledge };
+  return { whole, checkpoints, knowledge, other: whole - checkpoints - knowledge, tables: Object.fromEntries(rows.map((r) => [r.name, r.bytes])) };
 }
