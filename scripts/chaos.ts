@@ -133,7 +133,16 @@ function watcher(db: string) {
   return {
     checkpoints: () => safely((c) => (c.prepare("SELECT count(*) AS n FROM checkpoints WHERE thread_id = ?").get(THREAD_ID) as { n: number }).n, 0),
     /** Rows of the store in the event store, on every branch. */
-    appended: () => safely((c) => (c.prepare("SELECT count(*) AS n FROM shopstate_events WHERE thread_id = ?").get(THREAD_ID) as { n: number }).n, 0),
+    appended: () =>
+      safely(
+        (c) =>
+          (
+            c
+              .prepare("SELECT count(*) AS n FROM shopstate_events e JOIN shopstate_event_threads t ON t.thread = e.thread WHERE t.thread_id = ?")
+              .get(THREAD_ID) as { n: number }
+          ).n,
+        0,
+      ),
     /**
      * Tasks with saved writes at the newest checkpoint, and whether the run is
      * at the approval gate: paused there (an interrupt at the newest checkpoint)

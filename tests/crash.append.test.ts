@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { generateWorkload } from "../bench/generator.js";
 import { verifyValues } from "../src/app/verify.js";
+import { storedEventRows } from "../src/persistence/sqlite_event_store.js";
 import { wholeLog } from "../src/persistence/store_log.js";
 import { headValues, ingestLines, logOf, openStore, type SqliteStoreSession } from "../src/store.js";
 import { stateView } from "../src/views.js";
@@ -38,7 +39,7 @@ async function visible(session: SqliteStoreSession) {
 
 /** Rows in the event store (every branch), and the log the head addresses. */
 function storedRows(session: SqliteStoreSession): number {
-  return (session.db.prepare("SELECT count(*) AS n FROM shopstate_events WHERE thread_id = ?").get(session.threadId) as { n: number }).n;
+  return storedEventRows(session.db, session.threadId);
 }
 
 describe("a crash between an event append and its checkpoint", () => {
