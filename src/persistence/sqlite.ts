@@ -22,6 +22,16 @@ export const BUSY_TIMEOUT_MS = 10_000;
 export const PAGE_CACHE_KIB = 4096;
 
 /**
+ * How much of the file SQLite reads through a memory map rather than a read
+ * call per page. A cold CLI process reads pages scattered over the file (an
+ * order's stream, the checkpoint it resumes from) that its small page cache
+ * has never held; mapped, they come straight from the OS's file cache,
+ * without a system call and a copy each. The cold-ingest rows of
+ * bench/RESULTS.md measure it.
+ */
+export const MMAP_BYTES = 256 * 2 ** 20;
+
+/**
  * Pages of a new file, in bytes (SQLite's default is 4096; a file keeps the
  * size it was made with). A checkpoint row or packed writes row is one to two
  * KiB, and a page holds a whole number of them: at 10,000 input events 4 KiB
@@ -40,6 +50,7 @@ export function openDatabase(path: string): Database.Database {
   db.pragma("synchronous = NORMAL");
   db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
   db.pragma(`cache_size = -${PAGE_CACHE_KIB}`);
+  db.pragma(`mmap_size = ${MMAP_BYTES}`);
   return db;
 }
 
