@@ -9,8 +9,8 @@
  * checkpoint is written, `packWrites` folds a checkpoint's task rows into one
  * (`task_id` empty), deflated together: the tasks of a step write the same
  * keys and much the same values (deliveries carry the same orders), which one
- * deflate stream shares and per-task streams cannot. At 10,000 input events
- * this halved the writes table with its index (17.9 to 9.1 MiB).
+ * deflate stream shares and per-task streams cannot (bench/RESULTS.md gives
+ * the table's bytes).
  *
  * Semantics are the stock saver's: a regular write is stored once per
  * (task, index) and a later call never replaces it; a special write (error,
