@@ -34,8 +34,8 @@ export const MMAP_BYTES = 256 * 2 ** 20;
 /**
  * Pages of a new file, in bytes (SQLite's default is 4096; a file keeps the
  * size it was made with). A checkpoint row or packed writes row is one to two
- * KiB, and a page holds a whole number of them: at 10,000 input events 4 KiB
- * pages left 10% of the file unused inside its pages, 8 KiB pages 5%.
+ * KiB, and a page holds a whole number of them: two such rows leave a good
+ * part of a 4 KiB page unused, and the larger the page, the smaller that part.
  */
 export const PAGE_SIZE = 8192;
 

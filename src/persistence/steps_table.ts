@@ -19,8 +19,8 @@ export interface StepRecord {
 /**
  * A rowid table: lines are a few hundred bytes, and a WITHOUT ROWID table
  * (which this was) keeps rows in its key's b-tree, whose pages SQLite splits
- * in half as rows are appended: at 10,000 input events the lines took 2.6 MiB
- * there, half of it empty, against 1.6 MiB here with the key's index.
+ * in half as rows are appended, leaving them about half empty; a rowid table
+ * fills its pages when rows are appended.
  */
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS shopstate_steps (
