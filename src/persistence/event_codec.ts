@@ -8,7 +8,7 @@
  * sources, reasons, reply sentences) is shared with every other event of its
  * type. Given examples of each, deflate codes those parts as references into
  * them, and each row still decodes alone (a read by id or by stream needs no
- * neighbours). The figures are in docs/event-store.md.
+ * neighbours). bench/RESULTS.md gives the table's bytes.
  *
  * The stored value says how it was written: TEXT is the JSON itself (rows from
  * before, and bodies deflate would not shorten); a BLOB starts with a format
