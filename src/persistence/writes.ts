@@ -114,8 +114,21 @@ function writeStatements(db: Database.Database): WriteStatements {
   return prepared;
 }
 
-async function packedTasks(serde: SerializerProtocol, row: WriteRow): Promise<PackedTask[]> {
-  return (await decodeValue(serde, row.type, row.value, "json")) as PackedTask[];
+/**
+ * A packed row's tasks, revived; with `channels`, only the writes to those.
+ * A packed row holds every channel a step wrote (the router's sends with their
+ * deliveries, the agents' messages), so a read of one channel (a delta
+ * channel's history, a checkpoint's sends) picks its writes from the plain
+ * JSON first and revives only them.
+ */
+async function packedTasks(serde: SerializerProtocol, row: WriteRow, channels?: ReadonlySet<string>): Promise<PackedTask[]> {
+  if (!channels) return (await decodeValue(serde, row.type, row.value, "json")) as PackedTask[];
+  const kept: PackedTask[] = [];
+  for (const [taskId, taskPath, slot, entries] of JSON.parse(storedJsonText(row.type, row.value)) as PackedTask[]) {
+    const wanted = entries.filter(([, channel]) => channels.has(channel));
+    if (wanted.length > 0) kept.push([taskId, taskPath, slot, wanted]);
+  }
+  return kept.length === 0 ? [] : ((await serde.loadsTyped("json", JSON.stringify(kept))) as PackedTask[]);
 }
 
 /** A write `storeWrites` stored, with its index within the task. */
@@ -217,7 +230,7 @@ export async function decodeWrites(serde: SerializerProtocol, rows: WriteRow[], 
   // Packed rows first: a task row wins over the packed entry for the same (task, slot).
   for (const row of rows) {
     if (row.task_id !== PACKED) continue;
-    for (const [taskId, taskPath, slot, entries] of await packedTasks(serde, row))
+    for (const [taskId, taskPath, slot, entries] of await packedTasks(serde, row, channels))
       tasks.set(`${row.checkpoint_id}\u0000${taskKey(taskId, slot)}`, { taskId, taskPath, entries });
   }
   for (const row of rows) {
