@@ -583,6 +583,26 @@ describe("several worker processes on one PostgreSQL", () => {
   });
 });
 
+describe("the store's PostgreSQL pool", () => {
+  it("reads the stock saver's bytea arrays as pg does: the fast parser gives the same buffers as a plain pool", async () => {
+    const url = await server.createDatabase("bytea_arrays");
+    const backend = await connectPostgres(url);
+    const plain = new pg.Pool({ connectionString: url, max: 1 });
+    try {
+      // The shape of PostgresSaver's channel values: array_agg of (channel, type, blob) rows, with an empty value and a null.
+      const sql = `SELECT array_agg(array[c::bytea, t::bytea, b] ORDER BY c) AS v FROM (VALUES
+        ('inventory', 'json', convert_to('{"sku":"A","note":"\\ {,}"}', 'UTF8')),
+        ('tasks', 'empty', ''::bytea), ('zeros', 'bytes', decode('00ff5c227b7d2c', 'hex')), ('nothing', 'null', NULL)) AS r(c, t, b)`;
+      const [fast, stock] = await Promise.all([backend.pool.query(sql), plain.query(sql)]);
+      expect(fast.rows[0].v).toEqual(stock.rows[0].v);
+      expect(fast.rows[0].v[3]).toEqual([Buffer.from("zeros"), Buffer.from("bytes"), Buffer.from("00ff5c227b7d2c", "hex")]);
+      expect(fast.rows[0].v[1][2]).toBeNull();
+    } finally {
+      await Promise.all([backend.close(), plain.end()]);
+    }
+  });
+});
+
 describe("PostgreSQL failure paths", () => {
   it("stores a task's writes and its task path in one transaction: a path that cannot be written leaves no writes", async () => {
     const backend = await connectPostgres(await server.createDatabase("writes_tx"));

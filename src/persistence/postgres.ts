@@ -19,6 +19,7 @@ import type { EventStore } from "./event_store.js";
 import { pgEventStore } from "./pg_event_store.js";
 import { acquirePgLease, LOCK_NAMESPACE, SETUP_LOCK_KEY } from "./pg_lease.js";
 import { ShopstatePostgresSaver, TASK_PATHS_SCHEMA } from "./pg_saver.js";
+import { STORE_PG_TYPES } from "./pg_types.js";
 import type { CheckpointHeader } from "./sqlite_headers.js";
 import { threadIdFor, type StoreRecord } from "./stores.js";
 import { redactUrl } from "./url.js";
@@ -69,7 +70,7 @@ export interface PostgresBackend {
  */
 export async function connectPostgres(url: string): Promise<PostgresBackend> {
   const where = redactUrl(url);
-  const pool = new pg.Pool({ connectionString: url, max: POOL_SIZE });
+  const pool = new pg.Pool({ connectionString: url, max: POOL_SIZE, types: STORE_PG_TYPES });
   // An idle connection the server dropped must not crash the process; the next query reports it.
   pool.on("error", () => undefined);
   const saver = new ShopstatePostgresSaver(pool);
