@@ -89,7 +89,7 @@ export const MAX_SUPERSTEPS_WITHOUT_SNAPSHOT = 3;
 /** How many of the newest events the state shows (Studio's state panel); the log itself is in the event store. */
 export const RECENT_EVENTS_WINDOW = 50;
 /** How many messages the transcript keeps; the full conversation stays in the event store. */
-export const MESSAGE_WINDOW = 100;
+export const MESSAGE_WINDOW = 50;
 /** How many conflicts the state keeps. */
 export const CONFLICT_WINDOW = 200;
 /** How many rejected inputs the state keeps (a line rejected again within the window is recorded once). */
@@ -231,7 +231,7 @@ export type TaskOp =
   | { op: "forget"; taskIds: string[] };
 
 /** Finished tasks kept in state; the router forgets older ones (their outcome is in the event store and the checkpoints). */
-export const FINISHED_TASK_WINDOW = 100;
+export const FINISHED_TASK_WINDOW = 50;
 
 /** A task without its last error. Not `error: undefined`: a saver stores that key (LangGraph writes a record for it). */
 function withoutError(task: Task): Task {
@@ -323,7 +323,7 @@ export interface MemoryNote {
 }
 
 /** How many notes an agent keeps in its private memory. */
-export const MEMORY_WINDOW = 50;
+export const MEMORY_WINDOW = 20;
 
 export function appendNotes(current: MemoryNote[] | undefined, notes: MemoryNote[]): MemoryNote[] {
   const all = (current ?? []).concat(notes);
