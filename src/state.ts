@@ -87,11 +87,11 @@ export const MAX_SUPERSTEPS_WITHOUT_SNAPSHOT = 3;
 // ---------------------------------------------------------------- windows
 
 /** How many of the newest events the state shows (Studio's state panel); the log itself is in the event store. */
-export const RECENT_EVENTS_WINDOW = 50;
+export const RECENT_EVENTS_WINDOW = 25;
 /** How many messages the transcript keeps; the full conversation stays in the event store. */
 export const MESSAGE_WINDOW = 50;
 /** How many conflicts the state keeps. */
-export const CONFLICT_WINDOW = 200;
+export const CONFLICT_WINDOW = 50;
 /** How many rejected inputs the state keeps (a line rejected again within the window is recorded once). */
 export const REJECTED_WINDOW = 200;
 /** How many drafted posts the state keeps; every PostDrafted stays in the event store. */
