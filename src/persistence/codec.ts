@@ -1,9 +1,10 @@
 /**
- * How serialized values are stored: values of a few hundred bytes or more are
- * deflated. Checkpoint values are JSON with the same keys over and over
- * (events, orders, agent deliveries), which deflate shrinks several times at a
+ * How serialized values are stored: values of more than a few dozen bytes are
+ * deflated, each column with its own preset dictionary (dictionaries.ts).
+ * Checkpoint values are JSON with the same keys over and over (channel and
+ * node names, event types, versions), which deflate shrinks several times at a
  * cost of microseconds; the type column records it (`json+deflate`), so rows
- * written either way load.
+ * written either way load. A value deflate would not shorten is stored as it is.
  *
  * zlib's level 6 (its default) rather than 1: a value is written once and
  * stays, so the few more microseconds of a closer search buy bytes for good.
@@ -13,8 +14,8 @@
 import { deflateRawSync, inflateRawSync } from "node:zlib";
 import type { SerializerProtocol } from "@langchain/langgraph-checkpoint";
 
-/** Smaller values are stored as they are: deflate would save little and cost a call. */
-export const DEFLATE_MIN_BYTES = 256;
+/** Smaller values are stored as they are: deflate would save less than the type's suffix costs. */
+export const DEFLATE_MIN_BYTES = 64;
 const DEFLATE_SUFFIX = "+deflate";
 export const STORED_DEFLATE = 6;
 export const FAST_DEFLATE = 1;
@@ -24,25 +25,43 @@ export interface Stored {
   bytes: Uint8Array;
 }
 
-/** Serializes a value with the serializer and deflates it if worth it; `type` overrides the serializer's type name; `level` is zlib's. */
-export async function encodeValue(serde: SerializerProtocol, value: unknown, type?: string, level = STORED_DEFLATE): Promise<Stored> {
+/** How a column's values are deflated: the column's preset dictionary (dictionaries.ts) and zlib's level. */
+export interface Deflation {
+  dictionary: Buffer;
+  level?: number;
+}
+
+function deflate(bytes: Uint8Array | string, { dictionary, level = STORED_DEFLATE }: Deflation): Buffer {
+  return deflateRawSync(bytes, { level, dictionary });
+}
+
+function inflate(data: Uint8Array | string, dictionary: Buffer): Buffer {
+  return inflateRawSync(typeof data === "string" ? Buffer.from(data, "utf8") : data, { dictionary });
+}
+
+/** Serializes a value with the serializer and deflates it if worth it; `type` overrides the serializer's type name. */
+export async function encodeValue(serde: SerializerProtocol, value: unknown, deflation: Deflation, type?: string): Promise<Stored> {
   const [serdeType, bytes] = await serde.dumpsTyped(value);
   const name = type ?? serdeType;
-  if (bytes.byteLength < DEFLATE_MIN_BYTES) return { type: name, bytes };
-  return { type: name + DEFLATE_SUFFIX, bytes: deflateRawSync(bytes, { level }) };
+  return shorter(name, bytes, deflation);
 }
 
-/** Stores a text the serializer wrote (JSON) as a value of `type`, deflated if worth it; `level` is zlib's. */
-export function encodeText(text: string, type: string, level = STORED_DEFLATE): Stored {
-  const bytes = Buffer.from(text, "utf8");
+/** The value deflated, when that is shorter. */
+function shorter(type: string, bytes: Uint8Array, deflation: Deflation): Stored {
   if (bytes.byteLength < DEFLATE_MIN_BYTES) return { type, bytes };
-  return { type: type + DEFLATE_SUFFIX, bytes: deflateRawSync(bytes, { level }) };
+  const deflated = deflate(bytes, deflation);
+  return deflated.byteLength < bytes.byteLength ? { type: type + DEFLATE_SUFFIX, bytes: deflated } : { type, bytes };
 }
 
-/** A stored value's serialized text, inflated if it was deflated, not parsed. */
-export function storedJsonText(type: string, data: Uint8Array | string | null): string {
+/** Stores a text the serializer wrote (JSON) as a value of `type`, deflated if worth it. */
+export function encodeText(text: string, type: string, deflation: Deflation): Stored {
+  return shorter(type, Buffer.from(text, "utf8"), deflation);
+}
+
+/** A stored value's serialized text, inflated (with the column's `dictionary`) if it was deflated, not parsed. */
+export function storedJsonText(type: string, data: Uint8Array | string | null, dictionary: Buffer): string {
   if (data === null || !type.endsWith(DEFLATE_SUFFIX)) return storedText(data);
-  return inflateRawSync(typeof data === "string" ? Buffer.from(data, "utf8") : data).toString("utf8");
+  return inflate(data, dictionary).toString("utf8");
 }
 
 /** The type a stored value was written with, without the compression suffix. */
@@ -50,25 +69,37 @@ export function baseType(type: string): string {
   return type.endsWith(DEFLATE_SUFFIX) ? type.slice(0, -DEFLATE_SUFFIX.length) : type;
 }
 
-/** Loads a stored value; `serdeType` overrides the serializer type (for types of our own, which are JSON). */
-export function decodeValue(serde: SerializerProtocol, type: string, data: Uint8Array | string | null, serdeType?: string): Promise<unknown> {
+/**
+ * Loads a stored value, inflated with the column's `dictionary` if it was
+ * deflated; `serdeType` overrides the serializer type (for types of our own,
+ * which are JSON).
+ */
+export function decodeValue(
+  serde: SerializerProtocol,
+  type: string,
+  data: Uint8Array | string | null,
+  dictionary: Buffer,
+  serdeType?: string,
+): Promise<unknown> {
   const deflated = type.endsWith(DEFLATE_SUFFIX);
   const name = serdeType ?? baseType(type);
   if (data === null) return serde.loadsTyped(name, "");
-  const bytes = deflated ? inflateRawSync(typeof data === "string" ? Buffer.from(data, "utf8") : data) : data;
+  const bytes = deflated ? inflate(data, dictionary) : data;
   if (name === "bytes") return serde.loadsTyped(name, typeof bytes === "string" ? new TextEncoder().encode(bytes) : bytes);
   return serde.loadsTyped(name, typeof bytes === "string" ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8"));
 }
 
 /** JSON kept in a column as text, deflated when long (our saver's `delta_seeds`). */
-export function encodeJsonColumn(value: unknown): string | Uint8Array {
+export function encodeJsonColumn(value: unknown, dictionary: Buffer): string | Uint8Array {
   const text = JSON.stringify(value);
-  return text.length < DEFLATE_MIN_BYTES ? text : deflateRawSync(text, { level: STORED_DEFLATE });
+  if (text.length < DEFLATE_MIN_BYTES) return text;
+  const deflated = deflate(text, { dictionary });
+  return deflated.byteLength < Buffer.byteLength(text) ? deflated : text;
 }
 
-/** Reads what `encodeJsonColumn` stored: text as it is, a BLOB inflated first. */
-export function decodeJsonColumn(data: Uint8Array | string): unknown {
-  return JSON.parse(typeof data === "string" ? data : inflateRawSync(data).toString("utf8"));
+/** Reads what `encodeJsonColumn` stored: text as it is, a BLOB inflated (with the column's `dictionary`) first. */
+export function decodeJsonColumn(data: Uint8Array | string, dictionary: Buffer): unknown {
+  return JSON.parse(typeof data === "string" ? data : inflate(data, dictionary).toString("utf8"));
 }
 
 /** A stored text column (SQLite hands back TEXT or BLOB) as a string; empty for NULL. */

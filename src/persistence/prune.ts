@@ -22,6 +22,7 @@ import { forgetSteps } from "./steps_table.js";
 import { taggedCheckpointIds } from "../timetravel/tags.js";
 import type { StoreGraph } from "../graph.js";
 import { decodeValue } from "./codec.js";
+import { dictionaryOf } from "./dictionaries.js";
 import type { ShopstateSaver } from "./saver.js";
 
 export interface PruneOptions {
@@ -103,7 +104,7 @@ export async function pruneCheckpoints(
   const readCheckpoint = db.prepare("SELECT type, checkpoint FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ?");
   for (const row of kept) {
     const stored = readCheckpoint.get(threadId, ns, row.id) as { type: string | null; checkpoint: Uint8Array };
-    const checkpoint = (await decodeValue(saver.serde, stored.type ?? "json", stored.checkpoint)) as Checkpoint;
+    const checkpoint = (await decodeValue(saver.serde, stored.type ?? "json", stored.checkpoint, dictionaryOf("checkpoint"))) as Checkpoint;
     for (const [channel, version] of Object.entries(checkpoint.channel_versions)) {
       let versions = keptVersions.get(channel);
       if (!versions) keptVersions.set(channel, (versions = new Set()));

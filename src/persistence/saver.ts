@@ -54,6 +54,7 @@ import {
 import { FastJsonPlusSerializer } from "./serde.js";
 import { applySnapshotDiffs, diffSnapshot, type SnapshotDiff } from "./snapshots.js";
 import { baseType, decodeJsonColumn, decodeValue, encodeJsonColumn, encodeValue, storedText } from "./codec.js";
+import { dictionaryOf } from "./dictionaries.js";
 import { WRITES_SCHEMA, decodeWrites, loadWrites, packWrites, storeWrites, type WriteRow } from "./writes.js";
 
 /** The name the validation suite runs us under (it skips tests by saver name). */
@@ -100,6 +101,9 @@ const WHOLE_SNAPSHOT_CACHE_BYTES = 256 * 2 ** 10;
 const LIST_PAGE = 50;
 /** Lineage entries (versions and seeds per checkpoint) kept for the next `put`. */
 const LINEAGE_CACHE_SIZE = 256;
+
+/** How channel values and snapshot diffs are deflated. */
+const BLOBS = () => ({ dictionary: dictionaryOf("blobs") });
 
 /** Nearest ancestor with a stored value of a channel: [checkpoint id, version], or null if none. */
 type Seed = [string, string] | null;
@@ -326,13 +330,17 @@ export class ShopstateSaver extends BaseCheckpointSaver {
         blobRows.push([channel, key, SENDS_OF, Buffer.from(parentId, "utf8"), null]);
       else if (isDeltaSnapshot(value)) blobRows.push(await this.snapshotRow(threadId, ns, channel, key, value.value));
       else {
-        const encoded = await encodeValue(this.serde, value);
+        const encoded = await encodeValue(this.serde, value, BLOBS());
         blobRows.push([channel, key, encoded.type, encoded.bytes, null]);
       }
     }
 
     const lineage: Lineage = { versions: prepared.channel_versions, seeds: await this.seedsFor(threadId, ns, prepared, parentId, stored) };
-    const { type, bytes: serializedCheckpoint } = await encodeValue(this.serde, { ...prepared, channel_values: {} });
+    const { type, bytes: serializedCheckpoint } = await encodeValue(
+      this.serde,
+      { ...prepared, channel_values: {} },
+      { dictionary: dictionaryOf("checkpoint") },
+    );
     // Metadata stays plain JSON: list() filters on it in SQL.
     const [, serializedMetadata] = await this.serde.dumpsTyped(fullMetadata);
     const insertBlob = this.sql(
@@ -343,7 +351,16 @@ export class ShopstateSaver extends BaseCheckpointSaver {
     );
     this.db.transaction(() => {
       for (const row of blobRows) insertBlob.run(threadId, ns, ...row);
-      insertCheckpoint.run(threadId, ns, prepared.id, parentId ?? null, type, serializedCheckpoint, serializedMetadata, encodeJsonColumn(lineage.seeds));
+      insertCheckpoint.run(
+        threadId,
+        ns,
+        prepared.id,
+        parentId ?? null,
+        type,
+        serializedCheckpoint,
+        serializedMetadata,
+        encodeJsonColumn(lineage.seeds, dictionaryOf("seeds")),
+      );
     })();
     this.lineages.set(this.key(threadId, ns, prepared.id), lineage);
     this.sendsWritten.set(this.key(threadId, ns, prepared.id), new Map());
@@ -373,14 +390,14 @@ export class ShopstateSaver extends BaseCheckpointSaver {
       ) !== undefined;
     const diff = base && baseStored && base.snapshot.depth < MAX_DIFF_CHAIN ? diffSnapshot(base.snapshot.value, value) : undefined;
     if (diff && base) {
-      const stored = await encodeValue(this.serde, diff, SNAPSHOT_DIFF);
+      const stored = await encodeValue(this.serde, diff, BLOBS(), SNAPSHOT_DIFF);
       const { depth, fullBytes, chainBytes } = base.snapshot;
       if (chainBytes + stored.bytes.byteLength <= fullBytes) {
         this.rememberSnapshot(threadId, ns, channel, version, { value, depth: depth + 1, fullBytes, chainBytes: chainBytes + stored.bytes.byteLength });
         return [channel, version, stored.type, stored.bytes, base.version];
       }
     }
-    const stored = await encodeValue(this.serde, value, SNAPSHOT_FULL);
+    const stored = await encodeValue(this.serde, value, BLOBS(), SNAPSHOT_FULL);
     this.rememberSnapshot(threadId, ns, channel, version, { value, depth: 0, fullBytes: stored.bytes.byteLength, chainBytes: 0 });
     return [channel, version, stored.type, stored.bytes, null];
   }
@@ -410,9 +427,9 @@ export class ShopstateSaver extends BaseCheckpointSaver {
       checkpointId,
     ) as Pick<CheckpointRow, "type" | "checkpoint" | "delta_seeds"> | undefined;
     if (!row) return undefined;
-    const parsed = (await decodeValue(this.serde, row.type ?? "json", row.checkpoint)) as Partial<Checkpoint>;
+    const parsed = (await decodeValue(this.serde, row.type ?? "json", row.checkpoint, dictionaryOf("checkpoint"))) as Partial<Checkpoint>;
     const versions = parsed.channel_versions ?? {};
-    const lineage = { versions, seeds: (row.delta_seeds === null ? {} : decodeJsonColumn(row.delta_seeds)) as Seeds };
+    const lineage = { versions, seeds: (row.delta_seeds === null ? {} : decodeJsonColumn(row.delta_seeds, dictionaryOf("seeds"))) as Seeds };
     this.lineages.set(key, lineage);
     return lineage;
   }
@@ -528,12 +545,15 @@ export class ShopstateSaver extends BaseCheckpointSaver {
   private async tupleFromRow(row: CheckpointRow): Promise<CheckpointTuple> {
     const { thread_id: threadId, checkpoint_ns: ns, checkpoint_id: checkpointId, parent_checkpoint_id: parentId } = row;
     const type = row.type ?? "json";
-    const checkpoint = (await decodeValue(this.serde, type, row.checkpoint)) as Checkpoint;
+    const checkpoint = (await decodeValue(this.serde, type, row.checkpoint, dictionaryOf("checkpoint"))) as Checkpoint;
     checkpoint.channel_values = { ...(checkpoint.channel_values ?? {}), ...(await this.loadChannelValues(threadId, ns, checkpoint.channel_versions ?? {})) };
     if (checkpoint.v < 4 && parentId) await this.migratePendingSends(checkpoint, threadId, ns, parentId);
     const metadata = (await this.serde.loadsTyped("json", storedText(row.metadata))) as CheckpointMetadata;
     if (row.delta_seeds !== null)
-      this.lineages.set(this.key(threadId, ns, checkpointId), { versions: checkpoint.channel_versions, seeds: decodeJsonColumn(row.delta_seeds) as Seeds });
+      this.lineages.set(this.key(threadId, ns, checkpointId), {
+        versions: checkpoint.channel_versions,
+        seeds: decodeJsonColumn(row.delta_seeds, dictionaryOf("seeds")) as Seeds,
+      });
     const tuple: CheckpointTuple = {
       config: { configurable: { thread_id: threadId, checkpoint_ns: ns, checkpoint_id: checkpointId } },
       checkpoint,
@@ -569,12 +589,12 @@ export class ShopstateSaver extends BaseCheckpointSaver {
     const type = baseType(row.type);
     if (type === SNAPSHOT_FULL || type === SNAPSHOT_DIFF)
       return new DeltaSnapshot((await this.snapshotValue(threadId, ns, row.channel, row.version, row)).value);
-    return decodeValue(this.serde, row.type, row.blob);
+    return decodeValue(this.serde, row.type, row.blob, dictionaryOf("blobs"));
   }
 
   /** A snapshot blob's own JSON: a whole value or a diff. */
   private decodeSnapshot(row: BlobRow): Promise<unknown> {
-    return decodeValue(this.serde, row.type, row.blob, "json");
+    return decodeValue(this.serde, row.type, row.blob, dictionaryOf("blobs"), "json");
   }
 
   /**
@@ -735,7 +755,7 @@ export class ShopstateSaver extends BaseCheckpointSaver {
   async materializeSnapshot(threadId: string, ns: string, channel: string, version: string): Promise<void> {
     this.setup();
     const { value } = await this.snapshotValue(threadId, ns, channel, version);
-    const stored = await encodeValue(this.serde, value, SNAPSHOT_FULL);
+    const stored = await encodeValue(this.serde, value, BLOBS(), SNAPSHOT_FULL);
     this.db
       .prepare("UPDATE checkpoint_blobs SET type = ?, blob = ?, base_version = NULL WHERE thread_id = ? AND checkpoint_ns = ? AND channel = ? AND version = ?")
       .run(stored.type, stored.bytes, threadId, ns, channel, version);
@@ -753,7 +773,7 @@ export class ShopstateSaver extends BaseCheckpointSaver {
     const update = this.sql("UPDATE checkpoint_blobs SET type = ?, blob = ? WHERE thread_id = ? AND checkpoint_ns = ? AND channel = ? AND version = ?");
     for (const row of rows) {
       if (!checkpointIds.has(storedText(row.blob))) continue;
-      const stored = await encodeValue(this.serde, await this.blobValue(threadId, ns, row));
+      const stored = await encodeValue(this.serde, await this.blobValue(threadId, ns, row), BLOBS());
       update.run(stored.type, stored.bytes, threadId, ns, row.channel, row.version);
     }
   }
@@ -761,7 +781,7 @@ export class ShopstateSaver extends BaseCheckpointSaver {
   /** Stores a whole snapshot of a channel at a version that has no stored value yet. */
   async storeSnapshot(threadId: string, ns: string, channel: string, version: string, value: unknown): Promise<void> {
     this.setup();
-    const stored = await encodeValue(this.serde, value, SNAPSHOT_FULL);
+    const stored = await encodeValue(this.serde, value, BLOBS(), SNAPSHOT_FULL);
     this.db
       .prepare("INSERT OR REPLACE INTO checkpoint_blobs (thread_id, checkpoint_ns, channel, version, type, blob, base_version) VALUES (?, ?, ?, ?, ?, ?, NULL)")
       .run(threadId, ns, channel, version, stored.type, stored.bytes);
@@ -786,7 +806,7 @@ export class ShopstateSaver extends BaseCheckpointSaver {
     const update = this.sql("UPDATE checkpoints SET delta_seeds = ? WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ?");
     const updates: [string | Uint8Array, string][] = [];
     for (const row of rows) {
-      const checkpoint = (await decodeValue(this.serde, row.type ?? "json", row.checkpoint)) as Checkpoint;
+      const checkpoint = (await decodeValue(this.serde, row.type ?? "json", row.checkpoint, dictionaryOf("checkpoint"))) as Checkpoint;
       const parentLineage = row.parent_checkpoint_id ? lineages.get(row.parent_checkpoint_id) : undefined;
       const parent = row.parent_checkpoint_id && parentLineage ? { id: row.parent_checkpoint_id, lineage: parentLineage } : undefined;
       const seeds = computeSeeds(
@@ -795,7 +815,7 @@ export class ShopstateSaver extends BaseCheckpointSaver {
         (channel, version) => version !== undefined && stored.has(`${channel}\u0000${String(version)}`),
       );
       lineages.set(row.checkpoint_id, { versions: checkpoint.channel_versions, seeds });
-      updates.push([encodeJsonColumn(seeds), row.checkpoint_id]);
+      updates.push([encodeJsonColumn(seeds, dictionaryOf("seeds")), row.checkpoint_id]);
     }
     this.db.transaction(() => {
       for (const [seeds, id] of updates) update.run(seeds, threadId, ns, id);

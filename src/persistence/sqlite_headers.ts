@@ -7,6 +7,7 @@
 import type Database from "better-sqlite3";
 import type { CheckpointMetadata } from "@langchain/langgraph-checkpoint";
 import { decodeValue, storedText } from "./codec.js";
+import { dictionaryOf } from "./dictionaries.js";
 import { FastJsonPlusSerializer } from "./serde.js";
 
 /** A checkpoint without its state. */
@@ -48,7 +49,7 @@ export function sqliteCheckpointHeaders(db: Database.Database) {
     const rows = options.before === undefined ? newest.all(threadId, options.limit) : older.all(threadId, options.before, options.limit);
     const headers: CheckpointHeader[] = [];
     for (const row of rows) {
-      const ts = row.ts ?? ((await decodeValue(serde, row.type ?? "json", row.checkpoint)) as { ts?: string } | undefined)?.ts;
+      const ts = row.ts ?? ((await decodeValue(serde, row.type ?? "json", row.checkpoint, dictionaryOf("checkpoint"))) as { ts?: string } | undefined)?.ts;
       headers.push({
         checkpointId: row.checkpoint_id,
         parentId: row.parent_checkpoint_id ?? undefined,

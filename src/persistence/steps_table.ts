@@ -4,6 +4,8 @@
  * `StoreMeta`. What a line says is computed in `timetravel/steps.ts`.
  */
 import type Database from "better-sqlite3";
+import { deflateRawSync, inflateRawSync } from "node:zlib";
+import { dictionaryOf } from "./dictionaries.js";
 
 /** One checkpoint's history line, less what the checkpoint row itself says (id, parent, step, source, time). */
 export interface StepRecord {
@@ -16,6 +18,29 @@ export interface StepRecord {
   next: string[];
 }
 
+/** Format tag of a record stored as a BLOB: deflate-raw with the `steps` dictionary (dictionaries.ts). */
+const FORMAT_DEFLATE_V1 = 1;
+
+/**
+ * A record as stored: a tagged BLOB, deflated with the column's dictionary
+ * (a line is a few hundred bytes of JSON, nearly all of it shared with every
+ * other line), or the JSON text itself when that is no longer.
+ */
+export function encodeStepRecord(record: StepRecord): Buffer | string {
+  const json = JSON.stringify(record);
+  const deflated = deflateRawSync(json, { dictionary: dictionaryOf("steps") });
+  if (deflated.length + 1 >= Buffer.byteLength(json)) return json;
+  return Buffer.concat([Buffer.of(FORMAT_DEFLATE_V1), deflated]);
+}
+
+/** A stored record: JSON text (every row before the dictionary, and short ones since), or a tagged BLOB. */
+export function decodeStepRecord(stored: Uint8Array | string): StepRecord {
+  if (typeof stored === "string") return JSON.parse(stored) as StepRecord;
+  if (stored[0] !== FORMAT_DEFLATE_V1)
+    throw new Error(`shopstate_steps: a history line has format ${stored[0] ?? "(empty)"}, which this version does not know (written by a newer shopstate?)`);
+  return JSON.parse(inflateRawSync(stored.subarray(1), { dictionary: dictionaryOf("steps") }).toString("utf8")) as StepRecord;
+}
+
 /**
  * A rowid table: lines are a few hundred bytes, and a WITHOUT ROWID table
  * (which this was) keeps rows in its key's b-tree, whose pages SQLite splits
@@ -26,6 +51,7 @@ const SCHEMA = `
 CREATE TABLE IF NOT EXISTS shopstate_steps (
   thread_id TEXT NOT NULL,
   checkpoint_id TEXT NOT NULL,
+  -- JSON text, or a tagged BLOB (encodeStepRecord).
   record TEXT NOT NULL,
   PRIMARY KEY (thread_id, checkpoint_id)
 );`;
@@ -60,8 +86,8 @@ export function storedSteps(db: Database.Database, threadId: string, checkpointI
   if (checkpointIds.length === 0) return found;
   const rows = db
     .prepare("SELECT s.checkpoint_id AS id, s.record FROM json_each(?) j CROSS JOIN shopstate_steps s ON s.thread_id = ? AND s.checkpoint_id = j.value")
-    .all(JSON.stringify(checkpointIds), threadId) as { id: string; record: string }[];
-  for (const row of rows) found.set(row.id, JSON.parse(row.record) as StepRecord);
+    .all(JSON.stringify(checkpointIds), threadId) as { id: string; record: Uint8Array | string }[];
+  for (const row of rows) found.set(row.id, decodeStepRecord(row.record));
   return found;
 }
 
@@ -70,7 +96,7 @@ export function storeSteps(db: Database.Database, threadId: string, records: Rea
   ensureTable(db);
   const insert = db.prepare("INSERT OR REPLACE INTO shopstate_steps (thread_id, checkpoint_id, record) VALUES (?, ?, ?)");
   db.transaction(() => {
-    for (const [id, record] of records) insert.run(threadId, id, JSON.stringify(record));
+    for (const [id, record] of records) insert.run(threadId, id, encodeStepRecord(record));
   })();
 }
 

@@ -29,6 +29,7 @@ import {
   type PendingWrite,
   type SerializerProtocol,
 } from "@langchain/langgraph-checkpoint";
+import { dictionaryOf } from "./dictionaries.js";
 import { FAST_DEFLATE, baseType, decodeValue, encodeText, encodeValue, storedJsonText } from "./codec.js";
 
 export const WRITES_SCHEMA = `
@@ -122,9 +123,9 @@ function writeStatements(db: Database.Database): WriteStatements {
  * JSON first and revives only them.
  */
 async function packedTasks(serde: SerializerProtocol, row: WriteRow, channels?: ReadonlySet<string>): Promise<PackedTask[]> {
-  if (!channels) return (await decodeValue(serde, row.type, row.value, "json")) as PackedTask[];
+  if (!channels) return (await decodeValue(serde, row.type, row.value, dictionaryOf("writes"), "json")) as PackedTask[];
   const kept: PackedTask[] = [];
-  for (const [taskId, taskPath, slot, entries] of JSON.parse(storedJsonText(row.type, row.value)) as PackedTask[]) {
+  for (const [taskId, taskPath, slot, entries] of JSON.parse(storedJsonText(row.type, row.value, dictionaryOf("writes"))) as PackedTask[]) {
     const wanted = entries.filter(([, channel]) => channels.has(channel));
     if (wanted.length > 0) kept.push([taskId, taskPath, slot, wanted]);
   }
@@ -155,7 +156,7 @@ export async function storeWrites(
   /** What is stored for this task in a slot: its own row, else the checkpoint's packed row. */
   const storedEntries = async (slot: number): Promise<Entry[] | undefined> => {
     const own = select.get(at.threadId, at.ns, at.checkpointId, taskId, slot) as WriteRow | undefined;
-    if (own) return (await decodeValue(serde, own.type, own.value)) as Entry[];
+    if (own) return (await decodeValue(serde, own.type, own.value, dictionaryOf("writes"))) as Entry[];
     if (!packed) {
       const row = select.get(at.threadId, at.ns, at.checkpointId, PACKED, 0) as WriteRow | undefined;
       packed = new Map((row ? await packedTasks(serde, row) : []).map(([id, , slot, entries]) => [taskKey(id, slot), entries]));
@@ -178,7 +179,11 @@ export async function storeWrites(
     stored.push(entry);
   }
   const encoded = await Promise.all(
-    rows.map(async ([slot, entries]) => ({ slot, entries, value: await encodeValue(serde, entries, undefined, FAST_DEFLATE) })),
+    rows.map(async ([slot, entries]) => ({
+      slot,
+      entries,
+      value: await encodeValue(serde, entries, { dictionary: dictionaryOf("writes"), level: FAST_DEFLATE }),
+    })),
   );
   db.transaction(() => {
     for (const { slot, entries, value } of encoded)
@@ -202,18 +207,19 @@ export function packWrites(db: Database.Database, at: WriteKey): void {
   const channels: string[] = [];
   const packedRow = rows.find((row) => row.task_id === PACKED);
   if (packedRow) {
-    for (const task of JSON.parse(storedJsonText(packedRow.type, packedRow.value)) as PackedTask[]) tasks.set(taskKey(task[0], task[2]), JSON.stringify(task));
+    for (const task of JSON.parse(storedJsonText(packedRow.type, packedRow.value, dictionaryOf("writes"))) as PackedTask[])
+      tasks.set(taskKey(task[0], task[2]), JSON.stringify(task));
     channels.push(...packedRow.channels.split(","));
   }
   // A task row wins over the packed entry for its (task, slot): it was written later.
   for (const row of loose) {
     tasks.set(
       taskKey(row.task_id, row.slot),
-      `[${JSON.stringify(row.task_id)},${JSON.stringify(row.task_path)},${row.slot},${storedJsonText(row.type, row.value)}]`,
+      `[${JSON.stringify(row.task_id)},${JSON.stringify(row.task_path)},${row.slot},${storedJsonText(row.type, row.value, dictionaryOf("writes"))}]`,
     );
     channels.push(...row.channels.split(","));
   }
-  const stored = encodeText(`[${[...tasks.values()].join(",")}]`, PACKED_TYPE);
+  const stored = encodeText(`[${[...tasks.values()].join(",")}]`, PACKED_TYPE, { dictionary: dictionaryOf("writes") });
   db.transaction(() => {
     upsert.run(at.threadId, at.ns, at.checkpointId, PACKED, 0, "", channelList(channels.filter((c) => c !== "")), stored.type, stored.bytes);
     for (const row of loose) remove.run(at.threadId, at.ns, at.checkpointId, row.task_id, row.slot);
@@ -235,7 +241,7 @@ export async function decodeWrites(serde: SerializerProtocol, rows: WriteRow[], 
   }
   for (const row of rows) {
     if (row.task_id === PACKED) continue;
-    const entries = (await decodeValue(serde, row.type, row.value)) as Entry[];
+    const entries = (await decodeValue(serde, row.type, row.value, dictionaryOf("writes"))) as Entry[];
     tasks.set(`${row.checkpoint_id}\u0000${taskKey(row.task_id, row.slot)}`, { taskId: row.task_id, taskPath: row.task_path, entries });
   }
   const keyed: { key: ReturnType<typeof writesSortKey>; write: CheckpointPendingWrite }[] = [];
