@@ -177,7 +177,7 @@ export interface StorageBytes {
   tables: Record<string, number>;
 }
 
-const SQLITE_CHECKPOINT_TABLES = ["checkpoints", "checkpoint_writes", "checkpoint_blobs", "writes"];
+const SQLITE_CHECKPOINT_TABLES = ["checkpoints", "checkpoint_writes", "checkpoint_task_writes", "checkpoint_blobs", "writes"];
 const SQLITE_KNOWLEDGE_TABLES = [KB_ITEMS_TABLE, KB_NAMESPACES_TABLE];
 const PG_CHECKPOINT_TABLES = ["checkpoints", "checkpoint_writes", "checkpoint_blobs", "checkpoint_migrations", "shopstate_task_paths"];
 

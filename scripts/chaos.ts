@@ -156,8 +156,11 @@ function watcher(db: string) {
           ).map((r) => r.id);
           if (!head) return { tasks: 0, atGate: false };
           const rows = c
-            .prepare("SELECT checkpoint_id AS id, task_id, channels FROM checkpoint_writes WHERE thread_id = ? AND checkpoint_id IN (?, ?)")
-            .all(THREAD_ID, head, parent ?? head) as { id: string; task_id: string; channels: string }[];
+            .prepare(
+              `SELECT checkpoint_id AS id, task_id, channels FROM checkpoint_writes WHERE thread_id = ? AND checkpoint_id IN (?, ?)
+               UNION ALL SELECT checkpoint_id, task_id, channels FROM checkpoint_task_writes WHERE thread_id = ? AND checkpoint_id IN (?, ?)`,
+            )
+            .all(THREAD_ID, head, parent ?? head, THREAD_ID, head, parent ?? head) as { id: string; task_id: string; channels: string }[];
           return {
             tasks: new Set(rows.filter((r) => r.id === head).map((r) => r.task_id)).size,
             atGate: rows.some((r) => r.channels.includes("__interrupt__")),

@@ -60,7 +60,11 @@ describe("ShopstateSaver pending writes", () => {
   it("read the same once the next checkpoint packs them into one row, and writes arriving later still follow the stock rules", async () => {
     const saver = new ShopstateSaver(openDatabase(join(dir, "packed.db")));
     const rowsOf = (id: string) =>
-      saver.db.prepare("SELECT task_id FROM checkpoint_writes WHERE checkpoint_id = ? ORDER BY task_id").all(id) as { task_id: string }[];
+      saver.db
+        .prepare(
+          "SELECT task_id FROM (SELECT task_id FROM checkpoint_writes WHERE checkpoint_id = ? UNION ALL SELECT task_id FROM checkpoint_task_writes WHERE checkpoint_id = ?) ORDER BY task_id",
+        )
+        .all(id, id) as { task_id: string }[];
     try {
       const parent = await saver.put(
         { configurable: { thread_id: "t", checkpoint_ns: "" } },
@@ -104,6 +108,42 @@ describe("ShopstateSaver pending writes", () => {
       await saver.put(parent, { ...emptyCheckpoint(), id: uuid6(-1) }, { source: "fork", step: 1, parents: {} }, {});
       expect(rowsOf(parentId)).toEqual([{ task_id: "" }]);
       expect((await saver.getTuple(parent))?.pendingWrites).toEqual(late);
+    } finally {
+      saver.db.close();
+    }
+  });
+
+  it("keep task rows apart from packed rows, and read and pack task rows a file from before that split holds among the packed ones", async () => {
+    const saver = new ShopstateSaver(openDatabase(join(dir, "split.db")));
+    const count = (table: string) => (saver.db.prepare(`SELECT count(*) AS n FROM ${table} WHERE task_id <> ''`).get() as { n: number }).n;
+    try {
+      const parent = await saver.put(
+        { configurable: { thread_id: "t", checkpoint_ns: "" } },
+        { ...emptyCheckpoint(), id: uuid6(-1) },
+        { source: "loop", step: 0, parents: {} },
+        {},
+      );
+      for (const task of tasks) await saver.putWrites(parent, task.writes, task.id, task.path);
+      expect([count("checkpoint_task_writes"), count("checkpoint_writes")]).toEqual([tasks.length, 0]);
+      // The layout before: task rows in checkpoint_writes.
+      saver.db.exec("INSERT INTO checkpoint_writes SELECT * FROM checkpoint_task_writes; DELETE FROM checkpoint_task_writes;");
+      expect((await saver.getTuple(parent))?.pendingWrites?.map(([, , value]) => value)).toEqual(expected);
+      // A late write to a task whose row is in the old table adds to it, as the stock rules say.
+      await saver.putWrites(
+        parent,
+        [
+          ["events", "first"],
+          ["events", "sixth"],
+        ],
+        "z-task",
+        "~__pregel_push, 0",
+      );
+      const before = (await saver.getTuple(parent))?.pendingWrites?.map(([, , value]) => value);
+      expect(before).toEqual(["first", "sixth", "second", "fifth", "third", "fourth"]);
+
+      await saver.put(parent, { ...emptyCheckpoint(), id: uuid6(-1) }, { source: "loop", step: 1, parents: {} }, {});
+      expect([count("checkpoint_task_writes"), count("checkpoint_writes")]).toEqual([0, 0]);
+      expect((await saver.getTuple(parent))?.pendingWrites?.map(([, , value]) => value)).toEqual(before);
     } finally {
       saver.db.close();
     }

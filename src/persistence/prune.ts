@@ -23,6 +23,7 @@ import { taggedCheckpointIds } from "../timetravel/tags.js";
 import type { StoreGraph } from "../graph.js";
 import { decodeValue } from "./codec.js";
 import { dictionaryOf } from "./dictionaries.js";
+import { WRITES_TABLES } from "./writes.js";
 import type { ShopstateSaver } from "./saver.js";
 
 export interface PruneOptions {
@@ -143,10 +144,10 @@ export async function pruneCheckpoints(
   await saver.materializeSends(threadId, ns, removed);
   db.transaction(() => {
     const deleteCheckpoint = db.prepare("DELETE FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ?");
-    const deleteWrites = db.prepare("DELETE FROM checkpoint_writes WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ?");
+    const deleteWrites = WRITES_TABLES.map((table) => db.prepare(`DELETE FROM ${table} WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ?`));
     for (const id of removed) {
       deleteCheckpoint.run(threadId, ns, id);
-      deleteWrites.run(threadId, ns, id);
+      for (const statement of deleteWrites) statement.run(threadId, ns, id);
     }
     db.prepare(
       `UPDATE checkpoints SET parent_checkpoint_id = NULL WHERE thread_id = ? AND checkpoint_ns = ? AND parent_checkpoint_id IS NOT NULL

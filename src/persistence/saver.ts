@@ -55,7 +55,7 @@ import { FastJsonPlusSerializer } from "./serde.js";
 import { applySnapshotDiffs, diffSnapshot, type SnapshotDiff } from "./snapshots.js";
 import { baseType, decodeJsonColumn, decodeValue, encodeJsonColumn, encodeValue, storedText } from "./codec.js";
 import { dictionaryOf } from "./dictionaries.js";
-import { WRITES_SCHEMA, decodeWrites, loadWrites, packWrites, storeWrites, type WriteRow } from "./writes.js";
+import { WRITES_SCHEMA, WRITES_TABLES, decodeWrites, loadWrites, packWrites, storeWrites, type WriteRow } from "./writes.js";
 
 /** The name the validation suite runs us under (it skips tests by saver name). */
 export const SAVER_NAME = "shopstate-sqlite-saver";
@@ -464,7 +464,7 @@ export class ShopstateSaver extends BaseCheckpointSaver {
   override async deleteThread(threadId: string): Promise<void> {
     this.setup();
     this.db.transaction(() => {
-      for (const table of ["checkpoints", "checkpoint_writes", "checkpoint_blobs"]) this.sql(`DELETE FROM ${table} WHERE thread_id = ?`).run(threadId);
+      for (const table of ["checkpoints", "checkpoint_blobs", ...WRITES_TABLES]) this.sql(`DELETE FROM ${table} WHERE thread_id = ?`).run(threadId);
     })();
     this.forgetThread(threadId);
   }
@@ -700,6 +700,11 @@ export class ShopstateSaver extends BaseCheckpointSaver {
     const seedIds = Object.values(seeds).map((seed) => seed?.[0] ?? null);
     const stopAt = seedIds.includes(null) ? "" : (seedIds as string[]).reduce((oldest, id) => (id < oldest ? id : oldest));
     const channelFilter = channels.map(() => "w.channels LIKE ?").join(" OR ");
+    // Each table joined on its own primary key (a join on a UNION ALL of both would read every write of the thread).
+    const writesOf = (table: string, join: string) =>
+      `SELECT path.id, path.depth, w.checkpoint_id, w.task_id, w.slot, w.task_path, w.type, w.value FROM path
+       ${join} ${table} w ON w.thread_id = ? AND w.checkpoint_ns = ? AND w.checkpoint_id = path.id AND (${channelFilter})`;
+    const joinParams = [threadId, ns, ...channels.map((channel) => `%,${channel},%`)];
     const rows = this.db
       .prepare(
         `WITH RECURSIVE path(id, depth) AS (
@@ -709,11 +714,11 @@ export class ShopstateSaver extends BaseCheckpointSaver {
            JOIN checkpoints c ON c.thread_id = ? AND c.checkpoint_ns = ? AND c.checkpoint_id = path.id
            WHERE path.id <> ? AND c.parent_checkpoint_id IS NOT NULL
          )
-         SELECT path.id, path.depth, w.checkpoint_id, w.task_id, w.slot, w.task_path, w.type, w.value FROM path
-         LEFT JOIN checkpoint_writes w ON w.thread_id = ? AND w.checkpoint_ns = ? AND w.checkpoint_id = path.id AND (${channelFilter})
+         ${writesOf("checkpoint_writes", "LEFT JOIN")}
+         UNION ALL ${writesOf("checkpoint_task_writes", "JOIN")}
          ORDER BY path.depth DESC`,
       )
-      .all(parentId, threadId, ns, stopAt, threadId, ns, ...channels.map((channel) => `%,${channel},%`)) as (WriteRow & { id: string; depth: number })[];
+      .all(parentId, threadId, ns, stopAt, ...joinParams, ...joinParams) as (WriteRow & { id: string; depth: number })[];
     const depthOf = new Map(rows.map((r) => [r.id, r.depth]));
     // Oldest checkpoint first; within one, the order live execution applied the writes in.
     const byDepth = new Map<number, WriteRow[]>();

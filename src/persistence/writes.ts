@@ -19,6 +19,14 @@
  * every `putWrites` before the next `put`, and a replay writes to an old
  * checkpoint): they go to task rows as before, which win over the packed
  * row's entry for the same (task, slot) and are folded in by the next pack.
+ *
+ * Task rows live in a table of their own, `checkpoint_task_writes`, and packed
+ * rows in `checkpoint_writes`. In one rowid table, the task rows a pack deleted
+ * left holes in pages that appends never fill again (a quarter of the table's
+ * bytes at 10,000 input events); on their own, task rows come and go within a
+ * few pages that SQLite reuses, and packed rows are appended densely. Files
+ * from before the split may hold task rows in `checkpoint_writes`: reads look
+ * in both tables, and the next pack of their checkpoint moves them.
  */
 import type Database from "better-sqlite3";
 import {
@@ -32,8 +40,7 @@ import {
 import { dictionaryOf } from "./dictionaries.js";
 import { FAST_DEFLATE, baseType, decodeValue, encodeText, encodeValue, storedJsonText } from "./codec.js";
 
-export const WRITES_SCHEMA = `
-CREATE TABLE IF NOT EXISTS checkpoint_writes (
+const COLUMNS_SQL = `
   thread_id TEXT NOT NULL,
   checkpoint_ns TEXT NOT NULL DEFAULT '',
   checkpoint_id TEXT NOT NULL,
@@ -46,8 +53,14 @@ CREATE TABLE IF NOT EXISTS checkpoint_writes (
   channels TEXT NOT NULL,
   type TEXT NOT NULL,
   value BLOB,
-  PRIMARY KEY (thread_id, checkpoint_ns, checkpoint_id, task_id, slot)
-);`;
+  PRIMARY KEY (thread_id, checkpoint_ns, checkpoint_id, task_id, slot)`;
+
+export const WRITES_SCHEMA = `
+CREATE TABLE IF NOT EXISTS checkpoint_writes (${COLUMNS_SQL});
+CREATE TABLE IF NOT EXISTS checkpoint_task_writes (${COLUMNS_SQL});`;
+
+/** The tables that hold pending writes: packed rows, then task rows. */
+export const WRITES_TABLES = ["checkpoint_writes", "checkpoint_task_writes"] as const;
 
 /** One stored write: its index within the task and its channel and value. */
 type Entry = [idx: number, channel: string, value: unknown];
@@ -86,12 +99,19 @@ function taskKey(taskId: string, slot: number): string {
 }
 
 const COLUMNS = "checkpoint_id, task_id, slot, task_path, channels, type, value";
+const INSERT_COLUMNS = "(thread_id, checkpoint_ns, checkpoint_id, task_id, slot, task_path, channels, type, value) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";
+
+/** A query over both tables, `where` applied to each (its parameters are given once per table). */
+function fromBothTables(where: string): string {
+  return WRITES_TABLES.map((table) => `SELECT ${COLUMNS} FROM ${table} WHERE ${where}`).join(" UNION ALL ");
+}
 
 interface WriteStatements {
   select: Database.Statement;
   selectCheckpoint: Database.Statement;
-  upsert: Database.Statement;
-  delete: Database.Statement;
+  insertTask: Database.Statement;
+  insertPacked: Database.Statement;
+  delete: Database.Statement[];
 }
 
 /** What `storeWrites` and `packWrites` run, prepared once per connection: they run once per task and checkpoint, and preparing costs more than running. */
@@ -101,14 +121,13 @@ function writeStatements(db: Database.Database): WriteStatements {
   let prepared = statements.get(db);
   if (!prepared) {
     prepared = {
-      select: db.prepare(
-        `SELECT ${COLUMNS} FROM checkpoint_writes WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ? AND task_id = ? AND slot = ?`,
+      select: db.prepare(fromBothTables("thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ? AND task_id = ? AND slot = ?")),
+      selectCheckpoint: db.prepare(fromBothTables("thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ?")),
+      insertTask: db.prepare(`INSERT OR REPLACE INTO checkpoint_task_writes ${INSERT_COLUMNS}`),
+      insertPacked: db.prepare(`INSERT OR REPLACE INTO checkpoint_writes ${INSERT_COLUMNS}`),
+      delete: WRITES_TABLES.map((table) =>
+        db.prepare(`DELETE FROM ${table} WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ? AND task_id = ? AND slot = ?`),
       ),
-      selectCheckpoint: db.prepare(`SELECT ${COLUMNS} FROM checkpoint_writes WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ?`),
-      upsert: db.prepare(
-        "INSERT OR REPLACE INTO checkpoint_writes (thread_id, checkpoint_ns, checkpoint_id, task_id, slot, task_path, channels, type, value) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-      ),
-      delete: db.prepare("DELETE FROM checkpoint_writes WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ? AND task_id = ? AND slot = ?"),
     };
     statements.set(db, prepared);
   }
@@ -151,14 +170,15 @@ export async function storeWrites(
     const idx = WRITES_IDX_MAP[channel] ?? i;
     (idx < 0 ? special : regular).push([idx, channel, value]);
   });
-  const { select, upsert } = writeStatements(db);
+  const { select, insertTask } = writeStatements(db);
+  const key = [at.threadId, at.ns, at.checkpointId] as const;
   let packed: Map<string, Entry[]> | undefined;
   /** What is stored for this task in a slot: its own row, else the checkpoint's packed row. */
   const storedEntries = async (slot: number): Promise<Entry[] | undefined> => {
-    const own = select.get(at.threadId, at.ns, at.checkpointId, taskId, slot) as WriteRow | undefined;
+    const own = select.get(...key, taskId, slot, ...key, taskId, slot) as WriteRow | undefined;
     if (own) return (await decodeValue(serde, own.type, own.value, dictionaryOf("writes"))) as Entry[];
     if (!packed) {
-      const row = select.get(at.threadId, at.ns, at.checkpointId, PACKED, 0) as WriteRow | undefined;
+      const row = select.get(...key, PACKED, 0, ...key, PACKED, 0) as WriteRow | undefined;
       packed = new Map((row ? await packedTasks(serde, row) : []).map(([id, , slot, entries]) => [taskKey(id, slot), entries]));
     }
     return packed.get(taskKey(taskId, slot));
@@ -186,8 +206,7 @@ export async function storeWrites(
     })),
   );
   db.transaction(() => {
-    for (const { slot, entries, value } of encoded)
-      upsert.run(at.threadId, at.ns, at.checkpointId, taskId, slot, taskPath, channelList(channelsOf(entries)), value.type, value.bytes);
+    for (const { slot, entries, value } of encoded) insertTask.run(...key, taskId, slot, taskPath, channelList(channelsOf(entries)), value.type, value.bytes);
   })();
   return stored;
 }
@@ -199,8 +218,9 @@ export async function storeWrites(
  * (bytes) stay as they are.
  */
 export function packWrites(db: Database.Database, at: WriteKey): void {
-  const { selectCheckpoint, upsert, delete: remove } = writeStatements(db);
-  const rows = selectCheckpoint.all(at.threadId, at.ns, at.checkpointId) as (WriteRow & { channels: string })[];
+  const { selectCheckpoint, insertPacked, delete: remove } = writeStatements(db);
+  const key = [at.threadId, at.ns, at.checkpointId] as const;
+  const rows = selectCheckpoint.all(...key, ...key) as (WriteRow & { channels: string })[];
   const loose = rows.filter((row) => row.task_id !== PACKED && baseType(row.type) === "json");
   if (loose.length === 0) return;
   const tasks = new Map<string, string>();
@@ -221,8 +241,8 @@ export function packWrites(db: Database.Database, at: WriteKey): void {
   }
   const stored = encodeText(`[${[...tasks.values()].join(",")}]`, PACKED_TYPE, { dictionary: dictionaryOf("writes") });
   db.transaction(() => {
-    upsert.run(at.threadId, at.ns, at.checkpointId, PACKED, 0, "", channelList(channels.filter((c) => c !== "")), stored.type, stored.bytes);
-    for (const row of loose) remove.run(at.threadId, at.ns, at.checkpointId, row.task_id, row.slot);
+    insertPacked.run(...key, PACKED, 0, "", channelList(channels.filter((c) => c !== "")), stored.type, stored.bytes);
+    for (const row of loose) for (const statement of remove) statement.run(...key, row.task_id, row.slot);
   })();
 }
 
@@ -257,8 +277,9 @@ export async function decodeWrites(serde: SerializerProtocol, rows: WriteRow[], 
 
 /** A checkpoint's pending writes in `writesSortKey` order. */
 export async function loadWrites(db: Database.Database, serde: SerializerProtocol, at: WriteKey, channel?: string): Promise<CheckpointPendingWrite[]> {
+  const params = [at.threadId, at.ns, at.checkpointId, ...(channel ? [`%,${channel},%`] : [])];
   const rows = db
-    .prepare(`SELECT ${COLUMNS} FROM checkpoint_writes WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ?${channel ? " AND channels LIKE ?" : ""}`)
-    .all(at.threadId, at.ns, at.checkpointId, ...(channel ? [`%,${channel},%`] : [])) as WriteRow[];
+    .prepare(fromBothTables(`thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ?${channel ? " AND channels LIKE ?" : ""}`))
+    .all(...params, ...params) as WriteRow[];
   return decodeWrites(serde, rows, channel ? new Set([channel]) : undefined);
 }
