@@ -123,7 +123,9 @@ describe("prune --keep-last", () => {
     }
     if (!kept) throw new Error("the workload queued no sends before the last 10 checkpoints");
     const storedAs = () =>
-      session.db.prepare("SELECT type FROM checkpoint_blobs WHERE thread_id = ? AND channel = ? AND version = ?").get(session.threadId, TASKS, kept.version);
+      session.db
+        .prepare("SELECT type FROM checkpoint_blobs WHERE thread = (SELECT thread FROM checkpoint_threads WHERE thread_id = ?) AND channel = ? AND version = ?")
+        .get(session.threadId, TASKS, kept.version);
     expect(storedAs()).toEqual({ type: "sends-of" });
     tag(session, "sends", kept.id);
 

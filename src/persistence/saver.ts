@@ -12,14 +12,17 @@
  *   `channel_values`, and `delta_seeds` says, for every channel without a stored
  *   value there, the nearest ancestor that has one (see `getDeltaChannelHistory`).
  * - `checkpoint_blobs`: one row per (thread, namespace, channel, version),
- *   written only when the version is new (`newVersions`). Delta-channel
+ *   written only when the version is new (`newVersions`); the thread is its
+ *   integer key in `checkpoint_threads` (`blobThread`). Delta-channel
  *   snapshots are stored as the difference from the channel's previous snapshot
  *   (`snapshots.ts`), so they cost what they add.
  * - `checkpoint_writes`: pending writes, one row per task while a superstep
- *   runs, packed into one row per checkpoint when the next is written (`writes.ts`).
+ *   runs (in `checkpoint_task_writes`), packed into one row per checkpoint
+ *   when the next is written (`writes.ts`).
  *   The `Send`s a step queues are stored once: the next checkpoint's
  *   `__pregel_tasks` value points at the writes that hold them (`SENDS_OF`).
- * Values of a few hundred bytes or more are deflated (`codec.ts`).
+ * Values of more than a few dozen bytes are deflated, with a preset
+ * dictionary per column (`codec.ts`, `dictionaries.ts`).
  *
  * Channel versions are strings unique per branch (`<counter>.<random>`, as the
  * PostgreSQL saver does), so a blob found for a checkpoint's version is that
@@ -211,19 +214,44 @@ CREATE TABLE IF NOT EXISTS checkpoints (
   metadata BLOB,
   PRIMARY KEY (thread_id, checkpoint_ns, checkpoint_id)
 );
+-- Blob rows carry a thread's integer key rather than its 36-character id (see BLOBS_SCHEMA).
+CREATE TABLE IF NOT EXISTS checkpoint_threads (
+  thread INTEGER PRIMARY KEY,
+  thread_id TEXT NOT NULL UNIQUE
+);
+-- list() of a thread across namespaces, newest first.
+CREATE INDEX IF NOT EXISTS checkpoints_thread_id ON checkpoints (thread_id, checkpoint_id);
+`;
+
+/**
+ * One row per stored channel version. A store's thread writes some 20,000 of
+ * them per 10,000 input events, most a few dozen bytes, so the key is most of
+ * a row: the thread is its integer key in `checkpoint_threads`, written once.
+ */
+const BLOBS_SCHEMA = `
 CREATE TABLE IF NOT EXISTS checkpoint_blobs (
-  thread_id TEXT NOT NULL,
+  thread INTEGER NOT NULL,
   checkpoint_ns TEXT NOT NULL DEFAULT '',
   channel TEXT NOT NULL,
   version TEXT NOT NULL,
   type TEXT NOT NULL,
   blob BLOB,
   base_version TEXT,
-  PRIMARY KEY (thread_id, checkpoint_ns, channel, version)
-);
--- list() of a thread across namespaces, newest first.
-CREATE INDEX IF NOT EXISTS checkpoints_thread_id ON checkpoints (thread_id, checkpoint_id);
-`;
+  PRIMARY KEY (thread, checkpoint_ns, channel, version)
+);`;
+
+/** Moves a file's blobs from the layout with the thread id in every row to the integer key (once; IMMEDIATE, so two processes cannot both do it). */
+const migrateBlobs = (db: Database.Database) =>
+  db.transaction(() => {
+    if (!columnsOf(db, "checkpoint_blobs").has("thread_id")) return;
+    db.exec(`INSERT OR IGNORE INTO checkpoint_threads (thread_id) SELECT DISTINCT thread_id FROM checkpoint_blobs;
+      ALTER TABLE checkpoint_blobs RENAME TO checkpoint_blobs_by_thread_id;
+      ${BLOBS_SCHEMA}
+      INSERT INTO checkpoint_blobs (thread, checkpoint_ns, channel, version, type, blob, base_version)
+        SELECT t.thread, b.checkpoint_ns, b.channel, b.version, b.type, b.blob, b.base_version
+        FROM checkpoint_blobs_by_thread_id b JOIN checkpoint_threads t ON t.thread_id = b.thread_id ORDER BY b.rowid;
+      DROP TABLE checkpoint_blobs_by_thread_id;`);
+  });
 
 function columnsOf(db: Database.Database, table: string): Set<string> {
   return new Set((db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).map((c) => c.name));
@@ -262,6 +290,8 @@ export class ShopstateSaver extends BaseCheckpointSaver {
   /** Newest snapshot version decoded or written per (thread, namespace, channel): the base of the next diff. */
   private readonly latestSnapshot = new Map<string, { version: string; snapshot: CachedSnapshot }>();
   private readonly lineages = new Lru<string, Lineage>(LINEAGE_CACHE_SIZE);
+  /** Thread id -> its key in `checkpoint_blobs` (`blobThread`). */
+  private readonly blobThreads = new Map<string, number>();
   /** The sends stored as pending writes of the checkpoints this saver wrote, by task and index (see `SENDS_OF`). */
   private readonly sendsWritten = new Lru<string, Map<string, { sortKey: ReturnType<typeof writesSortKey>; value: unknown }>>(LINEAGE_CACHE_SIZE);
 
@@ -283,6 +313,8 @@ export class ShopstateSaver extends BaseCheckpointSaver {
       );
     }
     this.db.exec(SCHEMA);
+    if (columnsOf(this.db, "checkpoint_blobs").has("thread_id")) migrateBlobs(this.db).immediate();
+    this.db.exec(BLOBS_SCHEMA);
     if (!columnsOf(this.db, "checkpoints").has("delta_seeds")) this.db.exec("ALTER TABLE checkpoints ADD COLUMN delta_seeds TEXT");
     this.db.exec(WRITES_SCHEMA);
     this.isSetup = true;
@@ -344,13 +376,14 @@ export class ShopstateSaver extends BaseCheckpointSaver {
     // Metadata stays plain JSON: list() filters on it in SQL.
     const [, serializedMetadata] = await this.serde.dumpsTyped(fullMetadata);
     const insertBlob = this.sql(
-      "INSERT OR IGNORE INTO checkpoint_blobs (thread_id, checkpoint_ns, channel, version, type, blob, base_version) VALUES (?, ?, ?, ?, ?, ?, ?)",
+      "INSERT OR IGNORE INTO checkpoint_blobs (thread, checkpoint_ns, channel, version, type, blob, base_version) VALUES (?, ?, ?, ?, ?, ?, ?)",
     );
     const insertCheckpoint = this.sql(
       "INSERT OR REPLACE INTO checkpoints (thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, type, checkpoint, metadata, delta_seeds) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
     );
     this.db.transaction(() => {
-      for (const row of blobRows) insertBlob.run(threadId, ns, ...row);
+      const thread = blobRows.length > 0 ? this.blobThread(threadId, true) : -1;
+      for (const row of blobRows) insertBlob.run(thread, ns, ...row);
       insertCheckpoint.run(
         threadId,
         ns,
@@ -382,8 +415,8 @@ export class ShopstateSaver extends BaseCheckpointSaver {
     // The base must still be stored: another process may have pruned it since we read it.
     const baseStored =
       base !== undefined &&
-      this.sql("SELECT 1 FROM checkpoint_blobs WHERE thread_id = ? AND checkpoint_ns = ? AND channel = ? AND version = ?").get(
-        threadId,
+      this.sql("SELECT 1 FROM checkpoint_blobs WHERE thread = ? AND checkpoint_ns = ? AND channel = ? AND version = ?").get(
+        this.blobThread(threadId),
         ns,
         channel,
         base.version,
@@ -464,7 +497,8 @@ export class ShopstateSaver extends BaseCheckpointSaver {
   override async deleteThread(threadId: string): Promise<void> {
     this.setup();
     this.db.transaction(() => {
-      for (const table of ["checkpoints", "checkpoint_blobs", ...WRITES_TABLES]) this.sql(`DELETE FROM ${table} WHERE thread_id = ?`).run(threadId);
+      for (const table of ["checkpoints", ...WRITES_TABLES]) this.sql(`DELETE FROM ${table} WHERE thread_id = ?`).run(threadId);
+      this.sql("DELETE FROM checkpoint_blobs WHERE thread = ?").run(this.blobThread(threadId));
     })();
     this.forgetThread(threadId);
   }
@@ -477,6 +511,20 @@ export class ShopstateSaver extends BaseCheckpointSaver {
     this.lineages.deleteWhere((key) => key.startsWith(prefix));
     this.sendsWritten.deleteWhere((key) => key.startsWith(prefix));
     for (const key of [...this.latestSnapshot.keys()]) if (key.startsWith(prefix)) this.latestSnapshot.delete(key);
+  }
+
+  /**
+   * A thread's key in `checkpoint_blobs`; a thread keeps it for good, so it is
+   * cached. A thread that never stored a blob has none: reads get -1, which
+   * matches no row, and `put` makes one.
+   */
+  blobThread(threadId: string, create = false): number {
+    const cached = this.blobThreads.get(threadId);
+    if (cached !== undefined) return cached;
+    if (create) this.sql("INSERT OR IGNORE INTO checkpoint_threads (thread_id) VALUES (?)").run(threadId);
+    const row = this.sql("SELECT thread FROM checkpoint_threads WHERE thread_id = ?").get(threadId) as { thread: number } | undefined;
+    if (row) this.blobThreads.set(threadId, row.thread);
+    return row?.thread ?? -1;
   }
 
   // ------------------------------------------------------------------ reading
@@ -573,9 +621,9 @@ export class ShopstateSaver extends BaseCheckpointSaver {
       .prepare(
         // CROSS JOIN keeps json_each outside: one primary-key lookup per channel, never a scan.
         `SELECT b.channel, b.version, b.type, b.blob, b.base_version FROM json_each(?) j
-         CROSS JOIN checkpoint_blobs b ON b.thread_id = ? AND b.checkpoint_ns = ? AND b.channel = j.key AND b.version = j.value`,
+         CROSS JOIN checkpoint_blobs b ON b.thread = ? AND b.checkpoint_ns = ? AND b.channel = j.key AND b.version = j.value`,
       )
-      .all(wanted, threadId, ns) as BlobRow[];
+      .all(wanted, this.blobThread(threadId), ns) as BlobRow[];
     const values: Record<string, unknown> = {};
     for (const row of rows) {
       if (row.type === EMPTY) continue;
@@ -605,12 +653,13 @@ export class ShopstateSaver extends BaseCheckpointSaver {
     const cached = this.cachedSnapshot(threadId, ns, channel, version);
     if (cached) return cached;
     const select = this.sql(
-      "SELECT channel, version, type, blob, base_version FROM checkpoint_blobs WHERE thread_id = ? AND checkpoint_ns = ? AND channel = ? AND version = ?",
+      "SELECT channel, version, type, blob, base_version FROM checkpoint_blobs WHERE thread = ? AND checkpoint_ns = ? AND channel = ? AND version = ?",
     );
     // Newest first: this snapshot, the one it extends, ... down to a whole or remembered one.
     const chain: BlobRow[] = [];
     let base: CachedSnapshot | undefined;
-    let row = known ?? (select.get(threadId, ns, channel, version) as BlobRow | undefined);
+    const thread = this.blobThread(threadId);
+    let row = known ?? (select.get(thread, ns, channel, version) as BlobRow | undefined);
     for (;;) {
       if (!row)
         throw new Error(
@@ -625,7 +674,7 @@ export class ShopstateSaver extends BaseCheckpointSaver {
       chain.push(row);
       base = this.cachedSnapshot(threadId, ns, channel, row.base_version);
       if (base) break;
-      row = select.get(threadId, ns, channel, row.base_version) as BlobRow | undefined;
+      row = select.get(thread, ns, channel, row.base_version) as BlobRow | undefined;
     }
     if (chain.length === 0) {
       this.rememberSnapshot(threadId, ns, channel, version, base);
@@ -749,8 +798,8 @@ export class ShopstateSaver extends BaseCheckpointSaver {
   /** The value stored for a channel at a checkpoint: a blob, or a stock row's inline value. */
   private async seedValue(threadId: string, ns: string, checkpointId: string, channel: string, version: string): Promise<unknown> {
     const row = this.sql(
-      "SELECT channel, version, type, blob, base_version FROM checkpoint_blobs WHERE thread_id = ? AND checkpoint_ns = ? AND channel = ? AND version = ?",
-    ).get(threadId, ns, channel, version) as BlobRow | undefined;
+      "SELECT channel, version, type, blob, base_version FROM checkpoint_blobs WHERE thread = ? AND checkpoint_ns = ? AND channel = ? AND version = ?",
+    ).get(this.blobThread(threadId), ns, channel, version) as BlobRow | undefined;
     return row && row.type !== EMPTY ? this.blobValue(threadId, ns, row) : undefined;
   }
 
@@ -762,24 +811,25 @@ export class ShopstateSaver extends BaseCheckpointSaver {
     const { value } = await this.snapshotValue(threadId, ns, channel, version);
     const stored = await encodeValue(this.serde, value, BLOBS(), SNAPSHOT_FULL);
     this.db
-      .prepare("UPDATE checkpoint_blobs SET type = ?, blob = ?, base_version = NULL WHERE thread_id = ? AND checkpoint_ns = ? AND channel = ? AND version = ?")
-      .run(stored.type, stored.bytes, threadId, ns, channel, version);
+      .prepare("UPDATE checkpoint_blobs SET type = ?, blob = ?, base_version = NULL WHERE thread = ? AND checkpoint_ns = ? AND channel = ? AND version = ?")
+      .run(stored.type, stored.bytes, this.blobThread(threadId), ns, channel, version);
     this.rememberSnapshot(threadId, ns, channel, version, { value, depth: 0, fullBytes: stored.bytes.byteLength, chainBytes: 0 });
   }
 
   /** Stores whole every `SENDS_OF` value that points at one of these checkpoints, before their writes are deleted. */
   async materializeSends(threadId: string, ns: string, checkpointIds: ReadonlySet<string>): Promise<void> {
     this.setup();
-    const rows = this.sql("SELECT channel, version, type, blob, base_version FROM checkpoint_blobs WHERE thread_id = ? AND checkpoint_ns = ? AND type = ?").all(
-      threadId,
+    const thread = this.blobThread(threadId);
+    const rows = this.sql("SELECT channel, version, type, blob, base_version FROM checkpoint_blobs WHERE thread = ? AND checkpoint_ns = ? AND type = ?").all(
+      thread,
       ns,
       SENDS_OF,
     ) as BlobRow[];
-    const update = this.sql("UPDATE checkpoint_blobs SET type = ?, blob = ? WHERE thread_id = ? AND checkpoint_ns = ? AND channel = ? AND version = ?");
+    const update = this.sql("UPDATE checkpoint_blobs SET type = ?, blob = ? WHERE thread = ? AND checkpoint_ns = ? AND channel = ? AND version = ?");
     for (const row of rows) {
       if (!checkpointIds.has(storedText(row.blob))) continue;
       const stored = await encodeValue(this.serde, await this.blobValue(threadId, ns, row), BLOBS());
-      update.run(stored.type, stored.bytes, threadId, ns, row.channel, row.version);
+      update.run(stored.type, stored.bytes, thread, ns, row.channel, row.version);
     }
   }
 
@@ -788,8 +838,8 @@ export class ShopstateSaver extends BaseCheckpointSaver {
     this.setup();
     const stored = await encodeValue(this.serde, value, BLOBS(), SNAPSHOT_FULL);
     this.db
-      .prepare("INSERT OR REPLACE INTO checkpoint_blobs (thread_id, checkpoint_ns, channel, version, type, blob, base_version) VALUES (?, ?, ?, ?, ?, ?, NULL)")
-      .run(threadId, ns, channel, version, stored.type, stored.bytes);
+      .prepare("INSERT OR REPLACE INTO checkpoint_blobs (thread, checkpoint_ns, channel, version, type, blob, base_version) VALUES (?, ?, ?, ?, ?, ?, NULL)")
+      .run(this.blobThread(threadId, true), ns, channel, version, stored.type, stored.bytes);
   }
 
   /** Recomputes every checkpoint's `delta_seeds` of a thread from the blobs now stored (after checkpoints were removed). */
@@ -798,7 +848,10 @@ export class ShopstateSaver extends BaseCheckpointSaver {
     this.lineages.deleteWhere((key) => key.startsWith(`${threadId}\u0000`));
     const stored = new Set(
       (
-        this.sql("SELECT channel, version FROM checkpoint_blobs WHERE thread_id = ? AND checkpoint_ns = ? AND type <> 'empty'").all(threadId, ns) as {
+        this.sql("SELECT channel, version FROM checkpoint_blobs WHERE thread = ? AND checkpoint_ns = ? AND type <> 'empty'").all(
+          this.blobThread(threadId),
+          ns,
+        ) as {
           channel: string;
           version: string;
         }[]
