@@ -9,7 +9,16 @@ import { deflateRawSync } from "node:zlib";
 import fc from "fast-check";
 import { FastJsonPlusSerializer } from "../src/persistence/serde.js";
 import { DICTIONARY_COLUMNS, DICTIONARY_VERSION, dictionaryOf } from "../src/persistence/dictionaries.js";
-import { decodeJsonColumn, decodeValue, encodeJsonColumn, encodeText, encodeValue, storedJsonText } from "../src/persistence/codec.js";
+import {
+  decodeJsonColumn,
+  decodeValue,
+  encodeJsonColumn,
+  encodeTaggedJson,
+  encodeText,
+  encodeValue,
+  metadataText,
+  storedJsonText,
+} from "../src/persistence/codec.js";
 import { decodeStepRecord, encodeStepRecord, type StepRecord } from "../src/persistence/steps_table.js";
 
 const serde = new FastJsonPlusSerializer();
@@ -98,7 +107,7 @@ describe("a history line as stored", () => {
   });
 
   it("refuses a format it does not know, saying where and why", () => {
-    expect(() => decodeStepRecord(Buffer.of(9, 1, 2))).toThrow(/shopstate_steps: a history line has format 9.*newer shopstate/);
+    expect(() => decodeStepRecord(Buffer.of(7, 1, 2))).toThrow(/shopstate_steps: a history line has format 7.*newer shopstate/);
   });
 
   it("property: any line, in any script, reads back exactly", () => {
@@ -106,6 +115,30 @@ describe("a history line as stored", () => {
       fc.property(fc.string({ unit: "grapheme", maxLength: 400 }), fc.array(fc.string(), { maxLength: 4 }), (summary, writers) => {
         const record: StepRecord = { writers, summary, next: [] };
         expect(decodeStepRecord(encodeStepRecord(record))).toEqual(record);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe("a checkpoint's metadata as stored", () => {
+  const metadata = { source: "loop", step: 412, parents: {}, store: "main", writes: { router: { tasks: 3 } } };
+  const json = JSON.stringify(metadata);
+
+  it("is deflated with its dictionary by our saver, and a stock saver's plain JSON (a BLOB of text) reads as it is", () => {
+    const stored = encodeTaggedJson(json, dictionaryOf("metadata"));
+    expect(Buffer.isBuffer(stored)).toBe(true);
+    expect(metadataText(stored)).toBe(json);
+    expect(metadataText(Buffer.from(json))).toBe(json);
+    expect(metadataText(Buffer.from(` \n${json}`))).toBe(` \n${json}`);
+    expect(metadataText(json)).toBe(json);
+  });
+
+  it("property: any metadata reads back exactly", () => {
+    fc.assert(
+      fc.property(fc.dictionary(fc.string(), fc.jsonValue()), (value) => {
+        const text = JSON.stringify(value);
+        expect(metadataText(encodeTaggedJson(text, dictionaryOf("metadata")))).toBe(text);
       }),
       { numRuns: 300 },
     );

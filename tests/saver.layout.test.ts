@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import type { RunnableConfig } from "@langchain/core/runnables";
 import { emptyCheckpoint, uuid6, type Checkpoint } from "@langchain/langgraph-checkpoint";
 import { ShopstateSaver } from "../src/persistence/saver.js";
 import { openDatabase } from "../src/persistence/sqlite.js";
@@ -18,7 +19,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 async function writeThreads(saver: ShopstateSaver): Promise<Record<string, string>> {
   const heads: Record<string, string> = {};
   for (const threadId of ["thread-a", "thread-b"]) {
-    let config = { configurable: { thread_id: threadId, checkpoint_ns: "" } } as { configurable: Record<string, unknown> };
+    let config: RunnableConfig = { configurable: { thread_id: threadId, checkpoint_ns: "" } };
     for (let step = 0; step < 2; step++) {
       const version = saver.getNextVersion(undefined) as unknown as string;
       const values = { notes: `${threadId} ${step}`, log: Array.from({ length: 50 }, (_, i) => ({ i, threadId, step })) };
@@ -30,7 +31,7 @@ async function writeThreads(saver: ShopstateSaver): Promise<Record<string, strin
       };
       config = await saver.put(config, checkpoint, { source: "loop", step, parents: {} }, { notes: version, log: version });
     }
-    heads[threadId] = config.configurable.checkpoint_id as string;
+    heads[threadId] = config.configurable?.checkpoint_id as string;
   }
   return heads;
 }

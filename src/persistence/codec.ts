@@ -13,6 +13,7 @@
  */
 import { deflateRawSync, inflateRawSync } from "node:zlib";
 import type { SerializerProtocol } from "@langchain/langgraph-checkpoint";
+import { dictionaryOf } from "./dictionaries.js";
 
 /** Smaller values are stored as they are: deflate would save less than the type's suffix costs. */
 export const DEFLATE_MIN_BYTES = 64;
@@ -100,6 +101,36 @@ export function encodeJsonColumn(value: unknown, dictionary: Buffer): string | U
 /** Reads what `encodeJsonColumn` stored: text as it is, a BLOB inflated (with the column's `dictionary`) first. */
 export function decodeJsonColumn(data: Uint8Array | string, dictionary: Buffer): unknown {
   return JSON.parse(typeof data === "string" ? data : inflate(data, dictionary).toString("utf8"));
+}
+
+/** Format tag of a tagged JSON column value: deflate-raw with the column's dictionary (version 1). */
+const TAG_DEFLATE_V1 = 1;
+
+/**
+ * JSON kept in a column with no type beside it (a checkpoint's metadata, a
+ * history line): a BLOB that starts with a format tag when the column's
+ * dictionary shortens it, else the text itself. JSON text never starts with a
+ * control byte other than whitespace, so text stored as a BLOB (the stock
+ * saver's metadata, our rows from before) still reads as text.
+ */
+export function encodeTaggedJson(json: string, dictionary: Buffer): Buffer | string {
+  const deflated = deflate(json, { dictionary });
+  if (deflated.length + 1 >= Buffer.byteLength(json)) return json;
+  return Buffer.concat([Buffer.of(TAG_DEFLATE_V1), deflated]);
+}
+
+/** The JSON text `encodeTaggedJson` stored; `what` names the column for the error an unknown format gets. */
+export function decodeTaggedJson(stored: Uint8Array | string, dictionary: Buffer, what: string): string {
+  if (typeof stored === "string") return stored;
+  const tag = stored[0];
+  if (tag === TAG_DEFLATE_V1) return inflate(stored.subarray(1), dictionary).toString("utf8");
+  if (tag === undefined || tag >= 0x20 || tag === 0x09 || tag === 0x0a || tag === 0x0d) return storedText(stored);
+  throw new Error(`${what} has format ${tag}, which this version does not know (written by a newer shopstate?)`);
+}
+
+/** A checkpoint's metadata as JSON text: ours deflated with its dictionary, a stock saver's row plain (`decodeTaggedJson`). */
+export function metadataText(stored: Uint8Array | string): string {
+  return decodeTaggedJson(stored, dictionaryOf("metadata"), "a checkpoint's metadata");
 }
 
 /** A stored text column (SQLite hands back TEXT or BLOB) as a string; empty for NULL. */

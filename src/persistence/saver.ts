@@ -56,7 +56,7 @@ import {
 } from "@langchain/langgraph-checkpoint";
 import { FastJsonPlusSerializer } from "./serde.js";
 import { applySnapshotDiffs, diffSnapshot, type SnapshotDiff } from "./snapshots.js";
-import { baseType, decodeJsonColumn, decodeValue, encodeJsonColumn, encodeValue, storedText } from "./codec.js";
+import { baseType, decodeJsonColumn, encodeTaggedJson, metadataText, decodeValue, encodeJsonColumn, encodeValue, storedText } from "./codec.js";
 import { dictionaryOf } from "./dictionaries.js";
 import { WRITES_SCHEMA, WRITES_TABLES, decodeWrites, loadWrites, packWrites, storeWrites, type WriteRow } from "./writes.js";
 
@@ -313,6 +313,7 @@ export class ShopstateSaver extends BaseCheckpointSaver {
       );
     }
     this.db.exec(SCHEMA);
+    this.db.function("shopstate_metadata", { deterministic: true }, (stored) => metadataText(stored as Uint8Array | string));
     if (columnsOf(this.db, "checkpoint_blobs").has("thread_id")) migrateBlobs(this.db).immediate();
     this.db.exec(BLOBS_SCHEMA);
     if (!columnsOf(this.db, "checkpoints").has("delta_seeds")) this.db.exec("ALTER TABLE checkpoints ADD COLUMN delta_seeds TEXT");
@@ -373,8 +374,8 @@ export class ShopstateSaver extends BaseCheckpointSaver {
       { ...prepared, channel_values: {} },
       { dictionary: dictionaryOf("checkpoint") },
     );
-    // Metadata stays plain JSON: list() filters on it in SQL.
-    const [, serializedMetadata] = await this.serde.dumpsTyped(fullMetadata);
+    // list() filters on it in SQL through `shopstate_metadata` (setup).
+    const serializedMetadata = encodeTaggedJson(storedText((await this.serde.dumpsTyped(fullMetadata))[1]), dictionaryOf("metadata"));
     const insertBlob = this.sql(
       "INSERT OR IGNORE INTO checkpoint_blobs (thread, checkpoint_ns, channel, version, type, blob, base_version) VALUES (?, ?, ?, ?, ?, ?, ?)",
     );
@@ -573,7 +574,7 @@ export class ShopstateSaver extends BaseCheckpointSaver {
     }
     for (const [key, value] of Object.entries(filter ?? {})) {
       if (value === undefined) continue;
-      where.push("jsonb(CAST(metadata AS TEXT))->? = ?");
+      where.push("jsonb(shopstate_metadata(metadata))->? = ?");
       args.push(`$.${key}`, JSON.stringify(value));
     }
     let sql = `SELECT * FROM checkpoints${where.length > 0 ? ` WHERE ${where.join(" AND ")}` : ""} ORDER BY checkpoint_id DESC`;
@@ -596,7 +597,7 @@ export class ShopstateSaver extends BaseCheckpointSaver {
     const checkpoint = (await decodeValue(this.serde, type, row.checkpoint, dictionaryOf("checkpoint"))) as Checkpoint;
     checkpoint.channel_values = { ...(checkpoint.channel_values ?? {}), ...(await this.loadChannelValues(threadId, ns, checkpoint.channel_versions ?? {})) };
     if (checkpoint.v < 4 && parentId) await this.migratePendingSends(checkpoint, threadId, ns, parentId);
-    const metadata = (await this.serde.loadsTyped("json", storedText(row.metadata))) as CheckpointMetadata;
+    const metadata = (await this.serde.loadsTyped("json", metadataText(row.metadata))) as CheckpointMetadata;
     if (row.delta_seeds !== null)
       this.lineages.set(this.key(threadId, ns, checkpointId), {
         versions: checkpoint.channel_versions,

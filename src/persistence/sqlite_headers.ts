@@ -6,7 +6,7 @@
  */
 import type Database from "better-sqlite3";
 import type { CheckpointMetadata } from "@langchain/langgraph-checkpoint";
-import { decodeValue, storedText } from "./codec.js";
+import { decodeValue, metadataText } from "./codec.js";
 import { dictionaryOf } from "./dictionaries.js";
 import { FastJsonPlusSerializer } from "./serde.js";
 
@@ -53,7 +53,7 @@ export function sqliteCheckpointHeaders(db: Database.Database) {
       headers.push({
         checkpointId: row.checkpoint_id,
         parentId: row.parent_checkpoint_id ?? undefined,
-        metadata: (await serde.loadsTyped("json", storedText(row.metadata))) as CheckpointMetadata,
+        metadata: (await serde.loadsTyped("json", row.metadata === null ? "" : metadataText(row.metadata))) as CheckpointMetadata,
         createdAt: ts ?? undefined,
       });
     }

@@ -4,7 +4,7 @@
  * `StoreMeta`. What a line says is computed in `timetravel/steps.ts`.
  */
 import type Database from "better-sqlite3";
-import { deflateRawSync, inflateRawSync } from "node:zlib";
+import { decodeTaggedJson, encodeTaggedJson } from "./codec.js";
 import { dictionaryOf } from "./dictionaries.js";
 
 /** One checkpoint's history line, less what the checkpoint row itself says (id, parent, step, source, time). */
@@ -18,27 +18,14 @@ export interface StepRecord {
   next: string[];
 }
 
-/** Format tag of a record stored as a BLOB: deflate-raw with the `steps` dictionary (dictionaries.ts). */
-const FORMAT_DEFLATE_V1 = 1;
-
-/**
- * A record as stored: a tagged BLOB, deflated with the column's dictionary
- * (a line is a few hundred bytes of JSON, nearly all of it shared with every
- * other line), or the JSON text itself when that is no longer.
- */
+/** A record as stored: JSON, deflated with the column's dictionary when that shortens it (`encodeTaggedJson`). */
 export function encodeStepRecord(record: StepRecord): Buffer | string {
-  const json = JSON.stringify(record);
-  const deflated = deflateRawSync(json, { dictionary: dictionaryOf("steps") });
-  if (deflated.length + 1 >= Buffer.byteLength(json)) return json;
-  return Buffer.concat([Buffer.of(FORMAT_DEFLATE_V1), deflated]);
+  return encodeTaggedJson(JSON.stringify(record), dictionaryOf("steps"));
 }
 
 /** A stored record: JSON text (every row before the dictionary, and short ones since), or a tagged BLOB. */
 export function decodeStepRecord(stored: Uint8Array | string): StepRecord {
-  if (typeof stored === "string") return JSON.parse(stored) as StepRecord;
-  if (stored[0] !== FORMAT_DEFLATE_V1)
-    throw new Error(`shopstate_steps: a history line has format ${stored[0] ?? "(empty)"}, which this version does not know (written by a newer shopstate?)`);
-  return JSON.parse(inflateRawSync(stored.subarray(1), { dictionary: dictionaryOf("steps") }).toString("utf8")) as StepRecord;
+  return JSON.parse(decodeTaggedJson(stored, dictionaryOf("steps"), "shopstate_steps: a history line")) as StepRecord;
 }
 
 /**
