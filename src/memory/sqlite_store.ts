@@ -25,10 +25,11 @@
  * order; `shopstate_kb_items` refers to it by that integer id and keeps its
  * timestamps as integer milliseconds since the epoch. Repeating the namespace
  * text in every item (and again in the item's unique index) and storing ISO
- * timestamp strings took about 160 bytes per item, a third of the table. A
- * namespace search finds the namespaces in their (small) table by their text,
- * then the items of each by namespace id. Files written with the older layout
- * are migrated on first open (`migrateFromPrefixLayout`).
+ * timestamp strings took about 180 bytes per item, two fifths of the table and
+ * its index at 10,000 input events (docs/upgrading.md). A namespace search
+ * finds the namespaces in their (small) table by their text, then the items of
+ * each by namespace id. Files written with the older layout are migrated on
+ * first open (`migrateFromPrefixLayout`).
  */
 import type Database from "better-sqlite3";
 import {
