@@ -620,3 +620,229 @@ describe("random operation sequences", () => {
     );
   });
 });
+
+describe("SqliteStore's reads by namespace", () => {
+  it("find the namespaces by their text, then their items by namespace id, never scanning every item", async () => {
+    const { db, store } = openSqlite();
+    for (let i = 0; i < 30; i += 1) await store.put(["customers", `c${i % 10}`, "facts"], `e${i}`, { customerId: `c${i % 10}`, i });
+    const statements: string[] = [];
+    const prepare = db.prepare.bind(db);
+    db.prepare = ((sql: string) => {
+      statements.push(sql);
+      return prepare(sql);
+    }) as typeof db.prepare;
+    await store.get(["customers", "c1", "facts"], "e1");
+    await store.search(["customers", "c1"]);
+    await store.search(["customers", "c1", "facts"], { filter: { customerId: "c1" }, limit: 2, offset: 1 });
+    await store.search(["customers"], { filter: { i: { $gte: 20 } } });
+    await store.listNamespaces({ prefix: ["customers", "*", "facts"] });
+    const reads = [...new Set(statements)].filter((sql) => /^\s*SELECT/i.test(sql));
+    expect(reads.length).toBeGreaterThanOrEqual(4);
+    for (const sql of reads) {
+      const params = Array.from({ length: (sql.match(/\?/g) ?? []).length }, () => null);
+      const plan = (prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as { detail: string }[]).map((r) => r.detail);
+      const why = `${sql}\n${plan.join("\n")}`;
+      // `SCAN p` reads the page of ids a subquery found, not a table.
+      expect(
+        plan.filter((d) => /^SCAN /.test(d) && d !== "SCAN p"),
+        why,
+      ).toEqual([]);
+      expect(
+        plan.some((d) => /^SEARCH n USING COVERING INDEX sqlite_autoindex_shopstate_kb_namespaces_1 \(prefix[=>]\?/.test(d)),
+        why,
+      ).toBe(true);
+      expect(
+        plan.some((d) => /^SEARCH i (EXISTS )?USING (COVERING )?INDEX sqlite_autoindex_shopstate_kb_items_1 \(namespace=\?/.test(d)),
+        why,
+      ).toBe(true);
+    }
+  });
+});
+
+/** The tables as the store created them before items referred to their namespace by id (namespace text and ISO timestamps in every item). */
+const PREFIX_LAYOUT = `
+  CREATE TABLE shopstate_kb_namespaces (id INTEGER PRIMARY KEY, prefix TEXT NOT NULL UNIQUE);
+  CREATE TABLE shopstate_kb_items (
+    id INTEGER PRIMARY KEY,
+    prefix TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value BLOB NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    UNIQUE (prefix, key)
+  );`;
+
+/**
+ * Namespaces in creation order (7: "gone" had its only item deleted) and items
+ * by id: id 4 was deleted, e0 was put again after a delete (so it comes last in
+ * its namespace), k0 was updated, and e9's value is JSON text as the first
+ * layout stored it.
+ */
+const OLD_NAMESPACES = ["customers:c1:facts", "a", "a:b", "ab", "a:b:c", "gone", "customers:c2:facts"];
+const OLD_ITEMS: { id: number; prefix: string; key: string; value: Record<string, unknown>; created: string; updated: string; text?: true }[] = [
+  {
+    id: 1,
+    prefix: "customers:c1:facts",
+    key: "e1",
+    value: { customerId: "c1", text: "ordered a mug" },
+    created: "2026-03-01T09:00:00.001Z",
+    updated: "2026-03-01T09:00:00.001Z",
+  },
+  { id: 2, prefix: "a", key: "k1", value: { x: 1 }, created: "2026-03-01T09:00:01.010Z", updated: "2026-03-01T09:00:01.010Z" },
+  {
+    id: 3,
+    prefix: "a:b",
+    key: "k2",
+    value: { x: 2, s: "y", nested: { deep: [1, null, true] } },
+    created: "2026-03-01T09:00:02.999Z",
+    updated: "2026-03-01T09:00:02.999Z",
+  },
+  {
+    id: 5,
+    prefix: "customers:c1:facts",
+    key: "e2",
+    value: { customerId: "c1", text: "asked for a refund" },
+    created: "2026-03-01T10:00:00.000Z",
+    updated: "2026-03-01T10:00:00.000Z",
+  },
+  { id: 6, prefix: "ab", key: "k4", value: { x: 4 }, created: "2026-03-02T00:00:00.123Z", updated: "2026-03-02T00:00:00.123Z" },
+  { id: 7, prefix: "a:b:c", key: "k3", value: { x: 3 }, created: "2026-03-02T00:00:00.124Z", updated: "2026-03-02T00:00:00.124Z" },
+  {
+    id: 8,
+    prefix: "customers:c1:facts",
+    key: "e0",
+    value: { customerId: "c1", text: "put again" },
+    created: "2026-03-03T23:59:59.999Z",
+    updated: "2026-03-03T23:59:59.999Z",
+  },
+  { id: 9, prefix: "a", key: "k0", value: { x: 0, n: 2.5 }, created: "1999-12-31T23:59:59.500Z", updated: "2026-03-04T12:34:56.789Z" },
+  {
+    id: 10,
+    prefix: "customers:c2:facts",
+    key: "e9",
+    value: { customerId: "c2", text: "ünïcödé ✓" },
+    created: "2026-03-05T01:02:03.004Z",
+    updated: "2026-03-05T01:02:03.004Z",
+    text: true,
+  },
+];
+
+function writePrefixLayout(file: string, items = OLD_ITEMS, namespaces = OLD_NAMESPACES): void {
+  const db = openDatabase(join(dir, file));
+  db.exec(PREFIX_LAYOUT);
+  const namespace = db.prepare("INSERT INTO shopstate_kb_namespaces (prefix) VALUES (?)");
+  for (const prefix of namespaces) namespace.run(prefix);
+  const jsonb = db.prepare("INSERT INTO shopstate_kb_items (id, prefix, key, value, created_at, updated_at) VALUES (?, ?, ?, jsonb(?), ?, ?)");
+  const text = db.prepare("INSERT INTO shopstate_kb_items (id, prefix, key, value, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)");
+  for (const item of items) (item.text ? text : jsonb).run(item.id, item.prefix, item.key, JSON.stringify(item.value), item.created, item.updated);
+  db.close();
+}
+
+/** Everything a reader of the store can see, to compare a migrated file with what the old layout answered. */
+async function everything(store: BaseStore) {
+  const listed = async (options: Parameters<BaseStore["listNamespaces"]>[0]) => store.listNamespaces(options);
+  return {
+    all: keys(await store.search([], { limit: 100 })),
+    a: keys(await store.search(["a"], { limit: 100 })),
+    ab: keys(await store.search(["a", "b"])),
+    customers: keys(await store.search(["customers"], { filter: { customerId: "c1" } })),
+    c2: (await store.search(["customers"], { filter: { customerId: "c2" } })).map(brief),
+    numeric: keys(await store.search(["a"], { filter: { x: { $gte: 1 } } })),
+    paged: keys(await store.search([], { limit: 3, offset: 2 })),
+    namespaces: await listed({}),
+    underA: await listed({ prefix: ["a"] }),
+    facts: await listed({ suffix: ["facts"] }),
+    depth1: await listed({ maxDepth: 1 }),
+  };
+}
+
+/** What the old layout's store answered for OLD_ITEMS (namespace creation order, then item id). */
+const OLD_ANSWERS = {
+  all: ["e1", "e2", "e0", "k1", "k0", "k2", "k4", "k3", "e9"],
+  a: ["k1", "k0", "k2", "k3"],
+  ab: ["k2", "k3"],
+  customers: ["e1", "e2", "e0"],
+  c2: [{ namespace: ["customers", "c2", "facts"], key: "e9", value: { customerId: "c2", text: "ünïcödé ✓" } }],
+  numeric: ["k1", "k2", "k3"],
+  paged: ["e0", "k1", "k0"],
+  namespaces: [["a"], ["a", "b"], ["a", "b", "c"], ["ab"], ["customers", "c1", "facts"], ["customers", "c2", "facts"]],
+  underA: [["a"], ["a", "b"], ["a", "b", "c"]],
+  facts: [
+    ["customers", "c1", "facts"],
+    ["customers", "c2", "facts"],
+  ],
+  depth1: [["a"], ["ab"], ["customers"]],
+};
+
+const columnsOf = (db: Database.Database, table: string) =>
+  (db.prepare("SELECT name FROM pragma_table_info(?)").all(table) as { name: string }[]).map((c) => c.name);
+
+describe("SqliteStore on a file written with the older layout (namespace text in every item)", () => {
+  it("migrates it on first open, keeping every item, its id, its dates and every answer", async () => {
+    writePrefixLayout("old.db");
+    const { db, store } = openSqlite("old.db");
+    expect(columnsOf(db, KB_ITEMS_TABLE)).toEqual(["id", "namespace", "key", "value", "created_at", "updated_at"]);
+    const tables = (db.prepare("SELECT name FROM sqlite_master WHERE name LIKE 'shopstate_kb%'").all() as { name: string }[]).map((t) => t.name);
+    expect(tables.sort()).toEqual([KB_ITEMS_TABLE, "shopstate_kb_namespaces"]);
+    // Ids (insertion order) kept, each item in its own namespace, namespaces untouched.
+    expect(
+      db.prepare(`SELECT i.id, n.prefix, i.key FROM ${KB_ITEMS_TABLE} i JOIN shopstate_kb_namespaces n ON n.id = i.namespace ORDER BY i.id`).all(),
+    ).toEqual(OLD_ITEMS.map(({ id, prefix, key }) => ({ id, prefix, key })));
+    expect((db.prepare("SELECT prefix FROM shopstate_kb_namespaces ORDER BY id").all() as { prefix: string }[]).map((r) => r.prefix)).toEqual(OLD_NAMESPACES);
+    for (const item of OLD_ITEMS) {
+      expect(await store.get(item.prefix.split(":"), item.key)).toEqual({
+        namespace: item.prefix.split(":"),
+        key: item.key,
+        value: item.value,
+        createdAt: new Date(item.created),
+        updatedAt: new Date(item.updated),
+      });
+    }
+    expect(await everything(store)).toEqual(OLD_ANSWERS);
+  });
+
+  it("is migrated once: opening it again, or from another connection, changes nothing", async () => {
+    writePrefixLayout("old.db");
+    const first = openSqlite("old.db");
+    const dump = () => first.db.prepare(`SELECT * FROM ${KB_ITEMS_TABLE} ORDER BY id`).all();
+    const migrated = dump();
+    const again = new SqliteStore(first.db);
+    const other = openSqlite("old.db");
+    expect(dump()).toEqual(migrated);
+    expect(await everything(again)).toEqual(OLD_ANSWERS);
+    expect(await everything(other.store)).toEqual(OLD_ANSWERS);
+    first.db.close();
+    other.db.close();
+    const reopened = openSqlite("old.db");
+    expect(reopened.db.prepare(`SELECT * FROM ${KB_ITEMS_TABLE} ORDER BY id`).all()).toEqual(migrated);
+    expect(await everything(reopened.store)).toEqual(OLD_ANSWERS);
+  });
+
+  it("keeps the search order rules after migrating: an update keeps its place, a delete and re-put goes last", async () => {
+    writePrefixLayout("old.db");
+    const { store } = openSqlite("old.db");
+    await store.put(["a"], "k1", { x: 10 });
+    await store.put(["a"], "new", { x: 5 });
+    expect(keys(await store.search(["a"], { limit: 100 }))).toEqual(["k1", "k0", "new", "k2", "k3"]);
+    await store.delete(["a"], "k1");
+    await store.put(["a"], "k1", { x: 11 });
+    expect(keys(await store.search(["a"], { limit: 100 }))).toEqual(["k0", "new", "k1", "k2", "k3"]);
+    expect((await store.get(["a"], "k0"))?.createdAt).toEqual(new Date("1999-12-31T23:59:59.500Z"));
+  });
+
+  it("keeps an item whose namespace row is missing, adding the namespace after the others", async () => {
+    writePrefixLayout("old.db", [...OLD_ITEMS, { ...OLD_ITEMS[0], id: 11, prefix: "orphan:x" }]);
+    const { store } = openSqlite("old.db");
+    expect(keys(await store.search([], { limit: 100 }))).toEqual([...OLD_ANSWERS.all, "e1"]);
+    expect((await store.get(["orphan", "x"], "e1"))?.value).toEqual(OLD_ITEMS[0].value);
+  });
+
+  it("refuses to migrate an item whose timestamp is not a date, saying which, and leaves the file as it was", async () => {
+    writePrefixLayout("old.db", [...OLD_ITEMS, { ...OLD_ITEMS[1], id: 11, key: "bad", updated: "yesterday" }]);
+    const db = openDatabase(join(dir, "old.db"));
+    opened.push(db);
+    expect(() => new SqliteStore(db)).toThrow(/item 11 \(a \/ bad\) has a timestamp that is not a date .*"yesterday".*the file is unchanged/);
+    expect(columnsOf(db, KB_ITEMS_TABLE)).toContain("prefix");
+    expect(db.prepare(`SELECT COUNT(*) AS n FROM ${KB_ITEMS_TABLE}`).get()).toEqual({ n: OLD_ITEMS.length + 1 });
+  });
+});

@@ -19,6 +19,17 @@
  *
  * One deliberate difference: `listNamespaces` lists namespaces that hold items;
  * `InMemoryStore` also lists namespaces whose items were all deleted.
+ *
+ * Layout (docs/architecture.md, "Customer knowledge base"): `shopstate_kb_namespaces`
+ * holds each namespace once, its labels joined by ':', its id giving creation
+ * order; `shopstate_kb_items` refers to it by that integer id and keeps its
+ * timestamps as integer milliseconds since the epoch. Repeating the namespace
+ * text in every item (and again in the item's unique index) and storing ISO
+ * timestamp strings took about 180 bytes per item, two fifths of the table and
+ * its index at 10,000 input events (docs/upgrading.md). A namespace search
+ * finds the namespaces in their (small) table by their text, then the items of
+ * each by namespace id. Files written with the older layout are migrated on
+ * first open (`migrateFromPrefixLayout`).
  */
 import type Database from "better-sqlite3";
 import {
@@ -44,36 +55,108 @@ export const KB_ITEMS_TABLE = "shopstate_kb_items";
 export const KB_NAMESPACES_TABLE = "shopstate_kb_namespaces";
 
 /**
- * Creates the store's tables if missing. `id` columns give the insertion order
- * that InMemoryStore's Maps keep; UNIQUE(prefix, key) is the item's identity and
- * the index that prefix searches scan. Values are SQLite JSONB (read them with
- * `json(value)`): filters then read a field without parsing the whole value
- * text, which made paging a long filtered history three times faster.
+ * The items table. `id` gives the insertion order that InMemoryStore's Maps
+ * keep; `namespace` is the id of a `shopstate_kb_namespaces` row; UNIQUE
+ * (namespace, key) is the item's identity and the index a namespace's items are
+ * read by. Values are SQLite JSONB (read them with `json(value)`): filters then
+ * read a field without parsing the whole value text, which made paging a long
+ * filtered history three times faster. `created_at` / `updated_at` are
+ * milliseconds since the epoch, the precision `Date` has.
+ */
+const ITEMS_SCHEMA = `
+  CREATE TABLE IF NOT EXISTS ${KB_ITEMS_TABLE} (
+    id INTEGER PRIMARY KEY,
+    namespace INTEGER NOT NULL,
+    key TEXT NOT NULL,
+    value BLOB NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    UNIQUE (namespace, key)
+  );`;
+
+/** Where the items of an old-layout file wait while they are copied into the new table (inside the migration's transaction only). */
+const PREFIX_LAYOUT_TABLE = `${KB_ITEMS_TABLE}_by_prefix`;
+
+/**
+ * Creates the store's tables if missing, first migrating a file written with
+ * the older layout (see `migrateFromPrefixLayout`). The namespaces table's
+ * `id` gives namespace creation order, as InMemoryStore's Map keeps it.
  */
 export function ensureKnowledgeTables(db: Database.Database): void {
   db.exec(`
     CREATE TABLE IF NOT EXISTS ${KB_NAMESPACES_TABLE} (
       id INTEGER PRIMARY KEY,
       prefix TEXT NOT NULL UNIQUE
-    );
-    CREATE TABLE IF NOT EXISTS ${KB_ITEMS_TABLE} (
-      id INTEGER PRIMARY KEY,
-      prefix TEXT NOT NULL,
-      key TEXT NOT NULL,
-      value BLOB NOT NULL,
-      created_at TEXT NOT NULL,
-      updated_at TEXT NOT NULL,
-      UNIQUE (prefix, key)
-    );
-  `);
+    );`);
+  if (hasPrefixLayout(db)) migrateFromPrefixLayout(db);
+  db.exec(ITEMS_SCHEMA);
+}
+
+/** Whether the items table is the older layout: each item's namespace as text (`prefix`), its timestamps as ISO strings. */
+function hasPrefixLayout(db: Database.Database): boolean {
+  const columns = db.prepare("SELECT name FROM pragma_table_info(?)").all(KB_ITEMS_TABLE) as { name: string }[];
+  return columns.some((c) => c.name === "prefix");
+}
+
+/** SQL turning an ISO timestamp column into integer milliseconds since the epoch (NULL if it is not a date). */
+const millisecondsOf = (column: string) => `CAST(ROUND(unixepoch(${column}, 'subsec') * 1000) AS INTEGER)`;
+
+/**
+ * Moves the items of a file written with the older layout into the new table,
+ * once. IMMEDIATE, so two processes opening the file together cannot both do
+ * it: the second waits for the first, then finds the new layout and does
+ * nothing. Item ids (insertion order, so search order) are kept; a namespace
+ * missing from the namespaces table is added in its items' order rather than
+ * its items dropped. A timestamp that is not a date stops the migration (and
+ * leaves the file as it was) instead of losing the item.
+ */
+function migrateFromPrefixLayout(db: Database.Database): void {
+  db.transaction(() => {
+    if (!hasPrefixLayout(db)) return;
+    db.exec(`ALTER TABLE ${KB_ITEMS_TABLE} RENAME TO ${PREFIX_LAYOUT_TABLE};`);
+    const undated = db
+      .prepare(
+        `SELECT id, prefix, key, created_at, updated_at FROM ${PREFIX_LAYOUT_TABLE}
+         WHERE ${millisecondsOf("created_at")} IS NULL OR ${millisecondsOf("updated_at")} IS NULL LIMIT 1`,
+      )
+      .get() as { id: number; prefix: string; key: string; created_at: unknown; updated_at: unknown } | undefined;
+    if (undated) {
+      throw new Error(
+        `SqliteStore: cannot migrate ${KB_ITEMS_TABLE} to namespace ids: item ${undated.id} (${undated.prefix} / ${undated.key}) has a timestamp that is not a date ` +
+          `(created_at ${JSON.stringify(undated.created_at)}, updated_at ${JSON.stringify(undated.updated_at)}); the file is unchanged`,
+      );
+    }
+    db.exec(`
+      INSERT OR IGNORE INTO ${KB_NAMESPACES_TABLE} (prefix) SELECT prefix FROM ${PREFIX_LAYOUT_TABLE} GROUP BY prefix ORDER BY MIN(id);
+      ${ITEMS_SCHEMA}
+      INSERT INTO ${KB_ITEMS_TABLE} (id, namespace, key, value, created_at, updated_at)
+        SELECT o.id, n.id, o.key, o.value, ${millisecondsOf("o.created_at")}, ${millisecondsOf("o.updated_at")}
+        FROM ${PREFIX_LAYOUT_TABLE} o JOIN ${KB_NAMESPACES_TABLE} n ON n.prefix = o.prefix ORDER BY o.id;
+      DROP TABLE ${PREFIX_LAYOUT_TABLE};`);
+  }).immediate();
 }
 
 interface ItemRow {
   prefix: string;
   key: string;
   value: string;
-  created_at: string;
-  updated_at: string;
+  created_at: number;
+  updated_at: number;
+}
+
+/**
+ * Items with their namespace's text, namespaces first: CROSS JOIN keeps that
+ * order, so a namespace search finds the namespaces by the index on their text
+ * and then each one's items by namespace id, never scanning every item.
+ */
+const ITEMS_BY_NAMESPACE = `${KB_NAMESPACES_TABLE} n CROSS JOIN ${KB_ITEMS_TABLE} i ON i.namespace = n.id`;
+const ITEM_COLUMNS = "n.prefix, i.key, json(i.value) AS value, i.created_at, i.updated_at";
+
+/** `n.prefix` is the namespace `labels` or one under it, by whole labels (`a` holds `a:b`, not `ab`). */
+function namespaceWithin(labels: string[], params: unknown[]): string {
+  const prefix = labels.join(SEPARATOR);
+  params.push(prefix, prefix + SEPARATOR, prefix + AFTER_SEPARATOR);
+  return "(n.prefix = ? OR (n.prefix >= ? AND n.prefix < ?))";
 }
 
 type FilterOperator = "$eq" | "$ne" | "$gt" | "$gte" | "$lt" | "$lte" | "$in" | "$nin";
@@ -114,7 +197,7 @@ export class SqliteStore extends BaseStore {
 
   private getItem(op: GetOperation): Item | null {
     const row = this.db
-      .prepare(`SELECT prefix, key, json(value) AS value, created_at, updated_at FROM ${KB_ITEMS_TABLE} WHERE prefix = ? AND key = ?`)
+      .prepare(`SELECT ${ITEM_COLUMNS} FROM ${ITEMS_BY_NAMESPACE} WHERE n.prefix = ? AND i.key = ?`)
       .get(op.namespace.join(SEPARATOR), op.key) as ItemRow | undefined;
     return row ? itemOf(row) : null;
   }
@@ -125,51 +208,41 @@ export class SqliteStore extends BaseStore {
     const limit = op.limit ?? 10;
     const where: string[] = [];
     const params: unknown[] = [];
-    if (op.namespacePrefix.length > 0) {
-      const prefix = op.namespacePrefix.join(SEPARATOR);
-      where.push("(i.prefix = ? OR (i.prefix >= ? AND i.prefix < ?))");
-      params.push(prefix, prefix + SEPARATOR, prefix + AFTER_SEPARATOR);
-    }
+    if (op.namespacePrefix.length > 0) where.push(namespaceWithin(op.namespacePrefix, params));
     const filter = op.filter ?? {};
     const inSql = canFilterInSql(filter);
     if (inSql) {
       for (const [field, expected] of Object.entries(filter)) where.push(fieldClause(field, expected, params));
     }
     const whereSql = where.length > 0 ? `WHERE ${where.join(" AND ")}` : "";
-    const columns = "i.prefix, i.key, json(i.value) AS value, i.created_at, i.updated_at";
-    const joined = `${KB_ITEMS_TABLE} i JOIN ${KB_NAMESPACES_TABLE} n ON n.prefix = i.prefix`;
     if (inSql) {
       // Page over ids first, then read the values of that page only: sorting and
       // skipping whole JSON values made paging through a long history quadratic.
-      const page = `SELECT i.id FROM ${joined} ${whereSql} ORDER BY n.id, i.id LIMIT ? OFFSET ?`;
+      const page = `SELECT i.id FROM ${ITEMS_BY_NAMESPACE} ${whereSql} ORDER BY n.id, i.id LIMIT ? OFFSET ?`;
       const rows = this.db
         .prepare(
-          `SELECT ${columns} FROM (${page}) p JOIN ${KB_ITEMS_TABLE} i ON i.id = p.id JOIN ${KB_NAMESPACES_TABLE} n ON n.prefix = i.prefix ORDER BY n.id, i.id`,
+          `SELECT ${ITEM_COLUMNS} FROM (${page}) p CROSS JOIN ${KB_ITEMS_TABLE} i ON i.id = p.id CROSS JOIN ${KB_NAMESPACES_TABLE} n ON n.id = i.namespace
+           ORDER BY i.namespace, i.id`,
         )
         .all(...params, limit, offset) as ItemRow[];
       return rows.map((row) => ({ ...itemOf(row), score: undefined }));
     }
-    const rows = this.db.prepare(`SELECT ${columns} FROM ${joined} ${whereSql} ORDER BY n.id, i.id`).all(...params) as ItemRow[];
+    const rows = this.db.prepare(`SELECT ${ITEM_COLUMNS} FROM ${ITEMS_BY_NAMESPACE} ${whereSql} ORDER BY n.id, i.id`).all(...params) as ItemRow[];
     const matching = rows.map(itemOf).filter((item) => matchesFilter(item.value, filter));
     return matching.slice(offset, offset + limit).map((item) => ({ ...item, score: undefined }));
   }
 
   private matchingNamespaces(op: ListNamespacesOperation): string[][] {
     const conditions = op.matchConditions ?? [];
-    const where: string[] = [];
-    const params: string[] = [];
-    // Narrow the scan by the literal head of a prefix condition; wildcards and suffixes are matched below.
+    // Only namespaces that hold items (one look-up each in the items' unique index).
+    const where = [`EXISTS (SELECT 1 FROM ${KB_ITEMS_TABLE} i WHERE i.namespace = n.id)`];
+    const params: unknown[] = [];
+    // Narrow the namespaces read by the literal head of a prefix condition; wildcards and suffixes are matched below.
     const prefixPath = conditions.find((c) => c.matchType === "prefix")?.path ?? [];
     const wildcard = prefixPath.indexOf("*");
     const head = wildcard === -1 ? prefixPath : prefixPath.slice(0, wildcard);
-    if (head.length > 0) {
-      const prefix = head.join(SEPARATOR);
-      where.push("(prefix = ? OR (prefix >= ? AND prefix < ?))");
-      params.push(prefix, prefix + SEPARATOR, prefix + AFTER_SEPARATOR);
-    }
-    const rows = this.db.prepare(`SELECT DISTINCT prefix FROM ${KB_ITEMS_TABLE} ${where.length > 0 ? `WHERE ${where.join(" AND ")}` : ""}`).all(...params) as {
-      prefix: string;
-    }[];
+    if (head.length > 0) where.push(namespaceWithin(head, params));
+    const rows = this.db.prepare(`SELECT n.prefix FROM ${KB_NAMESPACES_TABLE} n WHERE ${where.join(" AND ")}`).all(...params) as { prefix: string }[];
     let namespaces = rows.map((r) => r.prefix.split(SEPARATOR)).filter((ns) => conditions.every((c) => matchesCondition(c, ns)));
     if (op.maxDepth !== undefined) {
       const depth = op.maxDepth;
@@ -183,18 +256,19 @@ export class SqliteStore extends BaseStore {
 
   private applyPuts(puts: PutOperation[]): void {
     const registerNamespace = this.db.prepare(`INSERT OR IGNORE INTO ${KB_NAMESPACES_TABLE} (prefix) VALUES (?)`);
-    const remove = this.db.prepare(`DELETE FROM ${KB_ITEMS_TABLE} WHERE prefix = ? AND key = ?`);
+    const namespaceId = `(SELECT id FROM ${KB_NAMESPACES_TABLE} WHERE prefix = @prefix)`;
+    const remove = this.db.prepare(`DELETE FROM ${KB_ITEMS_TABLE} WHERE namespace = ${namespaceId} AND key = @key`);
     // An upsert keeps the row (and so its id, its place in search order) and its created_at.
-    const upsert = this.db.prepare(`INSERT INTO ${KB_ITEMS_TABLE} (prefix, key, value, created_at, updated_at)
-      VALUES (@prefix, @key, jsonb(@value), @now, @now)
-      ON CONFLICT (prefix, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`);
+    const upsert = this.db.prepare(`INSERT INTO ${KB_ITEMS_TABLE} (namespace, key, value, created_at, updated_at)
+      VALUES (${namespaceId}, @key, jsonb(@value), @now, @now)
+      ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`);
     this.db.transaction(() => {
       for (const op of puts) {
         const prefix = op.namespace.join(SEPARATOR);
         // InMemoryStore creates a namespace on any put, a delete included; its order follows from that.
         registerNamespace.run(prefix);
-        if (op.value === null) remove.run(prefix, op.key);
-        else upsert.run({ prefix, key: op.key, value: serializeValue(op), now: new Date().toISOString() });
+        if (op.value === null) remove.run({ prefix, key: op.key });
+        else upsert.run({ prefix, key: op.key, value: serializeValue(op), now: Date.now() });
       }
     })();
   }
