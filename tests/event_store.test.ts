@@ -12,6 +12,7 @@ import { appendCandidates, decideAppend, type BranchRecord } from "../src/persis
 import { openDatabase } from "../src/persistence/sqlite.js";
 import { sqliteEventStore, storedEventRows } from "../src/persistence/sqlite_event_store.js";
 import { eventStoreContract, stockReceived } from "./support/event_store_contract.js";
+import { recordQueryPlans } from "./support/query_plans.js";
 
 eventStoreContract("SQLite", async () => {
   const dir = mkdtempSync(join(tmpdir(), "shopstate-events-"));
@@ -38,12 +39,7 @@ eventStoreContract("SQLite", async () => {
 describe("the SQLite event store's reads on a database without statistics (no ANALYZE has run)", () => {
   it("search by an index on every key they are given, never through the whole log of a thread", async () => {
     const db = openDatabase(":memory:");
-    const statements: string[] = [];
-    const prepare = db.prepare.bind(db);
-    db.prepare = ((sql: string) => {
-      statements.push(sql);
-      return prepare(sql);
-    }) as typeof db.prepare;
+    const recorded = recordQueryPlans(db, (sql) => /shopstate_/.test(sql));
     const store = sqliteEventStore(db);
     const events = [
       {
@@ -62,12 +58,9 @@ describe("the SQLite event store's reads on a database without statistics (no AN
       await store.read("t", at, { ...query, descending: true });
       await store.count("t", at, query);
     }
-    const reads = [...new Set(statements)].filter((sql) => /^\s*SELECT/i.test(sql) && /shopstate_/.test(sql));
+    const reads = recorded.plans();
     expect(reads.length).toBeGreaterThanOrEqual(12);
-    for (const sql of reads) {
-      const params = Array.from({ length: (sql.match(/\?/g) ?? []).length }, () => null);
-      const plan = (prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as { detail: string }[]).map((r) => r.detail);
-      const why = `${sql}\n${plan.join("\n")}`;
+    for (const { sql, plan, why } of reads) {
       // A scan of a table (json_each's list of keys and the layout check's pragma are virtual tables) reads all of it.
       expect(
         plan.filter((d) => /^SCAN /.test(d) && !/VIRTUAL TABLE/.test(d)),

@@ -33,6 +33,11 @@ const tasks = [
 ];
 // Paths compare as strings by code point, as live execution compares them: "…, 10" before "…, 2".
 const expected = ["first", "second", "fifth", "third", "fourth"];
+/** Written late by z-task: index 0 is stored already ("first"), index 1 is new. */
+const LATE_WRITES: [string, string][] = [
+  ["events", "first"],
+  ["events", "sixth"],
+];
 
 describe("ShopstateSaver pending writes", () => {
   it("come back in writesSortKey order (task path, not task id or insertion order), also from a new process's saver", async () => {
@@ -88,15 +93,7 @@ describe("ShopstateSaver pending writes", () => {
 
       // Late writes: a regular write at a stored index is ignored, a new index is added, a special write replaces.
       await saver.putWrites(parent, [["events", "again"]], "z-task", "~__pregel_push, 0");
-      await saver.putWrites(
-        parent,
-        [
-          ["events", "first"],
-          ["events", "sixth"],
-        ],
-        "z-task",
-        "~__pregel_push, 0",
-      );
+      await saver.putWrites(parent, LATE_WRITES, "z-task", "~__pregel_push, 0");
       await saver.putWrites(parent, [[ERROR, { message: "boom again" }]], "x-task", "~__pregel_push, 4");
       await saver.putWrites(parent, [[INTERRUPT, { value: "ask" }]], "w-task", "~__pregel_push, 5");
       const late = (await saver.getTuple(parent))?.pendingWrites;
@@ -129,15 +126,7 @@ describe("ShopstateSaver pending writes", () => {
       saver.db.exec("INSERT INTO checkpoint_writes SELECT * FROM checkpoint_task_writes; DELETE FROM checkpoint_task_writes;");
       expect((await saver.getTuple(parent))?.pendingWrites?.map(([, , value]) => value)).toEqual(expected);
       // A late write to a task whose row is in the old table adds to it, as the stock rules say.
-      await saver.putWrites(
-        parent,
-        [
-          ["events", "first"],
-          ["events", "sixth"],
-        ],
-        "z-task",
-        "~__pregel_push, 0",
-      );
+      await saver.putWrites(parent, LATE_WRITES, "z-task", "~__pregel_push, 0");
       const before = (await saver.getTuple(parent))?.pendingWrites?.map(([, , value]) => value);
       expect(before).toEqual(["first", "sixth", "second", "fifth", "third", "fourth"]);
 

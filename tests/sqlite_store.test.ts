@@ -11,6 +11,7 @@ import fc from "fast-check";
 import { InMemoryStore, InvalidNamespaceError, type BaseStore, type Item } from "@langchain/langgraph-checkpoint";
 import { openDatabase, sqliteSaver } from "../src/persistence/sqlite.js";
 import { KB_ITEMS_TABLE, SqliteStore } from "../src/memory/sqlite_store.js";
+import { recordQueryPlans } from "./support/query_plans.js";
 
 let dir: string;
 const opened: Database.Database[] = [];
@@ -625,23 +626,15 @@ describe("SqliteStore's reads by namespace", () => {
   it("find the namespaces by their text, then their items by namespace id, never scanning every item", async () => {
     const { db, store } = openSqlite();
     for (let i = 0; i < 30; i += 1) await store.put(["customers", `c${i % 10}`, "facts"], `e${i}`, { customerId: `c${i % 10}`, i });
-    const statements: string[] = [];
-    const prepare = db.prepare.bind(db);
-    db.prepare = ((sql: string) => {
-      statements.push(sql);
-      return prepare(sql);
-    }) as typeof db.prepare;
+    const recorded = recordQueryPlans(db);
     await store.get(["customers", "c1", "facts"], "e1");
     await store.search(["customers", "c1"]);
     await store.search(["customers", "c1", "facts"], { filter: { customerId: "c1" }, limit: 2, offset: 1 });
     await store.search(["customers"], { filter: { i: { $gte: 20 } } });
     await store.listNamespaces({ prefix: ["customers", "*", "facts"] });
-    const reads = [...new Set(statements)].filter((sql) => /^\s*SELECT/i.test(sql));
+    const reads = recorded.plans();
     expect(reads.length).toBeGreaterThanOrEqual(4);
-    for (const sql of reads) {
-      const params = Array.from({ length: (sql.match(/\?/g) ?? []).length }, () => null);
-      const plan = (prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as { detail: string }[]).map((r) => r.detail);
-      const why = `${sql}\n${plan.join("\n")}`;
+    for (const { plan, why } of reads) {
       // `SCAN p` reads the page of ids a subquery found, not a table.
       expect(
         plan.filter((d) => /^SCAN /.test(d) && d !== "SCAN p"),
