@@ -13,7 +13,7 @@ import {
   decodeJsonColumn,
   decodeValue,
   encodeJsonColumn,
-  encodeTaggedJson,
+  encodeTagged,
   encodeText,
   encodeValue,
   metadataText,
@@ -126,7 +126,7 @@ describe("a checkpoint's metadata as stored", () => {
   const json = JSON.stringify(metadata);
 
   it("is deflated with its dictionary by our saver, and a stock saver's plain JSON (a BLOB of text) reads as it is", () => {
-    const stored = encodeTaggedJson(json, dictionaryOf("metadata"));
+    const stored = encodeTagged(json, dictionaryOf("metadata"));
     expect(Buffer.isBuffer(stored)).toBe(true);
     expect(metadataText(stored)).toBe(json);
     expect(metadataText(Buffer.from(json))).toBe(json);
@@ -138,7 +138,7 @@ describe("a checkpoint's metadata as stored", () => {
     fc.assert(
       fc.property(fc.dictionary(fc.string(), fc.jsonValue()), (value) => {
         const text = JSON.stringify(value);
-        expect(metadataText(encodeTaggedJson(text, dictionaryOf("metadata")))).toBe(text);
+        expect(metadataText(encodeTagged(text, dictionaryOf("metadata")))).toBe(text);
       }),
       { numRuns: 300 },
     );

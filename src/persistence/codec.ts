@@ -14,6 +14,7 @@
 import { deflateRawSync, inflateRawSync } from "node:zlib";
 import type { SerializerProtocol } from "@langchain/langgraph-checkpoint";
 import { dictionaryOf } from "./dictionaries.js";
+import { inflateFixedBlock } from "./fixed_inflate.js";
 
 /** Smaller values are stored as they are: deflate would save less than the type's suffix costs. */
 export const DEFLATE_MIN_BYTES = 64;
@@ -103,29 +104,48 @@ export function decodeJsonColumn(data: Uint8Array | string, dictionary: Buffer):
   return JSON.parse(typeof data === "string" ? data : inflate(data, dictionary).toString("utf8"));
 }
 
-/** Format tag of a tagged JSON column value: deflate-raw with the column's dictionary (version 1). */
-const TAG_DEFLATE_V1 = 1;
+/** Format tag of a tagged value: deflate-raw with the column's dictionary (version 1). */
+export const TAG_DEFLATE_V1 = 1;
 
 /**
- * JSON kept in a column with no type beside it (a checkpoint's metadata, a
- * history line): a BLOB that starts with a format tag when the column's
- * dictionary shortens it, else the text itself. JSON text never starts with a
- * control byte other than whitespace, so text stored as a BLOB (the stock
- * saver's metadata, our rows from before) still reads as text.
+ * JSON kept in a column with no type beside it (an event's body, a
+ * checkpoint's metadata, a history line): deflated with the column's
+ * dictionary behind a format tag when that is shorter, else as it was given.
  */
-export function encodeTaggedJson(json: string, dictionary: Buffer): Buffer | string {
-  const deflated = deflate(json, { dictionary });
-  if (deflated.length + 1 >= Buffer.byteLength(json)) return json;
+export function encodeTagged<T extends string | Uint8Array>(json: T, dictionary: Buffer, level = STORED_DEFLATE): Buffer | T {
+  const deflated = deflate(json, { dictionary, level });
+  if (deflated.length + 1 >= (typeof json === "string" ? Buffer.byteLength(json) : json.byteLength)) return json;
   return Buffer.concat([Buffer.of(TAG_DEFLATE_V1), deflated]);
 }
 
-/** The JSON text `encodeTaggedJson` stored; `what` names the column for the error an unknown format gets. */
+/**
+ * The text of a tagged value, or undefined if it has no tag this version
+ * knows. Small values are one fixed-code block, which `inflateFixedBlock`
+ * decodes without zlib's cost per call.
+ */
+export function inflateTagged(stored: Uint8Array, dictionary: Buffer): string | undefined {
+  if (stored[0] !== TAG_DEFLATE_V1) return undefined;
+  return inflateFixedBlock(stored, 1, dictionary) ?? inflate(stored.subarray(1), dictionary).toString("utf8");
+}
+
+/** The error for a stored value whose format tag this version does not know; `what` names the row. */
+export function unknownFormat(what: string, tag: number | undefined): Error {
+  return new Error(`${what} has format ${tag ?? "(empty)"}, which this version does not know (written by a newer shopstate?)`);
+}
+
+/**
+ * What `encodeTagged` stored. JSON text never starts with a control byte other
+ * than whitespace, so text stored as a BLOB (the stock saver's metadata, our
+ * rows from before) reads as text; `what` names the column for the error an
+ * unknown format gets.
+ */
 export function decodeTaggedJson(stored: Uint8Array | string, dictionary: Buffer, what: string): string {
   if (typeof stored === "string") return stored;
-  const tag = stored[0];
-  if (tag === TAG_DEFLATE_V1) return inflate(stored.subarray(1), dictionary).toString("utf8");
-  if (tag === undefined || tag >= 0x20 || tag === 0x09 || tag === 0x0a || tag === 0x0d) return storedText(stored);
-  throw new Error(`${what} has format ${tag}, which this version does not know (written by a newer shopstate?)`);
+  const text = inflateTagged(stored, dictionary);
+  if (text !== undefined) return text;
+  const first = stored[0];
+  if (first === undefined || first >= 0x20 || first === 0x09 || first === 0x0a || first === 0x0d) return storedText(stored);
+  throw unknownFormat(what, first);
 }
 
 /** A checkpoint's metadata as JSON text: ours deflated with its dictionary, a stock saver's row plain (`decodeTaggedJson`). */

@@ -16,11 +16,10 @@
  * cannot be read with any other. A better dictionary is a new format tag with
  * its own constant beside this one; tests/event_codec.test.ts pins the bytes.
  */
-import { deflateRawSync, inflateRawSync } from "node:zlib";
-import { inflateFixedBlock } from "./fixed_inflate.js";
+import { TAG_DEFLATE_V1, encodeTagged, inflateTagged, unknownFormat } from "./codec.js";
 
 /** Format tag: deflate-raw (RFC 1951) with `DICTIONARY_V1` as its preset dictionary. */
-export const FORMAT_DEFLATE_V1 = 1;
+export const FORMAT_DEFLATE_V1 = TAG_DEFLATE_V1;
 
 /**
  * Example events as the store writes them (`JSON.stringify` of what the
@@ -453,21 +452,13 @@ export const DICTIONARY_V1: Buffer = Buffer.from(DICTIONARY_V1_EVENTS.map((e) =>
  * times, and the extra effort costs microseconds on a few hundred bytes.
  */
 export function encodeBody(json: string): Buffer | string {
-  const deflated = deflateRawSync(json, { level: 9, dictionary: DICTIONARY_V1 });
-  if (deflated.length + 1 >= Buffer.byteLength(json, "utf8")) return json;
-  const stored = Buffer.allocUnsafe(deflated.length + 1);
-  stored[0] = FORMAT_DEFLATE_V1;
-  deflated.copy(stored, 1);
-  return stored;
+  return encodeTagged(json, DICTIONARY_V1, 9);
 }
 
 /** The JSON text of a stored body; `where` names the row for the error a body of an unknown format gets. */
 export function decodeBody(stored: Uint8Array | string, where: () => string): string {
   if (typeof stored === "string") return stored;
-  const tag = stored[0];
-  if (tag === FORMAT_DEFLATE_V1)
-    return inflateFixedBlock(stored, 1, DICTIONARY_V1) ?? inflateRawSync(stored.subarray(1), { dictionary: DICTIONARY_V1 }).toString("utf8");
-  throw new Error(
-    `event store: the body of ${where()} has format ${tag === undefined ? "(empty)" : tag}, which this version does not know (written by a newer shopstate?)`,
-  );
+  const text = inflateTagged(stored, DICTIONARY_V1);
+  if (text === undefined) throw unknownFormat(`event store: the body of ${where()}`, stored[0]);
+  return text;
 }

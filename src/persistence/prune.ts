@@ -127,10 +127,11 @@ export async function pruneCheckpoints(
       await saver.storeSnapshot(threadId, ns, channel, String(version), isDeltaSnapshot(value) ? value.value : value);
     }
   }
+  const thread = saver.blobThread(threadId);
   // Diff chains that would lose their base start whole at the oldest blob kept.
   const blobs = db
     .prepare("SELECT channel, version, base_version AS base FROM checkpoint_blobs WHERE thread = ? AND checkpoint_ns = ? AND base_version IS NOT NULL")
-    .all(saver.blobThread(threadId), ns) as {
+    .all(thread, ns) as {
     channel: string;
     version: string;
     base: string;
@@ -154,13 +155,12 @@ export async function pruneCheckpoints(
        AND parent_checkpoint_id NOT IN (SELECT checkpoint_id FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = ?)`,
     ).run(threadId, ns, threadId, ns);
     // Blobs no kept checkpoint refers to (kept diffs now start from kept blobs).
-    const allBlobs = db.prepare("SELECT channel, version FROM checkpoint_blobs WHERE thread = ? AND checkpoint_ns = ?").all(saver.blobThread(threadId), ns) as {
+    const allBlobs = db.prepare("SELECT channel, version FROM checkpoint_blobs WHERE thread = ? AND checkpoint_ns = ?").all(thread, ns) as {
       channel: string;
       version: string;
     }[];
     const deleteBlob = db.prepare("DELETE FROM checkpoint_blobs WHERE thread = ? AND checkpoint_ns = ? AND channel = ? AND version = ?");
-    for (const blob of allBlobs)
-      if (!keptVersions.get(blob.channel)?.has(blob.version)) deleteBlob.run(saver.blobThread(threadId), ns, blob.channel, blob.version);
+    for (const blob of allBlobs) if (!keptVersions.get(blob.channel)?.has(blob.version)) deleteBlob.run(thread, ns, blob.channel, blob.version);
   })();
   // History lines of removed checkpoints, and of roots whose line was a step from a removed parent.
   const keptRoots = (

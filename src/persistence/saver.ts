@@ -56,7 +56,7 @@ import {
 } from "@langchain/langgraph-checkpoint";
 import { FastJsonPlusSerializer } from "./serde.js";
 import { applySnapshotDiffs, diffSnapshot, type SnapshotDiff } from "./snapshots.js";
-import { baseType, decodeJsonColumn, encodeTaggedJson, metadataText, decodeValue, encodeJsonColumn, encodeValue, storedText } from "./codec.js";
+import { baseType, decodeJsonColumn, decodeValue, encodeJsonColumn, encodeTagged, encodeValue, metadataText, storedText } from "./codec.js";
 import { dictionaryOf } from "./dictionaries.js";
 import { WRITES_SCHEMA, WRITES_TABLES, decodeWrites, loadWrites, packWrites, storeWrites, type WriteRow } from "./writes.js";
 
@@ -375,7 +375,7 @@ export class ShopstateSaver extends BaseCheckpointSaver {
       { dictionary: dictionaryOf("checkpoint") },
     );
     // list() filters on it in SQL through `shopstate_metadata` (setup).
-    const serializedMetadata = encodeTaggedJson(storedText((await this.serde.dumpsTyped(fullMetadata))[1]), dictionaryOf("metadata"));
+    const serializedMetadata = encodeTagged((await this.serde.dumpsTyped(fullMetadata))[1], dictionaryOf("metadata"));
     const insertBlob = this.sql(
       "INSERT OR IGNORE INTO checkpoint_blobs (thread, checkpoint_ns, channel, version, type, blob, base_version) VALUES (?, ?, ?, ?, ?, ?, ?)",
     );

@@ -4,7 +4,7 @@
  * `StoreMeta`. What a line says is computed in `timetravel/steps.ts`.
  */
 import type Database from "better-sqlite3";
-import { decodeTaggedJson, encodeTaggedJson } from "./codec.js";
+import { decodeTaggedJson, encodeTagged } from "./codec.js";
 import { dictionaryOf } from "./dictionaries.js";
 
 /** One checkpoint's history line, less what the checkpoint row itself says (id, parent, step, source, time). */
@@ -18,9 +18,9 @@ export interface StepRecord {
   next: string[];
 }
 
-/** A record as stored: JSON, deflated with the column's dictionary when that shortens it (`encodeTaggedJson`). */
+/** A record as stored: JSON, deflated with the column's dictionary when that shortens it (`encodeTagged`). */
 export function encodeStepRecord(record: StepRecord): Buffer | string {
-  return encodeTaggedJson(JSON.stringify(record), dictionaryOf("steps"));
+  return encodeTagged(JSON.stringify(record), dictionaryOf("steps"));
 }
 
 /** A stored record: JSON text (every row before the dictionary, and short ones since), or a tagged BLOB. */
